@@ -1,0 +1,145 @@
+// Shared by the phone, host and projector pages: connection, state, bars and the timer.
+// Everything a participant or a programme wrote is set with textContent, never as HTML.
+import { io } from "/vendor/socket.io.esm.min.js";
+
+export const config = JSON.parse(document.getElementById("config").textContent);
+
+export function t(key, vars = {}) {
+  const text = config.strings[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "text") node.textContent = value;
+    else if (name === "class") node.className = value;
+    else if (value === true) node.setAttribute(name, "");
+    else if (value !== false && value != null) node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+export const $ = (id) => document.getElementById(id);
+
+// A random id for a message, so a resend is recognised. crypto.randomUUID needs HTTPS,
+// which a forum on a LAN address does not have; getRandomValues works everywhere.
+export function opId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The forum as this page last heard it. Tallies only ever move forward by version.
+export class ForumState {
+  constructor() {
+    this.state = null;
+    this.forum = null;
+    this.offsetMs = 0;
+  }
+
+  setSnapshot(reply) {
+    this.forum = reply.forum;
+    this.setState(reply.state, reply.now_ms);
+  }
+
+  setState(state, nowMs) {
+    if (nowMs) this.offsetMs = nowMs - Date.now();
+    if (this.state && state.seq < this.state.seq) return false;
+    const old = this.state;
+    this.state = state;
+    if (old) {
+      for (const [pollId, poll] of Object.entries(state.polls)) {
+        const before = old.polls[pollId]?.tally;
+        if (poll.tally && before && before.version > poll.tally.version) poll.tally = before;
+      }
+    }
+    return true;
+  }
+
+  setTally(tally) {
+    const poll = this.state?.polls[tally.poll];
+    if (!poll) return false;
+    if (poll.tally && poll.tally.version > tally.version) return false;
+    poll.tally = tally;
+    return true;
+  }
+
+  get current() {
+    return this.state ? this.state.items[this.state.current] : null;
+  }
+
+  poll(itemId) {
+    return this.state?.polls[itemId] ?? null;
+  }
+
+  timerRemaining() {
+    const timer = this.state?.timer;
+    if (!timer) return 0;
+    if (!timer.running) return timer.remaining_ms;
+    const now = Date.now() + this.offsetMs;
+    return Math.max(0, timer.remaining_ms - (now - timer.started_at_ms));
+  }
+}
+
+export function formatMs(ms) {
+  const total = Math.ceil(ms / 1000);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
+  return `${m}:${String(s).padStart(2, "0")}`;
+}
+
+// Connects with the given auth, asks for a snapshot on every (re)connect, and keeps the
+// status line honest. onSnapshot gets the reply; the caller adds its own event handlers.
+export function connect(auth, { onSnapshot, onError }) {
+  const socket = io({ auth, transports: ["websocket", "polling"], ackTimeout: 8000 });
+  const status = $("conn");
+  const setStatus = (key, cls) => {
+    if (!status) return;
+    status.textContent = t(key);
+    status.dataset.state = cls;
+  };
+  socket.on("connect", async () => {
+    setStatus("connected", "up");
+    try {
+      const reply = await socket.timeout(8000).emitWithAck("snapshot", {});
+      if (reply.ok) onSnapshot(reply);
+      else onError?.(reply.error);
+    } catch {
+      socket.disconnect().connect();
+    }
+  });
+  socket.on("disconnect", () => setStatus("reconnecting", "down"));
+  socket.on("connect_error", (err) => {
+    setStatus("reconnecting", "down");
+    if (err.data?.code) onError?.({ code: err.data.code, message: err.message });
+  });
+  return socket;
+}
+
+// Result bars: one row per option with its count and share; the leader is marked.
+export function renderBars(container, item, tally) {
+  const counts = tally?.counts ?? {};
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const top = Math.max(0, ...Object.values(counts));
+  const rows = item.options.map((option) => {
+    const n = counts[option.id] ?? 0;
+    const share = total ? Math.round((n / total) * 100) : 0;
+    const bar = el("span", { class: "bar-fill" });
+    bar.style.width = `${total ? (n / total) * 100 : 0}%`;
+    return el(
+      "div",
+      { class: n > 0 && n === top ? "bar-row leader" : "bar-row", "data-option": option.id },
+      el("span", { class: "bar-label", text: option.label }),
+      el("span", { class: "bar-track" }, bar),
+      el("span", { class: "bar-count", text: `${n} · ${share}%` }),
+    );
+  });
+  const footer = el("p", { class: "bar-total", text: `${tally?.voters ?? 0} ${t("voters")}` });
+  container.replaceChildren(...rows, footer);
+  container.dataset.version = String(tally?.version ?? 0);
+}
+
+export function pollStatusText(poll) {
+  return t({ pending: "poll_pending", open: "poll_open", closed: "poll_closed" }[poll.status]);
+}

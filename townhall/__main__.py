@@ -1,0 +1,7 @@
+"""`python -m townhall` runs the `townhall` command."""
+
+import sys
+
+from townhall.cli import main
+
+sys.exit(main())

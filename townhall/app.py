@@ -1,0 +1,165 @@
+"""Wiring: one forum's engine, Socket.IO hub, broadcaster and web pages in one ASGI app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import struct
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from starlette.applications import Starlette
+
+from townhall import web
+from townhall.broadcast import Broadcaster
+from townhall.config import Settings
+from townhall.engine import Engine, open_engine
+from townhall.hub import ForumHub
+from townhall.identity import Identities
+from townhall.keys import ForumKeys, load_keys
+from townhall.model.agenda import Programme
+
+log = logging.getLogger(__name__)
+
+SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
+
+# Engine.IO drops a connection whose single message exceeds this; handlers refuse far smaller.
+MAX_MESSAGE_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Addresses:
+    """Where each role opens the forum: printed at start and shown on the projector."""
+
+    phone: str
+    host: str
+    screen: str
+
+    @classmethod
+    def of(cls, base_url: str, keys: ForumKeys) -> Addresses:
+        return cls(
+            phone=f"{base_url}/j/{keys.code}",
+            host=f"{base_url}/host/{keys.code}#key={keys.host_key}",
+            screen=f"{base_url}/screen/{keys.code}",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Townhall:
+    asgi: Any
+    engine: Engine
+    hub: ForumHub
+    keys: ForumKeys
+    addresses: Addresses
+
+
+def base_url(settings: Settings) -> str:
+    """The address phones reach: the public URL if set, else this machine's LAN address."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
+        host = lan_address()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def lan_address() -> str:
+    """This machine's first non-loopback IPv4 address, which phones on the same Wi-Fi can reach.
+
+    Read from the network interfaces (no packet is sent); 127.0.0.1 if there is none.
+    """
+    candidates = [*_interface_addresses(), *_hostname_addresses()]
+    return next((a for a in candidates if not a.startswith("127.")), "127.0.0.1")
+
+
+def _interface_addresses() -> list[str]:
+    try:
+        import fcntl  # Linux and the BSDs; elsewhere the host name is asked instead
+
+        names = [name for _, name in socket.if_nameindex()]
+    except (ImportError, OSError):
+        return []
+    found = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for name in names:
+            try:
+                request = struct.pack("256s", name.encode()[:15])
+                reply = fcntl.ioctl(probe.fileno(), SIOCGIFADDR, request)
+            except OSError:
+                continue
+            found.append(socket.inet_ntoa(reply[20:24]))
+    return found
+
+
+def _hostname_addresses() -> list[str]:
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def build(
+    programme: Programme,
+    settings: Settings,
+    on_ready: Callable[[Addresses], None] | None = None,
+) -> Townhall:
+    """Everything one forum needs, ready for uvicorn; the engine starts with the app."""
+    keys = load_keys(programme, settings)
+    engine = open_engine(settings.engine_url, programme, settings.data_dir)
+    addresses = Addresses.of(base_url(settings), keys)
+    identities = Identities(keys.secret)
+    forum_info = {
+        "id": programme.id,
+        "title": programme.title,
+        "subtitle": programme.subtitle,
+        "language": programme.language,
+        "code": keys.code,
+        "join_url": addresses.phone,
+    }
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        logger=False,
+        engineio_logger=False,
+    )
+    hub = ForumHub(engine, identities, keys.code, keys.host_key, forum_info)
+    sio.register_namespace(hub)
+    site = web.Site(
+        programme=programme,
+        code=keys.code,
+        join_url=addresses.phone,
+        identities=identities,
+        templates=web.make_templates(web.ROOT / "templates"),
+    )
+
+    def health() -> dict[str, Any]:
+        return {
+            "ok": True,
+            "forum": programme.id,
+            "seq": engine.forum.seq,
+            "connections": hub.presence(),
+        }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await engine.start()
+        broadcaster = Broadcaster(sio, engine, settings.tick_ms / 1000, hub.presence)
+        hub.broadcaster = broadcaster
+        broadcaster.start()
+        if on_ready is not None:
+            on_ready(addresses)
+        try:
+            yield
+        finally:
+            await broadcaster.stop()
+            await engine.close()
+
+    starlette_app = Starlette(routes=web.routes(site, health), lifespan=lifespan)
+    asgi = socketio.ASGIApp(sio, other_asgi_app=web.SecurityHeaders(starlette_app))
+    return Townhall(asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses)

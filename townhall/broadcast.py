@@ -1,0 +1,88 @@
+"""Coalesced broadcasts: state at once, tallies on a short tick, one encoded packet per room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import socketio
+
+from townhall.engine import Engine
+from townhall.model.commands import Role
+from townhall.model.events import BallotCast, Event
+
+
+class Broadcaster:
+    """Marks what changed as events arrive and sends it on the next tick.
+
+    The first change after a quiet spell goes out at once; changes during the following tick
+    are gathered into one message per room. Cost grows with rooms x ticks, not with votes.
+    """
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        engine: Engine,
+        tick_s: float,
+        presence: Callable[[], dict[str, int]],
+    ) -> None:
+        self.sio = sio
+        self.engine = engine
+        self.tick_s = tick_s
+        self.presence = presence
+        self._dirty_polls: set[str] = set()
+        self._state_dirty = False
+        self._presence_dirty = False
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        engine.subscribe(self.on_events)
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, BallotCast):
+                self._dirty_polls.add(event.poll)
+            else:
+                self._state_dirty = True
+        self._wake.set()
+
+    def presence_changed(self) -> None:
+        self._presence_dirty = True
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+            await asyncio.sleep(self.tick_s)
+
+    async def flush(self) -> None:
+        forum = self.engine.forum
+        now = self.engine.clock()
+        if self._state_dirty:
+            self._state_dirty = False
+            for role in Role:
+                await self._emit("state", {**forum.state_view(role), "now_ms": now}, role)
+        dirty, self._dirty_polls = self._dirty_polls, set()
+        for poll_id in dirty:
+            tally = forum.polls[poll_id].tally()
+            for role in Role:
+                if forum.tally_visible_to(poll_id, role):
+                    await self._emit("tally", tally, role)
+        if self._presence_dirty:
+            self._presence_dirty = False
+            await self._emit("presence", self.presence(), Role.HOST)
+
+    async def _emit(self, event: str, data: dict[str, Any], role: Role) -> None:
+        await self.sio.emit(event, data, to=role.value)

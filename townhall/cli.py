@@ -1,0 +1,114 @@
+"""The `townhall` command: serve a programme, run the demo, check a programme file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from townhall.config import Settings, SettingsError
+from townhall.model.agenda import ItemKind
+from townhall.programme import ProgrammeError, load_programme
+
+ROOMS = Path(__file__).resolve().parent.parent / "rooms"
+DEMO_ROOM = ROOMS / "small-library-open-forum.toml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="townhall", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run a forum from a programme file")
+    serve.add_argument("roomfile", type=Path, help="the forum programme (rooms/*.toml)")
+    _server_options(serve)
+
+    demo = commands.add_parser("demo", help="run the small-library open forum from rooms/")
+    _server_options(demo)
+
+    check = commands.add_parser("check", help="validate programme files and say what is wrong")
+    check.add_argument("roomfiles", type=Path, nargs="+", help="programme files to check")
+
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(args.roomfiles)
+    try:
+        settings = Settings.from_env(os.environ).override(
+            host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url
+        )
+    except SettingsError as exc:
+        print(f"townhall: {exc}", file=sys.stderr)
+        return 2
+    roomfile = DEMO_ROOM if args.command == "demo" else args.roomfile
+    if args.command == "demo" and args.data_dir is None and "TOWNHALL_DATA_DIR" not in os.environ:
+        settings = settings.override(data_dir=Path("data") / "demo")
+    return _serve(roomfile, settings)
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 0.0.0.0: the whole LAN)")
+    parser.add_argument("--port", type=int, help="TCP port (default 8000)")
+    parser.add_argument("--data-dir", type=Path, help="where the journal and keys live (default ./data)")
+    parser.add_argument("--public-url", help="the address phones use, if not this machine's own")
+
+
+def _check(paths: Sequence[Path]) -> int:
+    failed = 0
+    for path in paths:
+        try:
+            programme = load_programme(path)
+        except ProgrammeError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+            continue
+        polls = sum(1 for item in programme.items if item.kind is ItemKind.POLL)
+        print(f"{path}: ok: {programme.title!r}, {len(programme.items)} items, {polls} polls")
+    return 1 if failed else 0
+
+
+def _serve(roomfile: Path, settings: Settings) -> int:
+    # The server's stack is imported only to serve, so `check` stays quick.
+    import uvicorn
+
+    from townhall.app import build
+    from townhall.engine import EngineError
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        programme = load_programme(roomfile)
+        townhall = build(programme, settings, on_ready=_print_addresses)
+    except (ProgrammeError, EngineError, OSError, ValueError) as exc:
+        print(f"townhall: {exc}", file=sys.stderr)
+        return 1
+    config = uvicorn.Config(
+        townhall.asgi,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=64 * 1024,
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+def _print_addresses(addresses: Any) -> None:
+    print(
+        "\n  Townhall is running.\n"
+        f"  Phones (join):  {addresses.phone}\n"
+        f"  Host screen:    {addresses.host}\n"
+        f"  Projector:      {addresses.screen}\n"
+        "  Keep the host address to yourself: it carries the host key.\n",
+        flush=True,
+    )
+    if "//127." in addresses.phone or "//localhost" in addresses.phone:
+        print(
+            "  Phones cannot reach this machine's loopback address: pass --public-url with an\n"
+            "  address they can reach, such as http://192.168.0.10:8000\n",
+            flush=True,
+        )

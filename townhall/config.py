@@ -1,0 +1,72 @@
+"""Settings: from `TOWNHALL_*` environment variables, overridden by command-line options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PREFIX = "TOWNHALL_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "0.0.0.0"  # noqa: S104 - phones in the room must reach the server
+    port: int = 8000
+    data_dir: Path = Path("data")
+    engine_url: str = "memory://"
+    public_url: str = ""  # the address phones use; derived from the machine's LAN address if empty
+    host_key: str = ""  # fixed host key; generated and kept in the data dir if empty
+    secret: str = ""  # cookie-signing secret; generated and kept in the data dir if empty
+    tick_ms: int = 100  # how often coalesced results go out
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every `TOWNHALL_*` variable; an unknown or malformed one is an error."""
+        values: dict[str, Any] = {}
+        known = {name.upper(): name for name in cls.__slots__}
+        for key, raw in environ.items():
+            if not key.startswith(PREFIX):
+                continue
+            name = known.get(key[len(PREFIX) :])
+            if name is None:
+                raise SettingsError(f"{key}: unknown setting")
+            values[name] = _convert(name, key, raw)
+        return cls(**values).checked()
+
+    def override(self, **changes: Any) -> Settings:
+        """These settings with the given values replaced (None leaves a value as it is)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None}).checked()
+
+    def checked(self) -> Settings:
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"{PREFIX}PORT: {self.port} is not a TCP port")
+        if not 10 <= self.tick_ms <= 5000:
+            raise SettingsError(f"{PREFIX}TICK_MS: must be from 10 to 5000 milliseconds")
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise SettingsError(f"{PREFIX}PUBLIC_URL: {self.public_url!r} is not an http(s) URL")
+        if self.host_key and len(self.host_key) < 16:
+            raise SettingsError(f"{PREFIX}HOST_KEY: use at least 16 characters")
+        if self.secret and len(self.secret) < 32:
+            raise SettingsError(f"{PREFIX}SECRET: use at least 32 characters")
+        return self
+
+
+def _convert(name: str, key: str, raw: str) -> Any:
+    if name in ("port", "tick_ms"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
+    if name == "data_dir":
+        return Path(raw)
+    return raw

@@ -1,0 +1,70 @@
+"""The engine interface every backend implements, and the contract the hub relies on."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from townhall.model.commands import Actor, Command, Vote
+from townhall.model.events import Event
+from townhall.model.forum import Forum
+
+Listener = Callable[[Sequence[Event]], None]
+
+
+class EngineError(Exception):
+    """The engine cannot start or cannot store a change; nothing was accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an accepted command produced: its events and the ack for the sender."""
+
+    events: Sequence[Event]
+    ack: dict[str, Any] = field(default_factory=dict)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Engine(abc.ABC):
+    """One forum's state and log. `forum` is this process's current view of the state.
+
+    `execute` decides, stores and applies a command as one step: when it returns, the change is
+    in the log and every listener has been told of it. A refused command raises ForumError and
+    changes nothing.
+    """
+
+    def __init__(self, forum: Forum, clock: Callable[[], int] = now_ms) -> None:
+        self.forum = forum
+        self.clock = clock
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener` with every batch of events applied to the forum, from any worker."""
+        self._listeners.append(listener)
+
+    def _notify(self, events: Sequence[Event]) -> None:
+        for listener in self._listeners:
+            listener(events)
+
+    def _ack(self, actor: Actor, command: Command, events: Sequence[Event]) -> dict[str, Any]:
+        if isinstance(command, Vote):
+            return self.forum.vote_ack(actor, command.poll, duplicate=not events)
+        return {"ok": True, "seq": self.forum.seq}
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Load the forum's state (replaying its log) and begin serving."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Flush what is pending and release the engine's resources."""
+
+    @abc.abstractmethod
+    async def execute(self, actor: Actor, command: Command) -> Outcome:
+        """Decide, store and apply `command`; raises ForumError on refusal."""

@@ -1,0 +1,79 @@
+"""An append-only journal of msgpack records: the memory engine's durable event log."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+log = logging.getLogger(__name__)
+
+
+class JournalError(Exception):
+    """The journal cannot be read or written."""
+
+
+class Journal:
+    """Records are appended with one write() each, so a killed process loses none it returned
+    from; fsync() makes them survive a power cut too."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._packer = msgpack.Packer()
+        self.dirty = False
+
+    def read(self) -> Iterator[dict[str, Any]]:
+        """Every whole record in the file; a torn last record (a crash mid-write) is cut off."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        unpacker = msgpack.Unpacker(raw=False, strict_map_key=True)
+        unpacker.feed(data)
+        good = 0
+        try:
+            for record in unpacker:
+                if not isinstance(record, dict):
+                    raise JournalError(f"{self.path}: record at byte {good} is not a map")
+                good = unpacker.tell()
+                yield record
+        except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
+            raise JournalError(f"{self.path}: unreadable record at byte {good}: {exc}") from exc
+        if good < len(data):
+            log.warning("%s: cutting a torn record at byte %d (crash mid-write)", self.path, good)
+            with self.path.open("r+b") as f:
+                f.truncate(good)
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        """Write `records` in one system call; raises JournalError if the disk refuses."""
+        if self._fd is None:
+            raise JournalError("journal is not open")
+        data = b"".join(self._packer.pack(r) for r in records)
+        try:
+            written = os.write(self._fd, data)
+        except OSError as exc:
+            raise JournalError(f"{self.path}: cannot write: {exc.strerror}") from exc
+        if written != len(data):
+            # A short write leaves a torn record; cut it so the journal stays whole.
+            os.ftruncate(self._fd, os.lseek(self._fd, 0, os.SEEK_END) - written)
+            raise JournalError(f"{self.path}: disk full")
+        self.dirty = True
+
+    def fsync(self) -> None:
+        if self._fd is not None and self.dirty:
+            self.dirty = False
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            self.fsync()
+            os.close(self._fd)
+            self._fd = None

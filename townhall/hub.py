@@ -1,0 +1,148 @@
+"""Socket.IO handlers: decode, authorise, call the engine, ack. No forum rules here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+
+from townhall.broadcast import Broadcaster
+from townhall.engine import Engine, EngineError
+from townhall.identity import Identities
+from townhall.model.commands import Actor, Role
+from townhall.model.errors import ForumError, InvalidPayload
+from townhall.payloads import decode
+from townhall.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 1024
+# Messages per second a connection may send, and the burst it may save up.
+RATES = {Role.PARTICIPANT: (5.0, 10.0), Role.HOST: (20.0, 40.0), Role.SCREEN: (2.0, 5.0)}
+
+
+def error_ack(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+@dataclass(slots=True)
+class Connection:
+    actor: Actor
+    bucket: TokenBucket
+
+
+class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
+    """The one namespace of a forum: phones, the host screen and the projector."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        identities: Identities,
+        code: str,
+        host_key: str,
+        forum_info: dict[str, Any],
+    ) -> None:
+        super().__init__("/")
+        self.engine = engine
+        self.identities = identities
+        self.code = code
+        self.host_key = host_key
+        self.forum_info = forum_info
+        self.connections: dict[str, Connection] = {}
+        self.broadcaster: Broadcaster | None = None
+
+    def presence(self) -> dict[str, int]:
+        counts = dict.fromkeys((role.value for role in Role), 0)
+        for connection in self.connections.values():
+            counts[connection.actor.role.value] += 1
+        return counts
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every event passes here: connection and rate checks, then one handler, one ack."""
+        if event == "connect":
+            return await self.on_connect(*args[:3])
+        if event == "disconnect":
+            return await self.on_disconnect(args[0])
+        sid, data = args[0], (args[1] if len(args) > 1 else None)
+        connection = self.connections.get(sid)
+        if connection is None:
+            return error_ack("not_connected", "connect to the forum first")
+        if not connection.bucket.take():
+            return error_ack("rate_limited", "too many messages; wait a moment and try again")
+        try:
+            if len(args) > 2:
+                raise InvalidPayload("send one payload object per message")
+            if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_PAYLOAD_BYTES:
+                return error_ack("payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes")
+            if event == "snapshot":
+                return self.snapshot(connection.actor)
+            outcome = await self.engine.execute(connection.actor, decode(event, data))
+            return outcome.ack
+        except ForumError as exc:
+            return exc.as_ack()
+        except EngineError:
+            log.exception("engine refused %s from %s", event, sid)
+            return error_ack("unavailable", "the forum cannot store changes right now; try again")
+        except Exception:
+            log.exception("failed handling %s from %s", event, sid)
+            return error_ack("internal_error", "something went wrong; nothing was changed")
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        actor = self.authenticate(environ, auth)
+        rate, burst = RATES[actor.role]
+        self.connections[sid] = Connection(actor, TokenBucket(rate, burst))
+        await self.enter_room(sid, actor.role.value)
+        if self.broadcaster is not None:
+            self.broadcaster.presence_changed()
+
+    async def on_disconnect(self, sid: str) -> None:
+        if self.connections.pop(sid, None) is not None and self.broadcaster is not None:
+            self.broadcaster.presence_changed()
+
+    def authenticate(self, environ: dict[str, Any], auth: Any) -> Actor:
+        """Who is connecting; refuses the connection with a code and a reason."""
+        if not isinstance(auth, dict):
+            raise _refuse("bad_auth", "send {role, code} when connecting")
+        code = auth.get("code")
+        if not isinstance(code, str) or code.upper() != self.code:
+            raise _refuse("unknown_forum", "no forum with that code")
+        try:
+            role = Role(auth.get("role"))
+        except ValueError:
+            raise _refuse("bad_auth", "role must be participant, host or screen") from None
+        if role is Role.PARTICIPANT:
+            participant = self.identities.from_cookie_header(environ.get("HTTP_COOKIE", ""))
+            if participant is None:
+                raise _refuse("no_identity", "open the forum's join page first")
+            return Actor(role, participant)
+        if role is Role.HOST:
+            key = auth.get("key")
+            if not isinstance(key, str) or not secrets.compare_digest(
+                key.encode(), self.host_key.encode()
+            ):
+                raise _refuse("bad_key", "the host key is wrong")
+            return Actor(role, "host")
+        return Actor(role, "screen")
+
+    def snapshot(self, actor: Actor) -> dict[str, Any]:
+        """Everything a client needs to draw itself from scratch, as `actor` may see it."""
+        forum = self.engine.forum
+        reply: dict[str, Any] = {
+            "ok": True,
+            "forum": self.forum_info,
+            "state": forum.state_view(actor.role),
+            "now_ms": self.engine.clock(),
+        }
+        if actor.role is Role.PARTICIPANT:
+            reply["mine"] = forum.my_ballots(actor.id)
+        if actor.role is Role.HOST:
+            reply["presence"] = self.presence()
+        return reply
+
+
+def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code})

@@ -1,0 +1,48 @@
+"""A forum's join code, host key and cookie secret: generated once, kept in the data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from townhall.config import Settings
+from townhall.model.agenda import Programme
+
+# No 0/O, 1/I/L: a code is read off a projector and typed on a phone.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ForumKeys:
+    code: str
+    host_key: str
+    secret: str
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def load_keys(programme: Programme, settings: Settings) -> ForumKeys:
+    """The forum's keys: settings first, then the stored file, else new ones (then stored)."""
+    path = settings.data_dir / f"{programme.id}.keys.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    keys = ForumKeys(
+        code=programme.code or stored.get("code") or new_code(),
+        host_key=settings.host_key or stored.get("host_key") or secrets.token_urlsafe(18),
+        secret=settings.secret or stored.get("secret") or secrets.token_urlsafe(32),
+    )
+    if asdict(keys) != stored:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(asdict(keys), f)
+        tmp.replace(path)
+    return keys

@@ -1,0 +1,307 @@
+"""The forum's state and its rules: `decide` turns a command into events, `apply` records them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from townhall.model.agenda import ChoiceMode, Item, ItemKind, Programme, ResultsMode
+from townhall.model.commands import (
+    HOST_COMMANDS,
+    Actor,
+    ClosePoll,
+    Command,
+    Goto,
+    OpenPoll,
+    PauseTimer,
+    ResetTimer,
+    Role,
+    ShowResults,
+    StartTimer,
+    Step,
+    Vote,
+)
+from townhall.model.errors import Conflict, Forbidden, ForumError, InvalidPayload, NotFound
+from townhall.model.events import (
+    BallotCast,
+    Event,
+    ItemChanged,
+    PollClosed,
+    PollOpened,
+    ResultsShown,
+    TimerPaused,
+    TimerReset,
+    TimerStarted,
+)
+
+# How many of a ballot's recent message ids are remembered, so a late resend is recognised.
+RECENT_OPS = 8
+
+
+class PollStatus(StrEnum):
+    PENDING = "pending"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class Ballot:
+    choices: tuple[str, ...]
+    version: int
+    ops: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class PollState:
+    item: Item
+    status: PollStatus = PollStatus.PENDING
+    results_visible: bool = False
+    version: int = 0
+    ballots: dict[str, Ballot] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def tally(self) -> dict[str, Any]:
+        """The result as sent to screens: counts per option and the poll's version."""
+        return {
+            "poll": self.item.id,
+            "version": self.version,
+            "counts": dict(self.counts),
+            "voters": len(self.ballots),
+        }
+
+
+@dataclass(slots=True)
+class TimerState:
+    duration_ms: int = 0
+    remaining_ms: int = 0
+    running: bool = False
+    started_at_ms: int = 0
+
+    def remaining_at(self, now_ms: int) -> int:
+        if not self.running:
+            return self.remaining_ms
+        return max(0, self.remaining_ms - (now_ms - self.started_at_ms))
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "duration_ms": self.duration_ms,
+            "remaining_ms": self.remaining_ms,
+            "running": self.running,
+            "started_at_ms": self.started_at_ms,
+        }
+
+
+def _planned_ms(item: Item) -> int:
+    return round(item.minutes * 60_000)
+
+
+class Forum:
+    """One live forum: where the agenda stands, every poll's ballots, and the timer."""
+
+    def __init__(self, programme: Programme) -> None:
+        self.programme = programme
+        self.seq = 0
+        self.current = 0
+        self.polls: dict[str, PollState] = {
+            item.id: PollState(item=item, results_visible=item.results is ResultsMode.LIVE)
+            for item in programme.items
+            if item.kind is ItemKind.POLL
+        }
+        first_ms = _planned_ms(programme.items[0])
+        self.timer = TimerState(duration_ms=first_ms, remaining_ms=first_ms)
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def decide(self, actor: Actor, command: Command, now_ms: int) -> list[Event]:
+        """The events `command` produces, or a ForumError; the state is not touched."""
+        if isinstance(command, Vote):
+            return self._decide_vote(actor, command)
+        if not isinstance(command, HOST_COMMANDS):
+            raise InvalidPayload(f"unknown command {type(command).__name__}")
+        if actor.role is not Role.HOST:
+            raise Forbidden("only the host may do that")
+        match command:
+            case Goto(item=item_id):
+                index = self.programme.index_of(item_id)
+                if index is None:
+                    raise NotFound(f"no agenda item {item_id!r}", code="unknown_item")
+                return self._move_to(index)
+            case Step(delta=delta):
+                index = self.current + delta
+                if not 0 <= index < len(self.programme.items):
+                    raise Conflict("there is no agenda item that way", code="agenda_end")
+                return self._move_to(index)
+            case OpenPoll(poll=poll_id):
+                poll = self._poll(poll_id)
+                return [] if poll.status is PollStatus.OPEN else [PollOpened(poll_id)]
+            case ClosePoll(poll=poll_id):
+                poll = self._poll(poll_id)
+                return [PollClosed(poll_id)] if poll.status is PollStatus.OPEN else []
+            case ShowResults(poll=poll_id, visible=visible):
+                poll = self._poll(poll_id)
+                return [] if poll.results_visible == visible else [ResultsShown(poll_id, visible)]
+            case StartTimer():
+                if self.timer.running:
+                    return []
+                if self.timer.remaining_ms <= 0:
+                    raise Conflict("the timer has run out; reset it first", code="timer_finished")
+                return [TimerStarted(now_ms)]
+            case PauseTimer():
+                return [TimerPaused(now_ms)] if self.timer.running else []
+            case ResetTimer(seconds=seconds):
+                if seconds is None:
+                    duration = _planned_ms(self.programme.items[self.current])
+                else:
+                    duration = seconds * 1000
+                return [TimerReset(duration)]
+        raise InvalidPayload(f"unknown command {type(command).__name__}")  # pragma: no cover
+
+    def _decide_vote(self, actor: Actor, vote: Vote) -> list[Event]:
+        if actor.role is not Role.PARTICIPANT or not actor.id:
+            raise Forbidden("only participants vote")
+        poll = self._poll(vote.poll)
+        if poll.status is not PollStatus.OPEN:
+            raise Conflict("this poll is not open for voting", code="poll_not_open")
+        item = poll.item
+        unknown = [c for c in vote.choices if c not in item.option_ids]
+        if unknown:
+            raise NotFound(f"no option {unknown[0]!r} in this poll", code="unknown_option")
+        if not vote.choices or len(set(vote.choices)) != len(vote.choices):
+            raise InvalidPayload("choose at least one option, each once", code="invalid_choice")
+        limit = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
+        if len(vote.choices) > limit:
+            raise InvalidPayload(f"choose at most {limit}", code="too_many_choices")
+        ballot = poll.ballots.get(actor.id)
+        choices = tuple(c for c in item.option_ids if c in vote.choices)
+        if ballot is not None and (vote.op in ballot.ops or ballot.choices == choices):
+            return []  # a resend or a repeat: the ballot already says this
+        return [BallotCast(vote.poll, actor.id, choices, vote.op)]
+
+    def _move_to(self, index: int) -> list[Event]:
+        if index == self.current:
+            return []
+        return [ItemChanged(index, _planned_ms(self.programme.items[index]))]
+
+    def _poll(self, poll_id: str) -> PollState:
+        poll = self.polls.get(poll_id)
+        if poll is None:
+            raise NotFound(f"no poll {poll_id!r}", code="unknown_poll")
+        return poll
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        """Record one event: the only way the state changes."""
+        self.seq += 1
+        match event:
+            case BallotCast():
+                self._apply_ballot(event)
+            case ItemChanged(index=index, timer_ms=timer_ms):
+                self.current = index
+                self.timer = TimerState(duration_ms=timer_ms, remaining_ms=timer_ms)
+            case PollOpened(poll=poll_id):
+                self._touch(poll_id).status = PollStatus.OPEN
+            case PollClosed(poll=poll_id):
+                self._touch(poll_id).status = PollStatus.CLOSED
+            case ResultsShown(poll=poll_id, visible=visible):
+                self._touch(poll_id).results_visible = visible
+            case TimerStarted(at_ms=at_ms):
+                self.timer.running = True
+                self.timer.started_at_ms = at_ms
+            case TimerPaused(at_ms=at_ms):
+                self.timer.remaining_ms = self.timer.remaining_at(at_ms)
+                self.timer.running = False
+            case TimerReset(duration_ms=duration_ms):
+                self.timer = TimerState(duration_ms=duration_ms, remaining_ms=duration_ms)
+
+    def _touch(self, poll_id: str) -> PollState:
+        poll = self.polls[poll_id]
+        poll.version = self.seq
+        return poll
+
+    def _apply_ballot(self, event: BallotCast) -> None:
+        poll = self._touch(event.poll)
+        previous = poll.ballots.get(event.participant)
+        if previous is not None:
+            for choice in previous.choices:
+                poll.counts[choice] -= 1
+            ops = (*previous.ops[-(RECENT_OPS - 1) :], event.op)
+        else:
+            ops = (event.op,)
+        for choice in event.choices:
+            poll.counts[choice] = poll.counts.get(choice, 0) + 1
+        poll.ballots[event.participant] = Ballot(event.choices, self.seq, ops)
+
+    def execute(self, actor: Actor, command: Command, now_ms: int) -> list[Event]:
+        """Decide and apply in one step; returns the events applied."""
+        events = self.decide(actor, command, now_ms)
+        for event in events:
+            self.apply(event)
+        return events
+
+    # -- views ------------------------------------------------------------------------------
+
+    def vote_ack(self, actor: Actor, poll_id: str, duplicate: bool) -> dict[str, Any]:
+        """The ack for an accepted vote: the ballot as stored and the version that includes it."""
+        ballot = self.polls[poll_id].ballots[actor.id]
+        return {
+            "ok": True,
+            "poll": poll_id,
+            "choices": list(ballot.choices),
+            "version": ballot.version,
+            "duplicate": duplicate,
+        }
+
+    def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
+        """This participant's ballots, so a reloaded phone shows its own choice."""
+        mine: dict[str, dict[str, Any]] = {}
+        for poll_id, poll in self.polls.items():
+            ballot = poll.ballots.get(participant)
+            if ballot is not None:
+                mine[poll_id] = {"choices": list(ballot.choices), "version": ballot.version}
+        return mine
+
+    def tally_visible_to(self, poll_id: str, role: Role) -> bool:
+        return role is Role.HOST or self.polls[poll_id].results_visible
+
+    def state_view(self, role: Role) -> dict[str, Any]:
+        """The forum as `role` may see it: agenda, where it stands, polls, visible tallies."""
+        items = [_item_view(item, with_notes=role is Role.HOST) for item in self.programme.items]
+        polls = {
+            poll_id: {
+                "status": poll.status.value,
+                "results_visible": poll.results_visible,
+                "version": poll.version,
+                "tally": poll.tally() if self.tally_visible_to(poll_id, role) else None,
+            }
+            for poll_id, poll in self.polls.items()
+        }
+        return {
+            "seq": self.seq,
+            "current": self.current,
+            "items": items,
+            "polls": polls,
+            "timer": self.timer.view(),
+        }
+
+
+def _item_view(item: Item, *, with_notes: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind.value,
+        "title": item.title,
+        "minutes": item.minutes,
+    }
+    if with_notes:
+        view["notes"] = item.notes
+    if item.kind is ItemKind.POLL:
+        view["question"] = item.question
+        view["options"] = [{"id": o.id, "label": o.label} for o in item.options]
+        view["choice"] = item.choice.value
+        view["max_choices"] = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
+        view["results"] = item.results.value
+    return view
+
+
+__all__ = ["Ballot", "Forum", "ForumError", "PollState", "PollStatus", "TimerState"]

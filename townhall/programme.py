@@ -1,0 +1,278 @@
+"""Reading forum programmes (`rooms/*.toml`): strict validation, errors with file, line and field."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from townhall.model.agenda import ChoiceMode, Item, ItemKind, PollOption, Programme, ResultsMode
+
+LANGUAGES = ("ko", "en")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,12}$")
+MAX_ITEMS = 200
+MAX_OPTIONS = 12
+
+_FORUM_KEYS = {"id", "title", "subtitle", "language", "code"}
+_ITEM_KEYS = {
+    ItemKind.TALK: {"id", "kind", "title", "notes", "minutes"},
+    ItemKind.POLL: {
+        "id",
+        "kind",
+        "title",
+        "notes",
+        "minutes",
+        "question",
+        "options",
+        "choice",
+        "max_choices",
+        "results",
+    },
+    ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "max_length"},
+}
+
+
+@dataclass(frozen=True)
+class ProgrammeError(Exception):
+    """A programme file is malformed: where, which field, and what is wrong."""
+
+    path: str
+    line: int | None
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+
+
+def load_programme(path: str | Path) -> Programme:
+    """Read and validate a programme file; raises ProgrammeError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProgrammeError(str(path), None, "", f"cannot read the file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ProgrammeError(str(path), None, "", "the file is not UTF-8 text") from exc
+    return parse_programme(text, source=str(path), default_id=_slug(path.stem))
+
+
+def parse_programme(text: str, *, source: str, default_id: str = "forum") -> Programme:
+    """Validate a programme given as TOML text; `source` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ProgrammeError(source, line, "", f"not valid TOML: {exc.args[0]}") from exc
+    return _Reader(text, source).programme(data, default_id)
+
+
+class _Reader:
+    def __init__(self, text: str, source: str) -> None:
+        self.lines = text.splitlines()
+        self.source = source
+
+    def fail(self, field: str, reason: str) -> ProgrammeError:
+        return ProgrammeError(self.source, self.locate(field), field, reason)
+
+    def locate(self, field: str) -> int | None:
+        """The line a dotted field path like `items[2].options[0].label` is written on."""
+        parts = re.findall(r"([A-Za-z_][\w-]*)(?:\[(\d+)\])?", field)
+        start, header = 0, ""
+        for name, index in parts:
+            header = f"{header}.{name}" if header else name
+            if index:
+                found = self._nth_table(header, int(index), start)
+                if found is None:
+                    return start + 1 if start else None
+                start = found
+            else:
+                found = self._key_line(name, start)
+                if found is None:
+                    found = self._nth_table(header, 0, start) if start == 0 else None
+                if found is None:
+                    return start + 1 if start else None
+                start = found
+        return start + 1
+
+    def _nth_table(self, header: str, n: int, start: int) -> int | None:
+        pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(header) + r"\s*\]\]?\s*(#.*)?$")
+        seen = 0
+        for i in range(start, len(self.lines)):
+            if pattern.match(self.lines[i]):
+                if seen == n:
+                    return i
+                seen += 1
+        return None
+
+    def _key_line(self, key: str, start: int) -> int | None:
+        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for i in range(start, len(self.lines)):
+            if i > start and self.lines[i].lstrip().startswith("[["):
+                return None
+            if pattern.match(self.lines[i]):
+                return i
+        return None
+
+    # -- the schema ---------------------------------------------------------------------------
+
+    def programme(self, data: dict[str, Any], default_id: str) -> Programme:
+        unknown = set(data) - {"forum", "items"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail(key, "unknown section (expected [forum] and [[items]])")
+        forum = data.get("forum")
+        if not isinstance(forum, dict):
+            raise self.fail("forum", "missing [forum] table with the forum's title and language")
+        self.no_unknown_keys(forum, _FORUM_KEYS, "forum")
+        forum_id = self.string(forum, "id", "forum", default=default_id, pattern=ID_PATTERN)
+        language = self.string(forum, "language", "forum", default="ko")
+        if language not in LANGUAGES:
+            raise self.fail("forum.language", f"must be one of {', '.join(LANGUAGES)}")
+        code = self.string(forum, "code", "forum", default="", pattern=CODE_PATTERN)
+        items_data = data.get("items")
+        if not isinstance(items_data, list) or not items_data:
+            raise self.fail("items", "the agenda needs at least one [[items]] entry")
+        if len(items_data) > MAX_ITEMS:
+            raise self.fail("items", f"at most {MAX_ITEMS} agenda items")
+        items = tuple(self.item(raw, f"items[{i}]") for i, raw in enumerate(items_data))
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                raise self.fail(f"items[{i}].id", f"duplicate item id {item.id!r}")
+            seen.add(item.id)
+        return Programme(
+            id=forum_id,
+            title=self.string(forum, "title", "forum", max_length=200),
+            subtitle=self.string(forum, "subtitle", "forum", default="", max_length=300),
+            language=language,
+            code=code,
+            items=items,
+        )
+
+    def item(self, raw: Any, where: str) -> Item:
+        if not isinstance(raw, dict):
+            raise self.fail(where, "must be a table")
+        kind_name = self.string(raw, "kind", where)
+        try:
+            kind = ItemKind(kind_name)
+        except ValueError:
+            kinds = ", ".join(k.value for k in ItemKind)
+            raise self.fail(f"{where}.kind", f"must be one of {kinds}") from None
+        self.no_unknown_keys(raw, _ITEM_KEYS[kind], where)
+        minutes = raw.get("minutes", 0)
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 <= minutes <= 600:
+            raise self.fail(f"{where}.minutes", "must be a number of minutes from 0 to 600")
+        common: dict[str, Any] = {
+            "id": self.string(raw, "id", where, pattern=ID_PATTERN),
+            "kind": kind,
+            "title": self.string(raw, "title", where, max_length=200),
+            "notes": self.string(raw, "notes", where, default="", max_length=4000),
+            "minutes": minutes,
+        }
+        if kind is ItemKind.POLL:
+            return Item(**common, **self.poll(raw, where))
+        if kind is ItemKind.QNA:
+            moderated = raw.get("moderated", False)
+            if not isinstance(moderated, bool):
+                raise self.fail(f"{where}.moderated", "must be true or false")
+            max_length = self.integer(raw, "max_length", where, default=280, low=20, high=2000)
+            return Item(**common, moderated=moderated, max_length=max_length)
+        return Item(**common)
+
+    def poll(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
+        options_raw = raw.get("options")
+        if not isinstance(options_raw, list) or not 2 <= len(options_raw) <= MAX_OPTIONS:
+            raise self.fail(f"{where}.options", f"a poll needs 2 to {MAX_OPTIONS} options")
+        options = []
+        for i, option in enumerate(options_raw):
+            at = f"{where}.options[{i}]"
+            if not isinstance(option, dict):
+                raise self.fail(at, "each option is a table with an id and a label")
+            self.no_unknown_keys(option, {"id", "label"}, at)
+            options.append(
+                PollOption(
+                    id=self.string(option, "id", at, pattern=ID_PATTERN),
+                    label=self.string(option, "label", at, max_length=200),
+                )
+            )
+        ids = [o.id for o in options]
+        if len(set(ids)) != len(ids):
+            raise self.fail(f"{where}.options", "option ids must be unique within a poll")
+        try:
+            choice = ChoiceMode(self.string(raw, "choice", where, default="single"))
+        except ValueError:
+            raise self.fail(f"{where}.choice", "must be single or multiple") from None
+        max_choices = 1
+        if choice is ChoiceMode.MULTIPLE:
+            max_choices = self.integer(
+                raw, "max_choices", where, default=len(options), low=2, high=len(options)
+            )
+        try:
+            results = ResultsMode(self.string(raw, "results", where, default="on_reveal"))
+        except ValueError:
+            raise self.fail(f"{where}.results", "must be live or on_reveal") from None
+        return {
+            "question": self.string(raw, "question", where, default="", max_length=300),
+            "options": tuple(options),
+            "choice": choice,
+            "max_choices": max_choices,
+            "results": results,
+        }
+
+    # -- field readers --------------------------------------------------------------------------
+
+    def no_unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise self.fail(
+                f"{where}.{unknown[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})"
+            )
+
+    def string(
+        self,
+        table: dict[str, Any],
+        key: str,
+        where: str,
+        *,
+        default: str | None = None,
+        max_length: int = 100,
+        pattern: re.Pattern[str] | None = None,
+    ) -> str:
+        field = f"{where}.{key}"
+        if key not in table:
+            if default is None:
+                raise self.fail(field, "is required")
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.fail(field, "must be a string")
+        if pattern is None and not value.strip():
+            raise self.fail(field, "must not be empty")
+        if len(value) > max_length:
+            raise self.fail(field, f"must be at most {max_length} characters")
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(field, f"{value!r} does not match {pattern.pattern}")
+        return value
+
+    def integer(
+        self, table: dict[str, Any], key: str, where: str, *, default: int, low: int, high: int
+    ) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(f"{where}.{key}", f"must be a whole number from {low} to {high}")
+        return value
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:40]
+    return slug or "forum"

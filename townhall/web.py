@@ -1,0 +1,221 @@
+"""HTTP: the phone, host and projector pages, the QR code, language switch and health check."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+import segno
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from townhall import i18n
+from townhall.identity import COOKIE_MAX_AGE, COOKIE_NAME, Identities
+from townhall.model.agenda import Programme
+
+ROOT = Path(__file__).resolve().parent.parent
+SOCKET_IO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+    "object-src 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalogue; it is translated when a page is drawn."""
+    return message
+
+
+# The strings the pages' scripts draw, handed to them translated as JSON.
+SCRIPT_STRINGS = {
+    "connecting": N_("Connecting…"),
+    "reconnecting": N_("Connection lost. Reconnecting…"),
+    "connected": N_("Connected"),
+    "sending": N_("Sending…"),
+    "voted": N_("Your vote is counted"),
+    "change_hint": N_("You can change your vote while the poll is open."),
+    "choose_up_to": N_("Choose up to {n}"),
+    "poll_pending": N_("Voting has not started yet."),
+    "poll_open": N_("Voting is open"),
+    "poll_closed": N_("Voting is closed"),
+    "results_hidden": N_("Results will be shown by the host."),
+    "voters": N_("voters"),
+    "error": N_("Error"),
+    "bad_key": N_("The host key is wrong. Open the host address exactly as it was printed."),
+    "phones": N_("Phones"),
+    "screens": N_("Screens"),
+    "ballots": N_("Ballots"),
+    "go": N_("Go"),
+    "minutes": N_("min"),
+    "results_visible": N_("Results visible"),
+    "results_private": N_("Results hidden"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What the pages need to know about the forum being served."""
+
+    programme: Programme
+    code: str
+    join_url: str
+    identities: Identities
+    templates: dict[str, jinja2.Environment]
+
+    def render(self, request: Request, name: str, language: str, **context: Any) -> HTMLResponse:
+        translations = i18n.CATALOGUES[language]
+        strings = {key: translations.gettext(text) for key, text in SCRIPT_STRINGS.items()}
+        page = self.templates[language].get_template(name).render(
+            language=language,
+            languages=i18n.LANGUAGE_NAMES,
+            path=request.url.path,
+            programme=self.programme,
+            code=self.code,
+            join_url=self.join_url,
+            script_config={"code": self.code, "lang": language, "strings": strings},
+            **context,
+        )
+        return HTMLResponse(page)
+
+
+def make_templates(directory: Path) -> dict[str, jinja2.Environment]:
+    envs = {}
+    for language in i18n.LANGUAGES:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(directory),
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
+            undefined=jinja2.StrictUndefined,
+        )
+        env.install_gettext_translations(i18n.CATALOGUES[language], newstyle=True)  # type: ignore[attr-defined]
+        envs[language] = env
+    return envs
+
+
+def routes(site: Site, health: Any) -> list[Route | Mount]:
+    """The HTTP routes; `health` returns the health check's JSON body."""
+
+    def language(request: Request) -> str:
+        return i18n.choose_language(
+            request.cookies.get(i18n.LANG_COOKIE),
+            request.headers.get("accept-language", ""),
+            site.programme.language,
+        )
+
+    def wrong_code(request: Request) -> HTMLResponse:
+        lang = language(request)
+        message = i18n.CATALOGUES[lang].gettext("There is no forum with that code. Check the code on the screen.")
+        response = site.render(request, "landing.html", lang, error=message)
+        response.status_code = 404
+        return response
+
+    async def landing(request: Request) -> Response:
+        return site.render(request, "landing.html", language(request), error="")
+
+    async def join(request: Request) -> Response:
+        code = request.query_params.get("code", "").strip().upper()
+        if code != site.code:
+            return wrong_code(request)
+        return RedirectResponse(f"/j/{site.code}", status_code=303)
+
+    async def phone(request: Request) -> Response:
+        if request.path_params["code"].upper() != site.code:
+            return wrong_code(request)
+        response = site.render(request, "phone.html", language(request))
+        if site.identities.verify(request.cookies.get(COOKIE_NAME)) is None:
+            _, cookie = site.identities.new()
+            response.set_cookie(
+                COOKIE_NAME,
+                cookie,
+                max_age=COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+            )
+        return response
+
+    async def host(request: Request) -> Response:
+        if request.path_params["code"].upper() != site.code:
+            return wrong_code(request)
+        return site.render(request, "host.html", language(request))
+
+    async def screen(request: Request) -> Response:
+        if request.path_params["code"].upper() != site.code:
+            return wrong_code(request)
+        return site.render(request, "screen.html", language(request))
+
+    async def qr(request: Request) -> Response:
+        if request.path_params["code"].upper() != site.code:
+            return Response("no forum with that code", status_code=404, media_type="text/plain")
+        buffer = io.BytesIO()
+        segno.make(site.join_url, error="m").save(
+            buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", xmldecl=False
+        )
+        return Response(buffer.getvalue(), media_type="image/svg+xml")
+
+    async def set_language(request: Request) -> Response:
+        chosen = request.path_params["lang"]
+        if chosen not in i18n.LANGUAGES:
+            return Response(f"unknown language {chosen[:20]!r}", status_code=400, media_type="text/plain")
+        target = request.query_params.get("next", "/")
+        if not target.startswith("/") or target.startswith("//") or "\\" in target:
+            target = "/"
+        response = RedirectResponse(quote(target, safe="/?=&#"), status_code=303)
+        response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="lax")
+        return response
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse(health())
+
+    async def socket_io_client(request: Request) -> Response:
+        if not SOCKET_IO_CLIENT.exists():
+            return Response("socket.io-client is not installed: run npm ci", status_code=500)
+        return FileResponse(SOCKET_IO_CLIENT, media_type="text/javascript")
+
+    return [
+        Route("/", landing),
+        Route("/join", join),
+        Route("/j/{code}", phone),
+        Route("/host/{code}", host),
+        Route("/screen/{code}", screen),
+        Route("/qr/{code}.svg", qr),
+        Route("/lang/{lang}", set_language),
+        Route("/healthz", healthz),
+        Route("/vendor/socket.io.esm.min.js", socket_io_client),
+        Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
+    ]
+
+
+class SecurityHeaders:
+    """Adds the content security policy and friends to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
