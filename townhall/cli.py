@@ -51,7 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default 0.0.0.0: the whole LAN)")
     parser.add_argument("--port", type=int, help="TCP port (default 8000)")
-    parser.add_argument("--data-dir", type=Path, help="where the journal and keys live (default ./data)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="where the journal and keys live (default ./data)"
+    )
     parser.add_argument("--public-url", help="the address phones use, if not this machine's own")
 
 
@@ -76,7 +78,9 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     from townhall.app import build
     from townhall.engine import EngineError
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         programme = load_programme(roomfile)
         townhall = build(programme, settings, on_ready=_print_addresses)

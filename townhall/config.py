@@ -53,7 +53,9 @@ class Settings:
         if self.public_url:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise SettingsError(f"{PREFIX}PUBLIC_URL: {self.public_url!r} is not an http(s) URL")
+                raise SettingsError(
+                    f"{PREFIX}PUBLIC_URL: {self.public_url!r} is not an http(s) URL"
+                )
         if self.host_key and len(self.host_key) < 16:
             raise SettingsError(f"{PREFIX}HOST_KEY: use at least 16 characters")
         if self.secret and len(self.secret) < 32:

@@ -77,7 +77,9 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             if len(args) > 2:
                 raise InvalidPayload("send one payload object per message")
             if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_PAYLOAD_BYTES:
-                return error_ack("payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes")
+                return error_ack(
+                    "payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes"
+                )
             if event == "snapshot":
                 return self.snapshot(connection.actor)
             outcome = await self.engine.execute(connection.actor, decode(event, data))
@@ -111,7 +113,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         if not isinstance(code, str) or code.upper() != self.code:
             raise _refuse("unknown_forum", "no forum with that code")
         try:
-            role = Role(auth.get("role"))
+            role = Role(str(auth.get("role")))
         except ValueError:
             raise _refuse("bad_auth", "role must be participant, host or screen") from None
         if role is Role.PARTICIPANT:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from io import BytesIO
 from pathlib import Path
 
-from babel import Locale, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -33,22 +32,29 @@ def choose_language(chosen: str | None, accept_language: str, default: str) -> s
     """The switch's choice if any, else the browser's preference, else the programme's."""
     if chosen in LANGUAGES:
         return chosen
-    preferred = []
-    for part in accept_language.split(","):
-        tag = part.split(";", 1)[0].strip()
-        if tag and tag != "*":
-            preferred.append(tag.replace("_", "-"))
-    found = negotiate_locale(preferred, list(LANGUAGES), sep="-") if preferred else None
-    if found is None and preferred:
-        # "ko-KR" against "ko": compare the primary language tag.
-        primaries = [Locale.parse(p, sep="-").language for p in preferred if _parses(p)]
-        found = next((p for p in primaries if p in LANGUAGES), None)
-    return found or default
+    return next(
+        (lang for lang in preferred_languages(accept_language) if lang in LANGUAGES), default
+    )
 
 
-def _parses(tag: str) -> bool:
-    try:
-        Locale.parse(tag, sep="-")
-    except (ValueError, TypeError):
-        return False
-    return True
+def preferred_languages(header: str) -> list[str]:
+    """Primary language tags from an Accept-Language header, most preferred first.
+
+    Malformed parts are skipped: the header comes from anyone's browser.
+    """
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().split("-", 1)[0].split("_", 1)[0].lower()
+        if not primary.isalpha() or len(primary) > 8:
+            continue
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                continue
+        if quality > 0:
+            weighted.append((-quality, position, primary))
+    return [primary for _, _, primary in sorted(weighted)]

@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from townhall.config import Settings
 from townhall.model.agenda import Programme

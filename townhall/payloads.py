@@ -29,7 +29,9 @@ class UnknownEvent(ForumError):
     code = "unknown_event"
 
 
-def _fields(data: Any, required: set[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+def _fields(
+    data: Any, required: set[str], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -68,7 +70,9 @@ def _vote(data: Any) -> Vote:
 def _timer_reset(data: Any) -> ResetTimer:
     seconds = _fields(data, set(), frozenset({"seconds"})).get("seconds")
     if seconds is not None and (
-        isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_TIMER_SECONDS
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not 0 <= seconds <= MAX_TIMER_SECONDS
     ):
         raise InvalidPayload(f"'seconds' must be a whole number from 0 to {MAX_TIMER_SECONDS}")
     return ResetTimer(seconds)

@@ -1,4 +1,4 @@
-"""Reading forum programmes (`rooms/*.toml`): strict validation, errors with file, line and field."""
+"""Reading forum programmes (`rooms/*.toml`): strict checks; errors name file, line and field."""
 
 from __future__ import annotations
 
@@ -80,24 +80,27 @@ class _Reader:
         return ProgrammeError(self.source, self.locate(field), field, reason)
 
     def locate(self, field: str) -> int | None:
-        """The line a dotted field path like `items[2].options[0].label` is written on."""
+        """The line a dotted field path like `items[2].options[0].label` is written on.
+
+        Walks the path down the text; where a part cannot be found, the line of the deepest part
+        that was found is the best answer (the table the field belongs in).
+        """
         parts = re.findall(r"([A-Za-z_][\w-]*)(?:\[(\d+)\])?", field)
-        start, header = 0, ""
+        found: int | None = None
+        header = ""
         for name, index in parts:
             header = f"{header}.{name}" if header else name
+            start = 0 if found is None else found
             if index:
-                found = self._nth_table(header, int(index), start)
-                if found is None:
-                    return start + 1 if start else None
-                start = found
+                line = self._nth_table(header, int(index), start)
             else:
-                found = self._key_line(name, start)
-                if found is None:
-                    found = self._nth_table(header, 0, start) if start == 0 else None
-                if found is None:
-                    return start + 1 if start else None
-                start = found
-        return start + 1
+                line = self._key_line(name, start)
+                if line is None and found is None:
+                    line = self._nth_table(header, 0, 0)
+            if line is None:
+                break
+            found = line
+        return None if found is None else found + 1
 
     def _nth_table(self, header: str, n: int, start: int) -> int | None:
         pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(header) + r"\s*\]\]?\s*(#.*)?$")
@@ -165,7 +168,11 @@ class _Reader:
             raise self.fail(f"{where}.kind", f"must be one of {kinds}") from None
         self.no_unknown_keys(raw, _ITEM_KEYS[kind], where)
         minutes = raw.get("minutes", 0)
-        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 <= minutes <= 600:
+        if (
+            isinstance(minutes, bool)
+            or not isinstance(minutes, int | float)
+            or not 0 <= minutes <= 600
+        ):
             raise self.fail(f"{where}.minutes", "must be a number of minutes from 0 to 600")
         common: dict[str, Any] = {
             "id": self.string(raw, "id", where, pattern=ID_PATTERN),

@@ -61,6 +61,9 @@ SCRIPT_STRINGS = {
     "screens": N_("Screens"),
     "ballots": N_("Ballots"),
     "go": N_("Go"),
+    "kind_talk": N_("Talk"),
+    "kind_poll": N_("Poll"),
+    "kind_qna": N_("Questions"),
     "minutes": N_("min"),
     "results_visible": N_("Results visible"),
     "results_private": N_("Results hidden"),
@@ -80,15 +83,19 @@ class Site:
     def render(self, request: Request, name: str, language: str, **context: Any) -> HTMLResponse:
         translations = i18n.CATALOGUES[language]
         strings = {key: translations.gettext(text) for key, text in SCRIPT_STRINGS.items()}
-        page = self.templates[language].get_template(name).render(
-            language=language,
-            languages=i18n.LANGUAGE_NAMES,
-            path=request.url.path,
-            programme=self.programme,
-            code=self.code,
-            join_url=self.join_url,
-            script_config={"code": self.code, "lang": language, "strings": strings},
-            **context,
+        page = (
+            self.templates[language]
+            .get_template(name)
+            .render(
+                language=language,
+                languages=i18n.LANGUAGE_NAMES,
+                path=request.url.path,
+                programme=self.programme,
+                code=self.code,
+                join_url=self.join_url,
+                script_config={"code": self.code, "lang": language, "strings": strings},
+                **context,
+            )
         )
         return HTMLResponse(page)
 
@@ -119,7 +126,9 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
 
     def wrong_code(request: Request) -> HTMLResponse:
         lang = language(request)
-        message = i18n.CATALOGUES[lang].gettext("There is no forum with that code. Check the code on the screen.")
+        message = i18n.CATALOGUES[lang].gettext(
+            "There is no forum with that code. Check the code on the screen."
+        )
         response = site.render(request, "landing.html", lang, error=message)
         response.status_code = 404
         return response
@@ -171,7 +180,9 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
     async def set_language(request: Request) -> Response:
         chosen = request.path_params["lang"]
         if chosen not in i18n.LANGUAGES:
-            return Response(f"unknown language {chosen[:20]!r}", status_code=400, media_type="text/plain")
+            return Response(
+                f"unknown language {chosen[:20]!r}", status_code=400, media_type="text/plain"
+            )
         target = request.query_params.get("next", "/")
         if not target.startswith("/") or target.startswith("//") or "\\" in target:
             target = "/"

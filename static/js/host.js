@@ -67,15 +67,16 @@ function renderAgenda() {
   const state = forum.state;
   const rows = state.items.map((item, index) => {
     const poll = forum.poll(item.id);
-    const tags = [item.kind];
+    const tags = [t(`kind_${item.kind}`)];
     if (poll) tags.push(pollStatusText(poll));
+    if (item.minutes) tags.push(`${item.minutes} ${t("minutes")}`);
     const go = el("button", { type: "button", class: "go", text: t("go") });
     go.addEventListener("click", () => command("goto", { item: item.id }));
     return el(
       "li",
       { class: index === state.current ? "current" : "", "aria-current": index === state.current ? "step" : false },
       el("span", { class: "agenda-title", text: item.title }),
-      el("span", { class: "agenda-meta", text: `${tags.join(" · ")} · ${item.minutes} ${t("minutes")}` }),
+      el("span", { class: "agenda-meta", text: tags.join(" · ") }),
       go,
     );
   });
@@ -108,7 +109,7 @@ function renderTimer() {
   const timer = forum.state?.timer;
   $("timer").textContent = formatMs(forum.timerRemaining());
   $("timer").dataset.running = String(Boolean(timer?.running));
-  $("timer-start").disabled = Boolean(timer?.running);
+  $("timer-start").disabled = Boolean(timer?.running) || forum.timerRemaining() <= 0;
   $("timer-pause").disabled = !timer?.running;
 }
 setInterval(renderTimer, 250);

@@ -40,8 +40,12 @@ class MemoryEngine(Engine):
 
     def _header(self) -> dict[str, object]:
         programme = self.forum.programme
-        return {"t": "journal", "v": JOURNAL_VERSION, "forum": programme.id,
-                "shape": programme.fingerprint()}
+        return {
+            "t": "journal",
+            "v": JOURNAL_VERSION,
+            "forum": programme.id,
+            "shape": programme.fingerprint(),
+        }
 
     def _replay(self) -> None:
         path = self.journal.path
@@ -62,7 +66,9 @@ class MemoryEngine(Engine):
             for record in records:
                 seq = record.get("seq")
                 if seq != self.forum.seq + 1:
-                    raise EngineError(f"{path}: event {seq} follows {self.forum.seq}; log has a gap")
+                    raise EngineError(
+                        f"{path}: event {seq} follows {self.forum.seq}; log has a gap"
+                    )
                 self.forum.apply(from_record(record))
         except JournalError as exc:
             raise EngineError(str(exc)) from exc

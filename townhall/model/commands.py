@@ -72,5 +72,7 @@ class ResetTimer:
     seconds: int | None = None
 
 
-Command = Vote | Goto | Step | OpenPoll | ClosePoll | ShowResults | StartTimer | PauseTimer | ResetTimer
+Command = (
+    Vote | Goto | Step | OpenPoll | ClosePoll | ShowResults | StartTimer | PauseTimer | ResetTimer
+)
 HOST_COMMANDS = (Goto, Step, OpenPoll, ClosePoll, ShowResults, StartTimer, PauseTimer, ResetTimer)

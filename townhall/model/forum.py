@@ -62,7 +62,7 @@ class PollState:
     counts: dict[str, int] = field(default_factory=dict)
 
     def tally(self) -> dict[str, Any]:
-        """The result as sent to screens: counts per option and the poll's version."""
+        """The result as sent to screens: every option's count and the poll's version."""
         return {
             "poll": self.item.id,
             "version": self.version,
@@ -104,7 +104,11 @@ class Forum:
         self.seq = 0
         self.current = 0
         self.polls: dict[str, PollState] = {
-            item.id: PollState(item=item, results_visible=item.results is ResultsMode.LIVE)
+            item.id: PollState(
+                item=item,
+                results_visible=item.results is ResultsMode.LIVE,
+                counts=dict.fromkeys(item.option_ids, 0),
+            )
             for item in programme.items
             if item.kind is ItemKind.POLL
         }
@@ -174,8 +178,10 @@ class Forum:
             raise InvalidPayload(f"choose at most {limit}", code="too_many_choices")
         ballot = poll.ballots.get(actor.id)
         choices = tuple(c for c in item.option_ids if c in vote.choices)
-        if ballot is not None and (vote.op in ballot.ops or ballot.choices == choices):
-            return []  # a resend or a repeat: the ballot already says this
+        if ballot is not None and vote.op in ballot.ops:
+            return []  # a resend: this message is already in the ballot
+        # A repeat of the same choices under a new id is still recorded, so that a late resend of
+        # it can never revert a later change.
         return [BallotCast(vote.poll, actor.id, choices, vote.op)]
 
     def _move_to(self, index: int) -> list[Event]:
@@ -230,7 +236,7 @@ class Forum:
         else:
             ops = (event.op,)
         for choice in event.choices:
-            poll.counts[choice] = poll.counts.get(choice, 0) + 1
+            poll.counts[choice] += 1
         poll.ballots[event.participant] = Ballot(event.choices, self.seq, ops)
 
     def execute(self, actor: Actor, command: Command, now_ms: int) -> list[Event]:

@@ -1,0 +1,249 @@
+"""Fixtures: a real Townhall on uvicorn on a free loopback port, and real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+import uvicorn
+
+from townhall.app import Townhall, build
+from townhall.config import Settings
+from townhall.hub import ForumHub
+from townhall.identity import COOKIE_NAME
+from townhall.model.agenda import Programme
+from townhall.model.forum import Forum
+from townhall.programme import parse_programme
+
+WAIT_S = 10.0
+
+# A small forum: a talk, an on-reveal single-choice poll, a live multiple-choice poll, a Q&A.
+TEST_ROOM = """
+[forum]
+id = "test-forum"
+title = "시험 토론회"
+language = "ko"
+code = "TEST42"
+
+[[items]]
+id = "opening"
+kind = "talk"
+title = "Opening"
+notes = "host-only notes"
+minutes = 5
+
+[[items]]
+id = "vote"
+kind = "poll"
+title = "Candidate vote"
+question = "Which proposal?"
+results = "on_reveal"
+options = [
+  { id = "a", label = "Proposal A" },
+  { id = "b", label = "Proposal B" },
+  { id = "c", label = "Proposal C" },
+]
+
+[[items]]
+id = "multi"
+kind = "poll"
+title = "Several choices"
+choice = "multiple"
+max_choices = 2
+results = "live"
+options = [
+  { id = "x", label = "X" },
+  { id = "y", label = "Y" },
+  { id = "z", label = "Z" },
+]
+
+[[items]]
+id = "qna"
+kind = "qna"
+title = "Questions"
+"""
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def forum_programme() -> Programme:
+    return parse_programme(TEST_ROOM, source="test.toml")
+
+
+async def wait_until(check: Callable[[], bool], what: str) -> None:
+    """Wait for a condition that an event will make true; fail naming it if it never does."""
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class Refused(Exception):
+    """The server refused a connection; `data` is what it said: {message, data: {code}}."""
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(data)
+        self.data = data
+
+    @property
+    def code(self) -> str:
+        return str(self.data.get("data", {}).get("code", ""))
+
+
+@dataclass
+class Client:
+    """A real Socket.IO client that records every message it receives, by event name."""
+
+    sio: socketio.AsyncClient
+    received: dict[str, list[Any]] = field(default_factory=dict)
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data if data is not None else {}, timeout=WAIT_S)
+
+    async def wait_for(
+        self, event: str, check: Callable[[Any], bool] = lambda _: True, what: str = ""
+    ) -> Any:
+        """The first message of `event` (received so far or later) that passes `check`."""
+        found: list[Any] = []
+
+        def seen() -> bool:
+            found[:] = [m for m in self.received.get(event, []) if check(m)]
+            return bool(found)
+
+        await wait_until(seen, what or f"{event} message")
+        return found[0]
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+@dataclass
+class Endpoint:
+    """A running Townhall, in this process or another, and ways to connect to it."""
+
+    url: str
+    code: str
+    host_key: str
+    clients: list[Client] = field(default_factory=list)
+
+    async def new_cookie(self) -> str:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(f"{self.url}/j/{self.code}")
+        assert response.status_code == 200
+        return response.cookies[COOKIE_NAME]
+
+    async def connect(
+        self,
+        auth: dict[str, Any],
+        cookie: str | None = None,
+        events: tuple[str, ...] = (),
+        reconnect: bool = False,
+    ) -> Client:
+        sio = socketio.AsyncClient(reconnection=reconnect, reconnection_delay=0.2)
+        client = Client(sio)
+        for event in ("state", "tally", "presence", "connect_error", *events):
+            sio.on(event, _recorder(client, event))
+
+        # A callable, because the client consumes a Cookie header on the first connect and a
+        # reconnect would go without it; a browser sends its cookie every time.
+        def headers() -> dict[str, str]:
+            return {"Cookie": f"{COOKIE_NAME}={cookie}"} if cookie else {}
+
+        try:
+            await sio.connect(
+                self.url, auth=auth, headers=headers, transports=["websocket"], wait_timeout=WAIT_S
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            reasons = client.received.get("connect_error", [])
+            raise Refused(reasons[0] if reasons else {}) from exc
+        self.clients.append(client)
+        return client
+
+    async def phone(self, cookie: str | None = None, reconnect: bool = False) -> tuple[Client, str]:
+        cookie = cookie or await self.new_cookie()
+        client = await self.connect(
+            {"role": "participant", "code": self.code}, cookie, reconnect=reconnect
+        )
+        return client, cookie
+
+    async def host(self) -> Client:
+        return await self.connect({"role": "host", "code": self.code, "key": self.host_key})
+
+    async def screen(self) -> Client:
+        return await self.connect({"role": "screen", "code": self.code})
+
+    async def close_clients(self) -> None:
+        for client in self.clients:
+            if client.sio.connected:
+                await client.close()
+
+
+@dataclass
+class Live(Endpoint):
+    """A Townhall served by uvicorn inside the test's own event loop."""
+
+    townhall: Townhall | None = None
+
+    @property
+    def forum(self) -> Forum:
+        assert self.townhall is not None
+        return self.townhall.engine.forum
+
+    @property
+    def hub(self) -> ForumHub:
+        assert self.townhall is not None
+        return self.townhall.hub
+
+
+def _recorder(client: Client, event: str) -> Callable[[Any], Awaitable[None]]:
+    async def record(data: Any) -> None:
+        client.received.setdefault(event, []).append(data)
+
+    return record
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    programme: Programme, data_dir: Path, tick_ms: int = 50
+) -> AsyncIterator[tuple[Townhall, str]]:
+    """Run Townhall under uvicorn on a free loopback port for the length of the block."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, tick_ms=tick_ms)
+    townhall = build(programme, settings)
+    config = uvicorn.Config(townhall.asgi, log_level="warning", ws_per_message_deflate=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await wait_until(lambda: server.started or task.done(), "uvicorn to start")
+    if task.done():
+        task.result()
+    try:
+        yield townhall, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    async with serve(forum_programme(), tmp_path) as (townhall, url):
+        forum = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
+        try:
+            yield forum
+        finally:
+            await forum.close_clients()

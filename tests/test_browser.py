@@ -1,0 +1,147 @@
+"""The pages in a real headless Chromium: a phone votes, the projector's bar moves."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+
+from tests.conftest import Live
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+PROJECTOR: ViewportSize = {"width": 1280, "height": 720}
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("TOWNHALL_TEST_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.fail("Debian's chromium is not installed: apt-get install chromium")
+    return path
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def phone_page(browser: Browser, live: Live, language: str = "ko") -> Page:
+    context = await browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale=language
+    )
+    page = await context.new_page()
+    await page.goto(f"{live.url}/j/{live.code}")
+    return page
+
+
+async def test_phone_vote_moves_the_projector_bar(browser: Browser, live: Live) -> None:
+    errors: list[str] = []
+    host_context = await browser.new_context(viewport=PROJECTOR, locale="ko")
+    host = await host_context.new_page()
+    host.on("pageerror", lambda e: errors.append(f"host: {e}"))
+    await host.goto(f"{live.url}/host/{live.code}#key={live.host_key}")
+    await expect(host.locator("#conn")).to_have_text("연결됨")
+    await host.get_by_role("button", name="다음 ▶").click()
+    await expect(host.locator("#current-title")).to_have_text("Candidate vote")
+    await host.get_by_role("button", name="투표 시작").click()
+    await host.get_by_role("button", name="결과 공개").click()
+    await expect(host.locator("#poll-visibility")).to_have_text("결과 공개 중")
+
+    screen_context = await browser.new_context(viewport=PROJECTOR, locale="ko")
+    screen = await screen_context.new_page()
+    screen.on("pageerror", lambda e: errors.append(f"screen: {e}"))
+    await screen.goto(f"{live.url}/screen/{live.code}")
+    await expect(screen.locator("#item-title")).to_have_text("Candidate vote")
+    bar_b = screen.locator('.bar-row[data-option="b"] .bar-count')
+    await expect(bar_b).to_have_text("0 · 0%")
+
+    phone = await phone_page(browser, live)
+    phone.on("pageerror", lambda e: errors.append(f"phone: {e}"))
+    await expect(phone.locator("#item-title")).to_have_text("Candidate vote")
+    await phone.get_by_label("Proposal B").check()
+    await phone.get_by_role("button", name="투표하기").click()
+    await expect(phone.locator("#vote-state")).to_contain_text("투표가 반영되었습니다")
+    await expect(bar_b).to_have_text("1 · 100%")
+    await expect(host.locator('.bar-row[data-option="b"] .bar-count')).to_have_text("1 · 100%")
+
+    second = await phone_page(browser, live, "en")
+    await second.get_by_label("Proposal A").check()
+    await second.get_by_role("button", name="Vote").click()
+    await expect(second.locator("#vote-state")).to_contain_text("Your vote is counted")
+    await expect(bar_b).to_have_text("1 · 50%")
+    await expect(screen.locator('.bar-row[data-option="a"] .bar-count')).to_have_text("1 · 50%")
+
+    # The first phone changes its mind; the bars follow, and a reload keeps its choice.
+    await phone.get_by_label("Proposal A").check()
+    await phone.get_by_role("button", name="투표하기").click()
+    await expect(screen.locator('.bar-row[data-option="a"] .bar-count')).to_have_text("2 · 100%")
+    await expect(bar_b).to_have_text("0 · 0%")
+    await phone.reload()
+    await expect(phone.locator("label.mine")).to_have_text("Proposal A")
+    await expect(phone.get_by_label("Proposal A")).to_be_checked()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await phone.screenshot(path=ARTIFACTS / "phone.png")
+    await screen.screenshot(path=ARTIFACTS / "projector.png")
+    await host.screenshot(path=ARTIFACTS / "host.png")
+    assert live.forum.polls["vote"].counts == {"a": 2, "b": 0, "c": 0}
+    assert errors == []
+
+
+async def test_hidden_results_stay_hidden_until_revealed(browser: Browser, live: Live) -> None:
+    host = await live.host()
+    await host.call("goto", {"item": "vote"})
+    await host.call("poll_open", {"poll": "vote"})
+    screen_context = await browser.new_context(viewport=PROJECTOR)
+    screen = await screen_context.new_page()
+    await screen.goto(f"{live.url}/screen/{live.code}")
+    phone = await phone_page(browser, live)
+    await phone.get_by_label("Proposal C").check()
+    await phone.get_by_role("button", name="투표하기").click()
+    await expect(phone.locator("#vote-state")).to_contain_text("투표가 반영되었습니다")
+    await expect(screen.locator("#results-note")).to_be_visible()
+    await expect(screen.locator("#results")).to_be_hidden()
+    await expect(phone.locator("#results")).to_be_hidden()
+    await host.call("results_show", {"poll": "vote"})
+    await expect(screen.locator('.bar-row[data-option="c"] .bar-count')).to_have_text("1 · 100%")
+    await expect(phone.locator('.bar-row[data-option="c"] .bar-count')).to_have_text("1 · 100%")
+
+
+async def test_wrong_host_key_is_told_plainly(browser: Browser, live: Live) -> None:
+    context = await browser.new_context(locale="en")
+    page = await context.new_page()
+    await page.goto(f"{live.url}/host/{live.code}#key=not-the-key")
+    await expect(page.locator("#message")).to_contain_text("The host key is wrong")
+    assert live.hub.presence()["host"] == 0
+
+
+async def test_the_landing_page_takes_a_typed_code(browser: Browser, live: Live) -> None:
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, locale="en")
+    page = await context.new_page()
+    await page.goto(f"{live.url}/")
+    await page.get_by_label("Forum code").fill(live.code.lower())
+    await page.get_by_role("button", name="Join").click()
+    await expect(page).to_have_url(f"{live.url}/j/{live.code}")
+    await expect(page.locator("#item-title")).to_have_text("Opening")

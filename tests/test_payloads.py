@@ -1,0 +1,168 @@
+"""Socket.IO payloads: shape, types and sizes are checked before any command reaches the forum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from townhall.model.commands import (
+    ClosePoll,
+    Command,
+    Goto,
+    OpenPoll,
+    PauseTimer,
+    ResetTimer,
+    ShowResults,
+    StartTimer,
+    Step,
+    Vote,
+)
+from townhall.model.errors import ForumError, InvalidPayload
+from townhall.payloads import DECODERS, MAX_TIMER_SECONDS, UnknownEvent, decode
+
+GOOD: list[tuple[str, Any, Command]] = [
+    ("vote", {"poll": "p", "choices": ["a", "b"], "op": "op-1"}, Vote("p", ("a", "b"), "op-1")),
+    ("vote", {"poll": "p", "choices": [], "op": "o"}, Vote("p", (), "o")),
+    ("goto", {"item": "intro"}, Goto("intro")),
+    ("next", {}, Step(1)),
+    ("next", None, Step(1)),
+    ("prev", {}, Step(-1)),
+    ("poll_open", {"poll": "p"}, OpenPoll("p")),
+    ("poll_close", {"poll": "p"}, ClosePoll("p")),
+    ("results_show", {"poll": "p"}, ShowResults("p", visible=True)),
+    ("results_hide", {"poll": "p"}, ShowResults("p", visible=False)),
+    ("timer_start", {}, StartTimer()),
+    ("timer_start", None, StartTimer()),
+    ("timer_pause", {}, PauseTimer()),
+    ("timer_reset", {}, ResetTimer(None)),
+    ("timer_reset", None, ResetTimer(None)),
+    ("timer_reset", {"seconds": None}, ResetTimer(None)),
+    ("timer_reset", {"seconds": 90}, ResetTimer(90)),
+    ("timer_reset", {"seconds": 0}, ResetTimer(0)),
+    ("timer_reset", {"seconds": MAX_TIMER_SECONDS}, ResetTimer(MAX_TIMER_SECONDS)),
+]
+
+
+def test_every_decoder_has_a_good_payload_case() -> None:
+    assert {event for event, _, _ in GOOD} == set(DECODERS)
+
+
+@pytest.mark.parametrize(("event", "payload", "expected"), GOOD)
+def test_good_payload_decodes(event: str, payload: Any, expected: Command) -> None:
+    command = decode(event, payload)
+    assert command == expected
+    assert type(command) is type(expected)
+
+
+def test_size_limits_are_inclusive() -> None:
+    vote = decode("vote", {"poll": "p" * 40, "choices": ["c" * 40] * 12, "op": "o" * 64})
+    assert isinstance(vote, Vote)
+    assert vote.poll == "p" * 40
+    assert len(vote.choices) == 12
+    assert vote.op == "o" * 64
+    assert decode("goto", {"item": "i" * 40}) == Goto("i" * 40)
+
+
+BAD: list[tuple[str, Any]] = [
+    # not an object
+    ("vote", ["p", ["a"], "op-1"]),
+    ("vote", "p"),
+    ("goto", "intro"),
+    ("next", []),
+    ("next", 1),
+    ("poll_open", ["p"]),
+    ("timer_reset", 90),
+    ("timer_start", "now"),
+    # a missing field
+    ("vote", None),
+    ("vote", {"poll": "p", "choices": ["a"]}),
+    ("vote", {"poll": "p", "op": "o"}),
+    ("vote", {"choices": ["a"], "op": "o"}),
+    ("goto", {}),
+    ("poll_open", {}),
+    ("poll_close", None),
+    ("results_show", {}),
+    ("results_hide", {"visible": False}),
+    # an extra field
+    ("vote", {"poll": "p", "choices": ["a"], "op": "o", "participant": "bob"}),
+    ("goto", {"item": "x", "index": 2}),
+    ("next", {"delta": 5}),
+    ("prev", {"x": 1}),
+    ("poll_open", {"poll": "p", "extra": True}),
+    ("results_show", {"poll": "p", "visible": False}),
+    ("timer_start", {"at": 0}),
+    ("timer_pause", {"at": 0}),
+    ("timer_reset", {"seconds": 5, "minutes": 1}),
+    # wrong types
+    ("vote", {"poll": 5, "choices": ["a"], "op": "o"}),
+    ("vote", {"poll": "p", "choices": "a", "op": "o"}),
+    ("vote", {"poll": "p", "choices": ("a",), "op": "o"}),
+    ("vote", {"poll": "p", "choices": {"a": 1}, "op": "o"}),
+    ("vote", {"poll": "p", "choices": [1], "op": "o"}),
+    ("vote", {"poll": "p", "choices": [None], "op": "o"}),
+    ("vote", {"poll": "p", "choices": [["a"]], "op": "o"}),
+    ("vote", {"poll": "p", "choices": ["a"], "op": 7}),
+    ("vote", {"poll": "p", "choices": ["a"], "op": None}),
+    ("goto", {"item": None}),
+    ("goto", {"item": 3}),
+    ("poll_open", {"poll": ["p"]}),
+    ("poll_close", {"poll": True}),
+    # empty strings
+    ("vote", {"poll": "", "choices": ["a"], "op": "o"}),
+    ("vote", {"poll": "p", "choices": [""], "op": "o"}),
+    ("vote", {"poll": "p", "choices": ["a"], "op": ""}),
+    ("goto", {"item": ""}),
+    ("poll_open", {"poll": ""}),
+    # too long
+    ("vote", {"poll": "p" * 41, "choices": ["a"], "op": "o"}),
+    ("vote", {"poll": "p", "choices": ["c" * 41], "op": "o"}),
+    ("vote", {"poll": "p", "choices": ["a"], "op": "o" * 65}),
+    ("goto", {"item": "i" * 41}),
+    ("results_hide", {"poll": "p" * 41}),
+    # too many choices
+    ("vote", {"poll": "p", "choices": [f"c{i}" for i in range(13)], "op": "o"}),
+    # bad seconds
+    ("timer_reset", {"seconds": True}),
+    ("timer_reset", {"seconds": False}),
+    ("timer_reset", {"seconds": -1}),
+    ("timer_reset", {"seconds": MAX_TIMER_SECONDS + 1}),
+    ("timer_reset", {"seconds": 1.5}),
+    ("timer_reset", {"seconds": 60.0}),
+    ("timer_reset", {"seconds": "60"}),
+]
+
+
+@pytest.mark.parametrize(("event", "payload"), BAD)
+def test_bad_payload_is_refused(event: str, payload: Any) -> None:
+    with pytest.raises(InvalidPayload) as info:
+        decode(event, payload)
+    assert info.value.code == "invalid_payload"
+    ack = info.value.as_ack()
+    assert ack["ok"] is False
+    assert ack["error"] == {"code": "invalid_payload", "message": info.value.message}
+    assert info.value.message
+
+
+def test_bad_payload_messages_name_the_field() -> None:
+    with pytest.raises(InvalidPayload, match="'op'"):
+        decode("vote", {"poll": "p", "choices": ["a"]})
+    with pytest.raises(InvalidPayload, match="'participant'"):
+        decode("vote", {"poll": "p", "choices": ["a"], "op": "o", "participant": "x"})
+    with pytest.raises(InvalidPayload, match="'seconds'"):
+        decode("timer_reset", {"seconds": True})
+
+
+@pytest.mark.parametrize("event", ["", "Vote", "snapshot", "connect", "vote ", "x" * 500])
+def test_unknown_event_is_refused(event: str) -> None:
+    with pytest.raises(UnknownEvent) as info:
+        decode(event, {})
+    error = info.value
+    assert isinstance(error, ForumError)
+    assert not isinstance(error, InvalidPayload)
+    assert error.code == "unknown_event"
+    assert error.as_ack() == {
+        "ok": False,
+        "error": {"code": "unknown_event", "message": error.message},
+    }
+    assert len(error.message) < 100  # a long event name is cut short in the message
