@@ -8,7 +8,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from townhall.config import Settings, SettingsError
-from townhall.identity import COOKIE_NAME, Identities
+from townhall.identity import COOKIE_NAME, Identities, read_cookie
 from townhall.ratelimit import TokenBucket
 
 SECRET = "s" * 32
@@ -214,3 +214,12 @@ def test_from_cookie_header() -> None:
     assert identities.from_cookie_header(f"{COOKIE_NAME}={cookie}x") is None
     _, foreign = Identities(OTHER_SECRET).new()
     assert identities.from_cookie_header(f"{COOKIE_NAME}={foreign}") is None
+
+
+def test_read_cookie_is_plain_and_linear() -> None:
+    header = 'a=1; townhall_pid=abc.def ; townhall_lang=ko; q="\\\\\\\\"'
+    assert read_cookie(header, "townhall_pid") == "abc.def"
+    assert read_cookie(header, "townhall_lang") == "ko"
+    assert read_cookie(header, "missing") is None
+    assert read_cookie("", "townhall_pid") is None
+    assert read_cookie("townhall_pid", "townhall_pid") is None

@@ -129,3 +129,14 @@ async def test_a_journal_for_another_agenda_is_refused(tmp_path: Path) -> None:
 def test_an_unknown_engine_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="unsupported engine URL"):
         open_engine("postgres://db", forum_programme(), tmp_path)
+
+
+async def test_a_corrupt_journal_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    engine = open_engine("memory://", forum_programme(), tmp_path)
+    await engine.start()
+    await engine.close()
+    journal = tmp_path / "test-forum.journal"
+    with journal.open("ab") as f:
+        f.write(msgpack.packb({"t": "ballot", "blob": b"x" * (2 * 1024 * 1024)}))
+    with pytest.raises(EngineError, match="unreadable record"):
+        await open_engine("memory://", forum_programme(), tmp_path).start()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 
@@ -178,3 +180,51 @@ async def test_malformed_socketio_frames_do_not_take_the_server_down(live: Live)
             pass
     phone, _ = await live.phone()
     assert (await phone.call("snapshot"))["ok"]
+
+
+async def test_a_client_cannot_fake_connect_or_disconnect_events(live: Live) -> None:
+    phone, _ = await live.phone()
+    spent = [await phone.call("snapshot") for _ in range(10)]
+    assert all(reply["ok"] for reply in spent)
+    fake_connect = await phone.sio.call("connect", {"role": "host"}, timeout=10)
+    assert code_of(fake_connect) == "unknown_event"
+    assert code_of(await phone.call("snapshot")) == "rate_limited", "the bucket was not refilled"
+    await phone.sio.call("disconnect", {}, timeout=10)
+    assert live.hub.presence()["participant"] == 1, "a fake disconnect dropped a live socket"
+    assert phone.sio.connected
+
+
+async def test_a_resend_of_a_counted_vote_is_acked_after_the_poll_closes(live: Live) -> None:
+    host = await open_poll(live)
+    phone, _ = await live.phone()
+    first = await phone.call("vote", {"poll": "vote", "choices": ["b"], "op": "lost-ack"})
+    await host.call("poll_close", {"poll": "vote"})
+    resend = await phone.call("vote", {"poll": "vote", "choices": ["b"], "op": "lost-ack"})
+    assert resend["ok"] and resend["duplicate"] is True
+    assert resend["version"] == first["version"]
+
+
+async def test_non_string_event_names_get_an_error_ack(live: Live) -> None:
+    ws_url = live.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    async with websockets.connect(ws_url, open_timeout=5) as ws:
+        assert str(await asyncio.wait_for(ws.recv(), 5)).startswith("0")
+        await ws.send("40" + json.dumps({"role": "screen", "code": live.code}))
+        assert str(await asyncio.wait_for(ws.recv(), 5)).startswith("40")
+        await ws.send("427[1, {}]")
+        reply = str(await asyncio.wait_for(ws.recv(), 5))
+    assert reply.startswith("437[")
+    assert '"unknown_event"' in reply
+
+
+async def test_oversized_headers_are_refused_before_any_parsing(live: Live) -> None:
+    # Over Townhall's 8 KiB limit, under uvicorn's own header-line limit (past which it drops
+    # the handshake itself).
+    huge = 'townhall_pid="' + "\\\\" * 4_050 + '"'
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        page = await http.get(f"/j/{live.code}", headers={"cookie": huge})
+        assert page.status_code == 431
+        assert (await http.get("/healthz")).status_code == 200
+    ws_url = live.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(ws_url, additional_headers={"cookie": huge}, open_timeout=5):
+            pass

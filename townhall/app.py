@@ -161,5 +161,7 @@ def build(
             await engine.close()
 
     starlette_app = Starlette(routes=web.routes(site, health), lifespan=lifespan)
-    asgi = socketio.ASGIApp(sio, other_asgi_app=web.SecurityHeaders(starlette_app))
+    asgi = web.HeaderLimits(
+        socketio.ASGIApp(sio, other_asgi_app=web.SecurityHeaders(starlette_app))
+    )
     return Townhall(asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,6 +13,8 @@ import socketio
 from townhall.engine import Engine
 from townhall.model.commands import Role
 from townhall.model.events import BallotCast, Event
+
+log = logging.getLogger(__name__)
 
 
 class Broadcaster:
@@ -64,7 +67,11 @@ class Broadcaster:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:
+                # One failed send must not end every broadcast for the rest of the forum.
+                log.exception("broadcast failed; carrying on")
             await asyncio.sleep(self.tick_s)
 
     async def flush(self) -> None:

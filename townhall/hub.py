@@ -63,14 +63,19 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes here: connection and rate checks, then one handler, one ack."""
-        if event == "connect":
+        sid = args[0]
+        # python-socketio also routes a client's own event named "connect" or "disconnect" here;
+        # only the server's (a new sid, or one already marked as leaving) is the real thing.
+        if event == "connect" and sid not in self.connections:
             return await self.on_connect(*args[:3])
-        if event == "disconnect":
-            return await self.on_disconnect(args[0])
-        sid, data = args[0], (args[1] if len(args) > 1 else None)
+        if event == "disconnect" and not self.server.manager.is_connected(sid, self.namespace):
+            return await self.on_disconnect(sid)
         connection = self.connections.get(sid)
         if connection is None:
             return error_ack("not_connected", "connect to the forum first")
+        if not isinstance(event, str) or event in ("connect", "disconnect"):
+            return error_ack("unknown_event", "event names are strings from the protocol")
+        data = args[1] if len(args) > 1 else None
         if not connection.bucket.take():
             return error_ack("rate_limited", "too many messages; wait a moment and try again")
         try:

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from townhall import i18n
-from townhall.identity import COOKIE_MAX_AGE, COOKIE_NAME, Identities
+from townhall.identity import COOKIE_MAX_AGE, COOKIE_NAME, Identities, read_cookie
 from townhall.model.agenda import Programme
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,9 +117,13 @@ def make_templates(directory: Path) -> dict[str, jinja2.Environment]:
 def routes(site: Site, health: Any) -> list[Route | Mount]:
     """The HTTP routes; `health` returns the health check's JSON body."""
 
+    def cookie_value(request: Request, name: str) -> str | None:
+        # Not request.cookies: see read_cookie for why.
+        return read_cookie(request.headers.get("cookie", ""), name)
+
     def language(request: Request) -> str:
         return i18n.choose_language(
-            request.cookies.get(i18n.LANG_COOKIE),
+            cookie_value(request, i18n.LANG_COOKIE),
             request.headers.get("accept-language", ""),
             site.programme.language,
         )
@@ -146,7 +150,7 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
         if request.path_params["code"].upper() != site.code:
             return wrong_code(request)
         response = site.render(request, "phone.html", language(request))
-        if site.identities.verify(request.cookies.get(COOKIE_NAME)) is None:
+        if site.identities.verify(cookie_value(request, COOKIE_NAME)) is None:
             _, cookie = site.identities.new()
             response.set_cookie(
                 COOKIE_NAME,
@@ -210,6 +214,33 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
         Route("/vendor/socket.io.esm.min.js", socket_io_client),
         Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
     ]
+
+
+MAX_HEADER_BYTES = 8 * 1024
+
+
+class HeaderLimits:
+    """Refuses any request or WebSocket handshake whose headers are oversized.
+
+    Placed outermost, so neither the pages nor the Socket.IO handshake parse a huge header.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            size = sum(len(k) + len(v) for k, v in scope.get("headers", ()))
+            if size > MAX_HEADER_BYTES:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1009})
+                    return
+                response = Response(
+                    "request headers too large", status_code=431, media_type="text/plain"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -38,8 +38,11 @@ export class ForumState {
     this.offsetMs = 0;
   }
 
+  // A snapshot is the whole truth and always replaces what the page had: the forum's count of
+  // events can go backwards when a forum is started afresh.
   setSnapshot(reply) {
     this.forum = reply.forum;
+    this.state = null;
     this.setState(reply.state, reply.now_ms);
   }
 

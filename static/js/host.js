@@ -5,7 +5,11 @@ import { $, config, connect, el, formatMs, ForumState, pollStatusText, renderBar
 // it is kept for this tab so a reload or a language switch does not lose it.
 const storeKey = `townhall-host-${config.code}`;
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
-if (fromHash) sessionStorage.setItem(storeKey, fromHash);
+if (fromHash) {
+  sessionStorage.setItem(storeKey, fromHash);
+  // Out of the address bar, where a mirrored screen or a shoulder would show it.
+  history.replaceState(null, "", location.pathname + location.search);
+}
 const key = fromHash ?? sessionStorage.getItem(storeKey) ?? "";
 
 const forum = new ForumState();
@@ -115,8 +119,13 @@ function renderTimer() {
 setInterval(renderTimer, 250);
 
 const currentPoll = () => ({ poll: forum.current?.id });
-$("prev").addEventListener("click", () => command("prev"));
-$("next").addEventListener("click", () => command("next"));
+// Previous and next name their target, so a click repeated after a lost ack does not skip.
+const step = (delta) => {
+  const target = forum.state?.items[forum.state.current + delta];
+  if (target) command("goto", { item: target.id });
+};
+$("prev").addEventListener("click", () => step(-1));
+$("next").addEventListener("click", () => step(1));
 $("poll-open").addEventListener("click", () => command("poll_open", currentPoll()));
 $("poll-close").addEventListener("click", () => command("poll_close", currentPoll()));
 $("results-show").addEventListener("click", () => command("results_show", currentPoll()));

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from typing import Any
 import msgpack
 
 log = logging.getLogger(__name__)
+
+# Far above any real record (a ballot is under 200 bytes); a larger one means corruption.
+MAX_RECORD_BYTES = 1024 * 1024
 
 
 class JournalError(Exception):
@@ -25,25 +29,35 @@ class Journal:
         self.path = path
         self._fd: int | None = None
         self._packer = msgpack.Packer()
+        self._lock = threading.Lock()  # fsync runs in a thread; close must not race it
         self.dirty = False
 
     def read(self) -> Iterator[dict[str, Any]]:
-        """Every whole record in the file; a torn last record (a crash mid-write) is cut off."""
+        """Every whole record in the file; a torn last record (a crash mid-write) is cut off.
+
+        Streams the file, so a journal of any length replays in bounded memory.
+        """
         if not self.path.exists():
             return
-        data = self.path.read_bytes()
-        unpacker = msgpack.Unpacker(raw=False, strict_map_key=True)
-        unpacker.feed(data)
+        size = self.path.stat().st_size
         good = 0
-        try:
-            for record in unpacker:
-                if not isinstance(record, dict):
-                    raise JournalError(f"{self.path}: record at byte {good} is not a map")
-                good = unpacker.tell()
-                yield record
-        except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
-            raise JournalError(f"{self.path}: unreadable record at byte {good}: {exc}") from exc
-        if good < len(data):
+        with self.path.open("rb") as f:
+            unpacker = msgpack.Unpacker(f, raw=False, max_buffer_size=MAX_RECORD_BYTES)
+            try:
+                for record in unpacker:
+                    if not isinstance(record, dict):
+                        raise JournalError(f"{self.path}: record at byte {good} is not a map")
+                    good = unpacker.tell()
+                    yield record
+            except (
+                msgpack.ExtraData,
+                msgpack.FormatError,
+                msgpack.StackError,
+                msgpack.BufferFull,
+                ValueError,
+            ) as exc:
+                raise JournalError(f"{self.path}: unreadable record at byte {good}: {exc}") from exc
+        if good < size:
             log.warning("%s: cutting a torn record at byte %d (crash mid-write)", self.path, good)
             with self.path.open("r+b") as f:
                 f.truncate(good)
@@ -68,12 +82,14 @@ class Journal:
         self.dirty = True
 
     def fsync(self) -> None:
-        if self._fd is not None and self.dirty:
-            self.dirty = False
-            os.fsync(self._fd)
+        with self._lock:
+            if self._fd is not None and self.dirty:
+                self.dirty = False
+                os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._fd is not None:
-            self.fsync()
-            os.close(self._fd)
-            self._fd = None
+        self.fsync()
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None

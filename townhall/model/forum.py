@@ -36,7 +36,8 @@ from townhall.model.events import (
 )
 
 # How many of a ballot's recent message ids are remembered, so a late resend is recognised.
-RECENT_OPS = 8
+# One phone has one vote in flight at a time; this covers several tabs changing votes at once.
+RECENT_OPS = 16
 
 
 class PollStatus(StrEnum):
@@ -165,6 +166,11 @@ class Forum:
         if actor.role is not Role.PARTICIPANT or not actor.id:
             raise Forbidden("only participants vote")
         poll = self._poll(vote.poll)
+        ballot = poll.ballots.get(actor.id)
+        if ballot is not None and vote.op in ballot.ops:
+            # A resend of a message already counted: acked as it stands, even once the poll
+            # has closed, so the phone never reports a counted vote as refused.
+            return []
         if poll.status is not PollStatus.OPEN:
             raise Conflict("this poll is not open for voting", code="poll_not_open")
         item = poll.item
@@ -176,10 +182,7 @@ class Forum:
         limit = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
         if len(vote.choices) > limit:
             raise InvalidPayload(f"choose at most {limit}", code="too_many_choices")
-        ballot = poll.ballots.get(actor.id)
         choices = tuple(c for c in item.option_ids if c in vote.choices)
-        if ballot is not None and vote.op in ballot.ops:
-            return []  # a resend: this message is already in the ballot
         # A repeat of the same choices under a new id is still recorded, so that a late resend of
         # it can never revert a later change.
         return [BallotCast(vote.poll, actor.id, choices, vote.op)]
