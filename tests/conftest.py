@@ -72,10 +72,10 @@ title = "Questions"
 """
 
 
-def free_socket() -> socket.socket:
+def free_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
@@ -218,14 +218,19 @@ def _recorder(client: Client, event: str) -> Callable[[Any], Awaitable[None]]:
 
 @contextlib.asynccontextmanager
 async def serve(
-    programme: Programme, data_dir: Path, tick_ms: int = 50
+    programme: Programme, data_dir: Path, tick_ms: int = 50, port: int = 0
 ) -> AsyncIterator[tuple[Townhall, str]]:
-    """Run Townhall under uvicorn on a free loopback port for the length of the block."""
-    sock = free_socket()
+    """Run Townhall under uvicorn on a loopback port (a free one by default) for the block."""
+    sock = free_socket(port)
     port = sock.getsockname()[1]
     settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, tick_ms=tick_ms)
     townhall = build(programme, settings)
-    config = uvicorn.Config(townhall.asgi, log_level="warning", ws_per_message_deflate=False)
+    config = uvicorn.Config(
+        townhall.asgi,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=2,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await wait_until(lambda: server.started or task.done(), "uvicorn to start")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
-from tests.conftest import Live
+from tests.conftest import Endpoint, Live, forum_programme, serve
 
 pytestmark = pytest.mark.browser
 
@@ -145,3 +145,32 @@ async def test_the_landing_page_takes_a_typed_code(browser: Browser, live: Live)
     await page.get_by_role("button", name="Join").click()
     await expect(page).to_have_url(f"{live.url}/j/{live.code}")
     await expect(page.locator("#item-title")).to_have_text("Opening")
+
+
+async def test_a_phone_reconnects_by_itself_after_a_restart(
+    browser: Browser, tmp_path: Path
+) -> None:
+    async with serve(forum_programme(), tmp_path) as (townhall, url):
+        port = int(url.rsplit(":", 1)[1])
+        forum = Endpoint(url, townhall.keys.code, townhall.keys.host_key)
+        host = await forum.host()
+        await host.call("goto", {"item": "vote"})
+        await host.call("poll_open", {"poll": "vote"})
+        context = await browser.new_context(viewport=PHONE, is_mobile=True, locale="ko")
+        phone = await context.new_page()
+        await phone.goto(f"{url}/j/{forum.code}")
+        await phone.get_by_label("Proposal B").check()
+        await phone.get_by_role("button", name="투표하기").click()
+        await expect(phone.locator("#vote-state")).to_contain_text("투표가 반영되었습니다")
+        await forum.close_clients()
+    await expect(phone.locator("#conn")).to_have_attribute("data-state", "down")
+
+    async with serve(forum_programme(), tmp_path, port=port) as (townhall, url):
+        await expect(phone.locator("#conn")).to_have_attribute("data-state", "up", timeout=15_000)
+        forum = Endpoint(url, townhall.keys.code, townhall.keys.host_key)
+        host = await forum.host()
+        await host.call("poll_close", {"poll": "vote"})
+        await expect(phone.locator("#poll-status")).to_have_text("투표 마감")
+        await expect(phone.locator("label.mine")).to_have_text("Proposal B")
+        assert townhall.engine.forum.polls["vote"].counts["b"] == 1
+        await forum.close_clients()
