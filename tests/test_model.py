@@ -345,7 +345,7 @@ def test_timer_start_pause_and_resume_arithmetic(forum: Forum) -> None:
     assert forum.execute(HOST, StartTimer(), now_ms=20_000) == []  # already running
     assert forum.timer.started_at_ms == 10_000
 
-    assert forum.execute(HOST, PauseTimer(), now_ms=40_000) == [events.TimerPaused(40_000)]
+    assert forum.execute(HOST, PauseTimer(), now_ms=40_000) == [events.TimerPaused(40_000, 270_000)]
     assert not forum.timer.running
     assert forum.timer.remaining_ms == 270_000
     assert forum.timer.remaining_at(999_999) == 270_000
@@ -536,7 +536,7 @@ def test_event_records_round_trip() -> None:
         ResultsShown("p", False),
         BallotCast("p", "alice", ("a", "b"), "op-1"),
         events.TimerStarted(5),
-        events.TimerPaused(6),
+        events.TimerPaused(6, 1_000),
         TimerReset(7_000),
     ]
     for event in samples:
@@ -568,7 +568,8 @@ def test_tally_always_matches_the_ballots(sequence: list[tuple[str, list[str], s
     for participant, choices, op in sequence:
         actor = Actor(Role.PARTICIPANT, participant)
         ballot = poll.ballots.get(participant)
-        resend = ballot is not None and op in ballot.ops
+        well_formed = bool(choices) and len(set(choices)) == len(choices) <= 2
+        resend = ballot is not None and op in ballot.ops and well_formed
         try:
             events = forum.execute(actor, Vote(MULTI, tuple(choices), op), now_ms=0)
         except ForumError as error:

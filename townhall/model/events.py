@@ -51,6 +51,7 @@ class TimerStarted:
 class TimerPaused:
     type: ClassVar[str] = "timer_paused"
     at_ms: int
+    remaining_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,7 @@ class Forum:
     def __init__(self, programme: Programme) -> None:
         self.programme = programme
         self.seq = 0
+        self.control_seq = 0  # the seq of the last change other than a ballot
         self.current = 0
         self.polls: dict[str, PollState] = {
             item.id: PollState(
@@ -153,7 +154,9 @@ class Forum:
                     raise Conflict("the timer has run out; reset it first", code="timer_finished")
                 return [TimerStarted(now_ms)]
             case PauseTimer():
-                return [TimerPaused(now_ms)] if self.timer.running else []
+                if not self.timer.running:
+                    return []
+                return [TimerPaused(now_ms, self.timer.remaining_at(now_ms))]
             case ResetTimer(seconds=seconds):
                 if seconds is None:
                     duration = _planned_ms(self.programme.items[self.current])
@@ -162,18 +165,15 @@ class Forum:
                 return [TimerReset(duration)]
         raise InvalidPayload(f"unknown command {type(command).__name__}")  # pragma: no cover
 
-    def _decide_vote(self, actor: Actor, vote: Vote) -> list[Event]:
+    def check_vote(self, actor: Actor, vote: Vote) -> tuple[str, ...]:
+        """The vote's choices in option order, if the vote is well formed for its poll.
+
+        Reads only the programme, never the changing state, so any engine can run it before
+        the atomic part (is the poll open, is this message new) that `_decide_vote` does here.
+        """
         if actor.role is not Role.PARTICIPANT or not actor.id:
             raise Forbidden("only participants vote")
-        poll = self._poll(vote.poll)
-        ballot = poll.ballots.get(actor.id)
-        if ballot is not None and vote.op in ballot.ops:
-            # A resend of a message already counted: acked as it stands, even once the poll
-            # has closed, so the phone never reports a counted vote as refused.
-            return []
-        if poll.status is not PollStatus.OPEN:
-            raise Conflict("this poll is not open for voting", code="poll_not_open")
-        item = poll.item
+        item = self._poll(vote.poll).item
         unknown = [c for c in vote.choices if c not in item.option_ids]
         if unknown:
             raise NotFound(f"no option {unknown[0]!r} in this poll", code="unknown_option")
@@ -182,7 +182,18 @@ class Forum:
         limit = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
         if len(vote.choices) > limit:
             raise InvalidPayload(f"choose at most {limit}", code="too_many_choices")
-        choices = tuple(c for c in item.option_ids if c in vote.choices)
+        return tuple(c for c in item.option_ids if c in vote.choices)
+
+    def _decide_vote(self, actor: Actor, vote: Vote) -> list[Event]:
+        choices = self.check_vote(actor, vote)
+        poll = self.polls[vote.poll]
+        ballot = poll.ballots.get(actor.id)
+        if ballot is not None and vote.op in ballot.ops:
+            # A resend of a message already counted: acked as it stands, even once the poll
+            # has closed, so the phone never reports a counted vote as refused.
+            return []
+        if poll.status is not PollStatus.OPEN:
+            raise Conflict("this poll is not open for voting", code="poll_not_open")
         # A repeat of the same choices under a new id is still recorded, so that a late resend of
         # it can never revert a later change.
         return [BallotCast(vote.poll, actor.id, choices, vote.op)]
@@ -203,6 +214,8 @@ class Forum:
     def apply(self, event: Event) -> None:
         """Record one event: the only way the state changes."""
         self.seq += 1
+        if not isinstance(event, BallotCast):
+            self.control_seq = self.seq
         match event:
             case BallotCast():
                 self._apply_ballot(event)
@@ -218,8 +231,8 @@ class Forum:
             case TimerStarted(at_ms=at_ms):
                 self.timer.running = True
                 self.timer.started_at_ms = at_ms
-            case TimerPaused(at_ms=at_ms):
-                self.timer.remaining_ms = self.timer.remaining_at(at_ms)
+            case TimerPaused(remaining_ms=remaining_ms):
+                self.timer.remaining_ms = remaining_ms
                 self.timer.running = False
             case TimerReset(duration_ms=duration_ms):
                 self.timer = TimerState(duration_ms=duration_ms, remaining_ms=duration_ms)
