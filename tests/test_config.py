@@ -33,7 +33,9 @@ def test_every_setting_comes_from_its_variable() -> None:
             "TOWNHALL_HOST": "127.0.0.1",
             "TOWNHALL_PORT": "9123",
             "TOWNHALL_DATA_DIR": "/var/lib/townhall",
-            "TOWNHALL_ENGINE_URL": "redis://localhost:6379/0",
+            "TOWNHALL_REDIS_URL": "redis://localhost:6379/0",
+            "TOWNHALL_WORKERS": "3",
+            "TOWNHALL_ROOM": "rooms/x.toml",
             "TOWNHALL_PUBLIC_URL": "http://192.168.0.10:9123",
             "TOWNHALL_HOST_KEY": "k" * 16,
             "TOWNHALL_SECRET": SECRET,
@@ -45,7 +47,9 @@ def test_every_setting_comes_from_its_variable() -> None:
         host="127.0.0.1",
         port=9123,
         data_dir=Path("/var/lib/townhall"),
-        engine_url="redis://localhost:6379/0",
+        redis_url="redis://localhost:6379/0",
+        workers=3,
+        room="rooms/x.toml",
         public_url="http://192.168.0.10:9123",
         host_key="k" * 16,
         secret=SECRET,
@@ -54,6 +58,20 @@ def test_every_setting_comes_from_its_variable() -> None:
     )
     assert isinstance(settings.port, int)
     assert isinstance(settings.data_dir, Path)
+    assert settings.engine_url == "redis://localhost:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"TOWNHALL_WORKERS": "2"}, "TOWNHALL_WORKERS"),
+        ({"TOWNHALL_WORKERS": "0", "TOWNHALL_REDIS_URL": "redis://h/0"}, "TOWNHALL_WORKERS"),
+        ({"TOWNHALL_REDIS_URL": "http://h/0"}, "TOWNHALL_REDIS_URL"),
+    ],
+)
+def test_worker_and_redis_settings_are_checked(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(environ)
 
 
 @pytest.mark.parametrize("name", ["TOWNHALL_PROT", "TOWNHALL_", "TOWNHALL_port", "TOWNHALL_DEBUG"])

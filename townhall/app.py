@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import struct
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 
 from townhall import web
 from townhall.broadcast import Broadcaster
-from townhall.config import Settings
+from townhall.config import Settings, SettingsError
 from townhall.engine import Engine, open_engine
 from townhall.hub import ForumHub
 from townhall.identity import Identities
@@ -24,6 +25,7 @@ from townhall.model.agenda import Programme
 
 log = logging.getLogger(__name__)
 
+TRANSPORTS = ["websocket", "polling"]
 SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
 
 # Engine.IO drops a connection whose single message exceeds this; handlers refuse far smaller.
@@ -122,9 +124,13 @@ def build(
         "code": keys.code,
         "join_url": addresses.phone,
     }
+    # Several workers share no memory, so a connection must not hop between them mid-handshake:
+    # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
+    transports = ["websocket"] if settings.workers > 1 or settings.redis_url else TRANSPORTS
     sio = socketio.AsyncServer(
         async_mode="asgi",
         max_http_buffer_size=MAX_MESSAGE_BYTES,
+        transports=transports,
         logger=False,
         engineio_logger=False,
     )
@@ -136,13 +142,16 @@ def build(
         join_url=addresses.phone,
         identities=identities,
         templates=web.make_templates(web.ROOT / "templates"),
+        transports=tuple(transports),
     )
 
     def health() -> dict[str, Any]:
         return {
-            "ok": True,
+            "ok": engine.available,
             "forum": programme.id,
             "seq": engine.forum.seq,
+            "engine": "redis" if settings.redis_url else "memory",
+            "pid": os.getpid(),
             "connections": hub.presence(),
         }
 
@@ -165,3 +174,17 @@ def build(
         socketio.ASGIApp(sio, other_asgi_app=web.SecurityHeaders(starlette_app))
     )
     return Townhall(asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses)
+
+
+def create_app() -> Any:
+    """The ASGI app for one worker process, configured from `TOWNHALL_*` variables.
+
+    `townhall serve --workers N` starts N of these; each holds its own sockets.
+    """
+    from townhall.programme import load_programme
+
+    settings = Settings.from_env(os.environ)
+    if not settings.room:
+        raise SettingsError("TOWNHALL_ROOM: the programme file is not set")
+    logging.basicConfig(level=settings.log_level.upper())
+    return build(load_programme(settings.room), settings).asgi

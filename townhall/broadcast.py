@@ -16,6 +16,8 @@ from townhall.model.events import BallotCast, Event
 
 log = logging.getLogger(__name__)
 
+PRESENCE_REFRESH_S = 2.0
+
 
 class Broadcaster:
     """Marks what changed as events arrive and sends it on the next tick.
@@ -38,9 +40,12 @@ class Broadcaster:
         self._dirty_polls: set[str] = set()
         self._state_dirty = False
         self._presence_dirty = False
+        self._resync = False
+        self._last_presence: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         engine.subscribe(self.on_events)
+        engine.subscribe_resync(self.on_resync)
 
     def on_events(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -48,6 +53,13 @@ class Broadcaster:
                 self._dirty_polls.add(event.poll)
             else:
                 self._state_dirty = True
+        self._wake.set()
+
+    def on_resync(self) -> None:
+        """After an outage everything may have moved: clients start again from a snapshot."""
+        self._resync = True
+        self._state_dirty = True
+        self._dirty_polls.update(self.engine.forum.polls)
         self._wake.set()
 
     def presence_changed(self) -> None:
@@ -65,7 +77,11 @@ class Broadcaster:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=PRESENCE_REFRESH_S)
+            except TimeoutError:
+                # Other workers' connections come and go without waking this one.
+                self._presence_dirty = True
             self._wake.clear()
             try:
                 await self.flush()
@@ -77,6 +93,9 @@ class Broadcaster:
     async def flush(self) -> None:
         forum = self.engine.forum
         now = self.engine.clock()
+        if self._resync:
+            self._resync = False
+            await self.sio.emit("resync", {"seq": forum.seq})
         if self._state_dirty:
             self._state_dirty = False
             for role in Role:
@@ -89,7 +108,10 @@ class Broadcaster:
                     await self._emit("tally", tally, role)
         if self._presence_dirty:
             self._presence_dirty = False
-            await self._emit("presence", self.presence(), Role.HOST)
+            totals = await self.engine.presence(self.presence())
+            if totals != self._last_presence:
+                self._last_presence = totals
+                await self._emit("presence", totals, Role.HOST)
 
     async def _emit(self, event: str, data: dict[str, Any], role: Role) -> None:
         await self.sio.emit(event, data, to=role.value)

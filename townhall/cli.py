@@ -37,7 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args.roomfiles)
     try:
         settings = Settings.from_env(os.environ).override(
-            host=args.host, port=args.port, data_dir=args.data_dir, public_url=args.public_url
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            public_url=args.public_url,
+            redis_url=args.redis,
+            workers=args.workers,
         )
     except SettingsError as exc:
         print(f"townhall: {exc}", file=sys.stderr)
@@ -55,6 +60,10 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         "--data-dir", type=Path, help="where the journal and keys live (default ./data)"
     )
     parser.add_argument("--public-url", help="the address phones use, if not this machine's own")
+    parser.add_argument(
+        "--redis", metavar="URL", help="share the forum through Redis: redis://HOST:PORT/DB"
+    )
+    parser.add_argument("--workers", type=int, help="worker processes on one port (needs --redis)")
 
 
 def _check(paths: Sequence[Path]) -> int:
@@ -74,6 +83,7 @@ def _check(paths: Sequence[Path]) -> int:
 def _serve(roomfile: Path, settings: Settings) -> int:
     # The server's stack is imported only to serve, so `check` stays quick.
     import uvicorn
+    from redis.exceptions import RedisError
 
     from townhall.app import build
     from townhall.engine import EngineError
@@ -81,24 +91,50 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "ws_max_size": 64 * 1024,
+        "ws_per_message_deflate": False,
+        "timeout_graceful_shutdown": 5,
+    }
     try:
         programme = load_programme(roomfile)
+        if settings.workers > 1:
+            return _serve_workers(roomfile, programme, settings, options)
         townhall = build(programme, settings, on_ready=_print_addresses)
-    except (ProgrammeError, EngineError, OSError, ValueError) as exc:
+    except (ProgrammeError, EngineError, OSError, ValueError, RedisError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
-    config = uvicorn.Config(
-        townhall.asgi,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        ws_max_size=64 * 1024,
-        ws_per_message_deflate=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(townhall.asgi, **options))
     server.run()
     return 0 if server.started else 1
+
+
+def _serve_workers(
+    roomfile: Path, programme: Any, settings: Settings, options: dict[str, Any]
+) -> int:
+    """N worker processes on one port, each building its own app from the environment."""
+    import uvicorn
+
+    from townhall.app import Addresses, base_url
+    from townhall.keys import load_keys
+
+    keys = load_keys(programme, settings)  # stored in Redis first, so every worker agrees
+    for name, value in {
+        "ROOM": str(roomfile.resolve()),
+        "REDIS_URL": settings.redis_url,
+        "HOST": settings.host,
+        "PORT": str(settings.port),
+        "DATA_DIR": str(settings.data_dir),
+        "PUBLIC_URL": settings.public_url,
+        "WORKERS": str(settings.workers),
+    }.items():
+        os.environ[f"TOWNHALL_{name}"] = value
+    _print_addresses(Addresses.of(base_url(settings), keys))
+    uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
+    return 0
 
 
 def _print_addresses(addresses: Any) -> None:

@@ -20,7 +20,9 @@ class Settings:
     host: str = "0.0.0.0"  # noqa: S104 - phones in the room must reach the server
     port: int = 8000
     data_dir: Path = Path("data")
-    engine_url: str = "memory://"
+    redis_url: str = ""  # empty: the embedded engine; redis://HOST:PORT/DB to share a forum
+    workers: int = 1  # worker processes on one port (more than one needs redis_url)
+    room: str = ""  # the programme file, handed to worker processes
     public_url: str = ""  # the address phones use; derived from the machine's LAN address if empty
     host_key: str = ""  # fixed host key; generated and kept in the data dir if empty
     secret: str = ""  # cookie-signing secret; generated and kept in the data dir if empty
@@ -45,9 +47,22 @@ class Settings:
         """These settings with the given values replaced (None leaves a value as it is)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None}).checked()
 
+    @property
+    def engine_url(self) -> str:
+        return self.redis_url or "memory://"
+
     def checked(self) -> Settings:
         if not 0 < self.port < 65536:
             raise SettingsError(f"{PREFIX}PORT: {self.port} is not a TCP port")
+        if not 1 <= self.workers <= 64:
+            raise SettingsError(f"{PREFIX}WORKERS: must be from 1 to 64")
+        if self.workers > 1 and not self.redis_url:
+            raise SettingsError(
+                f"{PREFIX}WORKERS: several workers share a forum only through Redis;"
+                " set --redis (or TOWNHALL_REDIS_URL)"
+            )
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError(f"{PREFIX}REDIS_URL: {self.redis_url!r} is not a redis:// URL")
         if not 10 <= self.tick_ms <= 5000:
             raise SettingsError(f"{PREFIX}TICK_MS: must be from 10 to 5000 milliseconds")
         if self.public_url:
@@ -64,7 +79,7 @@ class Settings:
 
 
 def _convert(name: str, key: str, raw: str) -> Any:
-    if name in ("port", "tick_ms"):
+    if name in ("port", "tick_ms", "workers"):
         try:
             return int(raw)
         except ValueError:

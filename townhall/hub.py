@@ -86,7 +86,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
                     "payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes"
                 )
             if event == "snapshot":
-                return self.snapshot(connection.actor)
+                return await self.snapshot(connection.actor)
             outcome = await self.engine.execute(connection.actor, decode(event, data))
             return outcome.ack
         except ForumError as exc:
@@ -135,7 +135,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             return Actor(role, "host")
         return Actor(role, "screen")
 
-    def snapshot(self, actor: Actor) -> dict[str, Any]:
+    async def snapshot(self, actor: Actor) -> dict[str, Any]:
         """Everything a client needs to draw itself from scratch, as `actor` may see it."""
         forum = self.engine.forum
         reply: dict[str, Any] = {
@@ -147,7 +147,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         if actor.role is Role.PARTICIPANT:
             reply["mine"] = forum.my_ballots(actor.id)
         if actor.role is Role.HOST:
-            reply["presence"] = self.presence()
+            reply["presence"] = await self.engine.presence(self.presence())
         return reply
 
 

@@ -27,16 +27,17 @@ def new_code() -> str:
 
 
 def load_keys(programme: Programme, settings: Settings) -> ForumKeys:
-    """The forum's keys: settings first, then the stored file, else new ones (then stored)."""
+    """The forum's keys: settings first, then the stored ones, else new ones (then stored).
+
+    With Redis they are stored there, so every worker and node agrees; else in the data dir.
+    """
+    if settings.redis_url:
+        return _redis_keys(programme, settings)
     path = settings.data_dir / f"{programme.id}.keys.json"
     stored: dict[str, str] = {}
     if path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))
-    keys = ForumKeys(
-        code=programme.code or stored.get("code") or new_code(),
-        host_key=settings.host_key or stored.get("host_key") or secrets.token_urlsafe(18),
-        secret=settings.secret or stored.get("secret") or secrets.token_urlsafe(32),
-    )
+    keys = _choose(programme, settings, stored)
     if asdict(keys) != stored:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -45,3 +46,37 @@ def load_keys(programme: Programme, settings: Settings) -> ForumKeys:
             json.dump(asdict(keys), f)
         tmp.replace(path)
     return keys
+
+
+def _choose(programme: Programme, settings: Settings, stored: dict[str, str]) -> ForumKeys:
+    return ForumKeys(
+        code=programme.code or stored.get("code") or new_code(),
+        host_key=settings.host_key or stored.get("host_key") or secrets.token_urlsafe(18),
+        secret=settings.secret or stored.get("secret") or secrets.token_urlsafe(32),
+    )
+
+
+def _redis_keys(programme: Programme, settings: Settings) -> ForumKeys:
+    import redis
+
+    from townhall.engine.redis_keys import ForumKeys as RedisKeys
+
+    key = RedisKeys(programme.id).secrets
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, decode_responses=True)
+    try:
+        proposed = asdict(_choose(programme, settings, {}))
+        # The first worker to arrive stores its keys; the others take those.
+        for name, value in proposed.items():
+            client.hsetnx(key, name, value)
+        fixed = {
+            "code": programme.code,
+            "host_key": settings.host_key,
+            "secret": settings.secret,
+        }
+        for name, value in fixed.items():
+            if value:
+                client.hset(key, name, value)
+        stored = {str(k): str(v) for k, v in client.hgetall(key).items()}
+    finally:
+        client.close()
+    return ForumKeys(code=stored["code"], host_key=stored["host_key"], secret=stored["secret"])

@@ -79,6 +79,7 @@ class Site:
     join_url: str
     identities: Identities
     templates: dict[str, jinja2.Environment]
+    transports: tuple[str, ...]
 
     def render(self, request: Request, name: str, language: str, **context: Any) -> HTMLResponse:
         translations = i18n.CATALOGUES[language]
@@ -93,7 +94,12 @@ class Site:
                 programme=self.programme,
                 code=self.code,
                 join_url=self.join_url,
-                script_config={"code": self.code, "lang": language, "strings": strings},
+                script_config={
+                    "code": self.code,
+                    "lang": language,
+                    "strings": strings,
+                    "transports": self.transports,
+                },
                 **context,
             )
         )
@@ -195,7 +201,8 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
         return response
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse(health())
+        body = health()
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     async def socket_io_client(request: Request) -> Response:
         if not SOCKET_IO_CLIENT.exists():

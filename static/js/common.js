@@ -95,15 +95,14 @@ export function formatMs(ms) {
 // Connects with the given auth, asks for a snapshot on every (re)connect, and keeps the
 // status line honest. onSnapshot gets the reply; the caller adds its own event handlers.
 export function connect(auth, { onSnapshot, onError }) {
-  const socket = io({ auth, transports: ["websocket", "polling"], ackTimeout: 8000 });
+  const socket = io({ auth, transports: config.transports, ackTimeout: 8000 });
   const status = $("conn");
   const setStatus = (key, cls) => {
     if (!status) return;
     status.textContent = t(key);
     status.dataset.state = cls;
   };
-  socket.on("connect", async () => {
-    setStatus("connected", "up");
+  const snapshot = async () => {
     try {
       const reply = await socket.timeout(8000).emitWithAck("snapshot", {});
       if (reply.ok) onSnapshot(reply);
@@ -111,7 +110,14 @@ export function connect(auth, { onSnapshot, onError }) {
     } catch {
       socket.disconnect().connect();
     }
+  };
+  socket.on("connect", () => {
+    setStatus("connected", "up");
+    snapshot();
   });
+  // After a server-side outage: start again from a snapshot, spread over two seconds so a
+  // hall of phones does not ask at the same instant.
+  socket.on("resync", () => setTimeout(snapshot, Math.random() * 2000));
   socket.on("disconnect", () => setStatus("reconnecting", "down"));
   socket.on("connect_error", (err) => {
     setStatus("reconnecting", "down");

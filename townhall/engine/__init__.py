@@ -17,4 +17,8 @@ def open_engine(url: str, programme: Programme, data_dir: Path) -> Engine:
         from townhall.engine.memory import MemoryEngine
 
         return MemoryEngine(programme, data_dir / f"{programme.id}.journal")
-    raise EngineError(f"unsupported engine URL {url!r} (use memory://)")
+    if scheme in ("redis", "rediss", "unix"):
+        from townhall.engine.redis import RedisEngine
+
+        return RedisEngine(programme, url)
+    raise EngineError(f"unsupported engine URL {url!r} (use memory:// or redis://HOST:PORT/DB)")

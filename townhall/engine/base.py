@@ -42,15 +42,29 @@ class Engine(abc.ABC):
     def __init__(self, forum: Forum, clock: Callable[[], int] = now_ms) -> None:
         self.forum = forum
         self.clock = clock
+        self.available = True  # False while the engine cannot store changes
         self._listeners: list[Listener] = []
+        self._resync_listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every batch of events applied to the forum, from any worker."""
         self._listeners.append(listener)
 
+    def subscribe_resync(self, listener: Callable[[], None]) -> None:
+        """Call `listener` when clients must start again from a snapshot (after an outage)."""
+        self._resync_listeners.append(listener)
+
     def _notify(self, events: Sequence[Event]) -> None:
         for listener in self._listeners:
             listener(events)
+
+    def _notify_resync(self) -> None:
+        for listener in self._resync_listeners:
+            listener()
+
+    async def presence(self, local: dict[str, int]) -> dict[str, int]:
+        """Connections by role across every process serving the forum; `local` is this one's."""
+        return local
 
     def _ack(self, actor: Actor, command: Command, events: Sequence[Event]) -> dict[str, Any]:
         if isinstance(command, Vote):

@@ -1,0 +1,44 @@
+-- Cast or replace one participant's ballot, atomically with its log entry.
+-- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}
+-- ARGV: channel, poll, participant, op, recent_ops, choice...
+-- Returns {'dup', version, packed choices} | {'closed'} | {'ok', seq, packed record}
+local raw = redis.call('HGET', KEYS[4], ARGV[3])
+local ballot = nil
+if raw then
+  ballot = cmsgpack.unpack(raw)
+  for _, op in ipairs(ballot.o) do
+    if op == ARGV[4] then
+      -- A resend of a message already counted, even once the poll has closed.
+      return {'dup', ballot.v, cmsgpack.pack(ballot.c)}
+    end
+  end
+end
+if redis.call('HGET', KEYS[3], ARGV[2]) ~= 'open' then
+  return {'closed'}
+end
+local choices = {}
+for i = 6, #ARGV do
+  choices[#choices + 1] = ARGV[i]
+end
+local ops = {}
+if ballot then
+  for _, choice in ipairs(ballot.c) do
+    redis.call('HINCRBY', KEYS[5], choice, -1)
+  end
+  local keep = tonumber(ARGV[5]) - 1
+  for i = math.max(1, #ballot.o - keep + 1), #ballot.o do
+    ops[#ops + 1] = ballot.o[i]
+  end
+end
+ops[#ops + 1] = ARGV[4]
+for _, choice in ipairs(choices) do
+  redis.call('HINCRBY', KEYS[5], choice, 1)
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack({c = choices, v = seq, o = ops}))
+local record = cmsgpack.pack({
+  t = 'ballot', seq = seq, poll = ARGV[2], participant = ARGV[3], choices = choices, op = ARGV[4]
+})
+redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
+redis.call('PUBLISH', ARGV[1], record)
+return {'ok', seq, record}

@@ -1,0 +1,72 @@
+"""Every Redis key and channel Townhall uses, in one place.
+
+A forum's keys all carry the hash tag `{forum-id}`, so in Redis Cluster they live in one slot
+and one Lua script may touch them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "townhall"
+
+
+@dataclass(frozen=True, slots=True)
+class ForumKeys:
+    forum_id: str
+
+    def _key(self, name: str) -> str:
+        return f"{PREFIX}:{{{self.forum_id}}}:{name}"
+
+    @property
+    def seq(self) -> str:
+        """String: the number of events in the log."""
+        return self._key("seq")
+
+    @property
+    def log(self) -> str:
+        """Stream: the event log, one entry `{seq}-0` per event, field `e` = msgpack record."""
+        return self._key("log")
+
+    @property
+    def control(self) -> str:
+        """Hash: `version` (seq of the last non-ballot event), `current`, `timer_*`."""
+        return self._key("control")
+
+    @property
+    def poll_status(self) -> str:
+        """Hash: poll id -> pending | open | closed."""
+        return self._key("poll_status")
+
+    @property
+    def results(self) -> str:
+        """Hash: poll id -> 1 if phones and projector see the tally, else 0."""
+        return self._key("results")
+
+    def ballots(self, poll: str) -> str:
+        """Hash: participant id -> msgpack {c: choices, v: version, o: recent message ids}."""
+        return self._key(f"ballots:{poll}")
+
+    def counts(self, poll: str) -> str:
+        """Hash: option id -> number of ballots choosing it."""
+        return self._key(f"counts:{poll}")
+
+    @property
+    def shape(self) -> str:
+        """String: the agenda's shape (item ids, kinds, option ids) the stored state belongs to."""
+        return self._key("shape")
+
+    @property
+    def secrets(self) -> str:
+        """Hash: join `code`, `host_key`, cookie `secret`, shared by every worker and node."""
+        return self._key("secrets")
+
+    @property
+    def presence(self) -> str:
+        """Hash: worker id -> msgpack [seen_ms, participants, hosts, screens]."""
+        return self._key("presence")
+
+    @property
+    def channel(self) -> str:
+        """Pub/sub channel: each accepted event's record, as soon as it is in the log."""
+        return self._key("events")
