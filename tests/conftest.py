@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pytest
 import socketio
 import uvicorn
 
+from tests.redis_server import RedisServer
 from townhall.app import Townhall, build
 from townhall.config import Settings
 from townhall.hub import ForumHub
@@ -242,6 +243,26 @@ async def serve(
         server.should_exit = True
         await task
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; each test that asks for `redis_url` gets it empty."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    server = RedisServer(tmp_path_factory.mktemp("redis"), port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.flush()
+    return redis_server.url
 
 
 @pytest.fixture

@@ -17,16 +17,25 @@ from townhall.model.forum import PollStatus
 from townhall.programme import parse_programme
 
 HOST = Actor(Role.HOST, "host")
-ENGINES = ["memory://"]
+ENGINES = ["memory", "redis"]
 
 EngineFactory = Callable[[], Engine]
+
+
+def engine_url(request: pytest.FixtureRequest, kind: str) -> str:
+    return "memory://" if kind == "memory" else str(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture(params=ENGINES)
 def make_engine(request: pytest.FixtureRequest, tmp_path: Path) -> EngineFactory:
     """A factory of engines sharing one store, so a second engine is a restart of the first."""
-    url: str = request.param
+    url = engine_url(request, request.param)
     return lambda: open_engine(url, forum_programme(), tmp_path)
+
+
+@pytest.fixture(params=ENGINES)
+def store_url(request: pytest.FixtureRequest) -> str:
+    return engine_url(request, request.param)
 
 
 def voter(n: int) -> Actor:
@@ -88,9 +97,10 @@ async def test_restart_restores_everything_acked(make_engine: EngineFactory) -> 
     await restarted.close()
 
 
-async def test_a_torn_last_record_is_cut_and_the_rest_kept(
-    make_engine: EngineFactory, tmp_path: Path
-) -> None:
+async def test_a_torn_last_record_is_cut_and_the_rest_kept(tmp_path: Path) -> None:
+    def make_engine() -> Engine:
+        return open_engine("memory://", forum_programme(), tmp_path)
+
     engine = make_engine()
     await engine.start()
     await engine.execute(HOST, OpenPoll("vote"))
@@ -112,8 +122,8 @@ async def test_a_torn_last_record_is_cut_and_the_rest_kept(
     await third.close()
 
 
-async def test_a_journal_for_another_agenda_is_refused(tmp_path: Path) -> None:
-    engine = open_engine("memory://", forum_programme(), tmp_path)
+async def test_a_store_for_another_agenda_is_refused(store_url: str, tmp_path: Path) -> None:
+    engine = open_engine(store_url, forum_programme(), tmp_path)
     await engine.start()
     await engine.execute(HOST, OpenPoll("vote"))
     await engine.close()
@@ -122,8 +132,10 @@ async def test_a_journal_for_another_agenda_is_refused(tmp_path: Path) -> None:
         '[[items]]\nid = "only"\nkind = "talk"\ntitle = "x"\n',
         source="changed.toml",
     )
+    other = open_engine(store_url, changed, tmp_path)
     with pytest.raises(EngineError, match="different agenda"):
-        await open_engine("memory://", changed, tmp_path).start()
+        await other.start()
+    await other.close()
 
 
 def test_an_unknown_engine_url_is_refused(tmp_path: Path) -> None:

@@ -216,6 +216,7 @@ class RedisEngine(Engine):
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.keys.channel)
+                await self._check_shape()  # Redis may have come back empty
                 await self._catch_up()  # whatever was published before the subscription
                 if not self.available:
                     self.available = True
