@@ -45,7 +45,7 @@ def stored_counts(url: str, poll: str) -> dict[str, int]:
         raw = client.hgetall(ForumKeys("test-forum").counts(poll))
     finally:
         client.close()
-    return {option: int(n) for option, n in raw.items() if int(n)}
+    return {str(option): int(n) for option, n in raw.items() if int(n)}
 
 
 async def test_a_change_on_one_worker_reaches_the_other(
