@@ -2,84 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import TEST_ROOM, Endpoint, free_socket, wait_until
-
-
-class ServerProcess:
-    """`python -m townhall serve` in a child process, as an organiser would run it."""
-
-    def __init__(self, room: Path, data_dir: Path) -> None:
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
-        self.room = room
-        self.data_dir = data_dir
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "townhall",
-            "serve",
-            str(self.room),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-        ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.data_dir / "server.log"
-        with log.open("ab") as output:
-            self.process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
-                command, env=env, stdout=output, stderr=subprocess.STDOUT
-            )
-        async with httpx.AsyncClient() as http:
-            ready = False
-
-            async def up() -> bool:
-                try:
-                    return (await http.get(f"{self.url}/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            for _ in range(1000):
-                assert self.process.poll() is None, log.read_text(errors="replace")
-                if await up():
-                    ready = True
-                    break
-                await asyncio.sleep(0.02)
-            assert ready, "the server did not come up"
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    def endpoint(self) -> Endpoint:
-        keys = json.loads((self.data_dir / "test-forum.keys.json").read_text())
-        return Endpoint(self.url, keys["code"], keys["host_key"])
+from tests.conftest import TEST_ROOM, wait_until
+from tests.processes import ServerProcess
 
 
 @pytest.fixture
