@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
-from tests.conftest import Endpoint, Live, forum_programme, serve
+from tests.conftest import TEST_ROOM, Endpoint, Live, forum_programme, serve
+from tests.processes import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -174,3 +175,39 @@ async def test_a_phone_reconnects_by_itself_after_a_restart(
         await expect(phone.locator("label.mine")).to_have_text("Proposal B")
         assert townhall.engine.forum.polls["vote"].counts["b"] == 1
         await forum.close_clients()
+
+
+async def test_pages_work_against_two_workers_on_redis(
+    browser: Browser, tmp_path: Path, redis_url: str
+) -> None:
+    room = tmp_path / "room.toml"
+    room.write_text(TEST_ROOM, encoding="utf-8")
+    server = ServerProcess(room, tmp_path / "data", "--redis", redis_url, "--workers", "2")
+    await server.start()
+    await server.wait_healthy(pids=2)
+    try:
+        forum = server.endpoint()
+        host = await forum.host()
+        await host.call("goto", {"item": "multi"})
+        await host.call("poll_open", {"poll": "multi"})
+        screen_context = await browser.new_context(viewport=PROJECTOR)
+        screen = await screen_context.new_page()
+        await screen.goto(f"{forum.url}/screen/{forum.code}")
+        for choices in (["X", "Z"], ["Z"]):
+            phone = await phone_page_at(browser, forum.url, forum.code)
+            for label in choices:
+                await phone.get_by_label(label, exact=True).check()
+            await phone.get_by_role("button", name="투표하기").click()
+            await expect(phone.locator("#vote-state")).to_contain_text("투표가 반영되었습니다")
+        await expect(screen.locator('.bar-row[data-option="z"] .bar-count')).to_have_text("2 · 67%")
+        await expect(screen.locator('.bar-row[data-option="x"] .bar-count')).to_have_text("1 · 33%")
+        await forum.close_clients()
+    finally:
+        server.stop()
+
+
+async def phone_page_at(browser: Browser, url: str, code: str) -> Page:
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, locale="ko")
+    page = await context.new_page()
+    await page.goto(f"{url}/j/{code}")
+    return page
