@@ -35,7 +35,8 @@ from townhall.model.forum import RECENT_OPS, Forum
 
 log = logging.getLogger(__name__)
 
-SOCKET_TIMEOUT_S = 2.0  # a vote is refused, not left hanging, when Redis stops answering
+SOCKET_TIMEOUT_S = 5.0  # refuse rather than hang when Redis stops answering; a busy loop can
+# stall reads for a second or two, which must not read as an outage
 CONTROL_RETRIES = 10  # a host command decided on a replica that was behind is decided again
 PRESENCE_STALE_MS = 15_000  # a worker that has not reported for this long has gone
 CATCH_UP_BATCH = 1000
