@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PREFIX = "TOWNHALL_"
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
 
 
 class SettingsError(ValueError):
@@ -61,8 +62,10 @@ class Settings:
                 f"{PREFIX}WORKERS: several workers share a forum only through Redis;"
                 " set --redis (or TOWNHALL_REDIS_URL)"
             )
-        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise SettingsError(f"{PREFIX}REDIS_URL: {self.redis_url!r} is not a redis:// URL")
+        if self.redis_url and urlsplit(self.redis_url).scheme not in REDIS_SCHEMES:
+            raise SettingsError(
+                f"{PREFIX}REDIS_URL: {self.redis_url!r} is not a redis:// or redis+sentinel:// URL"
+            )
         if not 10 <= self.tick_ms <= 5000:
             raise SettingsError(f"{PREFIX}TICK_MS: must be from 10 to 5000 milliseconds")
         if self.public_url:

@@ -57,12 +57,12 @@ def _choose(programme: Programme, settings: Settings, stored: dict[str, str]) ->
 
 
 def _redis_keys(programme: Programme, settings: Settings) -> ForumKeys:
-    import redis
-
+    from townhall.engine.redis_connect import sync_connect
     from townhall.engine.redis_keys import ForumKeys as RedisKeys
 
     key = RedisKeys(programme.id).secrets
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, decode_responses=True)
+    connection = sync_connect(settings.redis_url, socket_timeout=5, decode_responses=True)
+    client = connection.client
     try:
         proposed = asdict(_choose(programme, settings, {}))
         # The first worker to arrive stores its keys; the others take those.
@@ -78,5 +78,5 @@ def _redis_keys(programme: Programme, settings: Settings) -> ForumKeys:
                 client.hset(key, name, value)
         stored = {str(k): str(v) for k, v in client.hgetall(key).items()}
     finally:
-        client.close()
+        connection.close()
     return ForumKeys(code=stored["code"], host_key=stored["host_key"], secret=stored["secret"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from townhall.config import REDIS_SCHEMES
 from townhall.engine.base import Engine, EngineError, Listener, Outcome
 from townhall.model.agenda import Programme
 
@@ -17,8 +18,10 @@ def open_engine(url: str, programme: Programme, data_dir: Path) -> Engine:
         from townhall.engine.memory import MemoryEngine
 
         return MemoryEngine(programme, data_dir / f"{programme.id}.journal")
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in REDIS_SCHEMES:
         from townhall.engine.redis import RedisEngine
 
         return RedisEngine(programme, url)
-    raise EngineError(f"unsupported engine URL {url!r} (use memory:// or redis://HOST:PORT/DB)")
+    raise EngineError(
+        f"unsupported engine URL {url!r} (use memory://, redis://HOST:PORT/DB or redis+sentinel://HOST:PORT/MASTER)"
+    )

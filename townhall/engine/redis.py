@@ -20,12 +20,12 @@ from importlib import resources
 from typing import Any
 
 import msgpack
-import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms
+from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import ForumKeys
 from townhall.model.agenda import Programme
 from townhall.model.commands import Actor, Command, Vote
@@ -65,13 +65,14 @@ class RedisEngine(Engine):
         self.url = url
         self.keys = ForumKeys(programme.id)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.redis = aioredis.Redis.from_url(
+        self.connection = async_connect(
             url,
             socket_timeout=SOCKET_TIMEOUT_S,
             socket_connect_timeout=SOCKET_TIMEOUT_S,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=5,
         )
+        self.redis = self.connection.client
         self._vote = self.redis.register_script(_script("vote.lua"))
         self._control = self.redis.register_script(_script("control.lua"))
         self._apply_lock = asyncio.Lock()
@@ -109,7 +110,7 @@ class RedisEngine(Engine):
                 await self._listener
         with contextlib.suppress(RedisError):
             await self.redis.hdel(self.keys.presence, self.worker_id)
-        await self.redis.aclose()
+        await self.connection.aclose()
 
     # -- commands -------------------------------------------------------------------------------
 

@@ -1,0 +1,91 @@
+"""Redis connections from one URL: a single server, or a Sentinel-managed master.
+
+    redis://[:password@]host:port/db          rediss://…  unix:///path/to/socket?db=0
+    redis+sentinel://[:password@]host:port[,host:port…]/service[/db]
+
+With Sentinel, clients ask the sentinels where the master is and follow it through a failover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.sentinel import Sentinel
+
+
+@dataclass(frozen=True, slots=True)
+class SentinelTarget:
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    password: str | None
+
+
+def parse_sentinel_url(url: str) -> SentinelTarget:
+    """The sentinels, master name, database and password in a `redis+sentinel://` URL."""
+    parts = urlsplit(url)
+    hosts = parts.netloc.rsplit("@", 1)[-1]
+    password = unquote(parts.password) if parts.password else None
+    sentinels = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            raise ValueError(f"{url!r}: each sentinel is host:port")
+        sentinels.append((name.strip("[]"), int(port)))
+    path = [p for p in parts.path.split("/") if p]
+    if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise ValueError(f"{url!r}: give the master's name and optionally the db: /mymaster/0")
+    return SentinelTarget(sentinels, path[0], int(path[1]) if len(path) == 2 else 0, password)
+
+
+@dataclass(slots=True)
+class AsyncConnection:
+    """A client and, with Sentinel, the sentinel clients it asks; `aclose` closes them all."""
+
+    client: aioredis.Redis
+    sentinel: AsyncSentinel | None = None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        if self.sentinel is not None:
+            for sentinel in self.sentinel.sentinels:
+                await sentinel.aclose()
+
+
+@dataclass(slots=True)
+class SyncConnection:
+    client: redis.Redis
+    sentinel: Sentinel | None = None
+
+    def close(self) -> None:
+        self.client.close()
+        if self.sentinel is not None:
+            for sentinel in self.sentinel.sentinels:
+                sentinel.close()
+
+
+def async_connect(url: str, **options: Any) -> AsyncConnection:
+    """An asyncio client for `url`."""
+    if not url.startswith("redis+sentinel://"):
+        return AsyncConnection(aioredis.Redis.from_url(url, **options))
+    target = parse_sentinel_url(url)
+    timeout = {"socket_timeout": options.get("socket_timeout")}
+    sentinel = AsyncSentinel(target.sentinels, sentinel_kwargs=timeout, **timeout)
+    client = sentinel.master_for(target.service, db=target.db, password=target.password, **options)
+    return AsyncConnection(client, sentinel)
+
+
+def sync_connect(url: str, **options: Any) -> SyncConnection:
+    """A blocking client for `url`, for work done before the event loop starts."""
+    if not url.startswith("redis+sentinel://"):
+        return SyncConnection(redis.Redis.from_url(url, **options))
+    target = parse_sentinel_url(url)
+    timeout = {"socket_timeout": options.get("socket_timeout")}
+    sentinel = Sentinel(target.sentinels, sentinel_kwargs=timeout, **timeout)
+    client = sentinel.master_for(target.service, db=target.db, password=target.password, **options)
+    return SyncConnection(client, sentinel)
