@@ -187,6 +187,13 @@ class Endpoint:
     async def screen(self) -> Client:
         return await self.connect({"role": "screen", "code": self.code})
 
+    async def open_poll(self, poll: str) -> Client:
+        """A host that has moved the agenda to `poll` and opened it."""
+        host = await self.host()
+        assert (await host.call("goto", {"item": poll}))["ok"]
+        assert (await host.call("poll_open", {"poll": poll}))["ok"]
+        return host
+
     async def close_clients(self) -> None:
         for client in self.clients:
             if client.sio.connected:

@@ -11,6 +11,22 @@ import pytest
 import redis
 
 
+def wait_for_ping(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the server on `port` answers PING; fails with its log if the process died."""
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    try:
+        for _ in range(500):
+            assert process.poll() is None, log.read_text(errors="replace")
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.01)
+        raise AssertionError(f"the server on port {port} did not start: {log.read_text()}")
+    finally:
+        client.close()
+
+
 class RedisServer:
     """`redis-server` in a child process with its own dir; appendonly with fsync on every write,
     so a kill -9 loses nothing it acknowledged."""
@@ -51,18 +67,7 @@ class RedisServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        try:
-            for _ in range(500):
-                assert self.process.poll() is None, (self.directory / "redis.log").read_text()
-                try:
-                    if client.ping():
-                        return
-                except redis.ConnectionError:
-                    time.sleep(0.01)
-            raise AssertionError("redis-server did not start")
-        finally:
-            client.close()
+        wait_for_ping(self.port, self.process, self.directory / "redis.log")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -109,17 +114,7 @@ class SentinelServer:
             [binary, str(conf), "--sentinel"], stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        try:
-            for _ in range(500):
-                try:
-                    if client.ping():
-                        return
-                except redis.ConnectionError:
-                    time.sleep(0.01)
-            raise AssertionError("redis sentinel did not start")
-        finally:
-            client.close()
+        wait_for_ping(self.port, self.process, self.directory / "sentinel.log")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -112,9 +112,7 @@ async def test_phone_vote_moves_the_projector_bar(browser: Browser, live: Live) 
 
 
 async def test_hidden_results_stay_hidden_until_revealed(browser: Browser, live: Live) -> None:
-    host = await live.host()
-    await host.call("goto", {"item": "vote"})
-    await host.call("poll_open", {"poll": "vote"})
+    host = await live.open_poll("vote")
     screen_context = await browser.new_context(viewport=PROJECTOR)
     screen = await screen_context.new_page()
     await screen.goto(f"{live.url}/screen/{live.code}")
@@ -154,9 +152,7 @@ async def test_a_phone_reconnects_by_itself_after_a_restart(
     async with serve(forum_programme(), tmp_path) as (townhall, url):
         port = int(url.rsplit(":", 1)[1])
         forum = Endpoint(url, townhall.keys.code, townhall.keys.host_key)
-        host = await forum.host()
-        await host.call("goto", {"item": "vote"})
-        await host.call("poll_open", {"poll": "vote"})
+        await forum.open_poll("vote")
         context = await browser.new_context(viewport=PHONE, is_mobile=True, locale="ko")
         phone = await context.new_page()
         await phone.goto(f"{url}/j/{forum.code}")
@@ -187,9 +183,7 @@ async def test_pages_work_against_two_workers_on_redis(
     await server.wait_healthy(pids=2)
     try:
         forum = server.endpoint()
-        host = await forum.host()
-        await host.call("goto", {"item": "multi"})
-        await host.call("poll_open", {"poll": "multi"})
+        await forum.open_poll("multi")
         screen_context = await browser.new_context(viewport=PROJECTOR)
         screen = await screen_context.new_page()
         await screen.goto(f"{forum.url}/screen/{forum.code}")

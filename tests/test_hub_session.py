@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from tests.conftest import Live
+from tests.conftest import Client, Live
 
 
-async def open_vote_poll(live: Live, poll: str = "vote") -> Any:
-    host = await live.host()
-    assert (await host.call("goto", {"item": poll}))["ok"]
-    assert (await host.call("poll_open", {"poll": poll}))["ok"]
-    return host
+async def open_vote_poll(live: Live, poll: str = "vote") -> Client:
+    return await live.open_poll(poll)
 
 
 async def test_participant_joins_and_gets_a_snapshot(live: Live) -> None:

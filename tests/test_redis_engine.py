@@ -176,3 +176,22 @@ async def test_workers_rebuild_when_redis_comes_back_with_less(tmp_path: Path) -
         await a.close()
         await b.close()
         server.stop()
+
+
+async def test_a_host_command_on_a_worker_that_has_not_heard_yet_is_decided_again(
+    workers: tuple[RedisEngine, RedisEngine],
+) -> None:
+    a, b = workers
+    await a.execute(HOST, OpenPoll("vote"))
+    await wait_until(lambda: b.forum.seq == 1, "worker B to hear the poll open")
+    # Worker B stops hearing pub/sub, so its replica falls behind.
+    assert b._listener is not None
+    b._listener.cancel()
+    await asyncio.gather(b._listener, return_exceptions=True)
+    await a.execute(HOST, ShowResults("vote", True))
+    assert b.forum.polls["vote"].results_visible is False, "B has not heard"
+    hide = await b.execute(HOST, ShowResults("vote", False))
+    assert [type(e).__name__ for e in hide.events] == ["ResultsShown"], "stored, not a no-op"
+    assert b.forum.polls["vote"].results_visible is False
+    await wait_until(lambda: not a.forum.polls["vote"].results_visible, "A to hear the hide")
+    b._listener = None

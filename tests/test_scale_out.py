@@ -78,9 +78,7 @@ async def test_a_vote_on_one_node_shows_on_the_projector_of_another(
     try:
         a, b = node_a.endpoint(), node_b.endpoint()
         assert (a.code, a.host_key) == (b.code, b.host_key), "nodes share the forum's keys"
-        host = await a.host()
-        await host.call("goto", {"item": "vote"})
-        await host.call("poll_open", {"poll": "vote"})
+        host = await a.open_poll("vote")
         await host.call("results_show", {"poll": "vote"})
         screen = await b.screen()
         phone, _ = await a.phone()
@@ -107,9 +105,7 @@ async def test_two_hundred_phones_over_two_workers_count_exactly(
     await server.wait_healthy(pids=2)
     try:
         forum = server.endpoint()
-        host = await forum.host()
-        await host.call("goto", {"item": "vote"})
-        await host.call("poll_open", {"poll": "vote"})
+        await forum.open_poll("vote")
         voters = await phones(forum, 200)
         rng = random.Random(3)
 
@@ -162,9 +158,7 @@ async def test_killing_a_worker_mid_vote_loses_nothing_acked(
     await server.wait_healthy(pids=2)
     try:
         forum = server.endpoint()
-        host = await forum.host()
-        await host.call("goto", {"item": "vote"})
-        await host.call("poll_open", {"poll": "vote"})
+        await forum.open_poll("vote")
         voters = await phones(forum, 80)
 
         async def kill_a_worker() -> None:
@@ -195,9 +189,7 @@ async def test_killing_redis_mid_vote_loses_nothing_acked(
     await server.wait_healthy(pids=2)
     try:
         forum = server.endpoint()
-        host = await forum.host()
-        await host.call("goto", {"item": "vote"})
-        await host.call("poll_open", {"poll": "vote"})
+        await forum.open_poll("vote")
         voters = await phones(forum, 60)
 
         async def outage() -> None:

@@ -29,7 +29,7 @@ from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import ForumKeys
 from townhall.model.agenda import Programme
 from townhall.model.commands import Actor, Command, Vote
-from townhall.model.errors import Conflict
+from townhall.model.errors import Conflict, ForumError
 from townhall.model.events import Event, from_record, to_record
 from townhall.model.forum import RECENT_OPS, Forum
 
@@ -140,23 +140,42 @@ class RedisEngine(Engine):
         return Outcome(events, _vote_ack(vote.poll, list(choices), int(result[1]), False))
 
     async def _control_command(self, actor: Actor, command: Command) -> Outcome:
-        k = self.keys
+        """Decide on the replica, then store only if Redis's control state is the one decided on.
+
+        A no-op or a refusal is confirmed the same way: a replica that has not yet heard another
+        worker's change would otherwise ack "already hidden" for results just shown.
+        """
         for _ in range(CONTROL_RETRIES):
-            events = self.forum.decide(actor, command, self.clock())
-            if not events:
-                return Outcome([], {"ok": True, "seq": self.forum.seq})
-            records = [msgpack.packb(to_record(event)) for event in events]
-            result = await self._control(
-                keys=[k.seq, k.log, k.control, k.poll_status, k.results],
-                args=[k.channel, self.forum.control_seq, *records],
-            )
-            if result[0].decode() == "stale":
+            decided_on = self.forum.control_seq
+            try:
+                events = self.forum.decide(actor, command, self.clock())
+            except ForumError:
+                if await self._store_control(decided_on, []) is not None:
+                    raise
+                await self._catch_up()
+                continue
+            stored = await self._store_control(decided_on, events)
+            if stored is None:
                 await self._catch_up()  # another host command got in first: decide again
                 continue
-            stored = [msgpack.unpackb(r, raw=False) for r in result[1:]]
+            if not stored:
+                return Outcome([], {"ok": True, "seq": self.forum.seq})
             applied = await self._ingest(stored)
             return Outcome(applied, {"ok": True, "seq": stored[-1]["seq"]})
         raise EngineError("the forum is too busy to take this command; try again")
+
+    async def _store_control(
+        self, decided_on: int, events: Sequence[Event]
+    ) -> list[dict[str, Any]] | None:
+        """The stored records, or None if the control state moved since `decided_on`."""
+        k = self.keys
+        result = await self._control(
+            keys=[k.seq, k.log, k.control, k.poll_status, k.results],
+            args=[k.channel, decided_on, *(msgpack.packb(to_record(e)) for e in events)],
+        )
+        if result[0].decode() == "stale":
+            return None
+        return [msgpack.unpackb(r, raw=False) for r in result[1:]]
 
     # -- the replica ----------------------------------------------------------------------------
 

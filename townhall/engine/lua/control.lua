@@ -2,10 +2,15 @@
 -- they were decided on; store what they change, append each to the log, publish them.
 -- KEYS: seq, log, control, poll_status, results
 -- ARGV: channel, expected control version, packed record...
+-- With no records, only checks the version: a no-op or a refusal decided on a stale replica
+-- must be decided again too.
 -- Returns {'stale', version} | {'ok', packed record...}
 local version = tonumber(redis.call('HGET', KEYS[3], 'version') or '0')
 if version ~= tonumber(ARGV[2]) then
   return {'stale', version}
+end
+if #ARGV == 2 then
+  return {'ok'}  -- nothing to store: the caller only asked whether its view is current
 end
 local known = {
   item = true, poll_opened = true, poll_closed = true, results = true,
