@@ -244,7 +244,7 @@ title = "Panel"
 kind = "panel"
 """
     assert line_of(text, 13) == 'kind = "panel"'
-    assert str(error_for(text)) == "test.toml:13: items[1].kind: must be one of talk, poll, qna"
+    assert str(error_for(text)) == "test.toml:13: items[1].kind: must be one of talk, poll, qna, ideas"
 
 
 def test_missing_kind_points_at_the_item() -> None:
@@ -404,7 +404,7 @@ def test_cli_check_refuses_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["check", str(bad)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.strip() == f"{bad}:8: items[0].kind: must be one of talk, poll, qna"
+    assert err.strip() == f"{bad}:8: items[0].kind: must be one of talk, poll, qna, ideas"
 
     assert main(["check", str(good), str(bad)]) == 1
     out, err = capsys.readouterr()

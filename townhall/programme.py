@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from townhall.model.agenda import ChoiceMode, Item, ItemKind, PollOption, Programme, ResultsMode
+from townhall.model.agenda import (
+    ChoiceMode,
+    Item,
+    ItemKind,
+    NameMode,
+    PollOption,
+    Programme,
+    ResultsMode,
+)
 
 LANGUAGES = ("ko", "en")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -31,7 +39,19 @@ _ITEM_KEYS = {
         "max_choices",
         "results",
     },
-    ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "max_length"},
+    ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "names", "max_length"},
+    ItemKind.IDEAS: {
+        "id",
+        "kind",
+        "title",
+        "notes",
+        "minutes",
+        "moderated",
+        "names",
+        "max_length",
+        "promote_to",
+        "promote_count",
+    },
 }
 
 
@@ -142,12 +162,23 @@ class _Reader:
             raise self.fail("items", "the agenda needs at least one [[items]] entry")
         if len(items_data) > MAX_ITEMS:
             raise self.fail("items", f"at most {MAX_ITEMS} agenda items")
-        items = tuple(self.item(raw, f"items[{i}]") for i, raw in enumerate(items_data))
+        promoted = {
+            raw.get("promote_to")
+            for raw in items_data
+            if isinstance(raw, dict) and raw.get("kind") == ItemKind.IDEAS.value
+        }
+        items = tuple(self.item(raw, f"items[{i}]", promoted) for i, raw in enumerate(items_data))
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.id in seen:
                 raise self.fail(f"items[{i}].id", f"duplicate item id {item.id!r}")
             seen.add(item.id)
+        kinds = {item.id: item.kind for item in items}
+        for i, item in enumerate(items):
+            if item.promote_to and kinds.get(item.promote_to) is not ItemKind.POLL:
+                raise self.fail(
+                    f"items[{i}].promote_to", f"{item.promote_to!r} is not a poll in this programme"
+                )
         return Programme(
             id=forum_id,
             title=self.string(forum, "title", "forum", max_length=200),
@@ -157,7 +188,7 @@ class _Reader:
             items=items,
         )
 
-    def item(self, raw: Any, where: str) -> Item:
+    def item(self, raw: Any, where: str, promoted: set[Any]) -> Item:
         if not isinstance(raw, dict):
             raise self.fail(where, "must be a table")
         kind_name = self.string(raw, "kind", where)
@@ -182,18 +213,40 @@ class _Reader:
             "minutes": minutes,
         }
         if kind is ItemKind.POLL:
-            return Item(**common, **self.poll(raw, where))
-        if kind is ItemKind.QNA:
-            moderated = raw.get("moderated", False)
-            if not isinstance(moderated, bool):
-                raise self.fail(f"{where}.moderated", "must be true or false")
-            max_length = self.integer(raw, "max_length", where, default=280, low=20, high=2000)
-            return Item(**common, moderated=moderated, max_length=max_length)
+            return Item(**common, **self.poll(raw, where, from_ideas=common["id"] in promoted))
+        if kind.is_board:
+            return Item(**common, **self.board(raw, where, kind))
         return Item(**common)
 
-    def poll(self, raw: dict[str, Any], where: str) -> dict[str, Any]:
-        options_raw = raw.get("options")
-        if not isinstance(options_raw, list) or not 2 <= len(options_raw) <= MAX_OPTIONS:
+    def board(self, raw: dict[str, Any], where: str, kind: ItemKind) -> dict[str, Any]:
+        moderated = raw.get("moderated", False)
+        if not isinstance(moderated, bool):
+            raise self.fail(f"{where}.moderated", "must be true or false")
+        try:
+            names = NameMode(self.string(raw, "names", where, default="optional"))
+        except ValueError:
+            modes = ", ".join(m.value for m in NameMode)
+            raise self.fail(f"{where}.names", f"must be one of {modes}") from None
+        settings: dict[str, Any] = {
+            "moderated": moderated,
+            "names": names,
+            "max_length": self.integer(raw, "max_length", where, default=280, low=20, high=2000),
+        }
+        if kind is ItemKind.IDEAS:
+            settings["promote_to"] = (
+                self.string(raw, "promote_to", where, default="", pattern=ID_PATTERN)
+                if "promote_to" in raw
+                else ""
+            )
+            settings["promote_count"] = self.integer(
+                raw, "promote_count", where, default=3, low=2, high=MAX_OPTIONS
+            )
+        return settings
+
+    def poll(self, raw: dict[str, Any], where: str, *, from_ideas: bool) -> dict[str, Any]:
+        options_raw = raw.get("options", [] if from_ideas else None)
+        fewest = 0 if from_ideas and not options_raw else 2
+        if not isinstance(options_raw, list) or not fewest <= len(options_raw) <= MAX_OPTIONS:
             raise self.fail(f"{where}.options", f"a poll needs 2 to {MAX_OPTIONS} options")
         options = []
         for i, option in enumerate(options_raw):
@@ -216,9 +269,8 @@ class _Reader:
             raise self.fail(f"{where}.choice", "must be single or multiple") from None
         max_choices = 1
         if choice is ChoiceMode.MULTIPLE:
-            max_choices = self.integer(
-                raw, "max_choices", where, default=len(options), low=2, high=len(options)
-            )
+            most = len(options) or MAX_OPTIONS
+            max_choices = self.integer(raw, "max_choices", where, default=most, low=2, high=most)
         try:
             results = ResultsMode(self.string(raw, "results", where, default="on_reveal"))
         except ValueError:

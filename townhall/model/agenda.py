@@ -9,7 +9,19 @@ from enum import StrEnum
 class ItemKind(StrEnum):
     TALK = "talk"
     POLL = "poll"
-    QNA = "qna"
+    QNA = "qna"  # questions for the speakers or the expert panel
+    IDEAS = "ideas"  # everyone posts a proposal and agrees (공감) with others'
+
+    @property
+    def is_board(self) -> bool:
+        """Q&A and idea items are the same mechanism: short posts, one upvote per person."""
+        return self in (ItemKind.QNA, ItemKind.IDEAS)
+
+
+class NameMode(StrEnum):
+    ANONYMOUS = "anonymous"  # no name is asked or shown
+    OPTIONAL = "optional"  # a nickname may be given
+    REQUIRED = "required"  # a nickname must be given
 
 
 class ChoiceMode(StrEnum):
@@ -42,9 +54,12 @@ class Item:
     choice: ChoiceMode = ChoiceMode.SINGLE
     max_choices: int = 1
     results: ResultsMode = ResultsMode.ON_REVEAL
-    # Q&A settings; the Q&A board itself comes with the Q&A capability.
-    moderated: bool = False
+    # Board (Q&A and ideas) settings.
+    moderated: bool = False  # posts wait for the host's approval
+    names: NameMode = NameMode.OPTIONAL
     max_length: int = 280
+    promote_to: str = ""  # ideas: the poll whose options the top posts become
+    promote_count: int = 3
 
     @property
     def option_ids(self) -> tuple[str, ...]:

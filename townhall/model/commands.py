@@ -72,7 +72,106 @@ class ResetTimer:
     seconds: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SubmitPost:
+    """A question or an idea on a board; `name` is the nickname, or empty."""
+
+    board: str
+    text: str
+    name: str
+    op: str
+
+
+@dataclass(frozen=True, slots=True)
+class Upvote:
+    """Agree with a post (`up`), or take the agreement back."""
+
+    post: int
+    up: bool
+    op: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovePost:
+    post: int
+
+
+@dataclass(frozen=True, slots=True)
+class HidePost:
+    post: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPost:
+    post: int
+
+
+@dataclass(frozen=True, slots=True)
+class EditPost:
+    """Correct a typo; the original stays on record and the post shows it was edited."""
+
+    post: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PinPost:
+    """Show a post as being answered now; post 0 unpins."""
+
+    board: str
+    post: int
+
+
+@dataclass(frozen=True, slots=True)
+class MergePosts:
+    """Fold a duplicate into another post: their upvoters are joined, nobody counted twice."""
+
+    source: int
+    target: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromoteIdeas:
+    """Make the board's most agreed posts the options of its poll."""
+
+    board: str
+
+
 Command = (
-    Vote | Goto | Step | OpenPoll | ClosePoll | ShowResults | StartTimer | PauseTimer | ResetTimer
+    Vote
+    | Goto
+    | Step
+    | OpenPoll
+    | ClosePoll
+    | ShowResults
+    | StartTimer
+    | PauseTimer
+    | ResetTimer
+    | SubmitPost
+    | Upvote
+    | ApprovePost
+    | HidePost
+    | AnswerPost
+    | EditPost
+    | PinPost
+    | MergePosts
+    | PromoteIdeas
 )
-HOST_COMMANDS = (Goto, Step, OpenPoll, ClosePoll, ShowResults, StartTimer, PauseTimer, ResetTimer)
+HOST_COMMANDS = (
+    Goto,
+    Step,
+    OpenPoll,
+    ClosePoll,
+    ShowResults,
+    StartTimer,
+    PauseTimer,
+    ResetTimer,
+    ApprovePost,
+    HidePost,
+    AnswerPost,
+    EditPost,
+    PinPost,
+    MergePosts,
+    PromoteIdeas,
+)
+PARTICIPANT_COMMANDS = (Vote, SubmitPost, Upvote)

@@ -60,6 +60,66 @@ class TimerReset:
     duration_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class PostCreated:
+    """A new post; its id is this event's seq."""
+
+    type: ClassVar[str] = "post_created"
+    board: str
+    participant: str
+    name: str
+    text: str
+    state: str
+    op: str
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpvoteSet:
+    type: ClassVar[str] = "upvote"
+    post: int
+    participant: str
+    up: bool
+    op: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostStateSet:
+    type: ClassVar[str] = "post_state"
+    post: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostEdited:
+    type: ClassVar[str] = "post_edited"
+    post: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostPinned:
+    type: ClassVar[str] = "post_pinned"
+    board: str
+    post: int  # 0: nothing pinned
+
+
+@dataclass(frozen=True, slots=True)
+class PostsMerged:
+    type: ClassVar[str] = "posts_merged"
+    source: int
+    target: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollOptionsSet:
+    """A poll's options, set from an idea board's most agreed posts."""
+
+    type: ClassVar[str] = "poll_options"
+    poll: str
+    options: tuple[tuple[str, str], ...]  # (option id, label)
+
+
 Event = (
     ItemChanged
     | PollOpened
@@ -69,6 +129,13 @@ Event = (
     | TimerStarted
     | TimerPaused
     | TimerReset
+    | PostCreated
+    | UpvoteSet
+    | PostStateSet
+    | PostEdited
+    | PostPinned
+    | PostsMerged
+    | PollOptionsSet
 )
 
 _BY_TYPE: dict[str, type[Event]] = {
@@ -82,6 +149,13 @@ _BY_TYPE: dict[str, type[Event]] = {
         TimerStarted,
         TimerPaused,
         TimerReset,
+        PostCreated,
+        UpvoteSet,
+        PostStateSet,
+        PostEdited,
+        PostPinned,
+        PostsMerged,
+        PollOptionsSet,
     )
 }
 
@@ -101,4 +175,6 @@ def from_record(record: dict[str, Any]) -> Event:
     values = {f.name: record[f.name] for f in fields(cls)}
     if cls is BallotCast:
         values["choices"] = tuple(values["choices"])
+    if cls is PollOptionsSet:
+        values["options"] = tuple((str(o[0]), str(o[1])) for o in values["options"])
     return cls(**values)

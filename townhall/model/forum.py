@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from townhall.model.agenda import ChoiceMode, Item, ItemKind, Programme, ResultsMode
+from townhall.model.agenda import ChoiceMode, Item, ItemKind, PollOption, Programme, ResultsMode
+from townhall.model.board import (
+    BOARD_EVENTS,
+    BOARD_HOST_COMMANDS,
+    Boards,
+    option_for,
+    promotable,
+)
 from townhall.model.commands import (
     HOST_COMMANDS,
     Actor,
@@ -15,11 +22,14 @@ from townhall.model.commands import (
     Goto,
     OpenPoll,
     PauseTimer,
+    PromoteIdeas,
     ResetTimer,
     Role,
     ShowResults,
     StartTimer,
     Step,
+    SubmitPost,
+    Upvote,
     Vote,
 )
 from townhall.model.errors import Conflict, Forbidden, ForumError, InvalidPayload, NotFound
@@ -29,11 +39,17 @@ from townhall.model.events import (
     ItemChanged,
     PollClosed,
     PollOpened,
+    PollOptionsSet,
+    PostCreated,
     ResultsShown,
     TimerPaused,
     TimerReset,
     TimerStarted,
+    UpvoteSet,
 )
+
+# Events participants cause; everything else is the host's and moves the control version.
+PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet)
 
 # How many of a ballot's recent message ids are remembered, so a late resend is recognised.
 # One phone has one vote in flight at a time; this covers several tabs changing votes at once.
@@ -56,6 +72,7 @@ class Ballot:
 @dataclass(slots=True)
 class PollState:
     item: Item
+    options: tuple[PollOption, ...] = ()  # the programme's, or promoted from an idea board
     status: PollStatus = PollStatus.PENDING
     results_visible: bool = False
     version: int = 0
@@ -108,12 +125,14 @@ class Forum:
         self.polls: dict[str, PollState] = {
             item.id: PollState(
                 item=item,
+                options=item.options,
                 results_visible=item.results is ResultsMode.LIVE,
                 counts=dict.fromkeys(item.option_ids, 0),
             )
             for item in programme.items
             if item.kind is ItemKind.POLL
         }
+        self.boards = Boards(programme.items)
         first_ms = _planned_ms(programme.items[0])
         self.timer = TimerState(duration_ms=first_ms, remaining_ms=first_ms)
 
@@ -123,10 +142,18 @@ class Forum:
         """The events `command` produces, or a ForumError; the state is not touched."""
         if isinstance(command, Vote):
             return self._decide_vote(actor, command)
+        if isinstance(command, SubmitPost | Upvote):
+            if actor.role is not Role.PARTICIPANT or not actor.id:
+                raise Forbidden("only participants post and upvote")
+            if isinstance(command, SubmitPost):
+                return self.boards.decide_post(actor.id, command, now_ms)
+            return self.boards.decide_upvote(actor.id, command)
         if not isinstance(command, HOST_COMMANDS):
             raise InvalidPayload(f"unknown command {type(command).__name__}")
         if actor.role is not Role.HOST:
             raise Forbidden("only the host may do that")
+        if isinstance(command, BOARD_HOST_COMMANDS):
+            return self.boards.decide_host(command)
         match command:
             case Goto(item=item_id):
                 index = self.programme.index_of(item_id)
@@ -140,7 +167,21 @@ class Forum:
                 return self._move_to(index)
             case OpenPoll(poll=poll_id):
                 poll = self._poll(poll_id)
+                if not poll.options:
+                    raise Conflict(
+                        "this poll has no options yet: promote ideas to it first",
+                        code="poll_has_no_options",
+                    )
                 return [] if poll.status is PollStatus.OPEN else [PollOpened(poll_id)]
+            case PromoteIdeas(board=board_id):
+                top = promotable(self.boards.board(board_id))
+                poll = self._poll(self.boards.boards[board_id].item.promote_to)
+                if poll.status is not PollStatus.PENDING or poll.ballots:
+                    raise Conflict(
+                        "the poll has been opened already; its options can't change",
+                        code="poll_started",
+                    )
+                return [PollOptionsSet(poll.item.id, tuple(option_for(post) for post in top))]
             case ClosePoll(poll=poll_id):
                 poll = self._poll(poll_id)
                 return [PollClosed(poll_id)] if poll.status is PollStatus.OPEN else []
@@ -173,8 +214,10 @@ class Forum:
         """
         if actor.role is not Role.PARTICIPANT or not actor.id:
             raise Forbidden("only participants vote")
-        item = self._poll(vote.poll).item
-        unknown = [c for c in vote.choices if c not in item.option_ids]
+        poll = self._poll(vote.poll)
+        item = poll.item
+        option_ids = [o.id for o in poll.options]
+        unknown = [c for c in vote.choices if c not in option_ids]
         if unknown:
             raise NotFound(f"no option {unknown[0]!r} in this poll", code="unknown_option")
         if not vote.choices or len(set(vote.choices)) != len(vote.choices):
@@ -182,7 +225,7 @@ class Forum:
         limit = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
         if len(vote.choices) > limit:
             raise InvalidPayload(f"choose at most {limit}", code="too_many_choices")
-        return tuple(c for c in item.option_ids if c in vote.choices)
+        return tuple(c for c in option_ids if c in vote.choices)
 
     def _decide_vote(self, actor: Actor, vote: Vote) -> list[Event]:
         choices = self.check_vote(actor, vote)
@@ -214,8 +257,11 @@ class Forum:
     def apply(self, event: Event) -> None:
         """Record one event: the only way the state changes."""
         self.seq += 1
-        if not isinstance(event, BallotCast):
+        if not isinstance(event, PARTICIPANT_EVENTS):
             self.control_seq = self.seq
+        if isinstance(event, BOARD_EVENTS):
+            self.boards.apply(event, self.seq)
+            return
         match event:
             case BallotCast():
                 self._apply_ballot(event)
@@ -236,6 +282,10 @@ class Forum:
                 self.timer.running = False
             case TimerReset(duration_ms=duration_ms):
                 self.timer = TimerState(duration_ms=duration_ms, remaining_ms=duration_ms)
+            case PollOptionsSet(poll=poll_id, options=options):
+                poll = self._touch(poll_id)
+                poll.options = tuple(PollOption(option_id, label) for option_id, label in options)
+                poll.counts = dict.fromkeys((o.id for o in poll.options), 0)
 
     def _touch(self, poll_id: str) -> PollState:
         poll = self.polls[poll_id]
@@ -275,6 +325,26 @@ class Forum:
             "duplicate": duplicate,
         }
 
+    def board_views(self, role: Role) -> dict[str, dict[str, Any]]:
+        """Every board as `role` sees it: the host sees pending and hidden posts too."""
+        full = role is Role.HOST
+        return {board_id: b.view(full=full) for board_id, b in self.boards.boards.items()}
+
+    def post_ack(
+        self, actor: Actor, command: SubmitPost | Upvote, duplicate: bool
+    ) -> dict[str, Any]:
+        """The ack for an accepted post or upvote: the post as it stands now."""
+        if isinstance(command, SubmitPost):
+            post_id = self.boards.boards[command.board].seen(actor.id, command.op) or 0
+        else:
+            post_id = command.post
+        post = self.boards.posts[post_id]
+        ack = {"ok": True, "post": post_id, "state": post.state.value, "duplicate": duplicate}
+        if isinstance(command, Upvote):
+            ack["up"] = actor.id in post.upvoters
+            ack["upvotes"] = len(post.upvoters)
+        return ack
+
     def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
         """This participant's ballots, so a reloaded phone shows its own choice."""
         mine: dict[str, dict[str, Any]] = {}
@@ -289,7 +359,10 @@ class Forum:
 
     def state_view(self, role: Role) -> dict[str, Any]:
         """The forum as `role` may see it: agenda, where it stands, polls, visible tallies."""
-        items = [_item_view(item, with_notes=role is Role.HOST) for item in self.programme.items]
+        items = [
+            _item_view(item, self.polls.get(item.id), with_notes=role is Role.HOST)
+            for item in self.programme.items
+        ]
         polls = {
             poll_id: {
                 "status": poll.status.value,
@@ -308,7 +381,7 @@ class Forum:
         }
 
 
-def _item_view(item: Item, *, with_notes: bool) -> dict[str, Any]:
+def _item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": item.id,
         "kind": item.kind.value,
@@ -317,12 +390,17 @@ def _item_view(item: Item, *, with_notes: bool) -> dict[str, Any]:
     }
     if with_notes:
         view["notes"] = item.notes
-    if item.kind is ItemKind.POLL:
+    if poll is not None:
         view["question"] = item.question
-        view["options"] = [{"id": o.id, "label": o.label} for o in item.options]
+        view["options"] = [{"id": o.id, "label": o.label} for o in poll.options]
         view["choice"] = item.choice.value
         view["max_choices"] = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
         view["results"] = item.results.value
+    if item.kind.is_board:
+        view["moderated"] = item.moderated
+        view["names"] = item.names.value
+        view["max_length"] = item.max_length
+        view["promote_to"] = item.promote_to
     return view
 
 

@@ -1,0 +1,337 @@
+"""Boards: the Q&A and idea items. Short posts, one upvote per participant, moderated by the host.
+
+A post's id is the seq of the event that created it. A post's upvote count is the size of its set
+of upvoters, so the count can never drift from who upvoted, and merging two posts joins the sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from townhall.model.agenda import Item, ItemKind, NameMode
+from townhall.model.commands import (
+    AnswerPost,
+    ApprovePost,
+    Command,
+    EditPost,
+    HidePost,
+    MergePosts,
+    PinPost,
+    SubmitPost,
+    Upvote,
+)
+from townhall.model.errors import Conflict, InvalidPayload, NotFound
+from townhall.model.events import (
+    Event,
+    PostCreated,
+    PostEdited,
+    PostPinned,
+    PostsMerged,
+    PostStateSet,
+    UpvoteSet,
+)
+
+NAME_MAX = 40
+POST_WINDOW_MS = 60_000
+POSTS_PER_WINDOW = 3  # a participant's posts on one board within a minute
+POSTS_PER_BOARD = 20  # a participant's posts on one board in all
+RECENT_OPS = 32  # message ids remembered per participant per board, so resends are recognised
+
+
+class PostState(StrEnum):
+    PENDING = "pending"  # waiting for the host's approval
+    VISIBLE = "visible"
+    HIDDEN = "hidden"
+    ANSWERED = "answered"
+    MERGED = "merged"  # folded into another post
+
+    @property
+    def public(self) -> bool:
+        return self in (PostState.VISIBLE, PostState.ANSWERED)
+
+
+@dataclass(slots=True)
+class Post:
+    id: int
+    board: str
+    author: str  # the participant's id: never shown to anyone
+    name: str
+    text: str
+    state: PostState
+    at_ms: int
+    original: str = ""  # the text as posted, once the host has edited it
+    merged_into: int = 0
+    upvoters: set[str] = field(default_factory=set)
+
+    def view(self, *, full: bool) -> dict[str, Any]:
+        """The post as a page shows it; `full` adds what only the host sees."""
+        view: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "text": self.text,
+            "state": self.state.value,
+            "edited": bool(self.original),
+            "upvotes": len(self.upvoters),
+            "at_ms": self.at_ms,
+        }
+        if full:
+            view["original"] = self.original
+            view["merged_into"] = self.merged_into
+        return view
+
+
+@dataclass(slots=True)
+class Board:
+    item: Item
+    posts: dict[int, Post] = field(default_factory=dict)
+    pinned: int = 0
+    version: int = 0  # the seq of the last change to this board
+    ops: dict[str, dict[str, int]] = field(default_factory=dict)  # participant -> op -> post
+
+    def remember(self, participant: str, op: str, post: int) -> None:
+        recent = self.ops.setdefault(participant, {})
+        recent[op] = post
+        while len(recent) > RECENT_OPS:
+            del recent[next(iter(recent))]
+
+    def seen(self, participant: str, op: str) -> int | None:
+        """The post a message id already acted on, or None if the message is new."""
+        return self.ops.get(participant, {}).get(op)
+
+    def view(self, *, full: bool) -> dict[str, Any]:
+        posts = [p for p in self.posts.values() if full or p.state.public]
+        return {
+            "board": self.item.id,
+            "version": self.version,
+            "pinned": self.pinned,
+            "posts": [p.view(full=full) for p in posts],
+        }
+
+    def ranked(self) -> list[Post]:
+        """Public posts, most upvoted first; the earlier post first on a tie."""
+        public = [p for p in self.posts.values() if p.state.public]
+        return sorted(public, key=lambda p: (-len(p.upvoters), p.id))
+
+
+def check_post_text(board: Board, text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidPayload("write something first", code="empty_post")
+    if len(text) > board.item.max_length:
+        raise InvalidPayload(
+            f"a post is at most {board.item.max_length} characters", code="post_too_long"
+        )
+    return text
+
+
+def check_name(board: Board, name: str) -> str:
+    name = name.strip()
+    if board.item.names is NameMode.ANONYMOUS:
+        return ""
+    if board.item.names is NameMode.REQUIRED and not name:
+        raise InvalidPayload("give a nickname to post here", code="name_required")
+    if len(name) > NAME_MAX:
+        raise InvalidPayload(f"a nickname is at most {NAME_MAX} characters", code="name_too_long")
+    return name
+
+
+def check_posting_rate(board: Board, participant: str, now_ms: int) -> None:
+    own = [p.at_ms for p in board.posts.values() if p.author == participant]
+    if len(own) >= POSTS_PER_BOARD:
+        raise Conflict(f"you have posted {POSTS_PER_BOARD} times here already", code="post_limit")
+    recent = [at for at in own if now_ms - at < POST_WINDOW_MS]
+    if len(recent) >= POSTS_PER_WINDOW:
+        raise Conflict("you are posting quickly; wait a minute and try again", code="post_rate")
+
+
+def upvotable(post: Post) -> None:
+    if post.state is PostState.MERGED:
+        raise Conflict(f"this post was merged into post {post.merged_into}", code="post_merged")
+    if not post.state.public:
+        raise Conflict("this post is not shown, so it can't be upvoted", code="post_not_open")
+
+
+def promotable(board: Board) -> list[Post]:
+    """The posts an idea board's promotion would make poll options; refuses too few."""
+    if board.item.kind is not ItemKind.IDEAS or not board.item.promote_to:
+        raise Conflict("this board has no poll to promote ideas to", code="no_promotion")
+    top = board.ranked()[: board.item.promote_count]
+    if len(top) < 2:
+        raise Conflict("a poll needs at least two ideas to choose from", code="not_enough_ideas")
+    return top
+
+
+def option_for(post: Post) -> tuple[str, str]:
+    return (f"idea-{post.id}", post.text[:200])
+
+
+class Boards:
+    """Every board of a forum, and every post by id. Decides and applies the board commands."""
+
+    def __init__(self, items: tuple[Item, ...]) -> None:
+        self.boards = {item.id: Board(item) for item in items if item.kind.is_board}
+        self.posts: dict[int, Post] = {}
+
+    def board(self, board_id: str) -> Board:
+        board = self.boards.get(board_id)
+        if board is None:
+            raise NotFound(f"no Q&A or idea board {board_id!r}", code="unknown_board")
+        return board
+
+    def post(self, post_id: int) -> Post:
+        post = self.posts.get(post_id)
+        if post is None:
+            raise NotFound(f"no post {post_id}", code="unknown_post")
+        return post
+
+    # -- participants ---------------------------------------------------------------------------
+
+    def decide_post(self, participant: str, command: SubmitPost, now_ms: int) -> list[Event]:
+        board = self.board(command.board)
+        if board.seen(participant, command.op) is not None:
+            return []  # a resend of a post already made
+        text = check_post_text(board, command.text)
+        name = check_name(board, command.name)
+        check_posting_rate(board, participant, now_ms)
+        state = PostState.PENDING if board.item.moderated else PostState.VISIBLE
+        return [
+            PostCreated(board.item.id, participant, name, text, state.value, command.op, now_ms)
+        ]
+
+    def decide_upvote(self, participant: str, command: Upvote) -> list[Event]:
+        post = self.post(command.post)
+        board = self.boards[post.board]
+        if board.seen(participant, command.op) is not None:
+            return []  # a resend: already counted, and a late one must not undo a later change
+        upvotable(post)
+        # Recorded even when it changes nothing, so its late resend is recognised.
+        return [UpvoteSet(post.id, participant, command.up, command.op)]
+
+    # -- the host -------------------------------------------------------------------------------
+
+    def decide_host(self, command: Command) -> list[Event]:
+        match command:
+            case ApprovePost(post=post_id):
+                post = self._not_merged(post_id)
+                return [] if post.state.public else [PostStateSet(post_id, PostState.VISIBLE.value)]
+            case HidePost(post=post_id):
+                post = self._not_merged(post_id)
+                hidden = post.state is PostState.HIDDEN
+                return [] if hidden else [PostStateSet(post_id, PostState.HIDDEN.value)]
+            case AnswerPost(post=post_id):
+                post = self._not_merged(post_id)
+                if post.state is PostState.ANSWERED:
+                    return []
+                if post.state is not PostState.VISIBLE:
+                    raise Conflict(
+                        "approve the post before marking it answered", code="post_not_open"
+                    )
+                return [PostStateSet(post_id, PostState.ANSWERED.value)]
+            case EditPost(post=post_id, text=text):
+                post = self._not_merged(post_id)
+                text = check_post_text(self.boards[post.board], text)
+                return [] if text == post.text else [PostEdited(post_id, text)]
+            case PinPost(board=board_id, post=post_id):
+                board = self.board(board_id)
+                if post_id and (self.post(post_id).board != board_id):
+                    raise NotFound(f"post {post_id} is not on this board", code="unknown_post")
+                if post_id and self.posts[post_id].state is not PostState.VISIBLE:
+                    raise Conflict(
+                        "only a shown, unanswered post can be pinned", code="post_not_open"
+                    )
+                return [] if board.pinned == post_id else [PostPinned(board_id, post_id)]
+            case MergePosts(source=source_id, target=target_id):
+                source, target = self._not_merged(source_id), self._not_merged(target_id)
+                if source.board != target.board or source.id == target.id:
+                    raise Conflict("merge two different posts of one board", code="bad_merge")
+                if not target.state.public:
+                    raise Conflict("merge into a post that is shown", code="post_not_open")
+                return [PostsMerged(source_id, target_id)]
+        raise InvalidPayload(f"unknown command {type(command).__name__}")  # pragma: no cover
+
+    def _not_merged(self, post_id: int) -> Post:
+        post = self.post(post_id)
+        if post.state is PostState.MERGED:
+            raise Conflict(
+                f"post {post_id} was merged into post {post.merged_into}", code="post_merged"
+            )
+        return post
+
+    # -- applying -------------------------------------------------------------------------------
+
+    def apply(self, event: Event, seq: int) -> str:
+        """Record one board event at `seq`; returns the board it changed."""
+        match event:
+            case PostCreated():
+                board = self.boards[event.board]
+                post = Post(
+                    seq,
+                    event.board,
+                    event.participant,
+                    event.name,
+                    event.text,
+                    PostState(event.state),
+                    event.at_ms,
+                )
+                board.posts[seq] = post
+                self.posts[seq] = post
+                board.remember(event.participant, event.op, seq)
+            case UpvoteSet(post=post_id, participant=participant, up=up, op=op):
+                post = self.posts[post_id]
+                if up:
+                    post.upvoters.add(participant)
+                else:
+                    post.upvoters.discard(participant)
+                board = self.boards[post.board]
+                board.remember(participant, op, post_id)
+            case PostStateSet(post=post_id, state=state):
+                post = self.posts[post_id]
+                post.state = PostState(state)
+                board = self.boards[post.board]
+                if board.pinned == post_id and post.state is not PostState.VISIBLE:
+                    board.pinned = 0  # answered or hidden: no longer being answered
+            case PostEdited(post=post_id, text=text):
+                post = self.posts[post_id]
+                post.original = post.original or post.text
+                post.text = text
+                board = self.boards[post.board]
+            case PostPinned(board=board_id, post=post_id):
+                board = self.boards[board_id]
+                board.pinned = post_id
+            case PostsMerged(source=source_id, target=target_id):
+                source, target = self.posts[source_id], self.posts[target_id]
+                target.upvoters |= source.upvoters
+                source.upvoters = set()
+                source.state = PostState.MERGED
+                source.merged_into = target_id
+                board = self.boards[source.board]
+                if board.pinned == source_id:
+                    board.pinned = 0
+            case _:  # pragma: no cover - the forum routes only board events here
+                raise ValueError(f"not a board event: {event!r}")
+        board.version = seq
+        return board.item.id
+
+    # -- views ----------------------------------------------------------------------------------
+
+    def my_upvotes(self, participant: str) -> dict[str, list[int]]:
+        mine: dict[str, list[int]] = {}
+        for board_id, board in self.boards.items():
+            ids = [p.id for p in board.posts.values() if participant in p.upvoters]
+            if ids:
+                mine[board_id] = ids
+        return mine
+
+    def my_posts(self, participant: str) -> list[dict[str, Any]]:
+        """The participant's own posts, pending ones too, so the author sees them waiting."""
+        return [
+            {**post.view(full=False), "board": post.board}
+            for post in self.posts.values()
+            if post.author == participant
+        ]
+
+
+BOARD_EVENTS = (PostCreated, UpvoteSet, PostStateSet, PostEdited, PostPinned, PostsMerged)
+BOARD_HOST_COMMANDS = (ApprovePost, HidePost, AnswerPost, EditPost, PinPost, MergePosts)
