@@ -52,7 +52,7 @@ def code_of(ack: Any) -> str:
         (["vote", "a"], "invalid_payload"),
         ("vote", "invalid_payload"),
         (None, "invalid_payload"),
-        ({"poll": "vote", "choices": ["a"], "op": "1", "pad": "x" * 2000}, "payload_too_large"),
+        ({"poll": "vote", "choices": ["a"], "op": "1", "pad": "x" * 9000}, "payload_too_large"),
     ],
 )
 async def test_bad_votes_are_refused_and_change_nothing(

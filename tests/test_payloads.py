@@ -7,21 +7,44 @@ from typing import Any
 import pytest
 
 from townhall.model.commands import (
+    AnswerPost,
+    ApprovePost,
     ClosePoll,
     Command,
+    EditPost,
     Goto,
+    HidePost,
+    MergePosts,
     OpenPoll,
     PauseTimer,
+    PinPost,
+    PromoteIdeas,
     ResetTimer,
     ShowResults,
     StartTimer,
     Step,
+    SubmitPost,
+    Upvote,
     Vote,
 )
 from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import DECODERS, MAX_TIMER_SECONDS, UnknownEvent, decode
 
 GOOD: list[tuple[str, Any, Command]] = [
+    ("post", {"board": "q", "text": "왜?", "op": "o"}, SubmitPost("q", "왜?", "", "o")),
+    (
+        "post",
+        {"board": "q", "text": "x", "name": "민지", "op": "o"},
+        SubmitPost("q", "x", "민지", "o"),
+    ),
+    ("upvote", {"post": 7, "up": False, "op": "o"}, Upvote(7, False, "o")),
+    ("post_approve", {"post": 7}, ApprovePost(7)),
+    ("post_hide", {"post": 7}, HidePost(7)),
+    ("post_answer", {"post": 7}, AnswerPost(7)),
+    ("post_edit", {"post": 7, "text": "fixed"}, EditPost(7, "fixed")),
+    ("post_pin", {"board": "q", "post": 0}, PinPost("q", 0)),
+    ("post_merge", {"source": 8, "target": 7}, MergePosts(8, 7)),
+    ("ideas_promote", {"board": "ideas"}, PromoteIdeas("ideas")),
     ("vote", {"poll": "p", "choices": ["a", "b"], "op": "op-1"}, Vote("p", ("a", "b"), "op-1")),
     ("vote", {"poll": "p", "choices": [], "op": "o"}, Vote("p", (), "o")),
     ("goto", {"item": "intro"}, Goto("intro")),

@@ -244,7 +244,9 @@ title = "Panel"
 kind = "panel"
 """
     assert line_of(text, 13) == 'kind = "panel"'
-    assert str(error_for(text)) == "test.toml:13: items[1].kind: must be one of talk, poll, qna, ideas"
+    assert (
+        str(error_for(text)) == "test.toml:13: items[1].kind: must be one of talk, poll, qna, ideas"
+    )
 
 
 def test_missing_kind_points_at_the_item() -> None:

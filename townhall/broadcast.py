@@ -12,7 +12,17 @@ import socketio
 
 from townhall.engine import Engine
 from townhall.model.commands import Role
-from townhall.model.events import BallotCast, Event
+from townhall.model.events import (
+    BallotCast,
+    Event,
+    PollOptionsSet,
+    PostCreated,
+    PostEdited,
+    PostPinned,
+    PostsMerged,
+    PostStateSet,
+    UpvoteSet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,7 @@ class Broadcaster:
         self.tick_s = tick_s
         self.presence = presence
         self._dirty_polls: set[str] = set()
+        self._dirty_boards: set[str] = set()
         self._state_dirty = False
         self._presence_dirty = False
         self._resync = False
@@ -48,11 +59,20 @@ class Broadcaster:
         engine.subscribe_resync(self.on_resync)
 
     def on_events(self, events: Sequence[Event]) -> None:
+        boards = self.engine.forum.boards
         for event in events:
             if isinstance(event, BallotCast):
                 self._dirty_polls.add(event.poll)
+            elif isinstance(event, PostCreated | PostPinned):
+                self._dirty_boards.add(event.board)
+            elif isinstance(event, UpvoteSet | PostStateSet | PostEdited):
+                self._dirty_boards.add(boards.posts[event.post].board)
+            elif isinstance(event, PostsMerged):
+                self._dirty_boards.add(boards.posts[event.target].board)
             else:
                 self._state_dirty = True
+                if isinstance(event, PollOptionsSet):
+                    self._dirty_polls.add(event.poll)
         self._wake.set()
 
     def on_resync(self) -> None:
@@ -60,6 +80,7 @@ class Broadcaster:
         self._resync = True
         self._state_dirty = True
         self._dirty_polls.update(self.engine.forum.polls)
+        self._dirty_boards.update(self.engine.forum.boards.boards)
         self._wake.set()
 
     def presence_changed(self) -> None:
@@ -106,6 +127,13 @@ class Broadcaster:
             for role in Role:
                 if forum.tally_visible_to(poll_id, role):
                     await self._emit("tally", tally, role)
+        dirty_boards, self._dirty_boards = self._dirty_boards, set()
+        for board_id in dirty_boards:
+            board = forum.boards.boards[board_id]
+            await self._emit("board", board.view(full=True), Role.HOST)
+            public = board.view(full=False)
+            await self._emit("board", public, Role.SCREEN)
+            await self._emit("board", public, Role.PARTICIPANT)
         if self._presence_dirty:
             self._presence_dirty = False
             totals = await self.engine.presence(self.presence())

@@ -20,7 +20,7 @@ from townhall.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
-MAX_PAYLOAD_BYTES = 1024
+MAX_PAYLOAD_BYTES = 8 * 1024  # a 2,000-character post in Korean is about 6 KiB
 # Messages per second a connection may send, and the burst it may save up.
 RATES = {Role.PARTICIPANT: (5.0, 10.0), Role.HOST: (20.0, 40.0), Role.SCREEN: (2.0, 5.0)}
 
@@ -144,8 +144,11 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             "state": forum.state_view(actor.role),
             "now_ms": self.engine.clock(),
         }
+        reply["boards"] = forum.board_views(actor.role)
         if actor.role is Role.PARTICIPANT:
             reply["mine"] = forum.my_ballots(actor.id)
+            reply["my_upvotes"] = forum.boards.my_upvotes(actor.id)
+            reply["my_posts"] = forum.boards.my_posts(actor.id)
         if actor.role is Role.HOST:
             reply["presence"] = await self.engine.presence(self.presence())
         return reply

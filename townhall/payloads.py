@@ -6,15 +6,24 @@ from collections.abc import Callable
 from typing import Any
 
 from townhall.model.commands import (
+    AnswerPost,
+    ApprovePost,
     ClosePoll,
     Command,
+    EditPost,
     Goto,
+    HidePost,
+    MergePosts,
     OpenPoll,
     PauseTimer,
+    PinPost,
+    PromoteIdeas,
     ResetTimer,
     ShowResults,
     StartTimer,
     Step,
+    SubmitPost,
+    Upvote,
     Vote,
 )
 from townhall.model.errors import ForumError, InvalidPayload
@@ -23,6 +32,8 @@ MAX_ID = 40
 MAX_OP = 64
 MAX_CHOICES = 12
 MAX_TIMER_SECONDS = 24 * 3600
+MAX_TEXT = 2000  # the longest a board may allow; each board checks its own limit
+MAX_NAME = 100  # the board refuses names over its limit with a clear code
 
 
 class UnknownEvent(ForumError):
@@ -67,6 +78,55 @@ def _vote(data: Any) -> Vote:
     return Vote(_text(fields, "poll"), tuple(choices), _text(fields, "op", MAX_OP))
 
 
+def _post_id(data: dict[str, Any], key: str, *, zero: bool = False) -> int:
+    value = data[key]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (0 if zero else 1) <= value < 2**53
+    ):
+        raise InvalidPayload(f"{key!r} must be a post id")
+    return value
+
+
+def _post(data: Any) -> int:
+    return _post_id(_fields(data, {"post"}), "post")
+
+
+def _submit(data: Any) -> SubmitPost:
+    fields = _fields(data, {"board", "text", "op"}, frozenset({"name"}))
+    text, name = fields["text"], fields.get("name", "")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise InvalidPayload(f"'text' must be a string of at most {MAX_TEXT} characters")
+    if not isinstance(name, str) or len(name) > MAX_NAME:
+        raise InvalidPayload(f"'name' must be a string of at most {MAX_NAME} characters")
+    return SubmitPost(_text(fields, "board"), text, name, _text(fields, "op", MAX_OP))
+
+
+def _upvote(data: Any) -> Upvote:
+    fields = _fields(data, {"post", "up", "op"})
+    if not isinstance(fields["up"], bool):
+        raise InvalidPayload("'up' must be true or false")
+    return Upvote(_post_id(fields, "post"), fields["up"], _text(fields, "op", MAX_OP))
+
+
+def _edit(data: Any) -> EditPost:
+    fields = _fields(data, {"post", "text"})
+    if not isinstance(fields["text"], str) or len(fields["text"]) > MAX_TEXT:
+        raise InvalidPayload(f"'text' must be a string of at most {MAX_TEXT} characters")
+    return EditPost(_post_id(fields, "post"), fields["text"])
+
+
+def _pin(data: Any) -> PinPost:
+    fields = _fields(data, {"board", "post"})
+    return PinPost(_text(fields, "board"), _post_id(fields, "post", zero=True))
+
+
+def _merge(data: Any) -> MergePosts:
+    fields = _fields(data, {"source", "target"})
+    return MergePosts(_post_id(fields, "source"), _post_id(fields, "target"))
+
+
 def _timer_reset(data: Any) -> ResetTimer:
     seconds = _fields(data, set(), frozenset({"seconds"})).get("seconds")
     if seconds is not None and (
@@ -98,6 +158,15 @@ DECODERS: dict[str, Callable[[Any], Command]] = {
     "timer_start": _no_fields(StartTimer),
     "timer_pause": _no_fields(PauseTimer),
     "timer_reset": _timer_reset,
+    "post": _submit,
+    "upvote": _upvote,
+    "post_approve": lambda data: ApprovePost(_post(data)),
+    "post_hide": lambda data: HidePost(_post(data)),
+    "post_answer": lambda data: AnswerPost(_post(data)),
+    "post_edit": _edit,
+    "post_pin": _pin,
+    "post_merge": _merge,
+    "ideas_promote": lambda data: PromoteIdeas(_text(_fields(data, {"board"}), "board")),
 }
 
 
