@@ -14,7 +14,7 @@ from typing import Any
 import socketio
 from starlette.applications import Starlette
 
-from townhall import web
+from townhall import export, web
 from townhall.broadcast import Broadcaster
 from townhall.config import Settings, SettingsError
 from townhall.engine import Engine, open_engine
@@ -169,7 +169,11 @@ def build(
             await broadcaster.stop()
             await engine.close()
 
-    starlette_app = Starlette(routes=web.routes(site, health), lifespan=lifespan)
+    routes = [
+        *export.routes(lambda: engine.forum, keys.code, keys.host_key),
+        *web.routes(site, health),
+    ]
+    starlette_app = Starlette(routes=routes, lifespan=lifespan)
     asgi = web.HeaderLimits(
         socketio.ASGIApp(sio, other_asgi_app=web.SecurityHeaders(starlette_app))
     )
