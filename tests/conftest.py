@@ -156,7 +156,7 @@ class Endpoint:
     ) -> Client:
         sio = socketio.AsyncClient(reconnection=reconnect, reconnection_delay=0.2)
         client = Client(sio)
-        for event in ("state", "tally", "presence", "connect_error", *events):
+        for event in ("state", "tally", "board", "presence", "resync", "connect_error", *events):
             sio.on(event, _recorder(client, event))
 
         # A callable, because the client consumes a Cookie header on the first connect and a
