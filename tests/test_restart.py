@@ -53,6 +53,12 @@ async def test_kill_9_and_restart_keeps_every_acked_ballot_and_the_forum_state(
     change = await first_phone.call("vote", {"poll": "vote", "choices": ["c"], "op": "change"})
     acked[first_cookie] = change["choices"]
 
+    question = await first_phone.call(
+        "post", {"board": "qna", "text": "Will it restart?", "op": "q1"}
+    )
+    upvote = await phones[1][0].call("upvote", {"post": question["post"], "up": True, "op": "u1"})
+    assert question["ok"] and upvote["ok"]
+
     server.kill()
     await wait_until(lambda: not first_phone.sio.connected, "the phone to notice the crash")
     await server.start()
@@ -70,6 +76,12 @@ async def test_kill_9_and_restart_keeps_every_acked_ballot_and_the_forum_state(
     expected = {c: sum(1 for v in acked.values() if v == [c]) for c in "abc"}
     assert state["polls"]["vote"]["tally"]["counts"] == expected
     assert state["polls"]["vote"]["tally"]["voters"] == len(acked)
+    board = snapshot["boards"]["qna"]
+    assert [(p["id"], p["text"], p["upvotes"]) for p in board["posts"]] == [
+        (question["post"], "Will it restart?", 1)
+    ]
+    upvoter = await phones[1][0].call("snapshot")
+    assert upvoter["my_upvotes"] == {"qna": [question["post"]]}
     await forum.close_clients()
 
 
