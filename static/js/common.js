@@ -1,4 +1,4 @@
-// Shared by the phone, host and projector pages: connection, state, bars and the timer.
+// Shared by the phone, host and projector pages: connection, state, boards, bars and the timer.
 // Everything a participant or a programme wrote is set with textContent, never as HTML.
 import { io } from "/vendor/socket.io.esm.min.js";
 
@@ -23,6 +23,12 @@ export function el(tag, props = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
+// An error ack in the reader's language where the page knows the code, else the server's words.
+export function errorText(error) {
+  const key = `err_${error?.code}`;
+  return Object.hasOwn(config.strings, key) ? t(key) : (error?.message ?? t("error"));
+}
+
 // A random id for a message, so a resend is recognised. crypto.randomUUID needs HTTPS,
 // which a forum on a LAN address does not have; getRandomValues works everywhere.
 export function opId() {
@@ -36,6 +42,7 @@ export class ForumState {
     this.state = null;
     this.forum = null;
     this.offsetMs = 0;
+    this.boards = {};
   }
 
   // A snapshot is the whole truth and always replaces what the page had: the forum's count of
@@ -43,6 +50,7 @@ export class ForumState {
   setSnapshot(reply) {
     this.forum = reply.forum;
     this.state = null;
+    this.boards = reply.boards ?? {};
     this.setState(reply.state, reply.now_ms);
   }
 
@@ -68,6 +76,18 @@ export class ForumState {
     return true;
   }
 
+  // A board message replaces the page's copy unless the page already has a later one.
+  setBoard(board) {
+    const old = this.boards[board.board];
+    if (old && old.version > board.version) return false;
+    this.boards[board.board] = board;
+    return true;
+  }
+
+  board(itemId) {
+    return this.boards[itemId] ?? { board: itemId, version: 0, pinned: 0, posts: [] };
+  }
+
   get current() {
     return this.state ? this.state.items[this.state.current] : null;
   }
@@ -84,6 +104,52 @@ export class ForumState {
     return Math.max(0, timer.remaining_ms - (now - timer.started_at_ms));
   }
 }
+
+export const isBoard = (item) => item?.kind === "qna" || item?.kind === "ideas";
+
+// Posts in the order a page lists them: most upvoted first (the earlier post on a tie, as the
+// server ranks them), or newest first. Ids are the forum's seq, so a later post has a larger id.
+export function sortPosts(posts, order = "top") {
+  const sorted = [...posts];
+  if (order === "new") sorted.sort((a, b) => b.id - a.id);
+  else sorted.sort((a, b) => b.upvotes - a.upvotes || a.id - b.id);
+  return sorted;
+}
+
+// Keeps `container`'s children in step with `items`, one element per key, reusing the element a
+// key already has (so a focused button or a half-typed edit survives a board update) and moving
+// only what changed place. `create(item)` makes an element; `update(element, item)` refreshes it.
+// The container holds nothing else.
+const keyedNodes = new WeakMap();
+export function syncList(container, items, key, create, update) {
+  let nodes = keyedNodes.get(container);
+  if (!nodes) {
+    nodes = new Map();
+    keyedNodes.set(container, nodes);
+  }
+  const wanted = new Set();
+  items.forEach((item, index) => {
+    const k = key(item);
+    wanted.add(k);
+    let node = nodes.get(k);
+    if (!node) {
+      node = create(item);
+      nodes.set(k, node);
+    }
+    update(node, item);
+    const here = container.children[index] ?? null;
+    if (here !== node) container.insertBefore(node, here);
+  });
+  for (const [k, node] of nodes) {
+    if (!wanted.has(k)) {
+      node.remove();
+      nodes.delete(k);
+    }
+  }
+}
+
+// A participant's name as a page shows it: never empty, never HTML.
+export const displayName = (post) => post.name || t("anonymous");
 
 export function formatMs(ms) {
   const total = Math.ceil(ms / 1000);

@@ -1,5 +1,21 @@
-// The facilitator's screen: the whole agenda, poll and timer controls, live counts.
-import { $, config, connect, el, formatMs, ForumState, pollStatusText, renderBars, t } from "./common.js";
+// The facilitator's screen: the whole agenda, poll and timer controls, live counts, and on a
+// Q&A or idea board the moderation queue and every post with its controls.
+import {
+  $,
+  config,
+  connect,
+  displayName,
+  el,
+  errorText,
+  formatMs,
+  ForumState,
+  isBoard,
+  pollStatusText,
+  renderBars,
+  sortPosts,
+  syncList,
+  t,
+} from "./common.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
 // it is kept for this tab so a reload or a language switch does not lose it.
@@ -30,26 +46,32 @@ const socket = connect(
 );
 socket.on("state", (state) => forum.setState(state, state.now_ms) && render());
 socket.on("tally", (tally) => forum.setTally(tally) && renderPoll());
+socket.on("board", (board) => {
+  if (forum.setBoard(board) && board.board === forum.current?.id) renderBoard();
+});
 socket.on("presence", (counts) => {
   presence = counts;
   renderPresence();
 });
 
-function showMessage(text) {
+function showMessage(text, kind = "error") {
   const box = $("message");
   box.textContent = text;
   box.hidden = !text;
+  box.dataset.kind = kind;
 }
 
+// Sends a host command; says plainly when it was refused. Resolves to whether it was accepted.
 async function command(event, payload = {}) {
   let reply;
   try {
     reply = await socket.timeout(8000).emitWithAck(event, payload);
   } catch {
     showMessage(t("reconnecting"));
-    return;
+    return false;
   }
-  showMessage(reply.ok ? "" : `${t("error")}: ${reply.error.message}`);
+  showMessage(reply.ok ? "" : `${t("error")}: ${errorText(reply.error)}`);
+  return reply.ok;
 }
 
 function render() {
@@ -63,8 +85,10 @@ function render() {
   $("next").disabled = state.current === state.items.length - 1;
   renderAgenda();
   renderPoll();
+  renderBoard();
   renderPresence();
   renderTimer();
+  $("export").hidden = !state.items.some(isBoard);
 }
 
 function renderAgenda() {
@@ -133,3 +157,223 @@ $("results-hide").addEventListener("click", () => command("results_hide", curren
 $("timer-start").addEventListener("click", () => command("timer_start"));
 $("timer-pause").addEventListener("click", () => command("timer_pause"));
 $("timer-reset").addEventListener("click", () => command("timer_reset"));
+
+// -- Boards ------------------------------------------------------------------------------------
+
+let sortOrder = "top";
+
+function renderBoard() {
+  const item = forum.current;
+  const box = $("board");
+  box.hidden = !isBoard(item);
+  if (box.hidden) return;
+  box.dataset.board = item.id;
+  const board = forum.board(item.id);
+  const posts = board.posts.filter((post) => post.state !== "merged");
+  const byState = (state) => posts.filter((post) => post.state === state);
+  const pinned = posts.find((post) => post.id === board.pinned && post.state === "visible");
+  const queue = byState("pending");
+  const open = byState("visible").filter((post) => post !== pinned);
+  const answered = byState("answered");
+  const hidden = byState("hidden");
+  const update = (node, post) => updatePost(node, post, board);
+  const list = (id, items) => syncList($(id), items, (p) => p.id, postNode, update);
+
+  $("board-summary").textContent = t(item.moderated ? "moderated_note" : "unmoderated_note");
+  $("pinned").hidden = !pinned;
+  list("pinned-list", pinned ? [pinned] : []);
+  $("queue").hidden = queue.length === 0 && !item.moderated;
+  $("queue-title").textContent = t("queue_title", { n: queue.length });
+  list("queue-list", sortPosts(queue, "new").reverse()); // the oldest waits least
+  $("posts-title").textContent = t("shown_title", { n: open.length });
+  list("post-list", sortPosts(open, sortOrder));
+  $("no-posts").hidden = open.length > 0 || Boolean(pinned);
+  $("answered").hidden = answered.length === 0;
+  list("answered-list", sortPosts(answered, sortOrder));
+  $("hidden-posts").hidden = hidden.length === 0;
+  list("hidden-list", sortPosts(hidden, "new"));
+  $("sort-top").setAttribute("aria-pressed", String(sortOrder === "top"));
+  $("sort-new").setAttribute("aria-pressed", String(sortOrder === "new"));
+
+  const target = item.promote_to ? forum.state.items.find((i) => i.id === item.promote_to) : null;
+  $("promote-box").hidden = !(item.kind === "ideas" && target);
+  if (target) {
+    $("promote").textContent = t("promote", { poll: target.title, n: item.promote_count });
+  }
+}
+
+// One post with every control the host may need; which show depends on the post's state.
+function postNode(post) {
+  const count = el("span", { class: "post-count" });
+  const number = el("span", { class: "post-id", text: `#${post.id}` });
+  const name = el("span", { class: "post-name" });
+  const badge = el("span", { class: "post-badge" });
+  const edited = el("span", { class: "post-edited", text: t("edited") });
+  const text = el("p", { class: "post-text" });
+  const originalText = el("span", { class: "original-text" });
+  const originalLabel = el("span", { class: "label", text: t("original") });
+  const original = el("p", { class: "post-original" }, originalLabel, " ", originalText);
+  const button = (key, cls, handler) => {
+    const b = el("button", { type: "button", class: cls, text: t(key) });
+    b.addEventListener("click", handler);
+    return b;
+  };
+  const id = post.id;
+  const node = el("li", { class: "post host-post", "data-post": String(id) });
+  const tool = el("div", { class: "post-tool" });
+  const buttons = {
+    approve: button("approve", "approve primary", () => command("post_approve", { post: id })),
+    restore: button("show_again", "restore", () => command("post_approve", { post: id })),
+    pin: button("pin", "pin", () => command("post_pin", { board: node.board, post: id })),
+    unpin: button("unpin", "unpin", () => command("post_pin", { board: node.board, post: 0 })),
+    answer: button("mark_answered", "answer", () => command("post_answer", { post: id })),
+    edit: button("edit", "edit", () => openEdit(node)),
+    merge: button("merge", "merge", () => openMerge(node)),
+    hide: button("hide", "hide", () => command("post_hide", { post: id })),
+  };
+  node.append(
+    el("div", { class: "post-head" }, count, number, name, badge, edited),
+    text,
+    original,
+    el("div", { class: "post-actions" }, ...Object.values(buttons)),
+    tool,
+  );
+  node.parts = { count, name, badge, edited, text, original, originalText, buttons, tool };
+  return node;
+}
+
+function updatePost(node, post, board) {
+  const { count, name, badge, edited, text, original, originalText, buttons } = node.parts;
+  node.board = board.board;
+  node.post = post;
+  node.dataset.state = post.state;
+  count.textContent = t("agreed_by", { n: post.upvotes });
+  name.textContent = displayName(post);
+  badge.textContent = post.state === "pending" ? t("waiting_approval") : "";
+  badge.hidden = post.state !== "pending";
+  edited.hidden = !post.edited;
+  text.textContent = post.text;
+  original.hidden = !post.edited || !post.original;
+  originalText.textContent = post.original ?? "";
+  const pinned = board.pinned === post.id;
+  const state = post.state;
+  buttons.approve.hidden = state !== "pending";
+  buttons.restore.hidden = state !== "hidden";
+  buttons.pin.hidden = state !== "visible" || pinned;
+  buttons.unpin.hidden = !pinned;
+  buttons.answer.hidden = state !== "visible";
+  buttons.merge.hidden = state === "hidden";
+  buttons.hide.hidden = state === "hidden";
+}
+
+function closeTool(node) {
+  node.parts.tool.replaceChildren();
+  node.classList.remove("editing");
+}
+
+// A small form under the post: the text to correct; the original stays on record.
+function openEdit(node) {
+  const post = node.post;
+  const field = el("textarea", { rows: "3", "aria-label": t("edit_label") });
+  field.value = post.text;
+  const save = el("button", { type: "submit", class: "primary", text: t("save") });
+  const cancel = el("button", { type: "button", text: t("cancel") });
+  const form = el("form", { class: "edit-form" }, field, el("div", { class: "tool-buttons" }, save, cancel));
+  cancel.addEventListener("click", () => closeTool(node));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    if (await command("post_edit", { post: post.id, text: field.value })) closeTool(node);
+    else save.disabled = false;
+  });
+  node.parts.tool.replaceChildren(form);
+  node.classList.add("editing");
+  field.focus();
+}
+
+// Fold this post into another shown post of the same board: choose the one it duplicates.
+function openMerge(node) {
+  const post = node.post;
+  const board = forum.board(node.board);
+  const targets = sortPosts(
+    board.posts.filter((p) => p.id !== post.id && (p.state === "visible" || p.state === "answered")),
+    "top",
+  );
+  if (targets.length === 0) {
+    showMessage(t("merge_nothing"));
+    return;
+  }
+  const select = el("select", { "aria-label": t("merge_into") });
+  for (const target of targets) {
+    const excerpt = [...target.text].length > 60 ? `${[...target.text].slice(0, 60).join("")}…` : target.text;
+    select.append(el("option", { value: String(target.id), text: `#${target.id} · ${excerpt}` }));
+  }
+  const go = el("button", { type: "submit", class: "primary", text: t("merge_confirm") });
+  const cancel = el("button", { type: "button", text: t("cancel") });
+  const form = el(
+    "form",
+    { class: "merge-form" },
+    el("label", { text: t("merge_into") }, select),
+    el("div", { class: "tool-buttons" }, go, cancel),
+  );
+  cancel.addEventListener("click", () => closeTool(node));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    go.disabled = true;
+    if (await command("post_merge", { source: post.id, target: Number(select.value) })) closeTool(node);
+    else go.disabled = false;
+  });
+  node.parts.tool.replaceChildren(form);
+  node.classList.add("editing");
+  select.focus();
+}
+
+$("sort-top").addEventListener("click", () => {
+  sortOrder = "top";
+  renderBoard();
+});
+$("sort-new").addEventListener("click", () => {
+  sortOrder = "new";
+  renderBoard();
+});
+
+$("promote").addEventListener("click", async () => {
+  const item = forum.current;
+  if (item?.kind !== "ideas") return;
+  const target = forum.state.items.find((i) => i.id === item.promote_to);
+  if (await command("ideas_promote", { board: item.id })) {
+    showMessage(t("promoted", { poll: target?.title ?? "" }), "ok");
+  }
+});
+
+// The export needs the host key in a header, which a plain link can't send: fetch it, then
+// hand the browser the file from a temporary object URL.
+async function download(format) {
+  let response;
+  try {
+    response = await fetch(`/export/${encodeURIComponent(config.code)}/posts.${format}`, {
+      headers: { Authorization: `Bearer ${key}` },
+      cache: "no-store",
+    });
+  } catch {
+    showMessage(t("export_failed", { status: t("reconnecting") }));
+    return;
+  }
+  if (!response.ok) {
+    showMessage(t("export_failed", { status: response.status }));
+    return;
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a", { href: url, download: `${config.code}-posts.${format}`, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  showMessage("");
+}
+for (const link of [$("export-csv"), $("export-json")]) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    download(link.dataset.format);
+  });
+}

@@ -1,9 +1,31 @@
-// The participant's phone: the current item, the ballot, and results when the host allows.
-import { $, config, connect, el, formatMs, ForumState, opId, pollStatusText, renderBars, t } from "./common.js";
+// The participant's phone: the current item, the ballot, and results when the host allows;
+// on a Q&A or idea board, the post form, the posts with an upvote each, and one's own posts.
+import {
+  $,
+  config,
+  connect,
+  displayName,
+  el,
+  errorText,
+  formatMs,
+  ForumState,
+  isBoard,
+  opId,
+  pollStatusText,
+  renderBars,
+  sortPosts,
+  syncList,
+  t,
+} from "./common.js";
 
 const forum = new ForumState();
 let mine = {};
 let pending = null; // {poll, choices, op}: a vote sent and not yet acked
+let myUpvotes = new Set(); // post ids this phone has upvoted (post ids are unique in the forum)
+let myPosts = new Map(); // id -> this phone's own post as last heard, pending ones too
+let pendingPost = null; // {board, text, name?, op}: a post sent and not yet acked
+const pendingUpvotes = new Map(); // post id -> {post, up, op}: upvotes sent and not yet acked
+let sortOrder = "top";
 
 const socket = connect(
   { role: "participant", code: config.code },
@@ -11,16 +33,24 @@ const socket = connect(
     onSnapshot(reply) {
       forum.setSnapshot(reply);
       mine = reply.mine ?? {};
+      myUpvotes = new Set(Object.values(reply.my_upvotes ?? {}).flat());
+      myPosts = new Map((reply.my_posts ?? []).map((post) => [post.id, post]));
       render(true);
       if (pending) send();
+      if (pendingPost) sendPost();
+      for (const upvote of pendingUpvotes.values()) sendUpvote(upvote);
     },
     onError(error) {
       $("vote-state").textContent = error.message;
+      $("board-state").textContent = errorText(error);
     },
   },
 );
 socket.on("state", (state) => forum.setState(state, state.now_ms) && render(false));
 socket.on("tally", (tally) => forum.setTally(tally) && renderResults());
+socket.on("board", (board) => {
+  if (forum.setBoard(board) && board.board === forum.current?.id) renderBoard();
+});
 
 function render(resetBallot) {
   const item = forum.current;
@@ -45,6 +75,7 @@ function render(resetBallot) {
     showVoteState(item);
     renderResults();
   }
+  renderBoard();
   renderTimer();
 }
 
@@ -147,3 +178,255 @@ async function send() {
     $("vote-state").textContent = reply.error.message;
   }
 }
+
+// -- Boards ------------------------------------------------------------------------------------
+
+// Characters as the server counts them (code points, surrounding space trimmed).
+const postLength = (text) => [...text.trim()].length;
+
+function setUpForm(item) {
+  const box = $("board");
+  box.dataset.board = item.id;
+  $("post-label").textContent = t(item.kind === "ideas" ? "post_label_ideas" : "post_label_qna");
+  const anonymous = item.names === "anonymous";
+  const required = item.names === "required";
+  $("post-name-row").hidden = anonymous;
+  $("post-name").required = required;
+  $("post-name-label").textContent = t(required ? "nickname" : "nickname_optional");
+  $("post-state").textContent = "";
+  $("board-state").textContent = "";
+  $("no-posts").textContent = t(item.kind === "ideas" ? "no_ideas" : "no_questions");
+  updateCounter();
+}
+
+function updateCounter() {
+  const item = forum.current;
+  if (!isBoard(item)) return;
+  const length = postLength($("post-text").value);
+  const over = length - item.max_length;
+  const counter = $("post-counter");
+  const count = `${length} / ${item.max_length}`;
+  counter.textContent = over > 0 ? `${count} · ${t("too_long", { n: over })}` : count;
+  counter.classList.toggle("over", over > 0);
+  $("post-send").disabled = pendingPost !== null || over > 0;
+}
+
+function renderBoard() {
+  const item = forum.current;
+  const box = $("board");
+  box.hidden = !isBoard(item);
+  if (box.hidden) return;
+  if (box.dataset.board !== item.id) setUpForm(item);
+  const board = forum.board(item.id);
+  const posts = board.posts;
+  const shown = new Set(posts.map((post) => post.id));
+  // The board's own copy is newer than what this phone last heard of its own posts.
+  for (const post of posts) if (myPosts.has(post.id)) myPosts.set(post.id, { ...post, board: item.id });
+  const waiting = [...myPosts.values()].filter(
+    (post) => post.board === item.id && post.state === "pending" && !shown.has(post.id),
+  );
+  $("my-pending").hidden = waiting.length === 0;
+  syncList($("my-pending-list"), sortPosts(waiting, "new"), (p) => p.id, pendingNode, updatePending);
+
+  const pinned = posts.find((post) => post.id === board.pinned && post.state === "visible");
+  $("pinned").hidden = !pinned;
+  syncList($("pinned-list"), pinned ? [pinned] : [], (p) => p.id, postNode, updatePost);
+  const open = posts.filter((post) => post.state === "visible" && post !== pinned);
+  syncList($("post-list"), sortPosts(open, sortOrder), (p) => p.id, postNode, updatePost);
+  const answered = posts.filter((post) => post.state === "answered");
+  $("answered").hidden = answered.length === 0;
+  syncList($("answered-list"), sortPosts(answered, sortOrder), (p) => p.id, answeredNode, updateAnswered);
+  $("no-posts").hidden = posts.length > 0;
+  $("sort-switch").hidden = open.length + answered.length < 2;
+  $("sort-top").setAttribute("aria-pressed", String(sortOrder === "top"));
+  $("sort-new").setAttribute("aria-pressed", String(sortOrder === "new"));
+  const sending = pendingPost !== null;
+  $("post-text").readOnly = sending;
+  $("post-name").readOnly = sending;
+  if (sending) $("post-state").textContent = t("sending");
+  updateCounter();
+}
+
+// The text, the name and the little marks under it: every part set as text.
+function postBody() {
+  const text = el("p", { class: "post-text" });
+  const name = el("span", { class: "post-name" });
+  const edited = el("span", { class: "post-edited", text: t("edited") });
+  const own = el("span", { class: "post-mine", text: t("your_post") });
+  const body = el("div", { class: "post-body" }, text, el("p", { class: "post-meta" }, name, edited, own));
+  return { body, text, name, edited, own };
+}
+
+function fillBody(parts, post) {
+  parts.text.textContent = post.text;
+  parts.name.textContent = displayName(post);
+  parts.edited.hidden = !post.edited;
+  parts.own.hidden = !myPosts.has(post.id);
+}
+
+function postNode(post) {
+  const parts = postBody();
+  const label = el("span", { class: "upvote-label", text: t("agree") });
+  const count = el("span", { class: "upvote-count" });
+  const button = el("button", { type: "button", class: "upvote", "aria-pressed": "false" }, label, count);
+  button.addEventListener("click", () => toggleUpvote(post.id));
+  const node = el("li", { class: "post", "data-post": String(post.id) }, parts.body, button);
+  node.parts = { ...parts, button, count };
+  return node;
+}
+
+function updatePost(node, post) {
+  const { button, count } = node.parts;
+  fillBody(node.parts, post);
+  const up = upvoteShown(post.id);
+  button.setAttribute("aria-pressed", String(up));
+  count.textContent = String(post.upvotes);
+  node.classList.toggle("mine", myPosts.has(post.id));
+}
+
+function answeredNode(post) {
+  const parts = postBody();
+  const count = el("span", { class: "post-count" });
+  const node = el("li", { class: "post", "data-post": String(post.id) }, parts.body, count);
+  node.parts = { ...parts, count };
+  return node;
+}
+
+function updateAnswered(node, post) {
+  fillBody(node.parts, post);
+  node.parts.count.textContent = t("agreed_by", { n: post.upvotes });
+}
+
+function pendingNode(post) {
+  const parts = postBody();
+  const badge = el("span", { class: "post-waiting", text: t("waiting_approval") });
+  const node = el("li", { class: "post waiting", "data-post": String(post.id) }, parts.body, badge);
+  node.parts = parts;
+  return node;
+}
+
+function updatePending(node, post) {
+  fillBody(node.parts, post);
+  node.parts.own.hidden = true;
+}
+
+const upvoteShown = (id) => (pendingUpvotes.has(id) ? pendingUpvotes.get(id).up : myUpvotes.has(id));
+
+function toggleUpvote(id) {
+  const upvote = { post: id, up: !upvoteShown(id), op: opId() };
+  pendingUpvotes.set(id, upvote);
+  $("board-state").textContent = "";
+  renderBoard();
+  sendUpvote(upvote);
+}
+
+// Like a vote: resent with the same op until acked, so it is counted once whatever happens.
+// A later tap on the same post replaces it; the earlier one's late ack is then ignored.
+async function sendUpvote(upvote) {
+  if (!socket.connected || pendingUpvotes.get(upvote.post) !== upvote) return;
+  let reply;
+  try {
+    reply = await socket.timeout(5000).emitWithAck("upvote", upvote);
+  } catch {
+    setTimeout(() => sendUpvote(upvote), 1000);
+    return;
+  }
+  if (pendingUpvotes.get(upvote.post) !== upvote) return;
+  pendingUpvotes.delete(upvote.post);
+  if (reply.ok) {
+    if (reply.up) myUpvotes.add(reply.post);
+    else myUpvotes.delete(reply.post);
+    // The ack's count includes this upvote; the next board message will agree.
+    const post = forum.board(forum.current?.id).posts.find((p) => p.id === reply.post);
+    if (post) post.upvotes = reply.upvotes;
+  } else {
+    $("board-state").textContent = errorText(reply.error);
+  }
+  renderBoard();
+}
+
+$("post-text").addEventListener("input", updateCounter);
+
+// The nickname is remembered on this phone, so a reload or the next board does not ask again.
+const nameKey = `townhall-name-${config.code}`;
+try {
+  $("post-name").value = localStorage.getItem(nameKey) ?? "";
+} catch {
+  // Storage may be off (private browsing); the field just starts empty.
+}
+function rememberName(name) {
+  try {
+    localStorage.setItem(nameKey, name);
+  } catch {
+    // As above.
+  }
+}
+
+$("post-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const item = forum.current;
+  if (!isBoard(item) || pendingPost) return;
+  const text = $("post-text").value.trim();
+  const name = $("post-name").value.trim();
+  const state = $("post-state");
+  state.classList.remove("error");
+  const problem =
+    (!text && "empty_post") ||
+    (postLength(text) > item.max_length && "post_too_long") ||
+    (item.names === "required" && !name && "name_required");
+  if (problem) {
+    state.textContent = errorText({ code: problem });
+    state.classList.add("error");
+    return;
+  }
+  pendingPost = { board: item.id, text, op: opId() };
+  if (item.names !== "anonymous" && name) {
+    pendingPost.name = name;
+    rememberName(name);
+  }
+  renderBoard();
+  sendPost();
+});
+
+async function sendPost() {
+  const post = pendingPost;
+  if (!post || !socket.connected) return;
+  let reply;
+  try {
+    reply = await socket.timeout(5000).emitWithAck("post", post);
+  } catch {
+    if (pendingPost === post) setTimeout(sendPost, 1000);
+    return;
+  }
+  if (pendingPost !== post) return;
+  pendingPost = null;
+  const state = $("post-state");
+  if (reply.ok) {
+    if (!myPosts.has(reply.post)) {
+      myPosts.set(reply.post, {
+        id: reply.post,
+        board: post.board,
+        name: post.name ?? "",
+        text: post.text,
+        state: reply.state,
+        edited: false,
+        upvotes: 0,
+      });
+    }
+    $("post-text").value = "";
+    state.classList.remove("error");
+    renderBoard();
+    state.textContent = reply.state === "pending" ? t("posted_pending") : t("posted");
+  } else {
+    renderBoard();
+    state.textContent = errorText(reply.error);
+    state.classList.add("error");
+  }
+}
+
+function setSort(order) {
+  sortOrder = order;
+  renderBoard();
+}
+$("sort-top").addEventListener("click", () => setSort("top"));
+$("sort-new").addEventListener("click", () => setSort("new"));

@@ -1,5 +1,23 @@
-// The projector: join code and QR, the current item, live result bars once revealed, the timer.
-import { $, config, connect, formatMs, ForumState, renderBars, t } from "./common.js";
+// The projector: join code and QR, the current item, live result bars once revealed, the timer;
+// on a board, the post being answered, the most agreed posts and the answered ones.
+import {
+  $,
+  config,
+  connect,
+  displayName,
+  el,
+  formatMs,
+  ForumState,
+  isBoard,
+  renderBars,
+  sortPosts,
+  syncList,
+  t,
+} from "./common.js";
+
+const TOP_POSTS = 8; // at most, and fewer if the screen can't hold them at a readable size
+const TOP_POSTS_KEPT = 3; // shown even if the screen must cut them short
+const ANSWERED_SHOWN = 5;
 
 const forum = new ForumState();
 const socket = connect(
@@ -13,14 +31,20 @@ const socket = connect(
 );
 socket.on("state", (state) => forum.setState(state, state.now_ms) && render());
 socket.on("tally", (tally) => forum.setTally(tally) && renderResults());
+socket.on("board", (board) => {
+  if (forum.setBoard(board) && board.board === forum.current?.id) renderBoard();
+});
 
 function render() {
   const item = forum.current;
   if (!item) return;
   $("item-title").textContent = item.title;
+  if (isBoard(item)) document.body.dataset.board = item.id;
+  else delete document.body.dataset.board;
   $("poll-question").hidden = item.kind !== "poll";
   $("poll-question").textContent = item.question ?? "";
   renderResults();
+  renderBoard();
   renderTimer();
 }
 
@@ -48,3 +72,73 @@ function renderTimer() {
   box.dataset.running = String(Boolean(timer?.running));
 }
 setInterval(renderTimer, 250);
+
+function renderBoard() {
+  const item = forum.current;
+  const box = $("board");
+  box.hidden = !isBoard(item);
+  if (box.hidden) return;
+  const board = forum.board(item.id);
+  const pinned = board.posts.find((post) => post.id === board.pinned && post.state === "visible");
+  const open = board.posts.filter((post) => post.state === "visible" && post !== pinned);
+  const answered = board.posts.filter((post) => post.state === "answered");
+  $("pinned").hidden = !pinned;
+  syncList($("pinned-list"), pinned ? [pinned] : [], (p) => p.id, postNode, updatePost);
+  syncList($("post-list"), sortPosts(open, "top").slice(0, TOP_POSTS), (p) => p.id, postNode, updatePost);
+  $("no-posts").hidden = board.posts.length > 0;
+  $("no-posts").textContent = t(item.kind === "ideas" ? "screen_no_ideas" : "screen_no_questions");
+  $("answered").hidden = answered.length === 0;
+  // The latest posts first: the board does not record when a post was answered.
+  const recent = sortPosts(answered, "new").slice(0, ANSWERED_SHOWN);
+  syncList($("answered-list"), recent, (p) => p.id, postNode, updatePost);
+  box.dataset.version = String(board.version);
+  fitBoard();
+}
+
+// The projector can't scroll: drop what does not fit, least important first (older answered
+// posts down to one, then the lower-ranked posts down to TOP_POSTS_KEPT, then the answered).
+function fitBoard() {
+  const box = $("board");
+  if (box.hidden) return;
+  const top = [...$("post-list").children];
+  const answered = [...$("answered-list").children];
+  for (const node of [...top, ...answered]) node.hidden = false;
+  $("answered").hidden = answered.length === 0;
+  const overflowing = () => box.scrollHeight > box.clientHeight + 1;
+  const dropLast = (nodes, keep) => {
+    const shown = nodes.filter((node) => !node.hidden);
+    if (shown.length <= keep) return false;
+    shown.at(-1).hidden = true;
+    return true;
+  };
+  while (overflowing() && dropLast(answered, 1));
+  while (overflowing() && dropLast(top, TOP_POSTS_KEPT));
+  while (overflowing() && dropLast(answered, 0));
+  if (answered.every((node) => node.hidden)) $("answered").hidden = true;
+}
+window.addEventListener("resize", fitBoard);
+
+function postNode(post) {
+  const number = el("span", { class: "count-number" });
+  const count = el("span", { class: "post-count" }, number, el("span", { class: "count-label", text: t("agree") }));
+  const text = el("p", { class: "post-text" });
+  const name = el("span", { class: "post-name" });
+  const edited = el("span", { class: "post-edited", text: t("edited") });
+  const node = el(
+    "li",
+    { class: "post", "data-post": String(post.id) },
+    count,
+    el("div", { class: "post-body" }, text, el("p", { class: "post-meta" }, name, edited)),
+  );
+  node.parts = { number, text, name, edited };
+  return node;
+}
+
+function updatePost(node, post) {
+  const { number, text, name, edited } = node.parts;
+  number.textContent = String(post.upvotes);
+  text.textContent = post.text;
+  name.textContent = displayName(post);
+  edited.hidden = !post.edited;
+  node.dataset.upvotes = String(post.upvotes);
+}

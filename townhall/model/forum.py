@@ -401,6 +401,7 @@ def _item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[
         view["names"] = item.names.value
         view["max_length"] = item.max_length
         view["promote_to"] = item.promote_to
+        view["promote_count"] = item.promote_count
     return view
 
 
