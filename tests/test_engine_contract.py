@@ -2,24 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import msgpack
 import pytest
 
 from tests.conftest import forum_programme
 from townhall.engine import Engine, EngineError, open_engine
-from townhall.model.commands import Actor, ClosePoll, Goto, OpenPoll, Role, Vote
+from townhall.model.agenda import Programme
+from townhall.model.board import POST_WINDOW_MS, POSTS_PER_BOARD, POSTS_PER_WINDOW, RECENT_OPS
+from townhall.model.commands import (
+    Actor,
+    AnswerPost,
+    ApprovePost,
+    ClosePoll,
+    Command,
+    EditPost,
+    Goto,
+    HidePost,
+    MergePosts,
+    OpenPoll,
+    PinPost,
+    PromoteIdeas,
+    Role,
+    SubmitPost,
+    Upvote,
+    Vote,
+)
 from townhall.model.errors import ForumError
-from townhall.model.events import Event
+from townhall.model.events import Event, PostCreated, UpvoteSet
 from townhall.model.forum import PollStatus
 from townhall.programme import parse_programme
 
 HOST = Actor(Role.HOST, "host")
 ENGINES = ["memory", "redis"]
 
-EngineFactory = Callable[[], Engine]
+# Two boards: a moderated Q&A that wants a nickname, and ideas promoted to a poll's options.
+BOARD_ROOM = """
+[forum]
+id = "board-forum"
+title = "Boards"
+
+[[items]]
+id = "panel"
+kind = "qna"
+title = "Questions for the panel"
+moderated = true
+names = "required"
+max_length = 40
+
+[[items]]
+id = "ideas"
+kind = "ideas"
+title = "Ideas for the library"
+promote_to = "pick"
+promote_count = 2
+
+[[items]]
+id = "pick"
+kind = "poll"
+title = "Pick one"
+options = [{ id = "keep", label = "Keep things as they are" }, { id = "other", label = "Other" }]
+"""
+
+
+def board_programme() -> Programme:
+    return parse_programme(BOARD_ROOM, source="boards.toml")
+
+
+class EngineFactory(Protocol):
+    def __call__(self, programme: Programme | None = None) -> Engine: ...
 
 
 def engine_url(request: pytest.FixtureRequest, kind: str) -> str:
@@ -28,9 +82,15 @@ def engine_url(request: pytest.FixtureRequest, kind: str) -> str:
 
 @pytest.fixture(params=ENGINES)
 def make_engine(request: pytest.FixtureRequest, tmp_path: Path) -> EngineFactory:
-    """A factory of engines sharing one store, so a second engine is a restart of the first."""
+    """A factory of engines sharing one store, so a second engine is a restart of the first.
+
+    Engines run the test programme unless given another."""
     url = engine_url(request, request.param)
-    return lambda: open_engine(url, forum_programme(), tmp_path)
+
+    def make(programme: Programme | None = None) -> Engine:
+        return open_engine(url, programme or forum_programme(), tmp_path)
+
+    return make
 
 
 @pytest.fixture(params=ENGINES)
@@ -152,3 +212,338 @@ async def test_a_corrupt_journal_is_refused_with_a_clear_error(tmp_path: Path) -
         f.write(msgpack.packb({"t": "ballot", "blob": b"x" * (2 * 1024 * 1024)}))
     with pytest.raises(EngineError, match="unreadable record"):
         await open_engine("memory://", forum_programme(), tmp_path).start()
+
+
+# -- boards ---------------------------------------------------------------------------------------
+
+
+class Clock:
+    """An engine clock the test moves by hand."""
+
+    def __init__(self, now_ms: int = 1_800_000_000_000) -> None:
+        self.now_ms = now_ms
+
+    def __call__(self) -> int:
+        return self.now_ms
+
+
+async def start(make_engine: EngineFactory, programme: Programme, clock: Clock) -> Engine:
+    engine = make_engine(programme)
+    engine.clock = clock
+    await engine.start()
+    return engine
+
+
+async def refusal(engine: Engine, actor: Actor, command: Command) -> str:
+    """The code `command` is refused with; the refusal must change nothing."""
+    seq = engine.forum.seq
+    with pytest.raises(ForumError) as refused:
+        await engine.execute(actor, command)
+    assert engine.forum.seq == seq
+    return refused.value.code
+
+
+def post_ack(post: int, state: str = "visible", duplicate: bool = False) -> dict[str, Any]:
+    return {"ok": True, "post": post, "state": state, "duplicate": duplicate}
+
+
+def upvote_ack(
+    post: int, up: bool, upvotes: int, state: str = "visible", duplicate: bool = False
+) -> dict[str, Any]:
+    return {**post_ack(post, state, duplicate), "up": up, "upvotes": upvotes}
+
+
+async def test_a_post_on_an_open_board_is_shown_at_once(make_engine: EngineFactory) -> None:
+    clock = Clock()
+    engine = await start(make_engine, forum_programme(), clock)
+    seen: list[list[Event]] = []
+    engine.subscribe(lambda events: seen.append(list(events)))
+    asked = await engine.execute(voter(1), SubmitPost("qna", "  Open on Sundays?  ", "민지", "o1"))
+    assert asked.ack == post_ack(1)
+    assert seen == [list(asked.events)]
+    assert asked.events == [
+        PostCreated("qna", "p1", "민지", "Open on Sundays?", "visible", "o1", clock.now_ms)
+    ]
+    post = engine.forum.boards.posts[1]
+    assert engine.forum.board_views(Role.PARTICIPANT)["qna"]["posts"] == [post.view(full=False)]
+    assert engine.forum.boards.my_posts("p1") == [{**post.view(full=False), "board": "qna"}]
+    assert engine.forum.control_seq == 0, "a post is not a host event"
+
+    assert await refusal(engine, HOST, SubmitPost("qna", "x", "", "o2")) == "forbidden"
+    assert await refusal(engine, voter(1), SubmitPost("nope", "x", "", "o2")) == "unknown_board"
+    assert await refusal(engine, voter(1), SubmitPost("qna", "  ", "", "o2")) == "empty_post"
+    too_long = SubmitPost("qna", "x" * 281, "", "o2")
+    assert await refusal(engine, voter(1), too_long) == "post_too_long"
+    assert (
+        await refusal(engine, voter(1), SubmitPost("qna", "x", "n" * 41, "o2")) == "name_too_long"
+    )
+    second = await engine.execute(voter(1), SubmitPost("qna", "And holidays?", "", "o2"))
+    assert second.ack == post_ack(2), "a refused message's id is still free"
+    await engine.close()
+
+
+async def test_a_post_on_a_moderated_board_waits_for_the_host(make_engine: EngineFactory) -> None:
+    engine = await start(make_engine, board_programme(), Clock())
+    ask = SubmitPost("panel", "Who decides?", "민지", "o1")
+    nameless = SubmitPost("panel", "Who decides?", " ", "o1")
+    assert await refusal(engine, voter(1), nameless) == "name_required"
+    asked = await engine.execute(voter(1), ask)
+    assert asked.ack == post_ack(1, "pending")
+    assert engine.forum.board_views(Role.PARTICIPANT)["panel"]["posts"] == []
+    assert [p["id"] for p in engine.forum.board_views(Role.HOST)["panel"]["posts"]] == [1]
+    assert [p["state"] for p in engine.forum.boards.my_posts("p1")] == ["pending"]
+    assert await refusal(engine, voter(2), Upvote(1, True, "u1")) == "post_not_open"
+    assert await refusal(engine, HOST, AnswerPost(1)) == "post_not_open"
+
+    await engine.execute(HOST, ApprovePost(1))
+    assert (await engine.execute(voter(1), ask)).ack == post_ack(1, "visible", duplicate=True)
+    up = await engine.execute(voter(2), Upvote(1, True, "u1"))
+    assert up.ack == upvote_ack(1, True, 1)
+    await engine.execute(HOST, HidePost(1))
+    assert await refusal(engine, voter(3), Upvote(1, True, "u1")) == "post_not_open"
+    late = await engine.execute(voter(2), Upvote(1, True, "u1"))
+    assert late.ack == upvote_ack(1, True, 1, "hidden", duplicate=True)
+    await engine.execute(HOST, ApprovePost(1))
+    await engine.execute(HOST, AnswerPost(1))
+    answered = await engine.execute(voter(3), Upvote(1, True, "u1"))
+    assert answered.ack == upvote_ack(1, True, 2, "answered"), "answered posts stay upvotable"
+    assert engine.forum.boards.posts[1].upvoters == {"p2", "p3"}
+    await engine.close()
+
+
+async def test_a_resent_post_is_acked_as_the_same_post(make_engine: EngineFactory) -> None:
+    engine = await start(make_engine, forum_programme(), Clock())
+    seen: list[Sequence[Event]] = []
+    engine.subscribe(seen.append)
+    ask = SubmitPost("qna", "When does it close?", "", "o1")
+    first = await engine.execute(voter(1), ask)
+    again = await engine.execute(voter(1), ask)
+    assert again.events == [] and again.ack == post_ack(1, duplicate=True)
+    # Recognised before its text is read, as the model does: a resend is never refused.
+    garbled = await engine.execute(voter(1), SubmitPost("qna", "", "n" * 99, "o1"))
+    assert garbled.ack == again.ack
+    assert len(seen) == 1, "a resend notifies no one"
+    other = await engine.execute(voter(2), ask)
+    assert other.ack == post_ack(2), "message ids are each participant's own"
+    assert first.ack == post_ack(1)
+    assert engine.forum.seq == 2 and list(engine.forum.boards.posts) == [1, 2]
+    await engine.close()
+
+
+async def test_an_upvote_counts_once_and_a_late_resend_undoes_nothing(
+    make_engine: EngineFactory,
+) -> None:
+    engine = await start(make_engine, forum_programme(), Clock())
+    await engine.execute(voter(1), SubmitPost("qna", "Why?", "", "o1"))
+    up = await engine.execute(voter(2), Upvote(1, True, "u1"))
+    assert up.ack == upvote_ack(1, True, 1)
+    assert up.events == [UpvoteSet(1, "p2", True, "u1")]
+    resend = await engine.execute(voter(2), Upvote(1, True, "u1"))
+    assert resend.events == [] and resend.ack == upvote_ack(1, True, 1, duplicate=True)
+    repeat = await engine.execute(voter(2), Upvote(1, True, "u2"))
+    assert repeat.ack == upvote_ack(1, True, 1), "one upvote per participant"
+    assert repeat.events == [UpvoteSet(1, "p2", True, "u2")], "recorded though nothing moved"
+    assert (await engine.execute(voter(3), Upvote(1, True, "u1"))).ack == upvote_ack(1, True, 2)
+
+    back = await engine.execute(voter(2), Upvote(1, False, "u3"))
+    assert back.ack == upvote_ack(1, False, 1)
+    for op in ("u1", "u2"):  # late resends of the upvotes the take-back replaced
+        late = await engine.execute(voter(2), Upvote(1, True, op))
+        assert late.ack == upvote_ack(1, False, 1, duplicate=True)
+    assert engine.forum.boards.posts[1].upvoters == {"p3"}
+    assert engine.forum.boards.my_upvotes("p2") == {}
+    assert engine.forum.boards.my_upvotes("p3") == {"qna": [1]}
+    assert engine.forum.control_seq == 0, "upvotes are not host events"
+
+    assert await refusal(engine, voter(2), Upvote(99, True, "u9")) == "unknown_post"
+    assert await refusal(engine, HOST, Upvote(1, True, "u9")) == "forbidden"
+    await engine.close()
+
+
+async def test_message_ids_are_remembered_per_board_up_to_a_limit(
+    make_engine: EngineFactory,
+) -> None:
+    engine = await start(make_engine, board_programme(), Clock())
+    idea = SubmitPost("ideas", "Longer hours", "", "o1")
+    post = (await engine.execute(voter(1), idea)).ack["post"]
+    question = await engine.execute(voter(1), SubmitPost("panel", "Who?", "민지", "o1"))
+    assert question.ack == post_ack(post + 1, "pending"), "another board: another message"
+    for n in range(RECENT_OPS - 1):
+        await engine.execute(voter(1), Upvote(post, n % 2 == 0, f"u{n}"))
+    assert (await engine.execute(voter(1), idea)).ack == post_ack(post, duplicate=True)
+    await engine.execute(voter(1), Upvote(post, True, "u-last"))
+    # The oldest id is forgotten now: a resend that late is taken for a new message.
+    forgotten = await engine.execute(voter(1), idea)
+    assert forgotten.ack == post_ack(engine.forum.seq)
+    late = await engine.execute(voter(1), Upvote(post, False, "u1"))
+    assert late.ack == upvote_ack(post, True, 1, duplicate=True), "the next oldest is remembered"
+    await engine.close()
+
+
+async def test_posting_is_rate_limited_per_participant_and_board(
+    make_engine: EngineFactory,
+) -> None:
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+    posted_at: list[int] = []
+
+    async def idea(op: str) -> dict[str, Any]:
+        outcome = await engine.execute(voter(1), SubmitPost("ideas", f"Idea {op}", "", op))
+        posted_at.append(clock.now_ms)
+        return outcome.ack
+
+    for n in range(POSTS_PER_WINDOW):
+        assert (await idea(f"o{n}")) == post_ack(n + 1)
+        clock.now_ms += 1000
+    quick = SubmitPost("ideas", "One more", "", "o-quick")
+    assert await refusal(engine, voter(1), quick) == "post_rate"
+    assert (await engine.execute(voter(1), SubmitPost("ideas", "x", "", "o0"))).ack == post_ack(
+        1, duplicate=True
+    ), "a resend of an accepted post is acked whatever the limits"
+    elsewhere = await engine.execute(voter(1), SubmitPost("panel", "And you?", "민지", "o-quick"))
+    assert elsewhere.ack["duplicate"] is False, "each board has its own limit"
+    assert (await engine.execute(voter(2), quick)).ack["duplicate"] is False, "and each person"
+
+    # The window slides: the first post leaves it a minute after it was made.
+    clock.now_ms = posted_at[0] + POST_WINDOW_MS - 1
+    assert await refusal(engine, voter(1), quick) == "post_rate"
+    clock.now_ms = posted_at[0] + POST_WINDOW_MS
+    await idea("o-quick")
+    while len(posted_at) < POSTS_PER_BOARD:
+        clock.now_ms += POST_WINDOW_MS
+        await idea(f"o{len(posted_at)}")
+    clock.now_ms += POST_WINDOW_MS
+    assert (
+        await refusal(engine, voter(1), SubmitPost("ideas", "Last", "", "o-last")) == "post_limit"
+    )
+    mine = [
+        p for p in engine.forum.boards.posts.values() if p.board == "ideas" and p.author == "p1"
+    ]
+    assert [p.at_ms for p in mine] == posted_at, "each post is stamped with the engine's clock"
+    await engine.close()
+
+
+async def test_a_merge_joins_upvoters_without_counting_anyone_twice(
+    make_engine: EngineFactory,
+) -> None:
+    engine = await start(make_engine, board_programme(), Clock())
+    a = (await engine.execute(voter(1), SubmitPost("ideas", "Longer hours", "", "oa"))).ack["post"]
+    b = (await engine.execute(voter(2), SubmitPost("ideas", "Open later", "", "ob"))).ack["post"]
+    for n, post in ((1, a), (2, a), (2, b), (3, b)):
+        await engine.execute(voter(n), Upvote(post, True, f"u{post}"))
+    await engine.execute(HOST, PinPost("ideas", b))
+    merged = await engine.execute(HOST, MergePosts(b, a))
+    assert merged.ack == {"ok": True, "seq": engine.forum.seq}
+    posts = engine.forum.boards.posts
+    assert posts[a].upvoters == {"p1", "p2", "p3"} and posts[b].upvoters == set()
+    assert (posts[b].state.value, posts[b].merged_into) == ("merged", a)
+    assert engine.forum.boards.boards["ideas"].pinned == 0, "a merged post is no longer pinned"
+
+    assert await refusal(engine, voter(4), Upvote(b, True, "u9")) == "post_merged"
+    late = await engine.execute(voter(3), Upvote(b, True, f"u{b}"))
+    assert late.ack == upvote_ack(b, False, 0, "merged", duplicate=True)
+    again = await engine.execute(voter(2), Upvote(a, True, "u-again"))
+    assert again.ack == upvote_ack(a, True, 3), "p2 upvoted both and still counts once"
+    back = await engine.execute(voter(3), Upvote(a, False, "u-back"))
+    assert back.ack == upvote_ack(a, False, 2), "p3's upvote came with the merge"
+    assert await refusal(engine, HOST, MergePosts(b, a)) == "post_merged"
+    assert await refusal(engine, HOST, MergePosts(a, a)) == "bad_merge"
+    public = engine.forum.board_views(Role.PARTICIPANT)["ideas"]["posts"]
+    assert [(p["id"], p["upvotes"]) for p in public] == [(a, 2)]
+    await engine.close()
+
+
+async def test_promoted_ideas_replace_the_polls_options(make_engine: EngineFactory) -> None:
+    engine = await start(make_engine, board_programme(), Clock())
+    texts = ("Longer hours", "A reading garden", "More comics")
+    ids = [
+        (await engine.execute(voter(n), SubmitPost("ideas", text, "", "o"))).ack["post"]
+        for n, text in enumerate(texts)
+    ]
+    for n, post in ((0, ids[1]), (1, ids[1]), (2, ids[1]), (0, ids[2])):
+        await engine.execute(voter(n), Upvote(post, True, f"u{post}"))
+    assert await refusal(engine, voter(5), PromoteIdeas("ideas")) == "forbidden"
+    await engine.execute(HOST, PromoteIdeas("ideas"))
+    garden, comics = f"idea-{ids[1]}", f"idea-{ids[2]}"
+    poll = engine.forum.polls["pick"]
+    assert [(o.id, o.label) for o in poll.options] == [(garden, texts[1]), (comics, texts[2])]
+    assert poll.counts == {garden: 0, comics: 0}
+
+    await engine.execute(HOST, OpenPoll("pick"))
+    vote = await engine.execute(voter(5), Vote("pick", (garden,), "v1"))
+    assert vote.ack == {
+        "ok": True,
+        "poll": "pick",
+        "choices": [garden],
+        "version": engine.forum.seq,
+        "duplicate": False,
+    }
+    assert await refusal(engine, voter(6), Vote("pick", ("keep",), "v1")) == "unknown_option"
+    assert await refusal(engine, voter(5), Vote("pick", ("other",), "v2")) == "unknown_option"
+    assert await refusal(engine, voter(6), Vote("pick", (f"idea-{ids[0]}",), "v1")) == (
+        "unknown_option"
+    )
+    await engine.execute(voter(6), Vote("pick", (comics,), "v1"))
+    assert poll.counts == {garden: 1, comics: 1}
+    assert await refusal(engine, HOST, PromoteIdeas("ideas")) == "poll_started"
+    await engine.close()
+
+
+async def test_restart_restores_posts_upvotes_pins_and_states(make_engine: EngineFactory) -> None:
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+    panel = [
+        (await engine.execute(voter(n), SubmitPost("panel", f"Question {n}", "민지", "o"))).ack[
+            "post"
+        ]
+        for n in range(4)
+    ]
+    for post in panel[:3]:
+        await engine.execute(HOST, ApprovePost(post))
+    await engine.execute(HOST, AnswerPost(panel[1]))
+    await engine.execute(HOST, EditPost(panel[2], "Question two, corrected"))
+    await engine.execute(HOST, PinPost("panel", panel[2]))
+    await engine.execute(HOST, HidePost(panel[3]))
+    ideas = [
+        (await engine.execute(voter(1), SubmitPost("ideas", f"Idea {n}", "", f"i{n}"))).ack["post"]
+        for n in range(3)
+    ]
+    for n in range(5):
+        await engine.execute(voter(n), Upvote(ideas[n % 2], True, "u"))
+    await engine.execute(voter(0), Upvote(panel[0], True, "u"))
+    await engine.execute(HOST, MergePosts(ideas[1], ideas[0]))
+    await engine.execute(voter(2), Upvote(ideas[0], False, "u-back"))
+    forum = engine.forum
+    expected = {role: forum.board_views(role) for role in Role}
+    mine = (forum.boards.my_upvotes("p0"), forum.boards.my_posts("p1"))
+    seqs = (forum.seq, forum.control_seq)
+    await engine.close()
+
+    restarted = await start(make_engine, board_programme(), clock)
+    forum = restarted.forum
+    assert {role: forum.board_views(role) for role in Role} == expected
+    assert (forum.boards.my_upvotes("p0"), forum.boards.my_posts("p1")) == mine
+    assert (forum.seq, forum.control_seq) == seqs
+    assert forum.boards.boards["panel"].pinned == panel[2]
+    assert [forum.boards.posts[p].state.value for p in panel] == [
+        "visible",
+        "answered",
+        "visible",
+        "hidden",
+    ]
+    assert forum.boards.posts[panel[2]].original == "Question 2"
+
+    # What the scripts check survived too: message ids, upvoters, posting times.
+    late = await restarted.execute(voter(2), Upvote(ideas[0], True, "u"))
+    assert late.ack == upvote_ack(ideas[0], False, 4, duplicate=True)
+    resent = await restarted.execute(voter(1), SubmitPost("ideas", "Idea 0", "", "i0"))
+    assert resent.ack == post_ack(ideas[0], duplicate=True)
+    back = await restarted.execute(voter(4), Upvote(ideas[0], False, "u-back"))
+    assert back.ack == upvote_ack(ideas[0], False, 3)
+    assert await refusal(restarted, voter(1), SubmitPost("ideas", "Idea 3", "", "i3")) == (
+        "post_rate"
+    )
+    assert await refusal(restarted, voter(5), Upvote(ideas[1], True, "u")) == "post_merged"
+    fresh = await restarted.execute(voter(9), SubmitPost("panel", "New here", "새", "o"))
+    assert fresh.ack == post_ack(seqs[0] + 2, "pending")
+    await restarted.close()

@@ -71,7 +71,11 @@ def test_small_library_room_contents() -> None:
     programme = load_programme(ROOMS / "small-library-open-forum.toml")
     assert programme.id == "small-library"
     assert programme.title == "작은도서관 열린토론회"
-    assert len(programme.items) == 8
+    assert len(programme.items) == 9
+    ideas = programme.item("idea-sharing")
+    assert ideas is not None
+    assert ideas.kind is ItemKind.IDEAS
+    assert (ideas.promote_to, ideas.promote_count) == ("candidate-vote", 3)
     warm_up = programme.item("warm-up")
     assert warm_up is not None
     assert warm_up.kind is ItemKind.POLL

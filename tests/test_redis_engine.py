@@ -8,15 +8,37 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgpack
 import pytest
 import redis
 
 from tests.conftest import forum_programme, free_socket, wait_until
 from tests.redis_server import RedisServer
-from townhall.engine import EngineError
+from tests.test_engine_contract import board_programme
+from townhall.engine import Engine, EngineError
+from townhall.engine.journal import Journal
+from townhall.engine.memory import MemoryEngine
 from townhall.engine.redis import RedisEngine
 from townhall.engine.redis_keys import ForumKeys
-from townhall.model.commands import Actor, ClosePoll, OpenPoll, Role, ShowResults, Vote
+from townhall.model.commands import (
+    Actor,
+    AnswerPost,
+    ApprovePost,
+    ClosePoll,
+    Command,
+    EditPost,
+    HidePost,
+    MergePosts,
+    OpenPoll,
+    PinPost,
+    PromoteIdeas,
+    Role,
+    ShowResults,
+    StartTimer,
+    SubmitPost,
+    Upvote,
+    Vote,
+)
 from townhall.model.errors import ForumError
 
 HOST = Actor(Role.HOST, "host")
@@ -195,3 +217,276 @@ async def test_a_host_command_on_a_worker_that_has_not_heard_yet_is_decided_agai
     assert b.forum.polls["vote"].results_visible is False
     await wait_until(lambda: not a.forum.polls["vote"].results_visible, "A to hear the hide")
     b._listener = None
+
+
+# -- boards ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def board_workers(redis_url: str) -> AsyncIterator[tuple[RedisEngine, RedisEngine]]:
+    a = RedisEngine(board_programme(), redis_url)
+    b = RedisEngine(board_programme(), redis_url)
+    await a.start()
+    await b.start()
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def deafen(engine: RedisEngine) -> None:
+    """The worker stops hearing pub/sub, so its replica falls behind until it reads the log."""
+    assert engine._listener is not None
+    engine._listener.cancel()
+    await asyncio.gather(engine._listener, return_exceptions=True)
+    engine._listener = None
+
+
+def stored(url: str, forum: str = "test-forum") -> tuple[redis.Redis, ForumKeys]:
+    return redis.Redis.from_url(url), ForumKeys(forum)
+
+
+def members(client: redis.Redis, key: str) -> set[str]:
+    found: set[bytes] = client.smembers(key)  # type: ignore[assignment]
+    return {m.decode() for m in found}
+
+
+def stored_upvoters(url: str, posts: list[int]) -> dict[int, set[str]]:
+    client, keys = stored(url)
+    try:
+        return {post: members(client, keys.upvoters(post)) for post in posts}
+    finally:
+        client.close()
+
+
+async def refusal(engine: Engine, actor: Actor, command: Command) -> str:
+    with pytest.raises(ForumError) as refused:
+        await engine.execute(actor, command)
+    return refused.value.code
+
+
+async def test_racing_upvotes_over_two_workers_agree_with_the_acks(
+    workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    a, b = workers
+    posts = [
+        (await a.execute(voter(100 + n), SubmitPost("qna", f"Question {n}", "", "o"))).ack["post"]
+        for n in range(3)
+    ]
+    rng = random.Random(11)
+    last: dict[tuple[str, int], bool] = {}  # each participant's last acked upvote of each post
+    rounds, participants = 8, 40
+
+    async def participant(n: int) -> None:
+        sent: list[Upvote] = []
+        for round_ in range(rounds):
+            upvote = Upvote(rng.choice(posts), rng.random() < 0.6, f"p{n}-{round_}")
+            first = await rng.choice(workers).execute(voter(n), upvote)
+            assert first.ack["duplicate"] is False and first.ack["up"] is upvote.up
+            last[(f"p{n}", upvote.post)] = upvote.up
+            again = await rng.choice(workers).execute(voter(n), upvote)  # a resend
+            assert again.events == [] and again.ack["duplicate"] is True
+            assert again.ack["up"] is upvote.up
+            sent.append(upvote)
+            late = rng.choice(sent)  # a late resend of this or an earlier message
+            resent = await rng.choice(workers).execute(voter(n), late)
+            assert resent.ack["duplicate"] is True
+            assert resent.ack["up"] is last[(f"p{n}", late.post)], "a late resend undoes nothing"
+
+    pins = [*posts, 0, posts[0], 0]
+    pinned_at: list[int] = []
+
+    async def host() -> None:
+        for post in pins:
+            outcome = await rng.choice(workers).execute(HOST, PinPost("qna", post))
+            pinned_at.append(outcome.ack["seq"])
+
+    await asyncio.gather(*(participant(n) for n in range(participants)), host())
+    seq = len(posts) + participants * rounds + len(pins)  # every first message, nothing else
+    await wait_until(lambda: a.forum.seq == b.forum.seq == seq, "both replicas to settle")
+    expected = {post: {p for (p, q), up in last.items() if q == post and up} for post in posts}
+    for engine in workers:
+        assert {post: engine.forum.boards.posts[post].upvoters for post in posts} == expected
+        assert engine.forum.boards.boards["qna"].pinned == 0
+    assert stored_upvoters(redis_url, posts) == expected
+    client, keys = stored(redis_url)
+    try:
+        version = int(client.hget(keys.control, "version") or 0)
+    finally:
+        client.close()
+    assert version == a.forum.control_seq == b.forum.control_seq == pinned_at[-1], (
+        "only host events move the control version"
+    )
+
+
+async def test_a_vote_for_an_option_promotion_replaced_is_refused_on_a_worker_behind(
+    board_workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    a, b = board_workers
+    client, keys = stored(redis_url, "board-forum")
+    options = keys.options("pick")
+    try:
+        assert client.smembers(options) == {b"keep", b"other"}, "seeded from the programme"
+        await deafen(b)
+        ids = [
+            (await a.execute(voter(n), SubmitPost("ideas", f"Idea {n}", "", "o"))).ack["post"]
+            for n in range(3)
+        ]
+        await a.execute(voter(5), Upvote(ids[2], True, "u"))
+        await a.execute(HOST, PromoteIdeas("ideas"))
+        await a.execute(HOST, OpenPoll("pick"))
+        promoted = {f"idea-{ids[2]}", f"idea-{ids[0]}"}
+        assert client.smembers(options) == {o.encode() for o in promoted}
+        assert [o.id for o in b.forum.polls["pick"].options] == ["keep", "other"], "B is behind"
+
+        assert await refusal(b, voter(7), Vote("pick", ("keep",), "v1")) == "unknown_option"
+        vote = await b.execute(voter(7), Vote("pick", (f"idea-{ids[2]}",), "v1"))
+        assert vote.ack["choices"] == [f"idea-{ids[2]}"], "B caught up to check the new option"
+        assert client.hgetall(keys.counts("pick")) == {f"idea-{ids[2]}".encode(): b"1"}
+
+        restarted = RedisEngine(board_programme(), redis_url)
+        await restarted.start()
+        await restarted.close()
+        assert client.smembers(options) == {o.encode() for o in promoted}, "not seeded again"
+    finally:
+        client.close()
+
+
+async def test_board_commands_on_a_worker_that_has_not_heard_of_the_post(
+    board_workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    a, b = board_workers
+    await deafen(b)
+    question = (await a.execute(voter(1), SubmitPost("panel", "Who?", "민지", "o"))).ack["post"]
+    assert question not in b.forum.boards.posts
+    await b.execute(HOST, ApprovePost(question))  # decided on a replica that caught up first
+    idea = (await a.execute(voter(1), SubmitPost("ideas", "Benches", "", "o"))).ack["post"]
+    other = (await a.execute(voter(2), SubmitPost("ideas", "Seats", "", "o"))).ack["post"]
+    await a.execute(voter(3), Upvote(other, True, "u"))
+    assert idea not in b.forum.boards.posts
+    up = await b.execute(voter(2), Upvote(idea, True, "u"))
+    assert (up.ack["up"], up.ack["upvotes"]) == (True, 1)
+    await b.execute(HOST, PinPost("ideas", other))
+    await b.execute(HOST, MergePosts(other, idea))
+    assert b.forum.boards.posts[idea].upvoters == {"p2", "p3"}
+    await a.execute(HOST, AnswerPost(question))
+    await a.execute(HOST, EditPost(idea, "Benches in the garden"))
+
+    client, keys = stored(redis_url, "board-forum")
+    try:
+
+        def post(board: str, post: int) -> dict[str, object]:
+            raw = client.hget(keys.posts(board), str(post))
+            assert raw is not None
+            return dict(msgpack.unpackb(raw, raw=False))
+
+        assert members(client, keys.upvoters(idea)) == {"p2", "p3"}
+        assert not client.exists(keys.upvoters(other)), "the source's set went into the target's"
+        assert (post("ideas", other)["s"], post("ideas", other)["m"]) == ("merged", idea)
+        assert (post("ideas", idea)["x"], post("ideas", idea)["o"]) == (
+            "Benches in the garden",
+            "Benches",
+        )
+        assert (post("panel", question)["s"], post("panel", question)["a"]) == ("answered", "p1")
+        assert client.hgetall(keys.pinned) == {b"ideas": b"0"}, "a merged post is unpinned"
+    finally:
+        client.close()
+    assert await refusal(b, voter(4), Upvote(other, True, "u")) == "post_merged"
+
+
+async def test_the_log_holds_exactly_what_the_memory_engine_journals(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The same commands, at the same clock, give the same acks, refusals and records."""
+    memory = MemoryEngine(board_programme(), tmp_path / "board.journal", lambda: 1_800_000_000_000)
+    shared = RedisEngine(board_programme(), redis_url, lambda: 1_800_000_000_000)
+    engines: tuple[Engine, Engine] = (memory, shared)
+    script: list[tuple[Actor, Command]] = [
+        (voter(1), SubmitPost("panel", "Who decides?", "민지", "o1")),
+        (voter(2), Upvote(1, True, "u1")),
+        (HOST, ApprovePost(1)),
+        (voter(2), Upvote(1, True, "u1")),
+        (voter(1), SubmitPost("panel", "Who decides?", "민지", "o1")),
+        (voter(1), SubmitPost("panel", "", "", "o1")),
+        (voter(1), SubmitPost("panel", "", "", "o2")),
+        (voter(1), SubmitPost("ideas", "Longer hours", "", "o1")),
+        (voter(2), SubmitPost("ideas", "Open later", "", "o1")),
+        (voter(3), SubmitPost("ideas", "More comics", "", "o1")),
+        (voter(3), Upvote(6, True, "u1")),
+        (voter(3), Upvote(6, False, "u2")),
+        (voter(3), Upvote(6, True, "u1")),
+        (voter(4), Upvote(7, True, "u1")),
+        (voter(4), Upvote(8, True, "u2")),
+        (HOST, EditPost(8, "More comics, please")),
+        (HOST, PinPost("panel", 1)),
+        (HOST, AnswerPost(1)),
+        (HOST, HidePost(6)),
+        (voter(5), Upvote(6, True, "u1")),
+        (HOST, MergePosts(6, 7)),
+        (HOST, MergePosts(8, 7)),
+        (voter(5), Upvote(8, True, "u1")),
+        (voter(5), Upvote(99, True, "u1")),
+        (HOST, PromoteIdeas("ideas")),
+        (voter(5), SubmitPost("ideas", "Late idea", "", "o1")),
+        (HOST, PromoteIdeas("ideas")),
+        (HOST, OpenPoll("pick")),
+        (voter(6), Vote("pick", ("keep",), "v1")),
+        (voter(6), Vote("pick", ("idea-7",), "v1")),
+        (HOST, StartTimer()),
+        (HOST, ShowResults("pick", True)),
+    ]
+    for engine in engines:
+        await engine.start()
+    try:
+        for actor, command in script:
+            results = []
+            for engine in engines:
+                try:
+                    outcome = await engine.execute(actor, command)
+                    results.append((outcome.ack, list(outcome.events)))
+                except ForumError as exc:
+                    results.append(({"refused": exc.code, "message": exc.message}, []))
+            assert results[0] == results[1], command
+        assert shared.forum.seq == memory.forum.seq
+    finally:
+        for engine in engines:
+            await engine.close()
+    journal = [r for r in Journal(tmp_path / "board.journal").read() if r.get("t") != "journal"]
+    client, keys = stored(redis_url, "board-forum")
+    try:
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(keys.log)  # type: ignore[assignment]
+        log = [msgpack.unpackb(fields[b"e"], raw=False) for _, fields in entries]
+        ids = [entry_id.decode() for entry_id, _ in entries]
+    finally:
+        client.close()
+    assert log == journal
+    assert ids == [f"{r['seq']}-0" for r in journal]
+
+
+async def test_the_control_script_checks_every_event_before_writing_any(
+    board_workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    a, _ = board_workers
+    post = (await a.execute(voter(1), SubmitPost("ideas", "Benches", "", "o"))).ack["post"]
+    k = a.keys
+    pin = msgpack.packb({"t": "post_pinned", "board": "ideas", "post": post})
+    hide = msgpack.packb({"t": "post_state", "post": post, "state": "hidden"})
+    ghost = msgpack.packb({"t": "post_state", "post": 99, "state": "hidden"})
+    base = [k.seq, k.log, k.control, k.poll_status, k.results, k.pinned]
+    for keys, records in (
+        (base, [pin, msgpack.packb({"t": "bogus"})]),  # an unknown type
+        (base, [pin, hide]),  # a key missing
+        ([*base, k.posts("ideas"), k.posts("ideas")], [pin, hide]),  # a key too many
+        ([*base, k.posts("ideas"), k.posts("ideas")], [hide, ghost]),  # no such post
+    ):
+        with pytest.raises(redis.ResponseError):
+            await a._control(keys=keys, args=[k.channel, a.forum.control_seq, *records])
+    client, _ = stored(redis_url, "board-forum")
+    try:
+        assert int(client.get(k.seq) or 0) == post == client.xlen(k.log)
+        assert not client.exists(k.pinned) and not client.hexists(k.control, "version")
+        raw = client.hget(k.posts("ideas"), str(post))
+        assert raw is not None and msgpack.unpackb(raw, raw=False)["s"] == "visible"
+    finally:
+        client.close()

@@ -1,9 +1,11 @@
 """The Redis engine: many workers and nodes share one forum.
 
-Redis holds the state (ballots, counts, poll states, agenda position, timer) and the event log (a
-Stream), changed only by two Lua scripts, so the check and the write are one atomic step. Each
-worker keeps a replica of the forum, fed in log order by pub/sub, for its snapshots and its own
-result ticks; a gap in the sequence (a missed message, a reconnect) is filled from the Stream.
+Redis holds the state (ballots, counts, poll states and options, agenda position, timer, posts,
+upvotes) and the event log (a Stream), changed only by Lua scripts, so the check and the write are
+one atomic step: `vote.lua`, `post.lua` and `upvote.lua` for participants, `control.lua` for the
+host's decisions, `shape.lua` at start. Each worker keeps a replica of the forum, fed in log order
+by pub/sub, for its snapshots and its own result ticks; a gap in the sequence (a missed message, a
+reconnect) is filled from the Stream.
 """
 
 from __future__ import annotations
@@ -28,9 +30,35 @@ from townhall.engine.base import Engine, EngineError, Outcome, now_ms
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import ForumKeys
 from townhall.model.agenda import Programme
-from townhall.model.commands import Actor, Command, Vote
-from townhall.model.errors import Conflict, ForumError
-from townhall.model.events import Event, from_record, to_record
+from townhall.model.board import (
+    BOARD_HOST_COMMANDS,
+    POST_WINDOW_MS,
+    POSTS_PER_BOARD,
+    POSTS_PER_WINDOW,
+    PostState,
+    check_name,
+    check_post_text,
+)
+from townhall.model.board import RECENT_OPS as BOARD_RECENT_OPS
+from townhall.model.commands import (
+    Actor,
+    Command,
+    PromoteIdeas,
+    Role,
+    SubmitPost,
+    Upvote,
+    Vote,
+)
+from townhall.model.errors import Conflict, Forbidden, ForumError, NotFound
+from townhall.model.events import (
+    Event,
+    PollOptionsSet,
+    PostEdited,
+    PostsMerged,
+    PostStateSet,
+    from_record,
+    to_record,
+)
 from townhall.model.forum import RECENT_OPS, Forum
 
 log = logging.getLogger(__name__)
@@ -75,6 +103,9 @@ class RedisEngine(Engine):
         self.redis = self.connection.client
         self._vote = self.redis.register_script(_script("vote.lua"))
         self._control = self.redis.register_script(_script("control.lua"))
+        self._post = self.redis.register_script(_script("post.lua"))
+        self._upvote = self.redis.register_script(_script("upvote.lua"))
+        self._shape = self.redis.register_script(_script("shape.lua"))
         self._apply_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -93,9 +124,14 @@ class RedisEngine(Engine):
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
     async def _check_shape(self) -> None:
+        """Refuse another agenda's store; seed each poll's option ids where Redis has none."""
         shape = json.dumps(self.programme.fingerprint())
-        await self.redis.set(self.keys.shape, shape, nx=True)
-        stored = await self.redis.get(self.keys.shape)
+        keys, args = [self.keys.shape], [shape]
+        for item in self.programme.items:
+            if item.options:
+                keys.append(self.keys.options(item.id))
+                args.extend((str(len(item.options)), *item.option_ids))
+        stored = await self._shape(keys=keys, args=args)
         if stored is not None and _text(stored) != shape:
             raise EngineError(
                 f"Redis holds forum {self.programme.id!r} for a different agenda (items or poll"
@@ -118,26 +154,119 @@ class RedisEngine(Engine):
         try:
             if isinstance(command, Vote):
                 return await self._cast(actor, command)
+            if isinstance(command, SubmitPost):
+                return await self._submit(actor, command)
+            if isinstance(command, Upvote):
+                return await self._set_upvote(actor, command)
             return await self._control_command(actor, command)
         except RedisError as exc:
             raise EngineError(f"Redis is unavailable: {exc}") from exc
 
     async def _cast(self, actor: Actor, vote: Vote) -> Outcome:
-        choices = self.forum.check_vote(actor, vote)
+        try:
+            choices = self.forum.check_vote(actor, vote)
+        except NotFound as exc:
+            if exc.code != "unknown_option":
+                raise
+            # The replica may not have heard yet that the poll's options were promoted.
+            await self._catch_up()
+            choices = self.forum.check_vote(actor, vote)
         k = self.keys
         result = await self._vote(
-            keys=[k.seq, k.log, k.poll_status, k.ballots(vote.poll), k.counts(vote.poll)],
+            keys=[
+                k.seq,
+                k.log,
+                k.poll_status,
+                k.ballots(vote.poll),
+                k.counts(vote.poll),
+                k.options(vote.poll),
+            ],
             args=[k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, *choices],
         )
         status = result[0].decode()
+        if status == "unknown":
+            # Options promoted since the replica's check: refused as the model refuses them.
+            option = result[1].decode()
+            raise NotFound(f"no option {option!r} in this poll", code="unknown_option")
         if status == "closed":
             raise Conflict("this poll is not open for voting", code="poll_not_open")
         if status == "dup":
             stored = msgpack.unpackb(result[2], raw=False)
             ack = _vote_ack(vote.poll, stored, int(result[1]), duplicate=True)
             return Outcome([], ack)
-        events = await self._ingest(_unpack_all(result[2]))
+        events = await self._apply_own(_unpack_all(result[2]))
         return Outcome(events, _vote_ack(vote.poll, list(choices), int(result[1]), False))
+
+    @staticmethod
+    def _check_participant(actor: Actor) -> None:
+        """The first check `Forum.decide` makes of a post or an upvote."""
+        if actor.role is not Role.PARTICIPANT or not actor.id:
+            raise Forbidden("only participants post and upvote")
+
+    async def _submit(self, actor: Actor, post: SubmitPost) -> Outcome:
+        """A post: its text and name are checked here, the rest by `post.lua` in one step."""
+        self._check_participant(actor)
+        board = self.forum.boards.board(post.board)
+        k = self.keys
+        keys = [k.seq, k.log, k.posts(post.board), k.post_ops(post.board)]
+        args: list[str | int] = [
+            k.channel,
+            post.board,
+            actor.id,
+            post.op,
+            BOARD_RECENT_OPS,
+            self.clock(),
+            POST_WINDOW_MS,
+            POSTS_PER_WINDOW,
+            POSTS_PER_BOARD,
+        ]
+        try:
+            text = check_post_text(board, post.text)
+            name = check_name(board, post.name)
+        except ForumError:
+            # The model recognises a resend before it reads the text, so ask Redis first.
+            result = await self._post(keys=keys, args=args)
+            if result[0].decode() == "dup":
+                return Outcome([], _post_ack(int(result[1]), result[2].decode(), True))
+            raise
+        state = PostState.PENDING if board.item.moderated else PostState.VISIBLE
+        result = await self._post(keys=keys, args=[*args, state.value, name, text])
+        status = result[0].decode()
+        if status == "dup":
+            return Outcome([], _post_ack(int(result[1]), result[2].decode(), True))
+        if status == "post_limit":
+            raise Conflict(
+                f"you have posted {POSTS_PER_BOARD} times here already", code="post_limit"
+            )
+        if status == "post_rate":
+            raise Conflict("you are posting quickly; wait a minute and try again", code="post_rate")
+        events = await self._apply_own(_unpack_all(result[2]))
+        return Outcome(events, _post_ack(int(result[1]), state.value, False))
+
+    async def _set_upvote(self, actor: Actor, upvote: Upvote) -> Outcome:
+        """An upvote or its taking back, checked and stored by `upvote.lua` in one step."""
+        self._check_participant(actor)
+        if upvote.post not in self.forum.boards.posts:
+            await self._catch_up()  # made on another worker a moment ago, perhaps
+        board = self.forum.boards.post(upvote.post).board  # a post never changes boards
+        k = self.keys
+        result = await self._upvote(
+            keys=[k.seq, k.log, k.posts(board), k.post_ops(board), k.upvoters(upvote.post)],
+            args=[k.channel, upvote.post, actor.id, int(upvote.up), upvote.op, BOARD_RECENT_OPS],
+        )
+        status = result[0].decode()
+        if status == "unknown":
+            raise NotFound(f"no post {upvote.post}", code="unknown_post")
+        if status == "merged":
+            raise Conflict(f"this post was merged into post {int(result[1])}", code="post_merged")
+        if status == "not_open":
+            raise Conflict("this post is not shown, so it can't be upvoted", code="post_not_open")
+        if status == "dup":
+            ack = _upvote_ack(upvote.post, result[1].decode(), result[2], result[3], True)
+            return Outcome([], ack)
+        events = await self._apply_own(_unpack_all(result[2]))
+        ack = _upvote_ack(upvote.post, result[3].decode(), result[4], result[5], False)
+        return Outcome(events, ack)
 
     async def _control_command(self, actor: Actor, command: Command) -> Outcome:
         """Decide on the replica, then store only if Redis's control state is the one decided on.
@@ -145,6 +274,10 @@ class RedisEngine(Engine):
         A no-op or a refusal is confirmed the same way: a replica that has not yet heard another
         worker's change would otherwise ack "already hidden" for results just shown.
         """
+        if isinstance(command, (*BOARD_HOST_COMMANDS, PromoteIdeas)):
+            # These read posts and upvotes, which participants change without moving the control
+            # version: decide on a replica that has every post and upvote stored so far.
+            await self._catch_up()
         for _ in range(CONTROL_RETRIES):
             decided_on = self.forum.control_seq
             try:
@@ -160,8 +293,8 @@ class RedisEngine(Engine):
                 continue
             if not stored:
                 return Outcome([], {"ok": True, "seq": self.forum.seq})
-            applied = await self._ingest(stored)
-            return Outcome(applied, {"ok": True, "seq": stored[-1]["seq"]})
+            events = await self._apply_own(stored)
+            return Outcome(events, {"ok": True, "seq": stored[-1]["seq"]})
         raise EngineError("the forum is too busy to take this command; try again")
 
     async def _store_control(
@@ -170,14 +303,44 @@ class RedisEngine(Engine):
         """The stored records, or None if the control state moved since `decided_on`."""
         k = self.keys
         result = await self._control(
-            keys=[k.seq, k.log, k.control, k.poll_status, k.results],
+            keys=[
+                k.seq,
+                k.log,
+                k.control,
+                k.poll_status,
+                k.results,
+                k.pinned,
+                *(key for e in events for key in self._control_keys(e)),
+            ],
             args=[k.channel, decided_on, *(msgpack.packb(to_record(e)) for e in events)],
         )
         if result[0].decode() == "stale":
             return None
         return [msgpack.unpackb(r, raw=False) for r in result[1:]]
 
+    def _control_keys(self, event: Event) -> list[str]:
+        """The keys `control.lua` needs for `event`, besides those every control event gets."""
+        k = self.keys
+        posts = self.forum.boards.posts  # decided on this replica: it knows every post named
+        if isinstance(event, PostStateSet | PostEdited):
+            return [k.posts(posts[event.post].board)]
+        if isinstance(event, PostsMerged):
+            board = posts[event.source].board
+            return [k.posts(board), k.upvoters(event.source), k.upvoters(event.target)]
+        if isinstance(event, PollOptionsSet):
+            return [k.options(event.poll), k.counts(event.poll)]
+        return []
+
     # -- the replica ----------------------------------------------------------------------------
+
+    async def _apply_own(self, records: Sequence[dict[str, Any]]) -> list[Event]:
+        """Apply a command's own stored records; returns its events, whoever applied them first.
+
+        The pub/sub message may reach the listener before the script's reply reaches here; the
+        records are then applied (and listeners told) already, but they are still this command's.
+        """
+        await self._ingest(records)
+        return [from_record(record) for record in records]
 
     async def _ingest(self, records: Sequence[dict[str, Any]]) -> list[Event]:
         """Apply records in log order; fill any gap from the Stream first."""
@@ -285,6 +448,17 @@ class RedisEngine(Engine):
             totals["host"] += hosts
             totals["screen"] += screens
         return totals
+
+
+def _post_ack(post: int, state: str, duplicate: bool) -> dict[str, Any]:
+    return {"ok": True, "post": post, "state": state, "duplicate": duplicate}
+
+
+def _upvote_ack(post: int, state: str, up: int, upvotes: int, duplicate: bool) -> dict[str, Any]:
+    ack = _post_ack(post, state, duplicate)
+    ack["up"] = bool(up)
+    ack["upvotes"] = int(upvotes)
+    return ack
 
 
 def _vote_ack(poll: str, choices: list[str], version: int, duplicate: bool) -> dict[str, Any]:

@@ -30,7 +30,7 @@ class ForumKeys:
 
     @property
     def control(self) -> str:
-        """Hash: `version` (seq of the last non-ballot event), `current`, `timer_*`."""
+        """Hash: `version` (seq of the last host event), `current`, `timer_*`."""
         return self._key("control")
 
     @property
@@ -50,6 +50,30 @@ class ForumKeys:
     def counts(self, poll: str) -> str:
         """Hash: option id -> number of ballots choosing it."""
         return self._key(f"counts:{poll}")
+
+    def options(self, poll: str) -> str:
+        """Set: the poll's option ids, from the programme or promoted from an idea board."""
+        return self._key(f"options:{poll}")
+
+    def posts(self, board: str) -> str:
+        """Hash: post id -> msgpack {b: board, a: author, n: name, x: text, s: state, t: at_ms,
+        o: the text as posted once the host edited it, else "", m: post merged into, else 0}."""
+        return self._key(f"posts:{board}")
+
+    def post_ops(self, board: str) -> str:
+        """Hash: participant id -> msgpack {o: [[message id, post], ...] oldest first, the most
+        recent message ids of their posts and upvotes on this board; t: [at_ms of each of their
+        posts here]}."""
+        return self._key(f"post_ops:{board}")
+
+    def upvoters(self, post: int) -> str:
+        """Set: the participant ids upvoting the post; its upvote count is the set's size."""
+        return self._key(f"upvoters:{post}")
+
+    @property
+    def pinned(self) -> str:
+        """Hash: board id -> the post shown as being answered now, 0 for none."""
+        return self._key("pinned")
 
     @property
     def shape(self) -> str:

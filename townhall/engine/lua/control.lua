@@ -1,6 +1,8 @@
 -- Append the host's events (decided by the forum model) if the control state is still the one
 -- they were decided on; store what they change, append each to the log, publish them.
--- KEYS: seq, log, control, poll_status, results
+-- KEYS: seq, log, control, poll_status, results, pinned, then, event by event, the keys each
+--   names: post_state, post_edited: posts:{board}; posts_merged: posts:{board},
+--   upvoters:{source}, upvoters:{target}; poll_options: options:{poll}, counts:{poll}
 -- ARGV: channel, expected control version, packed record...
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
@@ -12,21 +14,61 @@ end
 if #ARGV == 2 then
   return {'ok'}  -- nothing to store: the caller only asked whether its view is current
 end
+-- Each known event type, and how many of the extra keys it names.
 local known = {
-  item = true, poll_opened = true, poll_closed = true, results = true,
-  timer_started = true, timer_paused = true, timer_reset = true,
+  item = 0, poll_opened = 0, poll_closed = 0, results = 0,
+  timer_started = 0, timer_paused = 0, timer_reset = 0,
+  post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, poll_options = 2,
 }
-local events = {}
+-- Everything is checked before any write: a script's writes are not rolled back on error.
+local events, keys = {}, {}
+local next_key = 7
 for i = 3, #ARGV do
   local event = cmsgpack.unpack(ARGV[i])
-  if not known[event.t] then
-    -- Checked before any write: a script's writes are not rolled back on error.
+  local wanted = known[event.t]
+  if wanted == nil then
     return redis.error_reply('unknown control event ' .. tostring(event.t))
   end
+  local named = {}
+  for _ = 1, wanted do
+    named[#named + 1] = KEYS[next_key]
+    next_key = next_key + 1
+  end
+  if next_key - 1 > #KEYS then
+    return redis.error_reply('missing keys for control event ' .. event.t)
+  end
+  local posts = {}
+  if event.t == 'post_state' or event.t == 'post_edited' then
+    posts = {event.post}
+  elseif event.t == 'posts_merged' then
+    posts = {event.source, event.target}
+  end
+  for _, post in ipairs(posts) do
+    if redis.call('HEXISTS', named[1], post) == 0 then
+      return redis.error_reply('no post ' .. tostring(post) .. ' in ' .. named[1])
+    end
+  end
   events[#events + 1] = event
+  keys[#keys + 1] = named
 end
+if next_key - 1 ~= #KEYS then
+  return redis.error_reply('more keys than the control events name')
+end
+
+local function read_post(key, id)
+  return cmsgpack.unpack(redis.call('HGET', key, id))
+end
+
+local function unpin(board, id)
+  -- A post no longer shown as unanswered is no longer being answered.
+  if tonumber(redis.call('HGET', KEYS[6], board) or '0') == id then
+    redis.call('HSET', KEYS[6], board, 0)
+  end
+end
+
 local out = {'ok'}
-for _, e in ipairs(events) do
+for i, e in ipairs(events) do
+  local named = keys[i]
   local seq = redis.call('INCR', KEYS[1])
   e.seq = seq
   if e.t == 'item' then
@@ -45,11 +87,43 @@ for _, e in ipairs(events) do
   elseif e.t == 'timer_reset' then
     redis.call('HSET', KEYS[3], 'timer_duration', e.duration_ms,
       'timer_remaining', e.duration_ms, 'timer_running', 0)
+  elseif e.t == 'post_state' then
+    local post = read_post(named[1], e.post)
+    post.s = e.state
+    redis.call('HSET', named[1], e.post, cmsgpack.pack(post))
+    if e.state ~= 'visible' then
+      unpin(post.b, e.post)
+    end
+  elseif e.t == 'post_edited' then
+    local post = read_post(named[1], e.post)
+    if post.o == nil or post.o == '' then
+      post.o = post.x  -- the text as posted stays on record
+    end
+    post.x = e.text
+    redis.call('HSET', named[1], e.post, cmsgpack.pack(post))
+  elseif e.t == 'post_pinned' then
+    redis.call('HSET', KEYS[6], e.board, e.post)
+  elseif e.t == 'posts_merged' then
+    -- The target's upvoters become the union of both sets: nobody is counted twice.
+    local source = read_post(named[1], e.source)
+    source.s = 'merged'
+    source.m = e.target
+    redis.call('HSET', named[1], e.source, cmsgpack.pack(source))
+    redis.call('SUNIONSTORE', named[3], named[3], named[2])
+    redis.call('DEL', named[2])
+    unpin(source.b, e.source)
+  elseif e.t == 'poll_options' then
+    -- New options, counted from nothing (the poll has no ballots yet: the model checked).
+    redis.call('DEL', named[1], named[2])
+    for _, option in ipairs(e.options) do
+      redis.call('SADD', named[1], option[1])
+    end
   end
   local record = cmsgpack.pack(e)
   redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
   out[#out + 1] = record
 end
+-- Only host events move the version: ballots, posts and upvotes never reach this script.
 redis.call('HSET', KEYS[3], 'version', events[#events].seq)
 redis.call('PUBLISH', ARGV[1], table.concat(out, '', 2))
 return out

@@ -1,7 +1,19 @@
 -- Cast or replace one participant's ballot, atomically with its log entry.
--- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}
+-- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}, options:{poll}
 -- ARGV: channel, poll, participant, op, recent_ops, choice...
--- Returns {'dup', version, packed choices} | {'closed'} | {'ok', seq, packed record}
+-- Returns {'unknown', choice} | {'dup', version, packed choices} | {'closed'}
+--       | {'ok', seq, packed record}
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  -- The worker checked the choices against its replica, which may not have heard yet that the
+  -- poll's options were promoted from an idea board: the stored options are the truth. (With no
+  -- stored options, as for a moment after Redis came back empty, the programme's, checked by the
+  -- worker, apply.)
+  for i = 6, #ARGV do
+    if redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 0 then
+      return {'unknown', ARGV[i]}
+    end
+  end
+end
 local raw = redis.call('HGET', KEYS[4], ARGV[3])
 local ballot = nil
 if raw then

@@ -1,0 +1,55 @@
+-- Make one participant's post on a board, atomically with its log entry; recognise a resend.
+-- KEYS: seq, log, posts:{board}, post_ops:{board}
+-- ARGV: channel, board, participant, op, recent_ops, now_ms, window_ms, per_window, per_board,
+--       [state, name, text]
+-- Without state, name and text (the worker refused the message as written) only looks for a
+-- resend: the model recognises one before it reads the text.
+-- Returns {'dup', post, state} | {'new'} | {'post_limit'} | {'post_rate'}
+--       | {'ok', seq, packed record}
+local raw = redis.call('HGET', KEYS[4], ARGV[3])
+local mine = {o = {}, t = {}}
+if raw then
+  mine = cmsgpack.unpack(raw)
+end
+for _, seen in ipairs(mine.o) do
+  if seen[1] == ARGV[4] then
+    -- The message already acted on this post (or, for an upvote's id, that post): ack it as
+    -- it stands now, whatever the limits say.
+    local post = cmsgpack.unpack(redis.call('HGET', KEYS[3], seen[2]))
+    return {'dup', seen[2], post.s}
+  end
+end
+if #ARGV < 12 then
+  return {'new'}
+end
+local now = tonumber(ARGV[6])
+if #mine.t >= tonumber(ARGV[9]) then
+  return {'post_limit'}
+end
+local recent = 0
+for _, at in ipairs(mine.t) do
+  if now - at < tonumber(ARGV[7]) then
+    recent = recent + 1
+  end
+end
+if recent >= tonumber(ARGV[8]) then
+  return {'post_rate'}
+end
+local seq = redis.call('INCR', KEYS[1])
+local state, name, text = ARGV[10], ARGV[11], ARGV[12]
+redis.call('HSET', KEYS[3], seq, cmsgpack.pack({
+  b = ARGV[2], a = ARGV[3], n = name, x = text, s = state, t = now, o = '', m = 0
+}))
+mine.o[#mine.o + 1] = {ARGV[4], seq}
+while #mine.o > tonumber(ARGV[5]) do
+  table.remove(mine.o, 1)
+end
+mine.t[#mine.t + 1] = now
+redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack(mine))
+local record = cmsgpack.pack({
+  t = 'post_created', seq = seq, board = ARGV[2], participant = ARGV[3], name = name,
+  text = text, state = state, op = ARGV[4], at_ms = now
+})
+redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
+redis.call('PUBLISH', ARGV[1], record)
+return {'ok', seq, record}

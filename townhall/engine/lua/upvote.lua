@@ -1,0 +1,47 @@
+-- Set or take back one participant's upvote of a post, atomically with its log entry.
+-- KEYS: seq, log, posts:{board}, post_ops:{board}, upvoters:{post}
+-- ARGV: channel, post, participant, up (1 or 0), op, recent_ops
+-- Returns {'unknown'} | {'dup', state, up, upvotes} | {'merged', into} | {'not_open'}
+--       | {'ok', seq, packed record, state, up, upvotes}
+local raw = redis.call('HGET', KEYS[3], ARGV[2])
+if not raw then
+  return {'unknown'}
+end
+local post = cmsgpack.unpack(raw)
+local mine = {o = {}, t = {}}
+local packed = redis.call('HGET', KEYS[4], ARGV[3])
+if packed then
+  mine = cmsgpack.unpack(packed)
+end
+for _, seen in ipairs(mine.o) do
+  if seen[1] == ARGV[5] then
+    -- A resend: already counted, and a late one must not undo a later change.
+    return {'dup', post.s, redis.call('SISMEMBER', KEYS[5], ARGV[3]), redis.call('SCARD', KEYS[5])}
+  end
+end
+if post.s == 'merged' then
+  return {'merged', post.m}
+end
+if post.s ~= 'visible' and post.s ~= 'answered' then
+  return {'not_open'}
+end
+local up = ARGV[4] == '1'
+if up then
+  redis.call('SADD', KEYS[5], ARGV[3])
+else
+  redis.call('SREM', KEYS[5], ARGV[3])
+end
+local id = tonumber(ARGV[2])
+mine.o[#mine.o + 1] = {ARGV[5], id}
+while #mine.o > tonumber(ARGV[6]) do
+  table.remove(mine.o, 1)
+end
+redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack(mine))
+-- Recorded even when it changes nothing, so its late resend is recognised.
+local seq = redis.call('INCR', KEYS[1])
+local record = cmsgpack.pack({
+  t = 'upvote', seq = seq, post = id, participant = ARGV[3], up = up, op = ARGV[5]
+})
+redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
+redis.call('PUBLISH', ARGV[1], record)
+return {'ok', seq, record, post.s, up and 1 or 0, redis.call('SCARD', KEYS[5])}
