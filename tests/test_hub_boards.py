@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Client, Live
+from tests.conftest import Client, Live, wait_until
 
 
 async def post(phone: Client, text: str, op: str, board: str = "qna", name: str = "") -> Any:
@@ -138,3 +138,39 @@ async def test_posts_export_needs_the_host_key_and_keeps_formulas_inert(live: Li
         assert [p["upvotes"] for p in body["posts"]] == [0, 1]
         assert body["posts"][0]["text"].startswith("=HYPERLINK"), "JSON keeps the text as written"
         assert (await http.get("/export/NOPE99/posts.json", headers=auth)).status_code == 404
+
+
+async def test_upvotes_are_rate_limited_per_participant_across_tabs(live: Live) -> None:
+    author, _ = await live.phone()
+    ids = []
+    for n in range(3):
+        ids.append((await post(author, f"Question {n}", f"q{n}"))["post"])
+    tab1, cookie = await live.phone()
+    tab2, _ = await live.phone(cookie)
+    stranger, _ = await live.phone()
+    # Twenty upvote messages over two tabs: more than one person's burst of ten.
+    acks = await asyncio.gather(
+        *(
+            tab.call("upvote", {"post": ids[n % 3], "up": n % 2 == 0, "op": f"u{n}"})
+            for n, tab in enumerate([tab1, tab2] * 10)
+        )
+    )
+    refused = [a["error"]["code"] for a in acks if not a["ok"]]
+    assert refused and set(refused) == {"rate_limited"}
+    assert len(refused) >= 8, "two tabs do not get two people's allowance"
+    other = await stranger.call("upvote", {"post": ids[0], "up": True, "op": "s"})
+    assert other["ok"], "someone else is not held back"
+    tabs_owner = participant_of(live, tab1)
+    assert tabs_owner in live.hub.board_buckets
+    await tab1.close()
+    assert tabs_owner in live.hub.board_buckets, "one tab is still open"
+    await tab2.close()
+    await wait_until(
+        lambda: tabs_owner not in live.hub.board_buckets, "the closed tabs' bucket to go"
+    )
+    assert participant_of(live, stranger) in live.hub.board_buckets
+
+
+def participant_of(live: Live, client: Client) -> str:
+    sid = client.sio.get_sid("/")
+    return live.hub.connections[sid].actor.id

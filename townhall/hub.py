@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 8 * 1024  # a 2,000-character post in Korean is about 6 KiB
 # Messages per second a connection may send, and the burst it may save up.
 RATES = {Role.PARTICIPANT: (5.0, 10.0), Role.HOST: (20.0, 40.0), Role.SCREEN: (2.0, 5.0)}
+# Posts and upvotes per second one participant may send over all their tabs and phones.
+BOARD_RATE = (2.0, 10.0)
+BOARD_EVENTS = frozenset({"post", "upvote"})
 
 
 def error_ack(code: str, message: str) -> dict[str, Any]:
@@ -53,6 +56,8 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         self.host_key = host_key
         self.forum_info = forum_info
         self.connections: dict[str, Connection] = {}
+        # Per participant, not per connection; dropped when their last connection closes.
+        self.board_buckets: dict[str, TokenBucket] = {}
         self.broadcaster: Broadcaster | None = None
 
     def presence(self) -> dict[str, int]:
@@ -76,7 +81,9 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         if not isinstance(event, str) or event in ("connect", "disconnect"):
             return error_ack("unknown_event", "event names are strings from the protocol")
         data = args[1] if len(args) > 1 else None
-        if not connection.bucket.take():
+        if not connection.bucket.take() or (
+            event in BOARD_EVENTS and not self._board_bucket(connection.actor).take()
+        ):
             return error_ack("rate_limited", "too many messages; wait a moment and try again")
         try:
             if len(args) > 2:
@@ -107,8 +114,20 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             self.broadcaster.presence_changed()
 
     async def on_disconnect(self, sid: str) -> None:
-        if self.connections.pop(sid, None) is not None and self.broadcaster is not None:
+        connection = self.connections.pop(sid, None)
+        if connection is None:
+            return
+        participant = connection.actor.id
+        if not any(c.actor.id == participant for c in self.connections.values()):
+            self.board_buckets.pop(participant, None)
+        if self.broadcaster is not None:
             self.broadcaster.presence_changed()
+
+    def _board_bucket(self, actor: Actor) -> TokenBucket:
+        bucket = self.board_buckets.get(actor.id)
+        if bucket is None:
+            bucket = self.board_buckets[actor.id] = TokenBucket(*BOARD_RATE)
+        return bucket
 
     def authenticate(self, environ: dict[str, Any], auth: Any) -> Actor:
         """Who is connecting; refuses the connection with a code and a reason."""
