@@ -14,7 +14,9 @@ import httpx
 import pytest
 import socketio
 import uvicorn
+from playwright.async_api import Browser, async_playwright
 
+from tests.browser import CHROMIUM_FLAGS, chromium_path
 from tests.redis_server import RedisServer
 from townhall.app import Townhall, build
 from townhall.config import Settings
@@ -250,6 +252,19 @@ async def serve(
         server.should_exit = True
         await task
         sock.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Debian Chromium for the test; closed after it."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 @pytest.fixture(scope="session")

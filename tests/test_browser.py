@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
+from tests.browser import ARTIFACTS, PHONE, PROJECTOR
 from tests.conftest import TEST_ROOM, Endpoint, Live, forum_programme, serve
 from tests.processes import ServerProcess
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PHONE: ViewportSize = {"width": 390, "height": 844}
-PROJECTOR: ViewportSize = {"width": 1280, "height": 720}
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("TOWNHALL_TEST_CHROMIUM") or shutil.which("chromium")
-    if not path:
-        pytest.fail("Debian's chromium is not installed: apt-get install chromium")
-    return path
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def phone_page(browser: Browser, live: Live, language: str = "ko") -> Page:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,12 +16,11 @@ from playwright.async_api import (
     Locator,
     Page,
     ViewportSize,
-    async_playwright,
     expect,
 )
 
+from tests.browser import ARTIFACTS, PHONE, PROJECTOR
 from tests.conftest import Endpoint, Live, serve
-from tests.test_browser import ARTIFACTS, CHROMIUM_FLAGS, PHONE, PROJECTOR, chromium_path
 from townhall.programme import parse_programme
 
 pytestmark = pytest.mark.browser
@@ -90,18 +88,6 @@ class Trouble:
 
         page.on("dialog", on_dialog)
         return page
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def open_phone(
