@@ -76,7 +76,13 @@ def _check(paths: Sequence[Path]) -> int:
             failed += 1
             continue
         polls = sum(1 for item in programme.items if item.kind is ItemKind.POLL)
-        print(f"{path}: ok: {programme.title!r}, {len(programme.items)} items, {polls} polls")
+        summary = f"{path}: ok: {programme.title!r}, {len(programme.items)} items, {polls} polls"
+        if programme.selection is not None:
+            summary += (
+                f"; selection: {len(programme.selection.candidates)} candidates,"
+                f" {len(programme.selection.committee)} committee members"
+            )
+        print(summary)
     return 1 if failed else 0
 
 

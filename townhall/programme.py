@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from townhall.candidates import CandidateError, load_candidates
 from townhall.model.agenda import (
     ChoiceMode,
     Item,
@@ -16,7 +17,9 @@ from townhall.model.agenda import (
     PollOption,
     Programme,
     ResultsMode,
+    Selection,
 )
+from townhall.scorer import Candidate, Conversion, Rule, RuleError
 
 LANGUAGES = ("ko", "en")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -25,6 +28,17 @@ MAX_ITEMS = 200
 MAX_OPTIONS = 12
 
 _FORUM_KEYS = {"id", "title", "subtitle", "language", "code"}
+SELECTION_KEYS = {
+    "poll",
+    "weights",
+    "conversion",
+    "rubric",
+    "score_range",
+    "tie_break",
+    "committee",
+    "candidates",
+    "candidates_csv",
+}
 _ITEM_KEYS = {
     ItemKind.TALK: {"id", "kind", "title", "notes", "minutes"},
     ItemKind.POLL: {
@@ -78,23 +92,26 @@ def load_programme(path: str | Path) -> Programme:
         raise ProgrammeError(str(path), None, "", f"cannot read the file ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
         raise ProgrammeError(str(path), None, "", "the file is not UTF-8 text") from exc
-    return parse_programme(text, source=str(path), default_id=_slug(path.stem))
+    return parse_programme(text, source=str(path), default_id=_slug(path.stem), base=path.parent)
 
 
-def parse_programme(text: str, *, source: str, default_id: str = "forum") -> Programme:
+def parse_programme(
+    text: str, *, source: str, default_id: str = "forum", base: Path | None = None
+) -> Programme:
     """Validate a programme given as TOML text; `source` names it in errors."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise ProgrammeError(source, line, "", f"not valid TOML: {exc.args[0]}") from exc
-    return _Reader(text, source).programme(data, default_id)
+    return _Reader(text, source, base or Path.cwd()).programme(data, default_id)
 
 
 class _Reader:
-    def __init__(self, text: str, source: str) -> None:
+    def __init__(self, text: str, source: str, base: Path) -> None:
         self.lines = text.splitlines()
         self.source = source
+        self.base = base
 
     def fail(self, field: str, reason: str) -> ProgrammeError:
         return ProgrammeError(self.source, self.locate(field), field, reason)
@@ -144,10 +161,10 @@ class _Reader:
     # -- the schema ---------------------------------------------------------------------------
 
     def programme(self, data: dict[str, Any], default_id: str) -> Programme:
-        unknown = set(data) - {"forum", "items"}
+        unknown = set(data) - {"forum", "items", "selection"}
         if unknown:
             key = sorted(unknown)[0]
-            raise self.fail(key, "unknown section (expected [forum] and [[items]])")
+            raise self.fail(key, "unknown section (expected [forum], [[items]] and [selection])")
         forum = data.get("forum")
         if not isinstance(forum, dict):
             raise self.fail("forum", "missing [forum] table with the forum's title and language")
@@ -179,7 +196,11 @@ class _Reader:
                 raise self.fail(
                     f"items[{i}].promote_to", f"{item.promote_to!r} is not a poll in this programme"
                 )
+        selection = None
+        if "selection" in data:
+            selection = self.selection(data["selection"], items)
         return Programme(
+            selection=selection,
             id=forum_id,
             title=self.string(forum, "title", "forum", max_length=200),
             subtitle=self.string(forum, "subtitle", "forum", default="", max_length=300),
@@ -187,6 +208,106 @@ class _Reader:
             code=code,
             items=items,
         )
+
+    def selection(self, raw: Any, items: tuple[Item, ...]) -> Selection:
+        where = "selection"
+        if not isinstance(raw, dict):
+            raise self.fail(where, "must be a table")
+        self.no_unknown_keys(raw, SELECTION_KEYS, where)
+        poll_id = self.string(raw, "poll", where, pattern=ID_PATTERN)
+        poll = next((i for i in items if i.id == poll_id), None)
+        if poll is None or poll.kind is not ItemKind.POLL:
+            raise self.fail(f"{where}.poll", f"{poll_id!r} is not a poll in this programme")
+        defaults = Rule()
+        weights = raw.get("weights", dict(defaults.weights))
+        if not isinstance(weights, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in weights.values()
+        ):
+            raise self.fail(f"{where}.weights", "a table of whole numbers")
+        try:
+            conversion = Conversion(self.string(raw, "conversion", where, default="top"))
+        except ValueError:
+            raise self.fail(f"{where}.conversion", "must be top or share") from None
+        rubric = raw.get("rubric", list(defaults.rubric))
+        if (
+            not isinstance(rubric, list)
+            or not 1 <= len(rubric) <= 10
+            or not all(isinstance(q, str) and 0 < len(q.strip()) <= 200 for q in rubric)
+        ):
+            raise self.fail(f"{where}.rubric", "1 to 10 questions, each 1 to 200 characters")
+        score_range = raw.get("score_range", [defaults.lowest, defaults.highest])
+        if not (
+            isinstance(score_range, list)
+            and len(score_range) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in score_range)
+            and 0 <= score_range[0] < score_range[1] <= 10
+        ):
+            raise self.fail(f"{where}.score_range", "[lowest, highest], whole numbers from 0 to 10")
+        tie_break = raw.get("tie_break", list(defaults.tie_break))
+        if not isinstance(tie_break, list) or not all(isinstance(p, str) for p in tie_break):
+            raise self.fail(f"{where}.tie_break", "a list of the rule's parts")
+        rule = Rule(
+            weights=weights,
+            conversion=conversion,
+            rubric=tuple(q.strip() for q in rubric),
+            lowest=score_range[0],
+            highest=score_range[1],
+            tie_break=tuple(tie_break),
+        )
+        try:
+            rule.check()
+        except RuleError as exc:
+            field = "tie_break" if "tie-break" in str(exc) else "weights"
+            raise self.fail(f"{where}.{field}", str(exc)) from None
+        committee = raw.get("committee", [])
+        if (
+            not isinstance(committee, list)
+            or len(committee) > 50
+            or not all(isinstance(m, str) and ID_PATTERN.match(m) for m in committee)
+            or len(set(committee)) != len(committee)
+        ):
+            raise self.fail(
+                f"{where}.committee", "a list of up to 50 unique member ids (a-z, 0-9, _ and -)"
+            )
+        candidates = self.candidates(raw, where)
+        options = set(poll.option_ids)
+        ids = {c.id for c in candidates}
+        if options and ids != options:
+            gap = sorted(options - ids) or sorted(ids - options)
+            raise self.fail(
+                f"{where}.candidates",
+                f"the candidates must be the poll's options; {gap[0]!r} is only in one of them",
+            )
+        return Selection(poll_id, rule, tuple(candidates), tuple(committee))
+
+    def candidates(self, raw: dict[str, Any], where: str) -> list[Candidate]:
+        if ("candidates" in raw) == ("candidates_csv" in raw):
+            raise self.fail(where, "give either [[selection.candidates]] or candidates_csv")
+        if "candidates_csv" in raw:
+            name = self.string(raw, "candidates_csv", where, max_length=300)
+            try:
+                return load_candidates(self.base / name)
+            except CandidateError as exc:
+                raise ProgrammeError(exc.source, exc.line, "", exc.reason) from exc
+        listed = raw["candidates"]
+        if not isinstance(listed, list) or not 1 <= len(listed) <= MAX_OPTIONS:
+            raise self.fail(f"{where}.candidates", f"1 to {MAX_OPTIONS} candidates")
+        found: list[Candidate] = []
+        for i, entry in enumerate(listed):
+            at = f"{where}.candidates[{i}]"
+            if not isinstance(entry, dict):
+                raise self.fail(at, "each candidate is a table with id, title and agreements")
+            self.no_unknown_keys(entry, {"id", "title", "agreements"}, at)
+            found.append(
+                Candidate(
+                    self.string(entry, "id", at, pattern=ID_PATTERN),
+                    self.string(entry, "title", at, max_length=200),
+                    self.integer(entry, "agreements", at, default=0, low=0, high=10_000_000),
+                )
+            )
+        if len({c.id for c in found}) != len(found):
+            raise self.fail(f"{where}.candidates", "candidate ids must be unique")
+        return found
 
     def item(self, raw: Any, where: str, promoted: set[Any]) -> Item:
         if not isinstance(raw, dict):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from townhall.scorer import Candidate, Rule
+
 
 class ItemKind(StrEnum):
     TALK = "talk"
@@ -67,6 +69,17 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Selection:
+    """The experiment selection rule's settings: which poll is the live vote, the candidates
+    with their agreement counts, the committee's members and the rule itself."""
+
+    poll: str
+    rule: Rule
+    candidates: tuple[Candidate, ...]
+    committee: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Programme:
     """A whole forum programme as read from a `rooms/*.toml` file."""
 
@@ -76,6 +89,7 @@ class Programme:
     items: tuple[Item, ...]
     subtitle: str = ""
     code: str = ""
+    selection: Selection | None = None
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
