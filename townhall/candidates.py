@@ -96,3 +96,47 @@ def parse_candidates(text: str, *, source: str) -> list[Candidate]:
     if not candidates:
         raise CandidateError(source, None, "no candidates after the header")
     return candidates
+
+
+def parse_committee_scores(
+    text: str, *, source: str, candidates: set[str], members: set[str], questions: int
+) -> dict[str, dict[str, dict[int, int]]]:
+    """Committee scores as `member,candidate,q1,…,qN` rows; an empty cell is a missing score.
+
+    Ranges are checked by the scorer; here each row is checked for shape and names.
+    """
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise CandidateError(source, None, "the file is empty") from None
+    expected = ["member", "candidate", *(f"q{n}" for n in range(1, questions + 1))]
+    if header != expected:
+        raise CandidateError(source, 1, f"the header must be {','.join(expected)}")
+    scores: dict[str, dict[str, dict[int, int]]] = {}
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(expected):
+            raise CandidateError(
+                source, line, f"{len(row)} columns where the header has {len(expected)}"
+            )
+        member, candidate = row[0].strip(), row[1].strip()
+        if member not in members:
+            raise CandidateError(source, line, f"{member!r} is not on the committee")
+        if candidate not in candidates:
+            raise CandidateError(source, line, f"{candidate!r} is not a candidate")
+        given = scores.setdefault(member, {}).setdefault(candidate, {})
+        if given:
+            raise CandidateError(source, line, f"{member} scored {candidate} twice")
+        for question, cell in enumerate(row[2:]):
+            cell = cell.strip()
+            if not cell:
+                continue  # missing: left out of the mean, and shown as missing
+            if not cell.isdigit():
+                raise CandidateError(
+                    source, line, f"q{question + 1} {cell!r} is not a whole number"
+                )
+            given[question] = int(cell)
+    return scores

@@ -32,9 +32,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate programme files and say what is wrong")
     check.add_argument("roomfiles", type=Path, nargs="+", help="programme files to check")
 
+    score = commands.add_parser(
+        "score", help="the experiment selection result, from a forum's journal"
+    )
+    score.add_argument("roomfile", type=Path, help="the forum programme with its [selection]")
+    score.add_argument("--data-dir", type=Path, default=Path("data"), help="where its journal is")
+    score.add_argument("--committee", type=Path, help="committee scores: member,candidate,q1..qN")
+    score.add_argument("--json", action="store_true", help="the full result as JSON")
+
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.roomfiles)
+    if args.command == "score":
+        return _score(args.roomfile, args.data_dir, args.committee, as_json=args.json)
     try:
         settings = Settings.from_env(os.environ).override(
             host=args.host,
@@ -64,6 +74,18 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         "--redis", metavar="URL", help="share the forum through Redis: redis://HOST:PORT/DB"
     )
     parser.add_argument("--workers", type=int, help="worker processes on one port (needs --redis)")
+
+
+def _score(roomfile: Path, data_dir: Path, committee: Path | None, *, as_json: bool) -> int:
+    from townhall import score_cli
+
+    try:
+        table = score_cli.forum_result(roomfile, data_dir, committee)
+    except (ProgrammeError, score_cli.ScoreError) as exc:
+        print(f"townhall: {exc}", file=sys.stderr)
+        return 1
+    print(score_cli.as_json(table) if as_json else score_cli.render(table))
+    return 0
 
 
 def _check(paths: Sequence[Path]) -> int:

@@ -120,6 +120,16 @@ class PollOptionsSet:
     options: tuple[tuple[str, str], ...]  # (option id, label)
 
 
+@dataclass(frozen=True, slots=True)
+class LiveVoteRecorded:
+    """The selection poll closed: its tally, at `version`, is the live-vote input."""
+
+    type: ClassVar[str] = "live_vote"
+    poll: str
+    version: int
+    counts: tuple[tuple[str, int], ...]  # (option id, ballots)
+
+
 Event = (
     ItemChanged
     | PollOpened
@@ -136,6 +146,7 @@ Event = (
     | PostPinned
     | PostsMerged
     | PollOptionsSet
+    | LiveVoteRecorded
 )
 
 _BY_TYPE: dict[str, type[Event]] = {
@@ -156,6 +167,7 @@ _BY_TYPE: dict[str, type[Event]] = {
         PostPinned,
         PostsMerged,
         PollOptionsSet,
+        LiveVoteRecorded,
     )
 }
 
@@ -175,6 +187,8 @@ def from_record(record: dict[str, Any]) -> Event:
     values = {f.name: record[f.name] for f in fields(cls)}
     if cls is BallotCast:
         values["choices"] = tuple(values["choices"])
+    if cls is LiveVoteRecorded:
+        values["counts"] = tuple((str(c[0]), int(c[1])) for c in values["counts"])
     if cls is PollOptionsSet:
         values["options"] = tuple((str(o[0]), str(o[1])) for o in values["options"])
     return cls(**values)

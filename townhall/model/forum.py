@@ -37,6 +37,7 @@ from townhall.model.events import (
     BallotCast,
     Event,
     ItemChanged,
+    LiveVoteRecorded,
     PollClosed,
     PollOpened,
     PollOptionsSet,
@@ -133,6 +134,8 @@ class Forum:
             if item.kind is ItemKind.POLL
         }
         self.boards = Boards(programme.items)
+        # Each recording of the selection poll's result, with its seq; the last one counts.
+        self.live_votes: list[tuple[int, LiveVoteRecorded]] = []
         first_ms = _planned_ms(programme.items[0])
         self.timer = TimerState(duration_ms=first_ms, remaining_ms=first_ms)
 
@@ -184,7 +187,15 @@ class Forum:
                 return [PollOptionsSet(poll.item.id, tuple(option_for(post) for post in top))]
             case ClosePoll(poll=poll_id):
                 poll = self._poll(poll_id)
-                return [PollClosed(poll_id)] if poll.status is PollStatus.OPEN else []
+                if poll.status is not PollStatus.OPEN:
+                    return []
+                closed: list[Event] = [PollClosed(poll_id)]
+                selection = self.programme.selection
+                if selection is not None and selection.poll == poll_id:
+                    # The live vote's input is the tally as it stood when the poll closed.
+                    counts = tuple(poll.counts.items())
+                    closed.append(LiveVoteRecorded(poll_id, poll.version, counts))
+                return closed
             case ShowResults(poll=poll_id, visible=visible):
                 poll = self._poll(poll_id)
                 return [] if poll.results_visible == visible else [ResultsShown(poll_id, visible)]
@@ -282,6 +293,8 @@ class Forum:
                 self.timer.running = False
             case TimerReset(duration_ms=duration_ms):
                 self.timer = TimerState(duration_ms=duration_ms, remaining_ms=duration_ms)
+            case LiveVoteRecorded():
+                self.live_votes.append((self.seq, event))
             case PollOptionsSet(poll=poll_id, options=options):
                 poll = self._touch(poll_id)
                 poll.options = tuple(PollOption(option_id, label) for option_id, label in options)

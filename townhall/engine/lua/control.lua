@@ -19,6 +19,7 @@ local known = {
   item = 0, poll_opened = 0, poll_closed = 0, results = 0,
   timer_started = 0, timer_paused = 0, timer_reset = 0,
   post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, poll_options = 2,
+  live_vote = 0,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
@@ -112,6 +113,9 @@ for i, e in ipairs(events) do
     redis.call('SUNIONSTORE', named[3], named[3], named[2])
     redis.call('DEL', named[2])
     unpin(source.b, e.source)
+  elseif e.t == 'live_vote' then
+    -- The selection poll's result as it closed; a later recording replaces it.
+    redis.call('HSET', KEYS[3], 'live_vote', cmsgpack.pack(e))
   elseif e.t == 'poll_options' then
     -- New options, counted from nothing (the poll has no ballots yet: the model checked).
     redis.call('DEL', named[1], named[2])

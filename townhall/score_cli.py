@@ -1,0 +1,107 @@
+"""`townhall score ROOMFILE`: the selection result for a forum, from its journal, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from townhall.candidates import CandidateError, parse_committee_scores
+from townhall.engine.journal import Journal, JournalError
+from townhall.model.events import LiveVoteRecorded, from_record
+from townhall.model.forum import Forum
+from townhall.programme import load_programme
+from townhall.scorer import RuleError, result
+
+
+class ScoreError(ValueError):
+    """The result can't be computed: the message says from what."""
+
+
+def forum_result(roomfile: Path, data_dir: Path, committee_csv: Path | None) -> dict[str, Any]:
+    """Replay the forum's journal and score it with the programme's selection rule."""
+    programme = load_programme(roomfile)
+    selection = programme.selection
+    if selection is None:
+        raise ScoreError(f"{roomfile}: no [selection] section: nothing to score")
+    forum = Forum(programme)
+    journal = Journal(data_dir / f"{programme.id}.journal")
+    if not journal.path.exists():
+        raise ScoreError(f"{journal.path}: no journal; is --data-dir the forum's data dir?")
+    try:
+        for record in journal.read():
+            if record.get("t") != "journal":
+                forum.apply(from_record(record))
+    except JournalError as exc:
+        raise ScoreError(str(exc)) from exc
+    if not forum.live_votes:
+        raise ScoreError(f"the live vote ({selection.poll!r}) has not been closed yet")
+    seq, recorded = forum.live_votes[-1]
+    committee: dict[str, dict[str, dict[int, int]]] = {}
+    if committee_csv is not None:
+        try:
+            committee = parse_committee_scores(
+                committee_csv.read_text(encoding="utf-8-sig"),
+                source=str(committee_csv),
+                candidates={c.id for c in selection.candidates},
+                members=set(selection.committee),
+                questions=len(selection.rule.rubric),
+            )
+        except (OSError, CandidateError) as exc:
+            raise ScoreError(str(exc)) from exc
+    try:
+        table = result(selection.candidates, dict(recorded.counts), committee, selection.rule)
+    except RuleError as exc:
+        raise ScoreError(str(exc)) from exc
+    return {
+        "forum": programme.id,
+        "live_vote": live_vote_view(seq, recorded, len(forum.live_votes)),
+        "committee_members": list(selection.committee),
+        **table,
+    }
+
+
+def live_vote_view(seq: int, recorded: LiveVoteRecorded, recordings: int) -> dict[str, Any]:
+    return {
+        "poll": recorded.poll,
+        "version": recorded.version,
+        "recorded_at_event": seq,
+        "counts": dict(recorded.counts),
+        "replaced_earlier_recordings": recordings - 1,
+    }
+
+
+def render(table: dict[str, Any]) -> str:
+    """The result as text an organiser can read out and check by hand."""
+    rule, live = table["rule"], table["live_vote"]
+    weights = rule["weights"]
+    lines = [
+        f"Forum {table['forum']}: the live vote is poll {live['poll']} at version"
+        f" {live['version']} (event {live['recorded_at_event']}"
+        + (
+            f", replacing {live['replaced_earlier_recordings']} earlier"
+            if live["replaced_earlier_recordings"]
+            else ""
+        )
+        + ")",
+        f"Weights: agreement {weights['agreement']}, live vote {weights['live_vote']},"
+        f" committee {weights['committee']}; counts convert as: {rule['conversion_rule']}.",
+        f"Committee: {rule['committee_rule']}; {rule['missing_rule']}.",
+        f"Ties: broken by {', then '.join(rule['tie_break'])}; {rule['tie_rule']}.",
+        "",
+        f"{'rank':>4}  {'candidate':<20} {'agree':>6} {'votes':>6} {'mean':>5} {'miss':>4}"
+        f" {'agree pts':>9} {'vote pts':>8} {'cttee pts':>9} {'total':>7}",
+    ]
+    for row in table["rows"]:
+        i, p = row["inputs"], row["points"]
+        mean = "-" if i["committee_mean"] is None else f"{i['committee_mean']:.2f}"
+        lines.append(
+            f"{row['rank']:>4}  {row['candidate']:<20} {i['agreements']:>6} {i['live_votes']:>6}"
+            f" {mean:>5} {i['scores_missing']:>4} {p['agreement']:>9.2f} {p['live_vote']:>8.2f}"
+            f" {p['committee']:>9.2f} {row['total']:>7.2f}"
+        )
+    return "\n".join(lines)
+
+
+def as_json(table: dict[str, Any]) -> str:
+    return json.dumps(table, ensure_ascii=False, indent=2)
