@@ -24,6 +24,9 @@ async def test_a_post_reaches_every_screen_and_the_authors_snapshot(live: Live) 
     phone, cookie = await live.phone()
     ack = await post(phone, "Why now?", "op-1", name="민지")
     assert ack["state"] == "visible" and ack["duplicate"] is False
+    await host.wait_for("board", lambda b: b["version"] >= ack["post"])
+    assert "board" not in screen.received, "a board off screen is not sent to the projector"
+    assert (await host.call("goto", {"item": "qna"}))["ok"]
     board = await screen.wait_for(
         "board", lambda b: any(p["id"] == ack["post"] for p in b["posts"])
     )
@@ -38,6 +41,22 @@ async def test_a_post_reaches_every_screen_and_the_authors_snapshot(live: Live) 
     assert snapshot["boards"]["qna"]["posts"][0]["text"] == "Why now?"
     resend = await post(phone, "Why now?", "op-1")
     assert resend["post"] == ack["post"] and resend["duplicate"] is True
+
+
+async def test_phones_get_at_most_one_board_message_a_second(live: Live) -> None:
+    host = await live.host()
+    await host.call("goto", {"item": "qna"})
+    watcher, _ = await live.phone()
+    authors = [(await live.phone())[0] for _ in range(6)]
+    started = asyncio.get_running_loop().time()
+    acks = await asyncio.gather(*(post(a, f"Question {n}", f"q{n}") for n, a in enumerate(authors)))
+    last = max(ack["post"] for ack in acks)
+    board = await watcher.wait_for("board", lambda b: b["version"] >= last)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert len(board["posts"]) == 6, "the changes held back are all in the next message"
+    # At most one a second (plus the one already due): not one per post.
+    assert len(watcher.received["board"]) <= 2 + int(elapsed)
+    assert len(watcher.received["board"]) < 6
 
 
 async def test_resent_and_racing_upvotes_count_each_person_once(live: Live) -> None:

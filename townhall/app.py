@@ -14,7 +14,7 @@ from typing import Any
 import socketio
 from starlette.applications import Starlette
 
-from townhall import export, web
+from townhall import export, web, wire_json
 from townhall.broadcast import Broadcaster
 from townhall.config import Settings, SettingsError
 from townhall.engine import Engine, open_engine
@@ -131,6 +131,7 @@ def build(
         async_mode="asgi",
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         transports=transports,
+        json=wire_json,
         logger=False,
         engineio_logger=False,
     )

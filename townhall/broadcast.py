@@ -15,6 +15,7 @@ from townhall.model.commands import Role
 from townhall.model.events import (
     BallotCast,
     Event,
+    ItemChanged,
     PollOptionsSet,
     PostCreated,
     PostEdited,
@@ -27,6 +28,8 @@ from townhall.model.events import (
 log = logging.getLogger(__name__)
 
 PRESENCE_REFRESH_S = 2.0
+# The least time between two board messages to a role; changes in between are gathered.
+BOARD_INTERVAL_S = {Role.HOST: 0.5, Role.SCREEN: 0.25, Role.PARTICIPANT: 1.0}
 
 
 class Broadcaster:
@@ -48,7 +51,10 @@ class Broadcaster:
         self.tick_s = tick_s
         self.presence = presence
         self._dirty_polls: set[str] = set()
-        self._dirty_boards: set[str] = set()
+        # Boards waiting to go to each role, and when each may next go: a board message is
+        # large, so phones get one a second at most, and only for the board on screen.
+        self._boards_due: dict[Role, set[str]] = {role: set() for role in Role}
+        self._board_sent: dict[tuple[Role, str], float] = {}
         self._state_dirty = False
         self._presence_dirty = False
         self._resync = False
@@ -64,15 +70,22 @@ class Broadcaster:
             if isinstance(event, BallotCast):
                 self._dirty_polls.add(event.poll)
             elif isinstance(event, PostCreated | PostPinned):
-                self._dirty_boards.add(event.board)
+                self._board_changed(event.board)
             elif isinstance(event, UpvoteSet | PostStateSet | PostEdited):
-                self._dirty_boards.add(boards.posts[event.post].board)
+                self._board_changed(boards.posts[event.post].board)
             elif isinstance(event, PostsMerged):
-                self._dirty_boards.add(boards.posts[event.target].board)
+                self._board_changed(boards.posts[event.target].board)
             else:
                 self._state_dirty = True
                 if isinstance(event, PollOptionsSet):
                     self._dirty_polls.add(event.poll)
+                if isinstance(event, ItemChanged):
+                    # The board now on screen goes to phones and projector at once.
+                    item = self.engine.forum.programme.items[event.index]
+                    if item.kind.is_board:
+                        self._board_changed(item.id)
+                        for role in (Role.SCREEN, Role.PARTICIPANT):
+                            self._board_sent.pop((role, item.id), None)
         self._wake.set()
 
     def on_resync(self) -> None:
@@ -80,8 +93,13 @@ class Broadcaster:
         self._resync = True
         self._state_dirty = True
         self._dirty_polls.update(self.engine.forum.polls)
-        self._dirty_boards.update(self.engine.forum.boards.boards)
+        for board_id in self.engine.forum.boards.boards:
+            self._board_changed(board_id)
         self._wake.set()
+
+    def _board_changed(self, board_id: str) -> None:
+        for waiting in self._boards_due.values():
+            waiting.add(board_id)
 
     def presence_changed(self) -> None:
         self._presence_dirty = True
@@ -127,19 +145,31 @@ class Broadcaster:
             for role in Role:
                 if forum.tally_visible_to(poll_id, role):
                     await self._emit("tally", tally, role)
-        dirty_boards, self._dirty_boards = self._dirty_boards, set()
-        for board_id in dirty_boards:
-            board = forum.boards.boards[board_id]
-            await self._emit("board", board.view(full=True), Role.HOST)
-            public = board.view(full=False)
-            await self._emit("board", public, Role.SCREEN)
-            await self._emit("board", public, Role.PARTICIPANT)
+        await self._flush_boards()
         if self._presence_dirty:
             self._presence_dirty = False
             totals = await self.engine.presence(self.presence())
             if totals != self._last_presence:
                 self._last_presence = totals
                 await self._emit("presence", totals, Role.HOST)
+
+    async def _flush_boards(self) -> None:
+        forum = self.engine.forum
+        on_screen = forum.programme.items[forum.current].id
+        clock = asyncio.get_running_loop().time()
+        for role, waiting in self._boards_due.items():
+            for board_id in list(waiting):
+                if role is not Role.HOST and board_id != on_screen:
+                    waiting.discard(board_id)  # sent in full when it comes on screen
+                    continue
+                if clock < self._board_sent.get((role, board_id), 0.0) + BOARD_INTERVAL_S[role]:
+                    continue  # sent too recently: goes on a later tick
+                waiting.discard(board_id)
+                self._board_sent[(role, board_id)] = clock
+                board = forum.boards.boards[board_id]
+                await self._emit("board", board.view(full=role is Role.HOST), role)
+        if any(self._boards_due.values()):
+            self._wake.set()  # some are held back: look again next tick
 
     async def _emit(self, event: str, data: dict[str, Any], role: Role) -> None:
         await self.sio.emit(event, data, to=role.value)

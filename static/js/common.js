@@ -218,3 +218,9 @@ export function renderBars(container, item, tally) {
 export function pollStatusText(poll) {
   return t({ pending: "poll_pending", open: "poll_open", closed: "poll_closed" }[poll.status]);
 }
+
+// Refusals that say "not now" rather than "no": the message may even have been stored (an
+// unavailable store can fail after the write), so it is resent later with the same op id.
+const TRANSIENT = new Set(["unavailable", "rate_limited", "internal_error"]);
+export const isTransient = (reply) => !reply.ok && TRANSIENT.has(reply.error?.code);
+export const retryDelay = () => 1000 + Math.random() * 2000;

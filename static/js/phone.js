@@ -10,9 +10,11 @@ import {
   formatMs,
   ForumState,
   isBoard,
+  isTransient,
   opId,
   pollStatusText,
   renderBars,
+  retryDelay,
   sortPosts,
   syncList,
   t,
@@ -169,6 +171,11 @@ async function send() {
     return;
   }
   if (pending !== vote) return;
+  if (isTransient(reply)) {
+    $("vote-state").textContent = t("sending");
+    setTimeout(send, retryDelay());
+    return;
+  }
   pending = null;
   if (reply.ok) {
     mine[vote.poll] = { choices: reply.choices, version: reply.version };
@@ -332,6 +339,10 @@ async function sendUpvote(upvote) {
     return;
   }
   if (pendingUpvotes.get(upvote.post) !== upvote) return;
+  if (isTransient(reply)) {
+    setTimeout(() => sendUpvote(upvote), retryDelay());
+    return;
+  }
   pendingUpvotes.delete(upvote.post);
   if (reply.ok) {
     if (reply.up) myUpvotes.add(reply.post);
@@ -399,6 +410,10 @@ async function sendPost() {
     return;
   }
   if (pendingPost !== post) return;
+  if (isTransient(reply)) {
+    setTimeout(sendPost, retryDelay());
+    return;
+  }
   pendingPost = null;
   const state = $("post-state");
   if (reply.ok) {
