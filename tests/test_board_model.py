@@ -7,7 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from townhall.model import events
-from townhall.model.board import POSTS_PER_BOARD, POSTS_PER_WINDOW, PostState
+from townhall.model.board import (
+    MAX_POSTS_PER_BOARD,
+    POSTS_PER_BOARD,
+    POSTS_PER_WINDOW,
+    PostState,
+)
 from townhall.model.commands import (
     Actor,
     AnswerPost,
@@ -108,6 +113,76 @@ def test_a_resent_post_is_posted_once(forum: Forum) -> None:
     ack = forum.post_ack(person("ann"), SubmitPost("qna", "Why now?", "", "op-1"), duplicate=True)
     assert ack == {"ok": True, "post": first, "state": "visible", "duplicate": True}
     assert len(forum.boards.boards["qna"].posts) == 1
+
+
+def fill(forum: Forum, board: str, count: int) -> list[int]:
+    """`count` posts on `board`, each by another participant, so no per-person limit applies."""
+    return [post(forum, f"filler{n}", f"post {n}", board=board, op="f") for n in range(count)]
+
+
+def test_a_full_board_refuses_new_posts_but_acks_resends(forum: Forum) -> None:
+    ids = fill(forum, "qna", MAX_POSTS_PER_BOARD - 1)
+    run(forum, HOST, HidePost(ids[0]))
+    run(forum, HOST, MergePosts(ids[1], ids[2]))
+    last = post(forum, "ann", "Just in time?", op="a1")  # the board's last place
+    seq = forum.seq
+    with pytest.raises(ForumError) as error:
+        run(forum, person("bob"), SubmitPost("qna", "One too many?", "", "b1"))
+    assert error.value.code == "board_full"
+    assert str(error.value) == f"this board is full: it holds {MAX_POSTS_PER_BOARD} posts"
+    assert forum.seq == seq, "a refusal changes nothing"
+    assert len(forum.boards.boards["qna"].posts) == MAX_POSTS_PER_BOARD, "hidden, merged: all count"
+
+    resend = SubmitPost("qna", "Just in time?", "", "a1")
+    assert run(forum, person("ann"), resend) == [], "a resend is acked on a full board"
+    ack = forum.post_ack(person("ann"), resend, duplicate=True)
+    assert ack == {"ok": True, "post": last, "state": "visible", "duplicate": True}
+    assert run(forum, person("filler0"), SubmitPost("qna", "", "", "f")) == [], "even garbled"
+    assert refused(forum, person("bob"), SubmitPost("qna", " ", "", "b1")) == "empty_post"
+    run(forum, HOST, HidePost(last))
+    assert refused(forum, person("ann"), SubmitPost("qna", "Again?", "", "a2")) == "board_full"
+    post(forum, "bob", "Elsewhere?", board="ideas")  # each board has its own room
+
+
+def test_an_upvotes_id_reused_for_another_post_is_a_new_message(forum: Forum) -> None:
+    shown = post(forum, "ann", "Why now?")
+    other = post(forum, "bob", "Why here?")
+    hidden = post(forum, "eve", "Who pays?")
+    run(forum, person("cat"), Upvote(hidden, True, "c0"))
+    run(forum, HOST, HidePost(hidden))
+    run(forum, person("cat"), Upvote(shown, True, "c1"))
+
+    # Checked as new, not acked as a resend that would read out the hidden post's state and count.
+    assert refused(forum, person("cat"), Upvote(hidden, True, "c1")) == "post_not_open"
+    assert refused(forum, person("cat"), Upvote(999, True, "c1")) == "unknown_post"
+    run(forum, HOST, MergePosts(other, shown))
+    assert refused(forum, person("cat"), Upvote(other, True, "c1")) == "post_merged"
+    assert run(forum, person("cat"), Upvote(hidden, False, "c0")) == [], "a true resend still is"
+
+    third = post(forum, "fay", "And when?")
+    moved = run(forum, person("cat"), Upvote(third, True, "c1"))
+    assert moved == [events.UpvoteSet(third, "cat", True, "c1")]
+    assert run(forum, person("cat"), Upvote(third, False, "c1")) == [], "c1 now stands for it"
+    back = run(forum, person("cat"), Upvote(shown, False, "c1"))
+    assert back == [events.UpvoteSet(shown, "cat", False, "c1")], "and no longer for the first"
+    assert forum.boards.posts[shown].upvoters == set()
+    assert forum.boards.posts[third].upvoters == {"cat"}
+    assert forum.boards.posts[hidden].upvoters == {"cat"}, "the hidden post is untouched"
+
+
+def test_an_upvotes_id_reused_for_a_post_makes_a_new_post(forum: Forum) -> None:
+    hidden = post(forum, "ann", "Who pays?")
+    run(forum, person("bob"), Upvote(hidden, True, "b1"))
+    run(forum, HOST, HidePost(hidden))
+    made = run(forum, person("bob"), SubmitPost("qna", "Mine now?", "", "b1"))
+    assert [type(e) for e in made] == [events.PostCreated]
+    mine = forum.seq
+    ack = forum.post_ack(person("bob"), SubmitPost("qna", "Mine now?", "", "b1"), False)
+    assert ack == {"ok": True, "post": mine, "state": "visible", "duplicate": False}
+    assert run(forum, person("bob"), SubmitPost("qna", "Mine now?", "", "b1")) == []
+    resent = forum.post_ack(person("bob"), SubmitPost("qna", "Mine now?", "", "b1"), True)
+    assert resent == {"ok": True, "post": mine, "state": "visible", "duplicate": True}
+    assert [p.id for p in forum.boards.posts.values() if p.author == "bob"] == [mine]
 
 
 @pytest.mark.parametrize(
@@ -291,7 +366,7 @@ def test_upvoters_follow_a_reference_model(ops: list[tuple[str, str, int, int, i
     ids = [post(forum, f"author{n}", f"post {n}") for n in range(4)]
     expected: dict[int, set[str]] = {i: set() for i in ids}
     merged: set[int] = set()
-    seen: set[tuple[str, str]] = set()
+    acted_on: dict[tuple[str, str], int] = {}  # (participant, op) -> the post it last acted on
     for kind, who, i, j, op in ops:
         source, target = ids[i], ids[j]
         if kind == "merge":
@@ -303,9 +378,11 @@ def test_upvoters_follow_a_reference_model(ops: list[tuple[str, str, int, int, i
             command: Command = MergePosts(source, target)
             actor = HOST
         else:
-            ok = source not in merged and (who, str(op)) not in seen
-            if ok:
-                seen.add((who, str(op)))
+            # An id is a resend only for the post it acted on; reused for another, it is new.
+            resend = acted_on.get((who, str(op))) == source
+            ok = resend or source not in merged
+            if ok and not resend:
+                acted_on[(who, str(op))] = source
                 if kind == "upvote":
                     expected[source].add(who)
                 else:

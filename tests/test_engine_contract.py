@@ -12,7 +12,13 @@ import pytest
 from tests.conftest import forum_programme
 from townhall.engine import Engine, EngineError, open_engine
 from townhall.model.agenda import Programme
-from townhall.model.board import POST_WINDOW_MS, POSTS_PER_BOARD, POSTS_PER_WINDOW, RECENT_OPS
+from townhall.model.board import (
+    MAX_POSTS_PER_BOARD,
+    POST_WINDOW_MS,
+    POSTS_PER_BOARD,
+    POSTS_PER_WINDOW,
+    RECENT_OPS,
+)
 from townhall.model.commands import (
     Actor,
     AnswerPost,
@@ -378,6 +384,100 @@ async def test_message_ids_are_remembered_per_board_up_to_a_limit(
     late = await engine.execute(voter(1), Upvote(post, False, "u1"))
     assert late.ack == upvote_ack(post, True, 1, duplicate=True), "the next oldest is remembered"
     await engine.close()
+
+
+async def test_a_reused_message_id_is_a_resend_only_for_the_post_it_acted_on(
+    make_engine: EngineFactory,
+) -> None:
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+
+    async def idea(n: int, text: str) -> int:
+        ack = (await engine.execute(voter(n), SubmitPost("ideas", text, "", f"o{n}"))).ack
+        return int(ack["post"])
+
+    shown, other, hidden, third = [
+        await idea(n, text) for n, text in enumerate(("Longer hours", "Later", "Garden", "Comics"))
+    ]
+    await engine.execute(voter(5), Upvote(hidden, True, "v"))
+    await engine.execute(voter(4), Upvote(hidden, True, "u0"))
+    await engine.execute(HOST, HidePost(hidden))
+    await engine.execute(voter(4), Upvote(shown, True, "u"))
+
+    # An upvote's id reused for another post is checked as a new message: never acked as a
+    # resend that reads out a hidden post's state and count, or tells which hidden ids exist.
+    assert await refusal(engine, voter(4), Upvote(hidden, True, "u")) == "post_not_open"
+    assert await refusal(engine, voter(4), Upvote(999, True, "u")) == "unknown_post"
+    await engine.execute(HOST, MergePosts(other, shown))
+    assert await refusal(engine, voter(4), Upvote(other, True, "u")) == "post_merged"
+    late = await engine.execute(voter(4), Upvote(hidden, False, "u0"))
+    assert late.ack == upvote_ack(hidden, True, 2, "hidden", duplicate=True), "a true resend"
+    moved = await engine.execute(voter(4), Upvote(third, True, "u"))
+    assert moved.ack == upvote_ack(third, True, 1)
+    assert moved.events == [UpvoteSet(third, "p4", True, "u")]
+    again = await engine.execute(voter(4), Upvote(third, False, "u"))
+    assert again.ack == upvote_ack(third, True, 1, duplicate=True), "u now stands for it"
+    back = await engine.execute(voter(4), Upvote(shown, False, "u"))
+    assert back.ack == upvote_ack(shown, False, 0), "and no longer for the first"
+
+    # An upvote's id reused for a post makes a new post: not an ack of the upvoted one.
+    made = await engine.execute(voter(5), SubmitPost("ideas", "Mine", "", "v"))
+    assert made.ack == post_ack(engine.forum.seq)
+    assert made.events == [PostCreated("ideas", "p5", "", "Mine", "visible", "v", clock.now_ms)]
+    resent = await engine.execute(voter(5), SubmitPost("ideas", "Mine", "", "v"))
+    assert resent.ack == post_ack(made.ack["post"], duplicate=True)
+    own = await engine.execute(voter(0), SubmitPost("ideas", "", "", "o0"))
+    assert own.ack == post_ack(shown, duplicate=True), "a post's own id still acks it"
+    await engine.close()
+
+
+async def test_a_reused_message_id_is_remembered_as_the_newest(make_engine: EngineFactory) -> None:
+    engine = await start(make_engine, board_programme(), Clock())
+    a = (await engine.execute(voter(1), SubmitPost("ideas", "A", "", "o"))).ack["post"]
+    b = (await engine.execute(voter(2), SubmitPost("ideas", "B", "", "o"))).ack["post"]
+    for n in range(RECENT_OPS - 1):
+        await engine.execute(voter(3), Upvote(a, True, f"u{n}"))
+    await engine.execute(voter(3), Upvote(b, True, "u0"))  # reused: now the newest id
+    await engine.execute(voter(3), Upvote(a, True, "u-last"))
+    await engine.execute(voter(3), Upvote(a, False, "u-back"))  # one over: the oldest goes
+    kept = await engine.execute(voter(3), Upvote(b, False, "u0"))
+    assert kept.ack == upvote_ack(b, True, 1, duplicate=True)
+    forgotten = await engine.execute(voter(3), Upvote(a, True, "u1"))
+    assert forgotten.ack == upvote_ack(a, True, 1), "u1 was the oldest, so it was forgotten"
+    await engine.close()
+
+
+async def test_a_full_board_refuses_new_posts_but_acks_resends(
+    make_engine: EngineFactory,
+) -> None:
+    engine = await start(make_engine, board_programme(), Clock())
+    # Each post by another participant, as one client with many cookies can: no one's own limit
+    # is reached, only the board's.
+    ids = [
+        (await engine.execute(voter(n), SubmitPost("ideas", f"Idea {n}", "", "o"))).ack["post"]
+        for n in range(MAX_POSTS_PER_BOARD)
+    ]
+    await engine.execute(HOST, HidePost(ids[0]))
+    await engine.execute(HOST, MergePosts(ids[1], ids[2]))
+    seq = engine.forum.seq
+    with pytest.raises(ForumError) as refused:
+        await engine.execute(voter(-1), SubmitPost("ideas", "One too many", "", "o"))
+    assert refused.value.code == "board_full"
+    assert str(refused.value) == f"this board is full: it holds {MAX_POSTS_PER_BOARD} posts"
+    assert engine.forum.seq == seq
+    resent = await engine.execute(voter(7), SubmitPost("ideas", "Idea 7", "", "o"))
+    assert resent.ack == post_ack(ids[7], duplicate=True), "a resend is acked on a full board"
+    hidden = await engine.execute(voter(0), SubmitPost("ideas", "", "", "o"))
+    assert hidden.ack == post_ack(ids[0], "hidden", duplicate=True)
+    assert await refusal(engine, voter(-1), SubmitPost("ideas", " ", "", "o")) == "empty_post"
+    elsewhere = await engine.execute(voter(-1), SubmitPost("panel", "And here?", "민지", "o"))
+    assert elsewhere.ack == post_ack(seq + 1, "pending"), "each board has its own room"
+    await engine.close()
+
+    restarted = await start(make_engine, board_programme(), Clock())
+    again = SubmitPost("ideas", "Still full?", "", "o2")
+    assert await refusal(restarted, voter(-1), again) == "board_full"
+    await restarted.close()
 
 
 async def test_posting_is_rate_limited_per_participant_and_board(

@@ -32,10 +32,12 @@ from townhall.engine.redis_keys import ForumKeys
 from townhall.model.agenda import Programme
 from townhall.model.board import (
     BOARD_HOST_COMMANDS,
+    MAX_POSTS_PER_BOARD,
     POST_WINDOW_MS,
     POSTS_PER_BOARD,
     POSTS_PER_WINDOW,
     PostState,
+    board_full,
     check_name,
     check_post_text,
 )
@@ -219,6 +221,7 @@ class RedisEngine(Engine):
             POST_WINDOW_MS,
             POSTS_PER_WINDOW,
             POSTS_PER_BOARD,
+            MAX_POSTS_PER_BOARD,
         ]
         try:
             text = check_post_text(board, post.text)
@@ -234,6 +237,8 @@ class RedisEngine(Engine):
         status = result[0].decode()
         if status == "dup":
             return Outcome([], _post_ack(int(result[1]), result[2].decode(), True))
+        if status == "board_full":
+            raise board_full()
         if status == "post_limit":
             raise Conflict(
                 f"you have posted {POSTS_PER_BOARD} times here already", code="post_limit"

@@ -37,6 +37,9 @@ NAME_MAX = 40
 POST_WINDOW_MS = 60_000
 POSTS_PER_WINDOW = 3  # a participant's posts on one board within a minute
 POSTS_PER_BOARD = 20  # a participant's posts on one board in all
+# Posts on one board in all, whoever made them and whatever their state: participant ids are
+# cookies anyone can mint, so the per-participant limits alone do not bound a board.
+MAX_POSTS_PER_BOARD = 500
 RECENT_OPS = 32  # message ids remembered per participant per board, so resends are recognised
 
 
@@ -92,13 +95,27 @@ class Board:
 
     def remember(self, participant: str, op: str, post: int) -> None:
         recent = self.ops.setdefault(participant, {})
+        recent.pop(op, None)  # a reused id counts as the newest, as post.lua and upvote.lua keep it
         recent[op] = post
         while len(recent) > RECENT_OPS:
             del recent[next(iter(recent))]
 
     def seen(self, participant: str, op: str) -> int | None:
-        """The post a message id already acted on, or None if the message is new."""
+        """The post a message id last acted on (a post made or upvoted), or None."""
         return self.ops.get(participant, {}).get(op)
+
+    def posted(self, participant: str, op: str) -> int | None:
+        """The post a message id acted on, if it is one the participant made on this board.
+
+        An id that last acted on an upvote of someone else's post is not a resend of a post:
+        acking it would reveal that post's state. (An upvote's id on one's own post does count,
+        which reveals nothing; posts and upvotes share one record of ids, as `post.lua` does.)
+        """
+        post_id = self.seen(participant, op)
+        if post_id is None:
+            return None
+        post = self.posts.get(post_id)
+        return post_id if post is not None and post.author == participant else None
 
     def view(self, *, full: bool) -> dict[str, Any]:
         posts = [p for p in self.posts.values() if full or p.state.public]
@@ -135,6 +152,15 @@ def check_name(board: Board, name: str) -> str:
     if len(name) > NAME_MAX:
         raise InvalidPayload(f"a nickname is at most {NAME_MAX} characters", code="name_too_long")
     return name
+
+
+def board_full() -> Conflict:
+    return Conflict(f"this board is full: it holds {MAX_POSTS_PER_BOARD} posts", code="board_full")
+
+
+def check_board_room(board: Board) -> None:
+    if len(board.posts) >= MAX_POSTS_PER_BOARD:
+        raise board_full()
 
 
 def check_posting_rate(board: Board, participant: str, now_ms: int) -> None:
@@ -190,10 +216,11 @@ class Boards:
 
     def decide_post(self, participant: str, command: SubmitPost, now_ms: int) -> list[Event]:
         board = self.board(command.board)
-        if board.seen(participant, command.op) is not None:
-            return []  # a resend of a post already made
+        if board.posted(participant, command.op) is not None:
+            return []  # a resend of a post already made: acked whatever the limits say
         text = check_post_text(board, command.text)
         name = check_name(board, command.name)
+        check_board_room(board)
         check_posting_rate(board, participant, now_ms)
         state = PostState.PENDING if board.item.moderated else PostState.VISIBLE
         return [
@@ -203,8 +230,10 @@ class Boards:
     def decide_upvote(self, participant: str, command: Upvote) -> list[Event]:
         post = self.post(command.post)
         board = self.boards[post.board]
-        if board.seen(participant, command.op) is not None:
+        if board.seen(participant, command.op) == post.id:
             return []  # a resend: already counted, and a late one must not undo a later change
+        # An id reused for another post is a new message: checked like one, so it never reads
+        # out the state or count of a post it may not upvote.
         upvotable(post)
         # Recorded even when it changes nothing, so its late resend is recognised.
         return [UpvoteSet(post.id, participant, command.up, command.op)]

@@ -1,28 +1,37 @@
 -- Make one participant's post on a board, atomically with its log entry; recognise a resend.
 -- KEYS: seq, log, posts:{board}, post_ops:{board}
 -- ARGV: channel, board, participant, op, recent_ops, now_ms, window_ms, per_window, per_board,
---       [state, name, text]
+--       max_posts, [state, name, text]
 -- Without state, name and text (the worker refused the message as written) only looks for a
 -- resend: the model recognises one before it reads the text.
--- Returns {'dup', post, state} | {'new'} | {'post_limit'} | {'post_rate'}
+-- Returns {'dup', post, state} | {'new'} | {'board_full'} | {'post_limit'} | {'post_rate'}
 --       | {'ok', seq, packed record}
 local raw = redis.call('HGET', KEYS[4], ARGV[3])
 local mine = {o = {}, t = {}}
 if raw then
   mine = cmsgpack.unpack(raw)
 end
-for _, seen in ipairs(mine.o) do
+local reused = nil
+for i, seen in ipairs(mine.o) do
   if seen[1] == ARGV[4] then
-    -- The message already acted on this post (or, for an upvote's id, that post): ack it as
-    -- it stands now, whatever the limits say.
+    reused = i
     local post = cmsgpack.unpack(redis.call('HGET', KEYS[3], seen[2]))
-    return {'dup', seen[2], post.s}
+    if post.a == ARGV[3] then
+      -- A resend of a post this participant made: ack it as it stands now, whatever the limits
+      -- say. An id that last acted on an upvote of another's post is a new message instead,
+      -- so that post's state is never read out.
+      return {'dup', seen[2], post.s}
+    end
+    break
   end
 end
-if #ARGV < 12 then
+if #ARGV < 13 then
   return {'new'}
 end
 local now = tonumber(ARGV[6])
+if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[10]) then
+  return {'board_full'}
+end
 if #mine.t >= tonumber(ARGV[9]) then
   return {'post_limit'}
 end
@@ -36,10 +45,13 @@ if recent >= tonumber(ARGV[8]) then
   return {'post_rate'}
 end
 local seq = redis.call('INCR', KEYS[1])
-local state, name, text = ARGV[10], ARGV[11], ARGV[12]
+local state, name, text = ARGV[11], ARGV[12], ARGV[13]
 redis.call('HSET', KEYS[3], seq, cmsgpack.pack({
   b = ARGV[2], a = ARGV[3], n = name, x = text, s = state, t = now, o = '', m = 0
 }))
+if reused then
+  table.remove(mine.o, reused)  -- a reused id now stands for this post, as the newest
+end
 mine.o[#mine.o + 1] = {ARGV[4], seq}
 while #mine.o > tonumber(ARGV[5]) do
   table.remove(mine.o, 1)

@@ -8,15 +8,23 @@ if not raw then
   return {'unknown'}
 end
 local post = cmsgpack.unpack(raw)
+local id = tonumber(ARGV[2])
 local mine = {o = {}, t = {}}
 local packed = redis.call('HGET', KEYS[4], ARGV[3])
 if packed then
   mine = cmsgpack.unpack(packed)
 end
-for _, seen in ipairs(mine.o) do
+local reused = nil
+for i, seen in ipairs(mine.o) do
   if seen[1] == ARGV[5] then
-    -- A resend: already counted, and a late one must not undo a later change.
-    return {'dup', post.s, redis.call('SISMEMBER', KEYS[5], ARGV[3]), redis.call('SCARD', KEYS[5])}
+    if tonumber(seen[2]) == id then
+      -- A resend: already counted, and a late one must not undo a later change.
+      return {'dup', post.s, redis.call('SISMEMBER', KEYS[5], ARGV[3]), redis.call('SCARD', KEYS[5])}
+    end
+    -- The id acted on another post: this is a new message, checked like one, so it never
+    -- reads out the state or count of a post it may not upvote.
+    reused = i
+    break
   end
 end
 if post.s == 'merged' then
@@ -31,7 +39,9 @@ if up then
 else
   redis.call('SREM', KEYS[5], ARGV[3])
 end
-local id = tonumber(ARGV[2])
+if reused then
+  table.remove(mine.o, reused)  -- a reused id now stands for this post, as the newest
+end
 mine.o[#mine.o + 1] = {ARGV[5], id}
 while #mine.o > tonumber(ARGV[6]) do
   table.remove(mine.o, 1)
