@@ -398,3 +398,20 @@ def test_upvoters_follow_a_reference_model(ops: list[tuple[str, str, int, int, i
         for post_id in ids:
             view = forum.boards.posts[post_id].view(full=True)
             assert view["upvotes"] == len(expected[post_id])
+
+
+def test_phones_get_a_bounded_board_with_what_matters_on_it(forum: Forum) -> None:
+    ids = [post(forum, f"p{n}", f"question {n}", at=n * MINUTE) for n in range(130)]
+    for voter in ("v1", "v2"):
+        run(forum, person(voter), Upvote(ids[3], True, f"{voter}-3"))
+    run(forum, person("v1"), Upvote(ids[5], True, "v1-5"))
+    run(forum, HOST, PinPost("qna", ids[0]))
+    for n in (1, 2):
+        run(forum, HOST, AnswerPost(ids[n]))
+    run(forum, HOST, HidePost(ids[129]))
+    shown = [p["id"] for p in forum.board_views(Role.PARTICIPANT)["qna"]["posts"]]
+    assert len(shown) <= 1 + 50 + 50 + 20
+    assert shown == sorted(shown), "in posting order"
+    assert {ids[0], ids[3], ids[5], ids[1], ids[2], ids[128]} <= set(shown)
+    assert ids[129] not in shown, "hidden posts never reach phones"
+    assert len(forum.board_views(Role.HOST)["qna"]["posts"]) == 130, "the host sees them all"

@@ -117,6 +117,7 @@ SCRIPT_STRINGS = {
     "err_name_too_long": N_("A nickname is at most 40 characters."),
     "err_post_rate": N_("You are posting quickly. Wait a minute and try again."),
     "err_post_limit": N_("You have posted as many times as this board allows."),
+    "err_board_full": N_("This board is full. Ask the host to move on to the next item."),
     "err_post_not_open": N_("That post is not shown right now."),
     "err_post_merged": N_("That post was merged into another one."),
     "err_unknown_post": N_("That post no longer exists."),

@@ -34,6 +34,10 @@ from townhall.model.events import (
 )
 
 NAME_MAX = 40
+# What phones and the projector are sent of a board: the pinned post and these.
+SHOWN_TOP = 50  # the most agreed open posts
+SHOWN_NEWEST = 50  # the newest open posts
+SHOWN_ANSWERED = 20  # the latest answered
 POST_WINDOW_MS = 60_000
 POSTS_PER_WINDOW = 3  # a participant's posts on one board within a minute
 POSTS_PER_BOARD = 20  # a participant's posts on one board in all
@@ -118,13 +122,28 @@ class Board:
         return post_id if post is not None and post.author == participant else None
 
     def view(self, *, full: bool) -> dict[str, Any]:
-        posts = [p for p in self.posts.values() if full or p.state.public]
+        """The host's view has every post; the public view is bounded (see `shown`)."""
+        posts = list(self.posts.values()) if full else self.shown()
         return {
             "board": self.item.id,
             "version": self.version,
             "pinned": self.pinned,
             "posts": [p.view(full=full) for p in posts],
         }
+
+    def shown(self) -> list[Post]:
+        """What phones and the projector get, in posting order: the pinned post, the most
+        agreed and the newest open posts, and the latest answered. A full board would otherwise
+        send hundreds of posts to every phone on every change."""
+        open_posts = [p for p in self.posts.values() if p.state is PostState.VISIBLE]
+        answered = [p for p in self.posts.values() if p.state is PostState.ANSWERED]
+        chosen = {self.pinned} if self.pinned else set()
+        chosen.update(
+            p.id for p in sorted(open_posts, key=lambda p: (-len(p.upvoters), p.id))[:SHOWN_TOP]
+        )
+        chosen.update(p.id for p in sorted(open_posts, key=lambda p: -p.id)[:SHOWN_NEWEST])
+        chosen.update(p.id for p in sorted(answered, key=lambda p: -p.id)[:SHOWN_ANSWERED])
+        return [self.posts[i] for i in sorted(chosen)]
 
     def ranked(self) -> list[Post]:
         """Public posts, most upvoted first; the earlier post first on a tie."""
