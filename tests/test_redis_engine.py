@@ -490,3 +490,19 @@ async def test_the_control_script_checks_every_event_before_writing_any(
         assert raw is not None and msgpack.unpackb(raw, raw=False)["s"] == "visible"
     finally:
         client.close()
+
+
+async def test_a_snapshot_worker_catches_up_first(
+    workers: tuple[RedisEngine, RedisEngine],
+) -> None:
+    a, b = workers
+    assert b._listener is not None
+    b._listener.cancel()  # B stops hearing pub/sub: its replica falls behind
+    await asyncio.gather(b._listener, return_exceptions=True)
+    await a.execute(HOST, OpenPoll("vote"))
+    await a.execute(voter(1), Vote("vote", ("a",), "op-1"))
+    assert b.forum.seq == 0
+    await b.refresh()
+    assert b.forum.seq == a.forum.seq == 2
+    assert b.forum.my_ballots("p1") == {"vote": {"choices": ["a"], "version": 2}}
+    b._listener = None

@@ -156,6 +156,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def snapshot(self, actor: Actor) -> dict[str, Any]:
         """Everything a client needs to draw itself from scratch, as `actor` may see it."""
+        await self.engine.refresh()
         forum = self.engine.forum
         reply: dict[str, Any] = {
             "ok": True,

@@ -62,6 +62,10 @@ class Engine(abc.ABC):
         for listener in self._resync_listeners:
             listener()
 
+    @abc.abstractmethod
+    async def refresh(self) -> None:
+        """Bring `forum` up to date with the store before a snapshot is read from it."""
+
     async def presence(self, local: dict[str, int]) -> dict[str, int]:
         """Connections by role across every process serving the forum; `local` is this one's."""
         return local

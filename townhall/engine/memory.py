@@ -93,6 +93,9 @@ class MemoryEngine(Engine):
             self._notify(events)
         return Outcome(events, self._ack(actor, command, events))
 
+    async def refresh(self) -> None:
+        """Nothing to do: this process holds the only copy, always current."""
+
     async def _fsync_loop(self) -> None:
         while True:
             await asyncio.sleep(FSYNC_INTERVAL)

@@ -428,6 +428,12 @@ class RedisEngine(Engine):
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
+    async def refresh(self) -> None:
+        # A phone that reconnects to this worker right after another acked its post must see
+        # it; if Redis can't be read, the replica as it stands is the best there is.
+        with contextlib.suppress(RedisError, OSError, EngineError):
+            await self._catch_up()
+
     # -- presence -------------------------------------------------------------------------------
 
     async def presence(self, local: dict[str, int]) -> dict[str, int]:
