@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,17 @@ class Voter:
                 self.refusals.append(code)
             await asyncio.sleep(0.05)  # back off before the resend
         raise AssertionError(f"vote {op} was never acked")
+
+
+@contextlib.asynccontextmanager
+async def workers_on_redis(
+    room: Path, data_dir: Path, redis_url: str, workers: int = 2
+) -> AsyncIterator[ServerProcess]:
+    """`townhall serve --redis URL --workers N`, every worker answering, stopped afterwards."""
+    server = ServerProcess(room, data_dir, "--redis", redis_url, "--workers", str(workers))
+    await server.start()
+    await server.wait_healthy(pids=workers)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_ROOM, Endpoint, free_socket, wait_until
-from tests.processes import ServerProcess, Voter
+from tests.processes import ServerProcess, Voter, workers_on_redis
 from tests.redis_server import RedisServer
 
 
@@ -100,10 +100,7 @@ async def test_a_vote_on_one_node_shows_on_the_projector_of_another(
 async def test_two_hundred_phones_over_two_workers_count_exactly(
     room: Path, tmp_path: Path, redis_url: str
 ) -> None:
-    server = ServerProcess(room, tmp_path / "data", "--redis", redis_url, "--workers", "2")
-    await server.start()
-    await server.wait_healthy(pids=2)
-    try:
+    async with workers_on_redis(room, tmp_path / "data", redis_url) as server:
         forum = server.endpoint()
         await forum.open_poll("vote")
         voters = await phones(forum, 200)
@@ -123,8 +120,6 @@ async def test_two_hundred_phones_over_two_workers_count_exactly(
         tally = await settled_tally(forum, expected)
         assert tally["voters"] == 200
         await forum.close_clients()
-    finally:
-        server.stop()
 
 
 async def keep_voting(voters: list[Voter], fault: Callable[[], Awaitable[None]]) -> None:
@@ -153,10 +148,7 @@ async def keep_voting(voters: list[Voter], fault: Callable[[], Awaitable[None]])
 async def test_killing_a_worker_mid_vote_loses_nothing_acked(
     room: Path, tmp_path: Path, redis_url: str
 ) -> None:
-    server = ServerProcess(room, tmp_path / "data", "--redis", redis_url, "--workers", "2")
-    await server.start()
-    await server.wait_healthy(pids=2)
-    try:
+    async with workers_on_redis(room, tmp_path / "data", redis_url) as server:
         forum = server.endpoint()
         await forum.open_poll("vote")
         voters = await phones(forum, 80)
@@ -177,17 +169,12 @@ async def test_killing_a_worker_mid_vote_loses_nothing_acked(
         assert sum(expected.values()) == 80
         await settled_tally(forum, expected)
         await forum.close_clients()
-    finally:
-        server.stop()
 
 
 async def test_killing_redis_mid_vote_loses_nothing_acked(
     room: Path, tmp_path: Path, own_redis: RedisServer
 ) -> None:
-    server = ServerProcess(room, tmp_path / "data", "--redis", own_redis.url, "--workers", "2")
-    await server.start()
-    await server.wait_healthy(pids=2)
-    try:
+    async with workers_on_redis(room, tmp_path / "data", own_redis.url) as server:
         forum = server.endpoint()
         await forum.open_poll("vote")
         voters = await phones(forum, 60)
@@ -206,5 +193,3 @@ async def test_killing_redis_mid_vote_loses_nothing_acked(
         assert sum(expected.values()) == 60
         await settled_tally(forum, expected)
         await forum.close_clients()
-    finally:
-        server.stop()
