@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from townhall.engine.journal import Journal
 from townhall.engine.memory import MemoryEngine
 from townhall.engine.redis import RedisEngine
 from townhall.engine.redis_keys import ForumKeys
+from townhall.model.agenda import Programme
 from townhall.model.commands import (
     Actor,
     AnswerPost,
@@ -48,10 +50,13 @@ def voter(n: int) -> Actor:
     return Actor(Role.PARTICIPANT, f"p{n}")
 
 
-@pytest.fixture
-async def workers(redis_url: str) -> AsyncIterator[tuple[RedisEngine, RedisEngine]]:
-    a = RedisEngine(forum_programme(), redis_url)
-    b = RedisEngine(forum_programme(), redis_url)
+@contextlib.asynccontextmanager
+async def two_workers(
+    programme: Programme, url: str
+) -> AsyncIterator[tuple[RedisEngine, RedisEngine]]:
+    """Two workers sharing one forum in Redis, as two processes would."""
+    a = RedisEngine(programme, url)
+    b = RedisEngine(programme, url)
     await a.start()
     await b.start()
     try:
@@ -59,6 +64,12 @@ async def workers(redis_url: str) -> AsyncIterator[tuple[RedisEngine, RedisEngin
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.fixture
+async def workers(redis_url: str) -> AsyncIterator[tuple[RedisEngine, RedisEngine]]:
+    async with two_workers(forum_programme(), redis_url) as pair:
+        yield pair
 
 
 def stored_counts(url: str, poll: str) -> dict[str, int]:
@@ -224,15 +235,8 @@ async def test_a_host_command_on_a_worker_that_has_not_heard_yet_is_decided_agai
 
 @pytest.fixture
 async def board_workers(redis_url: str) -> AsyncIterator[tuple[RedisEngine, RedisEngine]]:
-    a = RedisEngine(board_programme(), redis_url)
-    b = RedisEngine(board_programme(), redis_url)
-    await a.start()
-    await b.start()
-    try:
-        yield a, b
-    finally:
-        await a.close()
-        await b.close()
+    async with two_workers(board_programme(), redis_url) as pair:
+        yield pair
 
 
 async def deafen(engine: RedisEngine) -> None:
