@@ -20,7 +20,7 @@ from townhall.config import Settings, SettingsError
 from townhall.engine import Engine, open_engine
 from townhall.hub import ForumHub
 from townhall.identity import Identities
-from townhall.keys import ForumKeys, load_keys
+from townhall.keys import ForumKeys, committee_keys, load_keys
 from townhall.model.agenda import Programme
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,16 @@ class Addresses:
     phone: str
     host: str
     screen: str
+    committee_members: int = 0  # their secret links are listed on the host screen
 
     @classmethod
-    def of(cls, base_url: str, keys: ForumKeys) -> Addresses:
+    def of(cls, base_url: str, keys: ForumKeys, programme: Programme | None = None) -> Addresses:
+        selection = programme.selection if programme is not None else None
         return cls(
             phone=f"{base_url}/j/{keys.code}",
             host=f"{base_url}/host/{keys.code}#key={keys.host_key}",
             screen=f"{base_url}/screen/{keys.code}",
+            committee_members=len(selection.committee) if selection is not None else 0,
         )
 
 
@@ -114,7 +117,7 @@ def build(
     """Everything one forum needs, ready for uvicorn; the engine starts with the app."""
     keys = load_keys(programme, settings)
     engine = open_engine(settings.engine_url, programme, settings.data_dir)
-    addresses = Addresses.of(base_url(settings), keys)
+    addresses = Addresses.of(base_url(settings), keys, programme)
     identities = Identities(keys.secret)
     forum_info = {
         "id": programme.id,
@@ -135,7 +138,14 @@ def build(
         logger=False,
         engineio_logger=False,
     )
-    hub = ForumHub(engine, identities, keys.code, keys.host_key, forum_info)
+    hub = ForumHub(
+        engine,
+        identities,
+        keys.code,
+        keys.host_key,
+        forum_info,
+        committee_keys(programme, keys.secret),
+    )
     sio.register_namespace(hub)
     site = web.Site(
         programme=programme,

@@ -29,7 +29,12 @@ log = logging.getLogger(__name__)
 
 PRESENCE_REFRESH_S = 2.0
 # The least time between two board messages to a role; changes in between are gathered.
-BOARD_INTERVAL_S = {Role.HOST: 0.5, Role.SCREEN: 0.25, Role.PARTICIPANT: 1.0}
+BOARD_INTERVAL_S = {
+    Role.HOST: 0.5,
+    Role.SCREEN: 0.25,
+    Role.PARTICIPANT: 1.0,
+    Role.COMMITTEE: 1.0,
+}
 
 
 class Broadcaster:

@@ -160,7 +160,7 @@ def _serve_workers(
         "WORKERS": str(settings.workers),
     }.items():
         os.environ[f"TOWNHALL_{name}"] = value
-    _print_addresses(Addresses.of(base_url(settings), keys))
+    _print_addresses(Addresses.of(base_url(settings), keys, programme))
     uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
     return 0
 
@@ -174,6 +174,12 @@ def _print_addresses(addresses: Any) -> None:
         "  Keep the host address to yourself: it carries the host key.\n",
         flush=True,
     )
+    if addresses.committee_members:
+        print(
+            f"  The {addresses.committee_members} selection committee members' own links are on"
+            " the host screen, under Selection.\n",
+            flush=True,
+        )
     if "//127." in addresses.phone or "//localhost" in addresses.phone:
         print(
             "  Phones cannot reach this machine's loopback address: pass --public-url with an\n"

@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 8 * 1024  # a 2,000-character post in Korean is about 6 KiB
 # Messages per second a connection may send, and the burst it may save up.
-RATES = {Role.PARTICIPANT: (5.0, 10.0), Role.HOST: (20.0, 40.0), Role.SCREEN: (2.0, 5.0)}
+RATES = {
+    Role.PARTICIPANT: (5.0, 10.0),
+    Role.HOST: (20.0, 40.0),
+    Role.SCREEN: (2.0, 5.0),
+    Role.COMMITTEE: (5.0, 20.0),  # a member may tap through a rubric quickly
+}
 # Posts and upvotes per second one participant may send over all their tabs and phones.
 BOARD_RATE = (2.0, 10.0)
 BOARD_EVENTS = frozenset({"post", "upvote"})
@@ -48,6 +53,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         code: str,
         host_key: str,
         forum_info: dict[str, Any],
+        committee_keys: dict[str, str] | None = None,
     ) -> None:
         super().__init__("/")
         self.engine = engine
@@ -55,6 +61,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         self.code = code
         self.host_key = host_key
         self.forum_info = forum_info
+        self.committee_keys = committee_keys or {}
         self.connections: dict[str, Connection] = {}
         # Per participant, not per connection; dropped when their last connection closes.
         self.board_buckets: dict[str, TokenBucket] = {}
@@ -152,6 +159,16 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             ):
                 raise _refuse("bad_key", "the host key is wrong")
             return Actor(role, "host")
+        if role is Role.COMMITTEE:
+            member, key = auth.get("member"), auth.get("key")
+            expected = self.committee_keys.get(member) if isinstance(member, str) else None
+            if (
+                expected is None
+                or not isinstance(key, str)
+                or not secrets.compare_digest(key.encode(), expected.encode())
+            ):
+                raise _refuse("bad_key", "this committee link is not valid for this forum")
+            return Actor(role, str(member))
         return Actor(role, "screen")
 
     async def snapshot(self, actor: Actor) -> dict[str, Any]:
@@ -171,6 +188,12 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             reply["my_posts"] = forum.boards.my_posts(actor.id)
         if actor.role is Role.HOST:
             reply["presence"] = await self.engine.presence(self.presence())
+            reply["committee_links"] = {
+                member: f"/committee/{self.code}#member={member}&key={key}"
+                for member, key in self.committee_keys.items()
+            }
+        if actor.role is Role.COMMITTEE:
+            reply["committee"] = forum.committee_view(actor.id)
         return reply
 
 

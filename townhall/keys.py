@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -20,6 +23,19 @@ class ForumKeys:
     code: str
     host_key: str
     secret: str
+
+
+def committee_key(secret: str, member: str) -> str:
+    """A committee member's secret link key: derived from the forum's secret, so every worker
+    and node agrees on it without storing it, and a key for one member is no use for another."""
+    digest = hmac.new(secret.encode(), f"committee:{member}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def committee_keys(programme: Programme, secret: str) -> dict[str, str]:
+    """Each committee member's link key; none if the programme has no selection."""
+    members = programme.selection.committee if programme.selection is not None else ()
+    return {member: committee_key(secret, member) for member in members}
 
 
 def new_code() -> str:

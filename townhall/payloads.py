@@ -13,12 +13,15 @@ from townhall.model.commands import (
     EditPost,
     Goto,
     HidePost,
+    LockScoring,
     MergePosts,
     OpenPoll,
     PauseTimer,
     PinPost,
     PromoteIdeas,
+    PublishSelection,
     ResetTimer,
+    ScoreCandidate,
     ShowResults,
     StartTimer,
     Step,
@@ -33,7 +36,9 @@ MAX_OP = 64
 MAX_CHOICES = 12
 MAX_TIMER_SECONDS = 24 * 3600
 MAX_TEXT = 2000  # the longest a board may allow; each board checks its own limit
-MAX_NAME = 100  # the board refuses names over its limit with a clear code
+MAX_NAME = 100
+MAX_RUBRIC = 20  # rubric questions a score message may carry; the rubric checks its own length
+MAX_SCORE = 100  # the board refuses names over its limit with a clear code
 
 
 class UnknownEvent(ForumError):
@@ -138,6 +143,19 @@ def _timer_reset(data: Any) -> ResetTimer:
     return ResetTimer(seconds)
 
 
+def _score(data: Any) -> ScoreCandidate:
+    fields = _fields(data, {"candidate", "scores"})
+    scores = fields["scores"]
+    if not isinstance(scores, list) or not 0 < len(scores) <= MAX_RUBRIC:
+        raise InvalidPayload(f"'scores' must be a list of 1 to {MAX_RUBRIC} scores")
+    for value in scores:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SCORE
+        ):
+            raise InvalidPayload("each score must be a whole number, or null for not scored")
+    return ScoreCandidate(_text(fields, "candidate"), tuple(scores))
+
+
 def _no_fields(make: Callable[[], Command]) -> Callable[[Any], Command]:
     def decode(data: Any) -> Command:
         _fields(data, set())
@@ -167,6 +185,11 @@ DECODERS: dict[str, Callable[[Any], Command]] = {
     "post_pin": _pin,
     "post_merge": _merge,
     "ideas_promote": lambda data: PromoteIdeas(_text(_fields(data, {"board"}), "board")),
+    "score": _score,
+    "scoring_lock": _no_fields(lambda: LockScoring(locked=True)),
+    "scoring_unlock": _no_fields(lambda: LockScoring(locked=False)),
+    "selection_publish": _no_fields(lambda: PublishSelection(published=True)),
+    "selection_withdraw": _no_fields(lambda: PublishSelection(published=False)),
 }
 
 

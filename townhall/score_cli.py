@@ -8,10 +8,10 @@ from typing import Any
 
 from townhall.candidates import CandidateError, parse_committee_scores
 from townhall.engine.journal import Journal, JournalError
-from townhall.model.events import LiveVoteRecorded, from_record
+from townhall.model.errors import ForumError
+from townhall.model.events import from_record
 from townhall.model.forum import Forum
 from townhall.programme import load_programme
-from townhall.scorer import RuleError, result
 
 
 class ScoreError(ValueError):
@@ -36,39 +36,24 @@ def forum_result(roomfile: Path, data_dir: Path, committee_csv: Path | None) -> 
         raise ScoreError(str(exc)) from exc
     if not forum.live_votes:
         raise ScoreError(f"the live vote ({selection.poll!r}) has not been closed yet")
-    seq, recorded = forum.live_votes[-1]
-    committee: dict[str, dict[str, dict[int, int]]] = {}
+    sheet = None
     if committee_csv is not None:
         try:
-            committee = parse_committee_scores(
+            sheet = parse_committee_scores(
                 committee_csv.read_text(encoding="utf-8-sig"),
                 source=str(committee_csv),
-                candidates={c.id for c in selection.candidates},
+                candidates={c.id for c in forum.selection_candidates()},
                 members=set(selection.committee),
                 questions=len(selection.rule.rubric),
             )
         except (OSError, CandidateError) as exc:
             raise ScoreError(str(exc)) from exc
     try:
-        table = result(selection.candidates, dict(recorded.counts), committee, selection.rule)
-    except RuleError as exc:
+        table = forum.selection_result(sheet)
+    except ForumError as exc:
         raise ScoreError(str(exc)) from exc
-    return {
-        "forum": programme.id,
-        "live_vote": live_vote_view(seq, recorded, len(forum.live_votes)),
-        "committee_members": list(selection.committee),
-        **table,
-    }
-
-
-def live_vote_view(seq: int, recorded: LiveVoteRecorded, recordings: int) -> dict[str, Any]:
-    return {
-        "poll": recorded.poll,
-        "version": recorded.version,
-        "recorded_at_event": seq,
-        "counts": dict(recorded.counts),
-        "replaced_earlier_recordings": recordings - 1,
-    }
+    table["committee_source"] = str(committee_csv) if sheet is not None else "the forum's log"
+    return table
 
 
 def render(table: dict[str, Any]) -> str:
@@ -86,7 +71,9 @@ def render(table: dict[str, Any]) -> str:
         + ")",
         f"Weights: agreement {weights['agreement']}, live vote {weights['live_vote']},"
         f" committee {weights['committee']}; counts convert as: {rule['conversion_rule']}.",
-        f"Committee: {rule['committee_rule']}; {rule['missing_rule']}.",
+        f"Committee: {rule['committee_rule']}; {rule['missing_rule']}. Scores from"
+        f" {table['committee_source']}"
+        + ("; the result is published." if table["published"] else "; not yet published."),
         f"Ties: broken by {', then '.join(rule['tie_break'])}; {rule['tie_rule']}.",
         "",
         f"{'rank':>4}  {'candidate':<20} {'agree':>6} {'votes':>6} {'mean':>5} {'miss':>4}"

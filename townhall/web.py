@@ -237,6 +237,11 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
             return wrong_code(request)
         return site.render(request, "screen.html", language(request))
 
+    async def committee(request: Request) -> Response:
+        if request.path_params["code"].upper() != site.code:
+            return wrong_code(request)
+        return site.render(request, "committee.html", language(request))
+
     async def qr(request: Request) -> Response:
         if request.path_params["code"].upper() != site.code:
             return Response("no forum with that code", status_code=404, media_type="text/plain")
@@ -274,6 +279,7 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
         Route("/j/{code}", phone),
         Route("/host/{code}", host),
         Route("/screen/{code}", screen),
+        Route("/committee/{code}", committee),
         Route("/qr/{code}.svg", qr),
         Route("/lang/{lang}", set_language),
         Route("/healthz", healthz),

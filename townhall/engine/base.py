@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from townhall.model.commands import Actor, Command, SubmitPost, Upvote, Vote
+from townhall.model.commands import Actor, Command, ScoreCandidate, SubmitPost, Upvote, Vote
 from townhall.model.events import Event
 from townhall.model.forum import Forum
 
@@ -75,6 +75,8 @@ class Engine(abc.ABC):
             return self.forum.vote_ack(actor, command.poll, duplicate=not events)
         if isinstance(command, SubmitPost | Upvote):
             return self.forum.post_ack(actor, command, duplicate=not events)
+        if isinstance(command, ScoreCandidate):
+            return self.forum.score_ack(actor, command.candidate, duplicate=not events)
         return {"ok": True, "seq": self.forum.seq}
 
     @abc.abstractmethod

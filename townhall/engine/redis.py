@@ -47,6 +47,7 @@ from townhall.model.commands import (
     Command,
     PromoteIdeas,
     Role,
+    ScoreCandidate,
     SubmitPost,
     Upvote,
     Vote,
@@ -297,8 +298,10 @@ class RedisEngine(Engine):
                 await self._catch_up()  # another host command got in first: decide again
                 continue
             if not stored:
-                return Outcome([], {"ok": True, "seq": self.forum.seq})
+                return Outcome([], self._ack(actor, command, []))
             events = await self._apply_own(stored)
+            if isinstance(command, ScoreCandidate):
+                return Outcome(events, self._ack(actor, command, events))
             return Outcome(events, {"ok": True, "seq": stored[-1]["seq"]})
         raise EngineError("the forum is too busy to take this command; try again")
 

@@ -10,6 +10,7 @@ class Role(StrEnum):
     PARTICIPANT = "participant"
     HOST = "host"
     SCREEN = "screen"
+    COMMITTEE = "committee"  # a member of the selection committee, on their own secret link
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,31 @@ class PromoteIdeas:
     board: str
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreCandidate:
+    """A committee member's scores for one candidate, one per rubric question (None: not yet).
+
+    Replaces the member's earlier scores for that candidate, so a resend changes nothing.
+    """
+
+    candidate: str
+    scores: tuple[int | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LockScoring:
+    """Close (or reopen) committee scoring: locked scores can't change."""
+
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSelection:
+    """Show (or withdraw) the selection result to the room; publishing locks scoring."""
+
+    published: bool
+
+
 Command = (
     Vote
     | Goto
@@ -156,6 +182,9 @@ Command = (
     | PinPost
     | MergePosts
     | PromoteIdeas
+    | ScoreCandidate
+    | LockScoring
+    | PublishSelection
 )
 HOST_COMMANDS = (
     Goto,
@@ -173,5 +202,7 @@ HOST_COMMANDS = (
     PinPost,
     MergePosts,
     PromoteIdeas,
+    LockScoring,
+    PublishSelection,
 )
 PARTICIPANT_COMMANDS = (Vote, SubmitPost, Upvote)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, Field, asdict, dataclass, fields
 from typing import Any, ClassVar
 
 
@@ -118,6 +118,9 @@ class PollOptionsSet:
     type: ClassVar[str] = "poll_options"
     poll: str
     options: tuple[tuple[str, str], ...]  # (option id, label)
+    # Each promoted post's upvotes when promoted: its agreement count if the poll is the
+    # selection's live vote. Empty in logs written before agreements were recorded.
+    agreements: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,29 @@ class LiveVoteRecorded:
     poll: str
     version: int
     counts: tuple[tuple[str, int], ...]  # (option id, ballots)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeScored:
+    """A member's scores for a candidate as (rubric question index, score) pairs; unlisted
+    questions are not scored. Replaces the member's earlier scores for that candidate."""
+
+    type: ClassVar[str] = "committee_scored"
+    member: str
+    candidate: str
+    scores: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringLocked:
+    type: ClassVar[str] = "scoring_locked"
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionPublished:
+    type: ClassVar[str] = "selection_published"
+    published: bool
 
 
 Event = (
@@ -147,6 +173,9 @@ Event = (
     | PostsMerged
     | PollOptionsSet
     | LiveVoteRecorded
+    | CommitteeScored
+    | ScoringLocked
+    | SelectionPublished
 )
 
 _BY_TYPE: dict[str, type[Event]] = {
@@ -168,8 +197,15 @@ _BY_TYPE: dict[str, type[Event]] = {
         PostsMerged,
         PollOptionsSet,
         LiveVoteRecorded,
+        CommitteeScored,
+        ScoringLocked,
+        SelectionPublished,
     )
 }
+
+
+def _optional(f: Field[Any]) -> bool:
+    return f.default is not MISSING
 
 
 def to_record(event: Event) -> dict[str, Any]:
@@ -184,11 +220,15 @@ def from_record(record: dict[str, Any]) -> Event:
     cls = _BY_TYPE.get(record.get("t", ""))
     if cls is None:
         raise ValueError(f"unknown event type {record.get('t')!r}")
-    values = {f.name: record[f.name] for f in fields(cls)}
+    values = {f.name: record[f.name] for f in fields(cls) if f.name in record or not _optional(f)}
     if cls is BallotCast:
         values["choices"] = tuple(values["choices"])
     if cls is LiveVoteRecorded:
         values["counts"] = tuple((str(c[0]), int(c[1])) for c in values["counts"])
     if cls is PollOptionsSet:
         values["options"] = tuple((str(o[0]), str(o[1])) for o in values["options"])
+        values["agreements"] = tuple(int(a) for a in values.get("agreements", ()))
+    if cls is CommitteeScored:
+        # An empty list may come back from Lua's msgpack as an empty map.
+        values["scores"] = tuple((int(q), int(v)) for q, v in values["scores"] or ())
     return cls(**values)

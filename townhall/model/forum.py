@@ -20,11 +20,14 @@ from townhall.model.commands import (
     ClosePoll,
     Command,
     Goto,
+    LockScoring,
     OpenPoll,
     PauseTimer,
     PromoteIdeas,
+    PublishSelection,
     ResetTimer,
     Role,
+    ScoreCandidate,
     ShowResults,
     StartTimer,
     Step,
@@ -32,9 +35,11 @@ from townhall.model.commands import (
     Upvote,
     Vote,
 )
+from townhall.model.committee import Committee
 from townhall.model.errors import Conflict, Forbidden, ForumError, InvalidPayload, NotFound
 from townhall.model.events import (
     BallotCast,
+    CommitteeScored,
     Event,
     ItemChanged,
     LiveVoteRecorded,
@@ -43,11 +48,14 @@ from townhall.model.events import (
     PollOptionsSet,
     PostCreated,
     ResultsShown,
+    ScoringLocked,
+    SelectionPublished,
     TimerPaused,
     TimerReset,
     TimerStarted,
     UpvoteSet,
 )
+from townhall.scorer import Candidate, RuleError, Scores, result
 
 # Events participants cause; everything else is the host's and moves the control version.
 PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet)
@@ -136,6 +144,10 @@ class Forum:
         self.boards = Boards(programme.items)
         # Each recording of the selection poll's result, with its seq; the last one counts.
         self.live_votes: list[tuple[int, LiveVoteRecorded]] = []
+        # Per poll whose options were promoted from ideas: each option's upvotes when promoted.
+        self.promoted_agreements: dict[str, tuple[int, ...]] = {}
+        selection = programme.selection
+        self.committee = Committee(selection) if selection is not None else None
         first_ms = _planned_ms(programme.items[0])
         self.timer = TimerState(duration_ms=first_ms, remaining_ms=first_ms)
 
@@ -151,6 +163,12 @@ class Forum:
             if isinstance(command, SubmitPost):
                 return self.boards.decide_post(actor.id, command, now_ms)
             return self.boards.decide_upvote(actor.id, command)
+        if isinstance(command, ScoreCandidate):
+            if actor.role is not Role.COMMITTEE:
+                raise Forbidden("only the selection committee's members score candidates")
+            return self._committee().decide_score(
+                actor.id, command, [c.id for c in self.selection_candidates()]
+            )
         if not isinstance(command, HOST_COMMANDS):
             raise InvalidPayload(f"unknown command {type(command).__name__}")
         if actor.role is not Role.HOST:
@@ -184,7 +202,15 @@ class Forum:
                         "the poll has been opened already; its options can't change",
                         code="poll_started",
                     )
-                return [PollOptionsSet(poll.item.id, tuple(option_for(post) for post in top))]
+                return [
+                    PollOptionsSet(
+                        poll.item.id,
+                        tuple(option_for(post) for post in top),
+                        tuple(len(post.upvoters) for post in top),
+                    )
+                ]
+            case LockScoring() | PublishSelection():
+                return self._committee().decide_host(command, bool(self.live_votes))
             case ClosePoll(poll=poll_id):
                 poll = self._poll(poll_id)
                 if poll.status is not PollStatus.OPEN:
@@ -295,10 +321,18 @@ class Forum:
                 self.timer = TimerState(duration_ms=duration_ms, remaining_ms=duration_ms)
             case LiveVoteRecorded():
                 self.live_votes.append((self.seq, event))
-            case PollOptionsSet(poll=poll_id, options=options):
+            case CommitteeScored() | ScoringLocked() | SelectionPublished():
+                self._committee().apply(event)
+            case PollOptionsSet(poll=poll_id, options=options, agreements=agreements):
+                self.promoted_agreements[poll_id] = agreements
                 poll = self._touch(poll_id)
                 poll.options = tuple(PollOption(option_id, label) for option_id, label in options)
                 poll.counts = dict.fromkeys((o.id for o in poll.options), 0)
+
+    def _committee(self) -> Committee:
+        if self.committee is None:
+            raise NotFound("this forum has no selection committee", code="no_selection")
+        return self.committee
 
     def _touch(self, poll_id: str) -> PollState:
         poll = self.polls[poll_id]
@@ -358,6 +392,19 @@ class Forum:
             ack["upvotes"] = len(post.upvoters)
         return ack
 
+    def score_ack(self, actor: Actor, candidate: str, duplicate: bool) -> dict[str, Any]:
+        """The ack for a committee member's scores: the candidate's scores as stored."""
+        committee = self._committee()
+        questions = len(committee.selection.rule.rubric)
+        stored = committee.scores.get(actor.id, {}).get(candidate, {})
+        return {
+            "ok": True,
+            "candidate": candidate,
+            "scores": [stored.get(q) for q in range(questions)],
+            "seq": self.seq,
+            "duplicate": duplicate,
+        }
+
     def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
         """This participant's ballots, so a reloaded phone shows its own choice."""
         mine: dict[str, dict[str, Any]] = {}
@@ -385,12 +432,112 @@ class Forum:
             }
             for poll_id, poll in self.polls.items()
         }
-        return {
+        view = {
             "seq": self.seq,
             "current": self.current,
             "items": items,
             "polls": polls,
             "timer": self.timer.view(),
+        }
+        if self.committee is not None:
+            view["selection"] = self.selection_view(role)
+        return view
+
+    # -- the selection ----------------------------------------------------------------------
+
+    def selection_candidates(self) -> list[Candidate]:
+        """The candidates as they stand: the programme's, or the ideas promoted to the live vote
+        with their upvotes when promoted as their agreement counts."""
+        selection = self.programme.selection
+        if selection is None:
+            return []
+        agreements = self.promoted_agreements.get(selection.poll)
+        if agreements is None:
+            return list(selection.candidates)
+        options = self.polls[selection.poll].options
+        counts = agreements if len(agreements) == len(options) else (0,) * len(options)
+        return [Candidate(o.id, o.label, n) for o, n in zip(options, counts, strict=True)]
+
+    def live_vote_view(self) -> dict[str, Any] | None:
+        """The live vote as recorded when its poll last closed, or None before it has."""
+        if not self.live_votes:
+            return None
+        seq, recorded = self.live_votes[-1]
+        return {
+            "poll": recorded.poll,
+            "version": recorded.version,
+            "recorded_at_event": seq,
+            "counts": dict(recorded.counts),
+            "replaced_earlier_recordings": len(self.live_votes) - 1,
+        }
+
+    def selection_result(self, sheet: Scores | None = None) -> dict[str, Any]:
+        """The whole selection as exported: settings, inputs and the ranked, explained table.
+
+        `sheet` replaces the scores given on phones, for a committee that scored on paper."""
+        committee = self._committee()
+        selection = committee.selection
+        candidates = self.selection_candidates()
+        ids = [c.id for c in candidates]
+        live = self.live_vote_view()
+        votes = {} if live is None else {c: n for c, n in live["counts"].items() if c in ids}
+        if sheet is None:
+            given = committee.given(ids)
+        else:
+            given = {member: dict(sheet.get(member, {})) for member in selection.committee}
+        try:
+            table = result(candidates, votes, given, selection.rule)
+        except RuleError as exc:  # pragma: no cover - the model only stores valid scores
+            raise Conflict(str(exc), code="selection_invalid") from exc
+        return {
+            "forum": self.programme.id,
+            **committee.status(),
+            "candidates": [
+                {"id": c.id, "title": c.title, "agreements": c.agreements} for c in candidates
+            ],
+            "live_vote": live,
+            "committee_members": list(selection.committee),
+            "committee_scores": {
+                member: {c: {str(q + 1): v for q, v in sorted(s.items())} for c, s in by.items()}
+                for member, by in given.items()
+            },
+            **table,
+        }
+
+    def selection_view(self, role: Role) -> dict[str, Any]:
+        """What `role` may see of the selection: the host sees progress and a preview; everyone
+        else sees the result only once it is published, and no one sees individual scores."""
+        committee = self._committee()
+        selection = committee.selection
+        ids = [c.id for c in self.selection_candidates()]
+        view: dict[str, Any] = {
+            "poll": selection.poll,
+            **committee.status(),
+            "live_vote": self.live_vote_view() is not None,
+            "result": None,
+        }
+        if role is Role.HOST or committee.published:
+            full = self.selection_result()
+            del full["committee_scores"]
+            view["result"] = full
+        if role is Role.HOST:
+            view["progress"] = committee.progress(ids)
+            view["scores_expected"] = len(ids) * len(selection.rule.rubric)
+        return view
+
+    def committee_view(self, member: str) -> dict[str, Any]:
+        """What a committee member's phone draws: the rubric, the candidates, their own scores."""
+        committee = self._committee()
+        rule = committee.selection.rule
+        candidates = self.selection_candidates()
+        return {
+            "member": member,
+            "rubric": list(rule.rubric),
+            "score_range": [rule.lowest, rule.highest],
+            "candidates": [
+                {"id": c.id, "title": c.title, "agreements": c.agreements} for c in candidates
+            ],
+            "mine": committee.mine(member, [c.id for c in candidates]),
         }
 
 

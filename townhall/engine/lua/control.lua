@@ -19,7 +19,7 @@ local known = {
   item = 0, poll_opened = 0, poll_closed = 0, results = 0,
   timer_started = 0, timer_paused = 0, timer_reset = 0,
   post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, poll_options = 2,
-  live_vote = 0,
+  live_vote = 0, committee_scored = 0, scoring_locked = 0, selection_published = 0,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
@@ -116,6 +116,8 @@ for i, e in ipairs(events) do
   elseif e.t == 'live_vote' then
     -- The selection poll's result as it closed; a later recording replaces it.
     redis.call('HSET', KEYS[3], 'live_vote', cmsgpack.pack(e))
+  -- committee_scored, scoring_locked and selection_published change nothing the scripts check:
+  -- the model decided them on a replica at this control version, and the log keeps them.
   elseif e.t == 'poll_options' then
     -- New options, counted from nothing (the poll has no ballots yet: the model checked).
     redis.call('DEL', named[1], named[2])

@@ -1,0 +1,129 @@
+"""The selection committee's scoring, its lock and the result's publication: decided and applied
+here, with no I/O. The forum hands in what it knows (candidates, whether the live vote is in).
+
+Members score each candidate on the rubric from their own phones and may change a score until
+the host locks scoring. Nobody but the host sees how far anyone has got, and no one sees a score
+until the result is published; a score not given is shown as missing, never taken as zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from townhall.model.agenda import Selection
+from townhall.model.commands import LockScoring, PublishSelection, ScoreCandidate
+from townhall.model.errors import Conflict, Forbidden, InvalidPayload, NotFound
+from townhall.model.events import CommitteeScored, Event, ScoringLocked, SelectionPublished
+from townhall.scorer import Scores
+
+
+@dataclass(slots=True)
+class Committee:
+    selection: Selection
+    # member -> candidate -> {rubric question index: score}
+    scores: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
+    locked: bool = False
+    published: bool = False
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def decide_score(
+        self, member: str, command: ScoreCandidate, candidates: Sequence[str]
+    ) -> list[Event]:
+        if member not in self.selection.committee:
+            raise Forbidden("only the selection committee's members score candidates")
+        if command.candidate not in candidates:
+            raise NotFound(f"no candidate {command.candidate!r}", code="unknown_candidate")
+        rule = self.selection.rule
+        if len(command.scores) != len(rule.rubric):
+            raise InvalidPayload(
+                f"give {len(rule.rubric)} scores, one per rubric question (null: not scored)",
+                code="invalid_scores",
+            )
+        given: list[tuple[int, int]] = []
+        for question, value in enumerate(command.scores):
+            if value is None:
+                continue
+            if not rule.lowest <= value <= rule.highest:
+                raise InvalidPayload(
+                    f"question {question + 1}: scores go from {rule.lowest} to {rule.highest}",
+                    code="score_out_of_range",
+                )
+            given.append((question, value))
+        if self.locked:
+            raise Conflict("scoring is locked; the host can reopen it", code="scoring_locked")
+        if dict(given) == self.scores.get(member, {}).get(command.candidate, {}):
+            return []  # the same scores again: a resend, or no change
+        return [CommitteeScored(member, command.candidate, tuple(given))]
+
+    def decide_host(
+        self, command: LockScoring | PublishSelection, live_vote_in: bool
+    ) -> list[Event]:
+        if isinstance(command, LockScoring):
+            if command.locked == self.locked:
+                return []
+            if not command.locked and self.published:
+                raise Conflict(
+                    "the result is published; withdraw it before reopening scoring",
+                    code="selection_published",
+                )
+            return [ScoringLocked(command.locked)]
+        if command.published == self.published:
+            return []
+        if not command.published:
+            return [SelectionPublished(False)]
+        if not live_vote_in:
+            raise Conflict(
+                "close the live vote first: its result is a part of the selection",
+                code="no_live_vote",
+            )
+        events: list[Event] = [] if self.locked else [ScoringLocked(True)]
+        return [*events, SelectionPublished(True)]
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def apply(self, event: CommitteeScored | ScoringLocked | SelectionPublished) -> None:
+        match event:
+            case CommitteeScored(member=member, candidate=candidate, scores=scores):
+                by_candidate = self.scores.setdefault(member, {})
+                if scores:
+                    by_candidate[candidate] = dict(scores)
+                else:
+                    by_candidate.pop(candidate, None)
+            case ScoringLocked(locked=locked):
+                self.locked = locked
+            case SelectionPublished(published=published):
+                self.published = published
+
+    # -- views ------------------------------------------------------------------------------
+
+    def given(self, candidates: Sequence[str]) -> Scores:
+        """Every score given for the current candidates, as the scorer takes them. Every member
+        is listed, so one who scored nothing counts as missing rather than vanishing."""
+        wanted = set(candidates)
+        return {
+            member: {
+                c: dict(q) for c, q in self.scores.get(member, {}).items() if c in wanted and q
+            }
+            for member in self.selection.committee
+        }
+
+    def progress(self, candidates: Sequence[str]) -> dict[str, int]:
+        """Scores given by each member, for the host: how far along, not what."""
+        return {
+            member: sum(len(q) for c, q in by_candidate.items() if c in candidates)
+            for member, by_candidate in self.given(candidates).items()
+        }
+
+    def mine(self, member: str, candidates: Sequence[str]) -> dict[str, list[int | None]]:
+        """A member's own scores, one list per candidate with None where not yet scored."""
+        questions = len(self.selection.rule.rubric)
+        own = self.scores.get(member, {})
+        return {
+            c: [own.get(c, {}).get(q) for q in range(questions)] for c in candidates if c in own
+        }
+
+    def status(self) -> dict[str, Any]:
+        return {"locked": self.locked, "published": self.published}
