@@ -3,10 +3,13 @@ see what, in the model, on both engines, and over a real server."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import Live, Refused, serve
@@ -29,6 +32,7 @@ from townhall.model.commands import (
 from townhall.model.errors import ForumError
 from townhall.model.forum import Forum
 from townhall.programme import parse_programme
+from townhall.scorer import Candidate, Conversion, Rule, result
 
 HOST = Actor(Role.HOST, "host")
 KIM = Actor(Role.COMMITTEE, "kim")
@@ -328,3 +332,71 @@ async def test_scores_travel_over_the_wire_and_stay_secret_until_published(
     assert rows[1]["inputs"]["committee_mean"] is None
     locked = await kim.call("score", {"candidate": "b", "scores": [3, 3]})
     assert locked["error"]["code"] == "scoring_locked"
+
+
+async def test_the_selection_exports_carry_enough_to_recompute_it(
+    committee_live: Live, live: Live, tmp_path: Path
+) -> None:
+    forum = committee_live
+    kim = await forum.connect(member_auth(forum, "kim"))
+    lee = await forum.connect(member_auth(forum, "lee"))
+    host = await forum.host()
+    phone, _ = await forum.phone()
+    assert (await kim.call("score", {"candidate": "a", "scores": [5, 4]}))["ok"]
+    assert (await kim.call("score", {"candidate": "b", "scores": [2, None]}))["ok"]
+    assert (await lee.call("score", {"candidate": "a", "scores": [3, 3]}))["ok"]
+    assert (await host.call("poll_open", {"poll": "vote"}))["ok"]
+    assert (await phone.call("vote", {"poll": "vote", "choices": ["a"], "op": "1"}))["ok"]
+    assert (await host.call("poll_close", {"poll": "vote"}))["ok"]
+    bearer = {"Authorization": f"Bearer {forum.host_key}"}
+    async with httpx.AsyncClient(base_url=forum.url) as http:
+        assert (await http.get(f"/export/{forum.code}/selection.json")).status_code == 401
+        wrong = await http.get(
+            f"/export/{forum.code}/selection.json", headers={"Authorization": "Bearer nope"}
+        )
+        assert wrong.status_code == 401
+        exported = (await http.get(f"/export/{forum.code}/selection.json", headers=bearer)).json()
+        sheet = await http.get(f"/export/{forum.code}/selection.csv", headers=bearer)
+        committee_sheet = await http.get(f"/export/{forum.code}/committee.csv", headers=bearer)
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        none = await http.get(
+            f"/export/{live.code}/selection.json",
+            headers={"Authorization": f"Bearer {live.host_key}"},
+        )
+        assert none.status_code == 404 and "[selection]" in none.text
+    # The JSON's inputs and settings, fed back into the scorer, give its own result.
+    rule = exported["rule"]
+    recomputed = result(
+        [Candidate(c["id"], c["title"], c["agreements"]) for c in exported["candidates"]],
+        exported["live_vote"]["counts"],
+        {
+            m: {c: {int(q) - 1: v for q, v in s.items()} for c, s in by.items()}
+            for m, by in exported["committee_scores"].items()
+        },
+        Rule(
+            weights=rule["weights"],
+            conversion=Conversion(rule["conversion"]),
+            rubric=tuple(rule["rubric"]),
+            lowest=rule["score_range"][0],
+            highest=rule["score_range"][1],
+            tie_break=tuple(rule["tie_break"]),
+        ),
+    )
+    assert recomputed["rows"] == exported["rows"]
+    assert exported["published"] is False
+    # The CSV: one row per candidate in rank order, every member's every score, the settings.
+    rows = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert [r["candidate"] for r in rows] == [r["candidate"] for r in exported["rows"]]
+    by_id = {r["candidate"]: r for r in rows}
+    assert (by_id["a"]["kim q1"], by_id["a"]["kim q2"], by_id["a"]["lee q1"]) == ("5", "4", "3")
+    assert (by_id["b"]["kim q2"], by_id["b"]["lee q1"]) == ("", "")
+    assert by_id["b"]["scores_missing"] == "3"
+    assert by_id["a"]["weight_committee"] == "50" and by_id["a"]["conversion"] == "top"
+    assert by_id["a"]["total_exact"] == exported["rows"][0]["exact"]["total"]
+    # The committee sheet is what `townhall score --committee` reads.
+    assert list(csv.reader(io.StringIO(committee_sheet.text))) == [
+        ["member", "candidate", "q1", "q2"],
+        ["kim", "a", "5", "4"],
+        ["kim", "b", "2", ""],
+        ["lee", "a", "3", "3"],
+    ]

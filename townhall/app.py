@@ -181,7 +181,7 @@ def build(
             await engine.close()
 
     routes = [
-        *export.routes(lambda: engine.forum, keys.code, keys.host_key),
+        *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
         *web.routes(site, health),
     ]
     starlette_app = Starlette(routes=routes, lifespan=lifespan)

@@ -1,4 +1,5 @@
-"""Exports for the organiser: the boards' posts with their upvotes and states, as CSV and JSON.
+"""Exports for the organiser, as CSV and JSON: the boards' posts with their upvotes and states,
+and the selection with its inputs, settings and result, enough to recompute it by hand.
 
 Behind the host key, sent as `Authorization: Bearer KEY` so it never sits in a URL or a log.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,9 +57,82 @@ def post_rows(forum: Forum) -> list[dict[str, Any]]:
     return rows
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+def selection_rows(table: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The selection as one row per candidate, in rank order: its inputs (every member's score
+    on every question, blank where not given), its points, and the rule's settings."""
+    rule, live = table["rule"], table["live_vote"] or {}
+    questions = len(rule["rubric"])
+    members = table["committee_members"]
+    score_columns = [f"{m} q{q}" for m in members for q in range(1, questions + 1)]
+    columns = [
+        "rank",
+        "candidate",
+        "title",
+        "agreements",
+        "live_votes",
+        *score_columns,
+        "committee_mean",
+        "scores_given",
+        "scores_missing",
+        "points_agreement",
+        "points_live_vote",
+        "points_committee",
+        "total",
+        "total_exact",
+        "weight_agreement",
+        "weight_live_vote",
+        "weight_committee",
+        "conversion",
+        "score_range",
+        "tie_break",
+        "live_vote_poll",
+        "live_vote_version",
+        "published",
+    ]
+    scores = table["committee_scores"]
+    rows = []
+    for row in table["rows"]:
+        inputs, points = row["inputs"], row["points"]
+        given = {
+            f"{m} q{q}": scores.get(m, {}).get(row["candidate"], {}).get(str(q), "")
+            for m in members
+            for q in range(1, questions + 1)
+        }
+        rows.append(
+            {
+                "rank": row["rank"],
+                "candidate": row["candidate"],
+                "title": row["title"],
+                "agreements": inputs["agreements"],
+                "live_votes": inputs["live_votes"],
+                **given,
+                "committee_mean": ""
+                if inputs["committee_mean"] is None
+                else inputs["committee_mean"],
+                "scores_given": inputs["scores_given"],
+                "scores_missing": inputs["scores_missing"],
+                "points_agreement": points["agreement"],
+                "points_live_vote": points["live_vote"],
+                "points_committee": points["committee"],
+                "total": row["total"],
+                "total_exact": row["exact"]["total"],
+                "weight_agreement": rule["weights"]["agreement"],
+                "weight_live_vote": rule["weights"]["live_vote"],
+                "weight_committee": rule["weights"]["committee"],
+                "conversion": rule["conversion"],
+                "score_range": "-".join(map(str, rule["score_range"])),
+                "tie_break": " > ".join(rule["tie_break"]),
+                "live_vote_poll": live.get("poll", ""),
+                "live_vote_version": live.get("version", ""),
+                "published": table["published"],
+            }
+        )
+    return columns, rows
+
+
+def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str] = CSV_COLUMNS) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})
@@ -71,8 +145,19 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def routes(forum: Callable[[], Forum], code: str, host_key: str) -> list[Route]:
-    """The export routes; `forum` gives this process's current view of the forum."""
+def routes(
+    forum: Callable[[], Forum],
+    code: str,
+    host_key: str,
+    refresh: Callable[[], Awaitable[None]] | None = None,
+) -> list[Route]:
+    """The export routes; `forum` gives this process's current view of the forum, which
+    `refresh` brings up to date with the store first."""
+
+    async def current() -> Forum:
+        if refresh is not None:
+            await refresh()
+        return forum()
 
     def authorised(request: Request) -> Response | None:
         if request.path_params["code"].upper() != code:
@@ -94,7 +179,7 @@ def routes(forum: Callable[[], Forum], code: str, host_key: str) -> list[Route]:
         if refused is not None:
             return refused
         return Response(
-            to_csv(post_rows(forum())),
+            to_csv(post_rows(await current())),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{code}-posts.csv"'},
         )
@@ -103,19 +188,81 @@ def routes(forum: Callable[[], Forum], code: str, host_key: str) -> list[Route]:
         refused = authorised(request)
         if refused is not None:
             return refused
-        current = forum()
+        now = await current()
         return JSONResponse(
             {
-                "forum": current.programme.id,
-                "title": current.programme.title,
-                "seq": current.seq,
+                "forum": now.programme.id,
+                "title": now.programme.title,
+                "seq": now.seq,
                 "exported_at": datetime.now(UTC).isoformat(),
-                "posts": post_rows(current),
+                "posts": post_rows(now),
             },
             headers={"Content-Disposition": f'attachment; filename="{code}-posts.json"'},
+        )
+
+    async def selection(request: Request) -> tuple[Forum, dict[str, Any]] | Response:
+        refused = authorised(request)
+        if refused is not None:
+            return refused
+        now = await current()
+        if now.committee is None:
+            return Response(
+                "this forum's programme has no [selection]: nothing to export",
+                status_code=404,
+                media_type="text/plain",
+            )
+        table = now.selection_result()
+        return now, {
+            "seq": now.seq,
+            "exported_at": datetime.now(UTC).isoformat(),
+            "committee_source": "the forum's log",
+            **table,
+        }
+
+    async def selection_json(request: Request) -> Response:
+        found = await selection(request)
+        if isinstance(found, Response):
+            return found
+        return JSONResponse(
+            found[1],
+            headers={"Content-Disposition": f'attachment; filename="{code}-selection.json"'},
+        )
+
+    async def selection_csv(request: Request) -> Response:
+        found = await selection(request)
+        if isinstance(found, Response):
+            return found
+        columns, rows = selection_rows(found[1])
+        return Response(
+            to_csv(rows, columns),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{code}-selection.csv"'},
+        )
+
+    async def committee_csv(request: Request) -> Response:
+        """The committee's scores as the sheet `townhall score --committee` reads."""
+        found = await selection(request)
+        if isinstance(found, Response):
+            return found
+        table = found[1]
+        questions = len(table["rule"]["rubric"])
+        columns = ["member", "candidate", *(f"q{q}" for q in range(1, questions + 1))]
+        rows = [
+            {"member": member, "candidate": candidate}
+            | {f"q{q}": given.get(str(q), "") for q in range(1, questions + 1)}
+            for member, by_candidate in table["committee_scores"].items()
+            for candidate, given in by_candidate.items()
+        ]
+        return Response(
+            to_csv(rows, columns),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{code}-committee.csv"'},
         )
 
     return [
         Route("/export/{code}/posts.csv", posts_csv),
         Route("/export/{code}/posts.json", posts_json),
+        Route("/export/{code}/selection.json", selection_json),
+        Route("/export/{code}/selection.csv", selection_csv),
+        Route("/export/{code}/committee.csv", committee_csv),
     ]
