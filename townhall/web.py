@@ -110,6 +110,53 @@ SCRIPT_STRINGS = {
     "promote": N_("Promote the {n} most agreed ideas to “{poll}”"),
     "promoted": N_("The most agreed ideas are now the options of “{poll}”."),
     "export_failed": N_("The download failed ({status})."),
+    # The selection result and the committee's scoring.
+    "part_agreement": N_("Agreements ({weight})"),
+    "part_live_vote": N_("Live vote ({weight})"),
+    "part_committee": N_("Committee ({weight})"),
+    "missing": N_("missing"),
+    "detail_agreement": N_("agreements {n} → {points}"),
+    "detail_live_vote": N_("votes {n} → {points}"),
+    "detail_committee": N_("committee mean {mean} → {points}"),
+    "detail_missing": N_("scores missing: {n}"),
+    "rule_conversion_top": N_(
+        "Agreements and votes: the top candidate gets the part's full points, the others in"
+        " proportion."
+    ),
+    "rule_conversion_share": N_(
+        "Agreements and votes: each candidate gets the part's points times its share of the total."
+    ),
+    "rule_committee": N_(
+        "Committee: the mean of the scores given ({low}–{high}) as a share of {high}, times the"
+        " committee's points."
+    ),
+    "rule_missing": N_("A score not given is left out of the mean and shown as missing."),
+    "rule_ties": N_("Ties are broken by: {order}."),
+    "live_vote_replaced": N_("The live vote was closed again and replaced {n} earlier result(s)."),
+    "selection_title": N_("Selection result"),
+    "selection_preview": N_("Preview: not published. Phones and the projector don’t see this."),
+    "selection_published": N_("Published: shown on the projector and phones."),
+    "scoring_open": N_("Committee scoring is open."),
+    "scoring_locked": N_("Committee scoring is locked."),
+    "lock_scoring": N_("Lock scoring"),
+    "unlock_scoring": N_("Reopen scoring"),
+    "publish": N_("Publish the result"),
+    "withdraw": N_("Withdraw the result"),
+    "progress": N_("{member}: {n} of {total} scores"),
+    "live_vote_in": N_("Live vote: recorded when “{poll}” closed."),
+    "live_vote_waiting": N_("Live vote: waiting for “{poll}” to close."),
+    "committee_links": N_("Committee members’ own links (give each member only theirs):"),
+    "score_saved": N_("Saved"),
+    "score_saving": N_("Saving…"),
+    "scored_count": N_("{n} of {total} scored"),
+    "not_scored": N_("Not scored"),
+    "clear": N_("Clear"),
+    "committee_locked_note": N_("Scoring is locked. The host can reopen it."),
+    "committee_open_note": N_("Score each candidate. You can change a score until the host locks scoring."),
+    "committee_bad_link": N_("This committee link is not valid. Ask the host for your own link."),
+    "err_scoring_locked": N_("Scoring is locked; your earlier scores stand."),
+    "err_no_live_vote": N_("Close the live vote first: its result is part of the selection."),
+    "err_selection_published": N_("Withdraw the published result before reopening scoring."),
     # Refusals a board can give, by code; any other refusal shows the server's message.
     "err_empty_post": N_("Write something first."),
     "err_post_too_long": N_("That is longer than this board allows."),

@@ -224,3 +224,68 @@ export function pollStatusText(poll) {
 const TRANSIENT = new Set(["unavailable", "rate_limited", "internal_error"]);
 export const isTransient = (reply) => !reply.ok && TRANSIENT.has(reply.error?.code);
 export const retryDelay = () => 1000 + Math.random() * 2000;
+
+// The selection result: one row per candidate in rank order, a bar stacked by part (agreement,
+// live vote, committee) on a 0-100 scale, each part's points and the raw input behind it, and
+// the rule's settings under the table, so anyone in the room can check it by hand.
+export const SELECTION_PARTS = ["agreement", "live_vote", "committee"];
+
+export function renderSelection(container, result) {
+  if (!result) {
+    container.replaceChildren();
+    return;
+  }
+  const rule = result.rule;
+  const legend = el(
+    "p",
+    { class: "selection-legend" },
+    ...SELECTION_PARTS.map((part) =>
+      el(
+        "span",
+        { class: `legend-item part-${part}` },
+        el("span", { class: "legend-swatch" }),
+        t(`part_${part}`, { weight: rule.weights[part] }),
+      ),
+    ),
+  );
+  const rows = result.rows.map((row) => {
+    const bar = el("span", { class: "stack-track" });
+    for (const part of SELECTION_PARTS) {
+      const segment = el("span", { class: `stack-part part-${part}`, "data-part": part });
+      segment.style.width = `${row.points[part]}%`;
+      bar.append(segment);
+    }
+    const inputs = row.inputs;
+    const mean = inputs.committee_mean == null ? t("missing") : inputs.committee_mean.toFixed(2);
+    const details = [
+      t("detail_agreement", { n: inputs.agreements, points: fixed(row.points.agreement) }),
+      t("detail_live_vote", { n: inputs.live_votes, points: fixed(row.points.live_vote) }),
+      t("detail_committee", { mean, points: fixed(row.points.committee) }),
+    ];
+    if (inputs.scores_missing) details.push(t("detail_missing", { n: inputs.scores_missing }));
+    return el(
+      "li",
+      { class: "selection-row", "data-candidate": row.candidate, "data-rank": String(row.rank) },
+      el("span", { class: "selection-rank", text: String(row.rank) }),
+      el("span", { class: "selection-title", text: row.title }),
+      el("span", { class: "selection-total", text: fixed(row.total) }),
+      bar,
+      el("span", { class: "selection-details", text: details.join(" · ") }),
+    );
+  });
+  const live = result.live_vote;
+  const notes = [
+    t(`rule_conversion_${rule.conversion}`),
+    t("rule_committee", { low: rule.score_range[0], high: rule.score_range[1] }),
+    t("rule_missing"),
+    t("rule_ties", { order: rule.tie_break.map((p) => t(`part_${p}`, { weight: rule.weights[p] })).join(" › ") }),
+  ];
+  if (live?.replaced_earlier_recordings) notes.push(t("live_vote_replaced", { n: live.replaced_earlier_recordings }));
+  container.replaceChildren(
+    legend,
+    el("ol", { class: "selection-table" }, ...rows),
+    el("p", { class: "selection-rule note", text: notes.join(" ") }),
+  );
+}
+
+const fixed = (value) => Number(value).toFixed(2);

@@ -12,6 +12,7 @@ import {
   isBoard,
   pollStatusText,
   renderBars,
+  renderSelection,
   sortPosts,
   syncList,
   t,
@@ -30,6 +31,7 @@ const key = fromHash ?? sessionStorage.getItem(storeKey) ?? "";
 
 const forum = new ForumState();
 let presence = { participant: 0, screen: 0, host: 0 };
+let committeeLinks = {};
 
 const socket = connect(
   { role: "host", code: config.code, key },
@@ -37,6 +39,7 @@ const socket = connect(
     onSnapshot(reply) {
       forum.setSnapshot(reply);
       presence = reply.presence;
+      committeeLinks = reply.committee_links ?? {};
       render();
     },
     onError(error) {
@@ -88,8 +91,49 @@ function render() {
   renderBoard();
   renderPresence();
   renderTimer();
+  renderSelectionPanel();
   $("export").hidden = !state.items.some(isBoard);
 }
+
+// The selection: the live vote's status, how far each committee member has got (how many
+// scores, never which), the lock and publish controls, and a preview of the result.
+function renderSelectionPanel() {
+  const selection = forum.state.selection;
+  const panel = $("selection-panel");
+  panel.hidden = !selection;
+  if (!selection) return;
+  const poll = forum.state.items.find((item) => item.id === selection.poll);
+  $("selection-live").textContent = t(selection.live_vote ? "live_vote_in" : "live_vote_waiting", {
+    poll: poll?.title ?? selection.poll,
+  });
+  $("selection-scoring").textContent = t(selection.locked ? "scoring_locked" : "scoring_open");
+  const progress = Object.entries(selection.progress ?? {}).map(([member, n]) =>
+    el("li", { "data-member": member, text: t("progress", { member, n, total: selection.scores_expected }) }),
+  );
+  $("selection-progress").replaceChildren(...progress);
+  const lock = $("scoring-lock");
+  lock.textContent = t(selection.locked ? "unlock_scoring" : "lock_scoring");
+  lock.dataset.locked = String(selection.locked);
+  lock.disabled = selection.published && selection.locked;
+  const publish = $("selection-publish");
+  publish.textContent = t(selection.published ? "withdraw" : "publish");
+  publish.dataset.published = String(selection.published);
+  $("selection-visibility").textContent = t(selection.published ? "selection_published" : "selection_preview");
+  renderSelection($("selection-result"), selection.result);
+  $("committee-links-note").textContent = t("committee_links");
+  const links = Object.entries(committeeLinks).map(([member, path]) => {
+    const address = new URL(path, location.origin).href;
+    return el("li", {}, el("span", { class: "link-member", text: `${member}: ` }), el("code", { text: address }));
+  });
+  $("committee-links").replaceChildren(...links);
+}
+
+$("scoring-lock").addEventListener("click", (event) =>
+  command(event.currentTarget.dataset.locked === "true" ? "scoring_unlock" : "scoring_lock"),
+);
+$("selection-publish").addEventListener("click", (event) =>
+  command(event.currentTarget.dataset.published === "true" ? "selection_withdraw" : "selection_publish"),
+);
 
 function renderAgenda() {
   const state = forum.state;
@@ -348,10 +392,10 @@ $("promote").addEventListener("click", async () => {
 
 // The export needs the host key in a header, which a plain link can't send: fetch it, then
 // hand the browser the file from a temporary object URL.
-async function download(format) {
+async function download(file) {
   let response;
   try {
-    response = await fetch(`/export/${encodeURIComponent(config.code)}/posts.${format}`, {
+    response = await fetch(`/export/${encodeURIComponent(config.code)}/${file}`, {
       headers: { Authorization: `Bearer ${key}` },
       cache: "no-store",
     });
@@ -364,7 +408,7 @@ async function download(format) {
     return;
   }
   const url = URL.createObjectURL(await response.blob());
-  const link = el("a", { href: url, download: `${config.code}-posts.${format}`, hidden: true });
+  const link = el("a", { href: url, download: `${config.code}-${file}`, hidden: true });
   document.body.append(link);
   link.click();
   link.remove();
@@ -374,6 +418,12 @@ async function download(format) {
 for (const link of [$("export-csv"), $("export-json")]) {
   link.addEventListener("click", (event) => {
     event.preventDefault();
-    download(link.dataset.format);
+    download(`posts.${link.dataset.format}`);
+  });
+}
+for (const link of document.querySelectorAll(".selection-export")) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    download(link.dataset.file);
   });
 }

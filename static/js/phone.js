@@ -14,6 +14,7 @@ import {
   opId,
   pollStatusText,
   renderBars,
+  renderSelection,
   retryDelay,
   sortPosts,
   syncList,
@@ -58,6 +59,10 @@ function render(resetBallot) {
   const item = forum.current;
   if (!item) return;
   const state = forum.state;
+  // The published selection result, below whatever item is on.
+  const result = state.selection?.published ? state.selection.result : null;
+  $("selection-box").hidden = !result;
+  renderSelection($("selection-result"), result);
   $("item-step").textContent = `${state.current + 1} / ${state.items.length}`;
   $("item-title").textContent = item.title;
   const pollBox = $("poll");

@@ -10,6 +10,7 @@ import {
   ForumState,
   isBoard,
   renderBars,
+  renderSelection,
   sortPosts,
   syncList,
   t,
@@ -38,6 +39,18 @@ socket.on("board", (board) => {
 function render() {
   const item = forum.current;
   if (!item) return;
+  // Once the host publishes the selection, the room sees its ranked breakdown in place of the
+  // item, until the host withdraws it.
+  const selection = forum.state.selection;
+  const published = Boolean(selection?.published && selection.result);
+  document.body.dataset.selection = String(published);
+  $("selection").hidden = !published;
+  if (published) {
+    $("item-title").textContent = t("selection_title");
+    for (const id of ["poll-question", "results", "results-note", "board", "timer"]) $(id).hidden = true;
+    renderSelection($("selection-result"), selection.result);
+    return;
+  }
   $("item-title").textContent = item.title;
   if (isBoard(item)) document.body.dataset.board = item.id;
   else delete document.body.dataset.board;
@@ -49,6 +62,7 @@ function render() {
 }
 
 function renderResults() {
+  if (document.body.dataset.selection === "true") return;
   const item = forum.current;
   const box = $("results");
   const note = $("results-note");
@@ -65,6 +79,7 @@ function renderResults() {
 }
 
 function renderTimer() {
+  if (document.body.dataset.selection === "true") return;
   const timer = forum.state?.timer;
   const box = $("timer");
   box.hidden = !timer || timer.duration_ms === 0;
@@ -74,6 +89,7 @@ function renderTimer() {
 setInterval(renderTimer, 250);
 
 function renderBoard() {
+  if (document.body.dataset.selection === "true") return;
   const item = forum.current;
   const box = $("board");
   box.hidden = !isBoard(item);

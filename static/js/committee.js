@@ -1,0 +1,179 @@
+// A selection committee member's phone: every candidate with the rubric's questions, each scored
+// by a tap. A change is saved at once and can be changed again until the host locks scoring.
+// The member sees only their own scores; the result appears once the host publishes it.
+import {
+  $,
+  config,
+  connect,
+  el,
+  errorText,
+  ForumState,
+  isTransient,
+  renderSelection,
+  retryDelay,
+  t,
+} from "./common.js";
+
+// The link's #fragment carries who this is and their key; the browser never sends a fragment
+// to the server. Kept for this tab, so a reload works, and taken out of the address bar.
+const storeKey = `townhall-committee-${config.code}`;
+const fromHash = new URLSearchParams(location.hash.slice(1));
+if (fromHash.get("key")) {
+  sessionStorage.setItem(storeKey, JSON.stringify({ member: fromHash.get("member"), key: fromHash.get("key") }));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+const link = JSON.parse(sessionStorage.getItem(storeKey) ?? "{}");
+$("member").textContent = link.member ?? "";
+
+const forum = new ForumState();
+let sheet = null; // { member, rubric, score_range, candidates, mine }
+const pending = new Map(); // candidate -> scores waiting to be sent
+const sending = new Set(); // candidates with a message in flight
+
+const socket = connect(
+  { role: "committee", code: config.code, member: link.member ?? "", key: link.key ?? "" },
+  {
+    onSnapshot(reply) {
+      forum.setSnapshot(reply);
+      sheet = reply.committee;
+      buildSheet();
+      render();
+    },
+    onError(error) {
+      showMessage(error.code === "bad_key" ? t("committee_bad_link") : errorText(error));
+    },
+  },
+);
+socket.on("state", (state) => {
+  if (!forum.setState(state, state.now_ms)) return;
+  if (sheet && !sameCandidates(state)) {
+    // The host promoted ideas to the live vote: the candidates changed; start from a snapshot.
+    socket.emit("snapshot", {}, (reply) => reply.ok && (forum.setSnapshot(reply), (sheet = reply.committee), buildSheet()));
+  }
+  render();
+});
+
+function sameCandidates(state) {
+  const poll = state.items.find((item) => item.id === state.selection?.poll);
+  const ids = (poll?.options ?? []).map((o) => o.id).join("\n");
+  return ids === sheet.candidates.map((c) => c.id).join("\n");
+}
+
+function showMessage(text) {
+  const box = $("message");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function buildSheet() {
+  const [low, high] = sheet.score_range;
+  const cards = sheet.candidates.map((candidate) => {
+    const questions = sheet.rubric.map((question, q) => {
+      const choices = [];
+      for (let value = low; value <= high; value += 1) {
+        const input = el("input", { type: "radio", name: `${candidate.id}-${q}`, value: String(value) });
+        input.addEventListener("change", () => changed(candidate.id));
+        choices.push(el("label", { class: "score-choice" }, input, el("span", { text: String(value) })));
+      }
+      return el(
+        "fieldset",
+        { class: "rubric-question", "data-question": String(q) },
+        el("legend", { text: `${q + 1}. ${question}` }),
+        el("div", { class: "score-choices" }, ...choices),
+      );
+    });
+    const clear = el("button", { type: "button", class: "clear", text: t("clear") });
+    clear.addEventListener("click", () => {
+      for (const input of card.querySelectorAll("input")) input.checked = false;
+      changed(candidate.id);
+    });
+    const card = el(
+      "li",
+      { class: "candidate-card", "data-candidate": candidate.id },
+      el("h2", { text: candidate.title }),
+      ...questions,
+      el("p", { class: "card-foot" }, el("span", { class: "card-state", role: "status" }), clear),
+    );
+    return card;
+  });
+  $("candidates").replaceChildren(...cards);
+  for (const candidate of sheet.candidates) showScores(candidate.id, sheet.mine[candidate.id] ?? []);
+}
+
+function card(candidateId) {
+  return [...$("candidates").children].find((node) => node.dataset.candidate === candidateId);
+}
+
+function readScores(candidateId) {
+  return sheet.rubric.map((_, q) => {
+    const checked = card(candidateId)?.querySelector(`input[name="${CSS.escape(`${candidateId}-${q}`)}"]:checked`);
+    return checked ? Number(checked.value) : null;
+  });
+}
+
+function showScores(candidateId, scores) {
+  const node = card(candidateId);
+  if (!node) return;
+  for (const input of node.querySelectorAll("input")) {
+    const q = Number(input.name.slice(candidateId.length + 1));
+    input.checked = scores[q] === Number(input.value);
+  }
+  const given = scores.filter((s) => s != null).length;
+  node.dataset.scored = String(given);
+  node.querySelector(".card-state").textContent = given ? t("score_saved") : t("not_scored");
+}
+
+function changed(candidateId) {
+  pending.set(candidateId, readScores(candidateId));
+  send(candidateId);
+}
+
+// One message in flight per candidate, always carrying the latest scores, so a slow ack can
+// never let an older message overwrite a newer choice.
+async function send(candidateId) {
+  if (sending.has(candidateId)) return;
+  sending.add(candidateId);
+  const state = card(candidateId)?.querySelector(".card-state");
+  try {
+    while (pending.has(candidateId)) {
+      const scores = pending.get(candidateId);
+      if (state) state.textContent = t("score_saving");
+      let reply;
+      try {
+        reply = await socket.timeout(8000).emitWithAck("score", { candidate: candidateId, scores });
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, retryDelay()));
+        continue; // resent as it stands: the same scores twice change nothing
+      }
+      if (isTransient(reply)) {
+        await new Promise((resolve) => setTimeout(resolve, retryDelay()));
+        continue;
+      }
+      if (pending.get(candidateId) === scores) pending.delete(candidateId);
+      if (reply.ok) {
+        sheet.mine[candidateId] = reply.scores;
+        showMessage("");
+        if (!pending.has(candidateId)) showScores(candidateId, reply.scores);
+        render();
+      } else {
+        pending.delete(candidateId);
+        showMessage(errorText(reply.error));
+        showScores(candidateId, sheet.mine[candidateId] ?? []);
+      }
+    }
+  } finally {
+    sending.delete(candidateId);
+  }
+}
+
+function render() {
+  const selection = forum.state?.selection;
+  if (!selection || !sheet) return;
+  $("status-note").textContent = t(selection.locked ? "committee_locked_note" : "committee_open_note");
+  document.body.dataset.locked = String(selection.locked);
+  for (const input of $("candidates").querySelectorAll("input, button")) input.disabled = selection.locked;
+  const scored = sheet.candidates.filter((c) => (sheet.mine[c.id] ?? []).some((s) => s != null)).length;
+  $("scored-count").textContent = t("scored_count", { n: scored, total: sheet.candidates.length });
+  $("result-box").hidden = !selection.result;
+  renderSelection($("result"), selection.result);
+}
