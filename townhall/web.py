@@ -152,7 +152,9 @@ SCRIPT_STRINGS = {
     "not_scored": N_("Not scored"),
     "clear": N_("Clear"),
     "committee_locked_note": N_("Scoring is locked. The host can reopen it."),
-    "committee_open_note": N_("Score each candidate. You can change a score until the host locks scoring."),
+    "committee_open_note": N_(
+        "Score each candidate. You can change a score until the host locks scoring."
+    ),
     "committee_bad_link": N_("This committee link is not valid. Ask the host for your own link."),
     "err_scoring_locked": N_("Scoring is locked; your earlier scores stand."),
     "err_no_live_vote": N_("Close the live vote first: its result is part of the selection."),
