@@ -10,7 +10,15 @@ import pytest
 from tests.test_engine_contract import ENGINES, engine_url
 from townhall.cli import main
 from townhall.engine import Engine, open_engine
-from townhall.model.commands import Actor, ClosePoll, OpenPoll, Role, Vote
+from townhall.model.commands import (
+    Actor,
+    ClosePoll,
+    OpenPoll,
+    PublishSelection,
+    Role,
+    ScoreCandidate,
+    Vote,
+)
 from townhall.programme import load_programme
 
 HOST = Actor(Role.HOST, "host")
@@ -161,3 +169,27 @@ async def test_score_before_the_live_vote_closed_says_so(
     await engine.close()
     assert main(["score", str(room), "--data-dir", str(tmp_path)]) == 1
     assert "has not been closed yet" in capsys.readouterr().err
+
+
+async def test_score_takes_the_committees_scores_from_the_log(
+    room: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    engine = open_engine("memory://", load_programme(room), data)
+    await engine.start()
+    await vote_and_close(engine, ["a", "c"], "v")
+    await engine.execute(Actor(Role.COMMITTEE, "kim"), ScoreCandidate("c", (5, 5)))
+    await engine.execute(Actor(Role.COMMITTEE, "lee"), ScoreCandidate("c", (3, None)))
+    await engine.execute(HOST, PublishSelection(published=True))
+    await engine.close()
+    assert main(["score", str(room), "--data-dir", str(data), "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["committee_source"] == "the forum's log"
+    assert table["published"] is True
+    # c: agreements 0 -> 0; votes 1 of top 1 -> 25; committee (5+5+3)/3 = 13/3 -> 43 1/3
+    rows = {row["candidate"]: row for row in table["rows"]}
+    assert rows["c"]["exact"]["total"] == "205/3"
+    assert rows["c"]["inputs"]["scores_missing"] == 1
+    assert [row["candidate"] for row in table["rows"]] == ["c", "a", "b"]
+    assert main(["score", str(room), "--data-dir", str(data)]) == 0
+    assert "Scores from the forum's log; the result is published." in capsys.readouterr().out
