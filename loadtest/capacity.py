@@ -9,8 +9,8 @@ connection, and conservation (final tally equals the phones' acked ballots).
     .venv/bin/python loadtest/capacity.py --phones 300 --rate 300 --seconds 20
     .venv/bin/python loadtest/capacity.py --phones 300 --rate 300 --seconds 20 --workers 2
 
-Traffic goes to 127.0.0.1 only; every loop is bounded by --seconds. The issue-6 harness (raw
-Engine.IO clients, the Node peer, thousands of phones) will supersede this probe.
+Traffic goes to 127.0.0.1 only; every loop is bounded by --seconds. For thousands of phones and
+the comparison with a Node socket.io peer, see loadtest/compare.py.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Load tests: the capacity probe and the comparison harness."""

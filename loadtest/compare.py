@@ -1,0 +1,471 @@
+"""The load comparison: Townhall against a plain socket.io peer and a pre-framed limit server.
+
+For each target and each number of phones it starts the server pinned to core 0, runs the Node
+generator (loadtest/peers/gen.js: raw Engine.IO WebSocket phones and a projector) pinned to
+core 1 for a fixed vote period, stops the server, and writes BENCHMARKS.md at the repository
+root with a table per number of phones, plus the raw figures as JSON.
+
+    .venv/bin/python loadtest/compare.py                      # the full run: 1k, 5k, 10k phones
+    .venv/bin/python loadtest/compare.py --phones 1000 --seconds 5 --out /tmp/quick.md
+    .venv/bin/python loadtest/compare.py --redis              # also Townhall, 2 workers on Redis
+
+Needs `npm ci --prefix loadtest/peers` (./dev test does it), node, taskset and, for --redis,
+redis-server. Every wait is bounded; every child process is stopped at the end, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT / "loadtest" / "peers"
+POLL = "vote"
+OPTIONS = ("a", "b", "c")
+ROOM = f"""
+[forum]
+id = "loadtest"
+title = "Load test"
+language = "en"
+
+[[items]]
+id = "{POLL}"
+kind = "poll"
+title = "Vote"
+results = "live"
+options = [{", ".join(f'{{ id = "{o}", label = "{o.upper()}" }}' for o in OPTIONS)}]
+"""
+HOST_LINE = re.compile(r"Host screen:\s+http://\S+/host/(\w+)#key=(\S+)")
+TARGETS = ("townhall", "peer", "limit", "townhall-redis")
+LABELS = {
+    "townhall": "Townhall",
+    "peer": "socket.io peer",
+    "limit": "limit",
+    "townhall-redis": "townhall redis 2 workers",
+}
+SERVER_CORE, GENERATOR_CORE = 0, 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def raise_fd_limit() -> int:
+    """The soft open-files limit up to the hard one; children inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def pinned(command: list[str], core: int | None) -> list[str]:
+    """`taskset -c CORE command`: taskset execs, so the pid is the command's own."""
+    return command if core is None else ["taskset", "-c", str(core), *command]
+
+
+class Children:
+    """Every process started for a run; `stop_all` ends whichever are still running."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(command, **options)
+        self.processes.append(process)
+        return process
+
+    @staticmethod
+    def stop(process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            self.stop(process)
+        self.processes.clear()
+
+
+@dataclass
+class Target:
+    """A server under test, up and answering."""
+
+    name: str
+    url: str
+    code: str
+    host_key: str = ""
+    cookies: bool = False  # phones need Townhall's participant cookie from the join page
+    pids: list[int] = field(default_factory=list)  # the processes holding the sockets
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log: Path | None = None
+    note: str = ""
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
+
+
+def _wait(what: str, ready: Any, process: subprocess.Popen[bytes], seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        value = ready()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not come up in {seconds} s")
+
+
+def _healthz_pid(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return int(json.load(response)["pid"])
+    except (OSError, urllib.error.URLError, ValueError, KeyError):
+        return None
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _redis_pong(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_target(name: str, work: Path, children: Children, *, pin: bool = True) -> Target:
+    """Start one target in `work` (a fresh directory) and wait until it answers."""
+    core = SERVER_CORE if pin else None
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = work / f"{name}.log"
+    with log.open("wb") as output:
+        if name in ("peer", "limit"):
+            command = ["node", str(PEERS / f"{name}.js"), "--port", str(port)]
+            process = children.start(pinned(command, core), stdout=output, stderr=output)
+            _wait(name, lambda: _accepts(port), process)
+            note = "pinned to core 0" if pin else "not pinned"
+            return Target(name, url, "PEER", "", False, [process.pid], [process], log, note)
+        if name not in ("townhall", "townhall-redis"):
+            raise ValueError(f"unknown target {name}")
+        room = work / "room.toml"
+        room.write_text(ROOM, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+        env["TOWNHALL_LOG_LEVEL"] = "warning"
+        serve = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
+        serve += ["--port", str(port), "--data-dir", str(work / "data")]
+        processes = []
+        if name == "townhall-redis":
+            redis_port = free_port()
+            redis = children.start(
+                [
+                    shutil.which("redis-server") or "redis-server",
+                    *("--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""),
+                    *("--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(work)),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            processes.append(redis)
+            _wait("redis-server", lambda: _redis_pong(redis_port), redis)
+            serve += ["--redis", f"redis://127.0.0.1:{redis_port}/0", "--workers", "2"]
+            core = None  # the workers and redis-server share both cores with the generator
+        process = children.start(
+            pinned(serve, core), stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT
+        )
+        processes.insert(0, process)
+        seen: set[int] = set()
+
+        def healthy() -> bool:
+            pid = _healthz_pid(url)
+            if pid is not None:
+                seen.add(pid)
+            return len(seen) >= (2 if name == "townhall-redis" else 1)
+
+        _wait(name, healthy, process, seconds=60)
+    match = _wait(name, lambda: HOST_LINE.search(log.read_text(errors="replace")), process)
+    pids = sorted(seen) if name == "townhall-redis" else [process.pid]
+    note = (
+        "2 workers and redis-server unpinned (both cores, shared with the generator)"
+        if name == "townhall-redis"
+        else ("pinned to core 0" if pin else "not pinned")
+    )
+    return Target(name, url, match.group(1), match.group(2), True, pids, processes, log, note)
+
+
+def run_generator(
+    target: Target,
+    phones: int,
+    rate: float,
+    seconds: float,
+    *,
+    pin: bool = True,
+    extra: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One generator run against a started target; its RESULT line as a dict."""
+    command = [
+        "node",
+        str(PEERS / "gen.js"),
+        *("--url", target.url, "--code", target.code, "--poll", POLL),
+        *("--options", ",".join(OPTIONS), "--phones", str(phones)),
+        *("--rate", str(rate), "--seconds", str(seconds)),
+        *("--server-pids", ",".join(map(str, target.pids))),
+        *("--clk-tck", str(os.sysconf("SC_CLK_TCK"))),
+        *extra,
+    ]
+    if target.cookies:
+        command.append("--cookies")
+    if target.host_key:
+        command += ["--host-key", target.host_key]
+    command = pinned(command, GENERATOR_CORE if pin else None)
+    # The generator bounds its own waits; this is the backstop if it hangs anyway.
+    budget = 2 * 180 + seconds + 30 + 60
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = process.communicate(timeout=budget)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    lines = [line for line in out.decode().splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        raise RuntimeError(f"the generator printed no result: {out.decode()}{err.decode()}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
+    if err.strip():
+        result["stderr"] = err.decode()[-2000:]
+    return result
+
+
+@contextlib.contextmanager
+def workspace() -> Iterator[Path]:
+    work = Path(tempfile.mkdtemp(prefix="townhall-loadtest-"))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(
+    name: str, phones: int, rate: float, seconds: float, *, pin: bool = True
+) -> dict[str, Any]:
+    """Start `name`, run the generator once against it, stop it; the figures."""
+    children = Children()
+    load_before = float(Path("/proc/loadavg").read_text().split()[0])
+    with workspace() as work:
+        try:
+            target = start_target(name, work, children, pin=pin)
+            result = run_generator(target, phones, rate, seconds, pin=pin)
+            result["target"] = name
+            result["setup"] = target.note
+            result["load_before"] = load_before  # 1-minute load average: was the machine quiet?
+            alive = all(p.poll() is None for p in target.processes)
+            result["server_survived"] = alive
+            errors = [
+                line
+                for line in target.output().splitlines()
+                if re.search(r"\b(ERROR|Traceback|Exception)\b", line)
+            ]
+            if errors:
+                result["server_errors"] = errors[:20]
+            return result
+        except Exception as exc:  # a failed run is a row with its error, not a lost table
+            return {"target": name, "phones": phones, "rate": rate, "error": str(exc)}
+        finally:
+            children.stop_all()
+
+
+# ---- the report -----------------------------------------------------------------------------
+
+ROWS: list[tuple[str, str, bool]] = [  # key, label, whether a Townhall/other ratio means much
+    ("connected", "phones connected", False),
+    ("connect_s", "time to connect all phones, s", True),
+    ("cookies_s", "join pages for the cookies (before connecting), s", False),
+    ("acked_per_s", "votes acked per second", True),
+    ("latency_p50_ms", "vote → projector p50, ms", True),
+    ("latency_p99_ms", "vote → projector p99, ms", True),
+    ("ack_p50_ms", "vote → ack p50, ms", True),
+    ("ack_p99_ms", "vote → ack p99, ms", True),
+    ("rss_per_conn_kb", "server memory per connection, KiB", True),
+    ("server_cpu_s", "server CPU s over the vote period", True),
+    ("server_cpu_pct", "server CPU % of the vote period", True),
+    ("phone_pushes_per_s", "tally messages received by phones per second", False),
+    ("gen_cpu_pct", "generator CPU % (its own core)", False),
+    ("gen_loop_delay_p99_ms", "generator event-loop delay p99, ms", False),
+    ("lost", "lost votes", False),
+    ("double", "double-counted votes", False),
+    ("unacked", "votes never acked", False),
+    ("refused", "votes refused", False),
+    ("disconnects", "phones disconnected during the run", False),
+    ("skipped", "votes not sent (every phone busy)", False),
+]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "0"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _ratio(a: Any, b: Any) -> str:
+    if not isinstance(a, int | float) or not isinstance(b, int | float) or b == 0:
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        kib = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        memory = f"{kib / 2**20:.1f} GiB"
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "memory": memory,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "node": node.stdout.strip(),
+    }
+
+
+def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    m = meta["machine"]
+    lines = [
+        "# Load benchmarks",
+        "",
+        "Townhall against a plain socket.io 4.8 server doing the same poll",
+        "(`loadtest/peers/peer.js`) and a pre-framed limit server (`loadtest/peers/limit.js`),",
+        "driven by raw Engine.IO WebSocket phones (`loadtest/peers/gen.js`). How to run them and",
+        "what each figure means: `loadtest/README.md`.",
+        "",
+        f"- date: {meta['date']}",
+        f"- command: `{meta['command']}`",
+        f"- machine: {m['nproc']} cores, {m['cpu']}, {m['memory']}, Linux {m['kernel']}",
+        f"- Python {m['python']}, Node {m['node']}",
+        f"- {meta['rate']:g} votes/s offered for {meta['seconds']:g} s over all phones; one vote in"
+        " 20 is a resend, the others change the phone's choice; tallies every 100 ms to the"
+        " projector and every phone (a live poll)",
+        "- servers pinned to core 0 (`taskset -c 0`), the generator to core 1, except "
+        "\u201ctownhall redis 2 workers\u201d: its workers and redis-server are not pinned",
+        "- 1-minute load average before each run: "
+        + ", ".join(f"{r.get('load_before', 0):.2f}" for r in runs)
+        + " (other work on the machine skews the figures)",
+        "",
+    ]
+    targets = list(dict.fromkeys(r["target"] for r in runs))
+    for phones in dict.fromkeys(r["phones"] for r in runs):
+        by = {r["target"]: r for r in runs if r["phones"] == phones}
+        cols = [LABELS[t] for t in targets]
+        ratios = [("townhall", "peer"), ("townhall", "limit")]
+        ratios = [(a, b) for a, b in ratios if a in by and b in by]
+        header = ["", *cols, *(f"{LABELS[a]}/{LABELS[b]}" for a, b in ratios)]
+        lines += [f"## {phones:,} phones", ""]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        for key, label, ratio in ROWS:
+            row = [label, *(_cell(by[t].get(key)) for t in targets)]
+            row += [_ratio(by[a].get(key), by[b].get(key)) if ratio else "–" for a, b in ratios]
+            lines.append("| " + " | ".join(row) + " |")
+        for t in targets:
+            for problem in ("error", "server_errors"):
+                if by[t].get(problem):
+                    lines.append(f"\n{LABELS[t]}: {problem}: `{by[t][problem]}`")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--phones", default="1000,5000,10000", help="comma-separated N list")
+    parser.add_argument("--rate", type=float, default=500, help="votes per second, all phones")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the vote period")
+    parser.add_argument("--targets", default="townhall,peer,limit", help=f"of {','.join(TARGETS)}")
+    parser.add_argument("--redis", action="store_true", help="also run townhall-redis")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--json", type=Path, help="raw figures (default loadtest/results/…)")
+    args = parser.parse_args(argv)
+    targets = args.targets.split(",")
+    if args.redis and "townhall-redis" not in targets:
+        targets.append("townhall-redis")
+    if unknown := set(targets) - set(TARGETS):
+        parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    if not (PEERS / "node_modules" / "ws").is_dir():
+        parser.error("run `npm ci --prefix loadtest/peers` first")
+    if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
+        parser.error("needs two cores and taskset: the server on core 0, the generator on 1")
+    fds = raise_fd_limit()
+    phone_counts = [int(n) for n in args.phones.split(",")]
+    if max(phone_counts) + 100 > fds:
+        parser.error(f"the open-files limit is {fds}: too low for {max(phone_counts)} phones")
+
+    today = datetime.date.today().isoformat()
+    meta = {
+        "date": today,
+        "command": shlex.join([".venv/bin/python", "loadtest/compare.py", *sys.argv[1:]]),
+        "machine": machine(),
+        "rate": args.rate,
+        "seconds": args.seconds,
+    }
+    runs = []
+    for phones in phone_counts:
+        for name in targets:
+            print(f"{LABELS[name]}: {phones} phones …", file=sys.stderr, flush=True)
+            result = measure(name, phones, args.rate, args.seconds)
+            summary = {k: result.get(k) for k in ("acked_per_s", "latency_p99_ms", "lost")}
+            print(f"  {result.get('error') or summary}", file=sys.stderr, flush=True)
+            runs.append(result)
+            time.sleep(2)  # let the sockets of the last run wind down
+    json_path = args.json or ROOT / "loadtest" / "results" / f"run-{today}.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps({**meta, "runs": runs}, indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(render(runs, meta), encoding="utf-8")
+    print(f"wrote {args.out} and {json_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,527 @@
+'use strict';
+// The load generator: thousands of phones as raw Engine.IO v4 / Socket.IO v5 WebSocket clients
+// in one process, one projector, and optionally the host to open the poll. Votes go out at a
+// steady total rate; the last line on stdout is `RESULT {json}` with every figure.
+//
+//   node gen.js --url http://127.0.0.1:8000 --code ABC123 --phones 1000 --rate 500 --seconds 20
+//     [--host-key KEY] [--cookies] [--server-pids 123,456] [--poll vote] [--options a,b,c]
+//
+// --cookies: each phone first GETs /j/CODE for its own participant cookie (Townhall).
+// --host-key: connect as host first and open the poll (Townhall).
+// Every wait is bounded: --connect-timeout, --drain-timeout, and a hard deadline for the run.
+
+const http = require('node:http');
+const fs = require('node:fs');
+const { performance, monitorEventLoopDelay } = require('node:perf_hooks');
+const WebSocket = require('ws');
+
+const DEFAULTS = {
+  url: 'http://127.0.0.1:8000',
+  code: '',
+  'host-key': '',
+  cookies: false,
+  phones: 1000,
+  rate: 500,
+  seconds: 20,
+  poll: 'vote',
+  options: 'a,b,c',
+  'server-pids': '',
+  'resend-every': 20, // every 20th vote is a resend of the phone's last acked message
+  concurrency: 200, // WebSocket handshakes in flight while connecting
+  'connect-timeout': 180,
+  'drain-timeout': 30,
+  settle: 1, // seconds between connecting and measuring memory
+  'clk-tck': 100,
+};
+
+function parseArgs(argv) {
+  const opts = { ...DEFAULTS };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '');
+    if (!(name in DEFAULTS)) throw new Error(`unknown option ${argv[i]}`);
+    if (typeof DEFAULTS[name] === 'boolean') opts[name] = true;
+    else if (typeof DEFAULTS[name] === 'number') opts[name] = Number(argv[++i]);
+    else opts[name] = argv[++i];
+  }
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const OPTIONS = opts.options.split(',');
+const SERVER_PIDS = opts['server-pids'] ? opts['server-pids'].split(',').map(Number) : [];
+const WS_URL = `${opts.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
+const LOOP_RESOLUTION_MS = 10; // the loop-delay probe's timer, taken off what it reports
+const now = () => performance.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- /proc readings of the server --------------------------------------------------------
+
+function rssBytes() {
+  let total = 0;
+  for (const pid of SERVER_PIDS) {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (match) total += Number(match[1]) * 1024;
+  }
+  return total;
+}
+
+function serverCpuSeconds() {
+  let total = 0;
+  for (const pid of SERVER_PIDS) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / opts['clk-tck'];
+  }
+  return total;
+}
+
+// ---- one connection ------------------------------------------------------------------------
+
+const counters = {
+  connectErrors: {},
+  disconnects: 0,
+  phoneEvents: 0, // tally/state messages pushed to phones, read and dropped
+  sent: 0,
+  resends: 0,
+  skipped: 0,
+  acked: 0,
+  ackedInPeriod: 0,
+  duplicateAcks: 0,
+  resendNotDuplicate: 0,
+  newMarkedDuplicate: 0,
+  refused: {},
+  inFlight: 0,
+  orphaned: 0, // votes in flight on a connection that closed: never acked
+};
+let running = true; // false once the run is over: closes are then expected
+
+class Conn {
+  constructor(index, auth, cookie, onEvent) {
+    this.index = index;
+    this.auth = JSON.stringify(auth);
+    this.cookie = cookie;
+    this.onEvent = onEvent; // phones have none: their events are dropped unread
+    this.ws = null;
+    this.connected = false;
+    this.closed = false;
+    this.closing = false; // closed by us: not a disconnect
+    this.nextAck = 0;
+    this.waiting = new Map(); // ack id -> callback
+    this.k = 0; // votes cast (new messages) so far
+    this.lastOp = null; // the phone's last acked new message, for resends
+    this.lastChoice = null;
+    this.ackedChoices = null;
+    this.ackedVersion = -1;
+    this.busy = false; // one vote in flight at a time, as a phone page does
+  }
+
+  open() {
+    return new Promise((resolve) => {
+      const headers = this.cookie ? { Cookie: `townhall_pid=${this.cookie}` } : undefined;
+      const ws = new WebSocket(WS_URL, {
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        handshakeTimeout: opts['connect-timeout'] * 1000,
+        headers,
+      });
+      this.ws = ws;
+      this.resolveOpen = resolve;
+      ws.on('message', (data) => this.onMessage(data));
+      ws.on('error', (err) => this.fail(err.code || err.message));
+      ws.on('close', () => {
+        this.closed = true;
+        if (this.connected && running && !this.closing) counters.disconnects++;
+        if (this.busy) {
+          this.busy = false;
+          counters.inFlight--;
+          counters.orphaned++;
+        }
+        this.fail('closed');
+      });
+    });
+  }
+
+  fail(reason) {
+    if (this.resolveOpen) {
+      counters.connectErrors[reason] = (counters.connectErrors[reason] || 0) + 1;
+      this.resolveOpen(false);
+      this.resolveOpen = null;
+    }
+  }
+
+  onMessage(data) {
+    const c0 = data[0];
+    if (c0 === 0x34 /* 4: Socket.IO */) {
+      const c1 = data[1];
+      if (c1 === 0x32 /* 2: event */) {
+        if (this.onEvent) this.onEvent(data.toString());
+        else counters.phoneEvents++;
+      } else if (c1 === 0x33 /* 3: ack */) {
+        const text = data.toString();
+        const bracket = text.indexOf('[');
+        const id = Number(text.slice(2, bracket));
+        const callback = this.waiting.get(id);
+        if (callback) {
+          this.waiting.delete(id);
+          callback(JSON.parse(text.slice(bracket))[0]);
+        }
+      } else if (c1 === 0x30 /* 0: connected */) {
+        this.connected = true;
+        if (this.resolveOpen) this.resolveOpen(true);
+        this.resolveOpen = null;
+      } else if (c1 === 0x34 /* 4: connect_error */) {
+        let code = 'connect_error';
+        try {
+          const body = JSON.parse(data.toString().slice(2));
+          code = (body.data && body.data.code) || body.message || code;
+        } catch {
+          // keep the generic code
+        }
+        this.fail(code);
+        this.ws.close();
+      }
+    } else if (c0 === 0x32 /* 2: ping */) {
+      this.ws.send('3');
+    } else if (c0 === 0x30 /* 0: Engine.IO open */) {
+      this.ws.send(`40${this.auth}`);
+    }
+  }
+
+  call(event, payloadJson, callback) {
+    const id = this.nextAck++;
+    this.waiting.set(id, callback);
+    this.ws.send(`42${id}["${event}",${payloadJson}]`);
+  }
+
+  close() {
+    this.closing = true;
+    if (this.ws && !this.closed) this.ws.terminate();
+  }
+}
+
+// ---- connecting ---------------------------------------------------------------------------
+
+async function pool(count, limit, work) {
+  let next = 0;
+  const workers = [];
+  for (let w = 0; w < Math.min(limit, count); w++) {
+    workers.push(
+      (async () => {
+        while (next < count) await work(next++);
+      })(),
+    );
+  }
+  await Promise.all(workers);
+}
+
+function fetchCookie(agent) {
+  return new Promise((resolve) => {
+    const request = http.get(`${opts.url}/j/${opts.code}`, { agent }, (response) => {
+      response.resume();
+      const cookies = response.headers['set-cookie'] || [];
+      const found = cookies.map((c) => /^townhall_pid=([^;]+)/.exec(c)).find(Boolean);
+      resolve(found ? found[1] : null);
+    });
+    request.setTimeout(opts['connect-timeout'] * 1000, () => request.destroy());
+    request.on('error', () => resolve(null));
+  });
+}
+
+async function withDeadline(promise, seconds, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${seconds} s`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+function percentile(sorted, q) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+const round = (x, digits = 1) => (x === null ? null : Number(x.toFixed(digits)));
+
+async function main() {
+  const cpuStart = process.cpuUsage();
+  const tallyTimes = [];
+  const tallyVersions = [];
+  let finalTally = null;
+  const screen = new Conn(-1, { role: 'screen', code: opts.code }, null, (text) => {
+    if (!text.startsWith('42["tally",')) return;
+    const tally = JSON.parse(text.slice(2))[1];
+    if (tally.poll !== opts.poll) return;
+    tallyTimes.push(now());
+    tallyVersions.push(tally.version);
+    if (finalTally === null || tally.version >= finalTally.version) finalTally = tally;
+  });
+  const extra = [screen];
+  const phones = [];
+  const result = { phones: opts.phones, rate: opts.rate, seconds: opts.seconds };
+  const finish = () => {
+    running = false;
+    for (const conn of [...extra, ...phones]) conn.close();
+  };
+  const hardDeadline = setTimeout(
+    () => {
+      console.log(`RESULT ${JSON.stringify({ ...result, error: 'hard deadline passed' })}`);
+      process.exit(2);
+    },
+    (opts['connect-timeout'] * 2 + opts.seconds + opts['drain-timeout'] + 30) * 1000,
+  );
+
+  try {
+    if (!(await withDeadline(screen.open(), opts['connect-timeout'], 'projector'))) {
+      throw new Error(`the projector could not connect: ${JSON.stringify(counters.connectErrors)}`);
+    }
+    if (opts['host-key']) {
+      const host = new Conn(-2, { role: 'host', code: opts.code, key: opts['host-key'] }, null, () => {});
+      extra.push(host);
+      if (!(await withDeadline(host.open(), opts['connect-timeout'], 'host'))) {
+        throw new Error(`the host could not connect: ${JSON.stringify(counters.connectErrors)}`);
+      }
+      const ack = await withDeadline(
+        new Promise((resolve) => host.call('poll_open', JSON.stringify({ poll: opts.poll }), resolve)),
+        opts['connect-timeout'],
+        'poll_open',
+      );
+      if (!ack.ok) throw new Error(`poll_open refused: ${JSON.stringify(ack)}`);
+      host.close(); // the host gets every tally: it would only add load nobody measures
+    }
+    await sleep(200);
+    const rssBefore = rssBytes();
+
+    const cookies = new Array(opts.phones).fill(null);
+    if (opts.cookies) {
+      const started = now();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      await withDeadline(
+        pool(opts.phones, 64, async (i) => {
+          cookies[i] = await fetchCookie(agent);
+        }),
+        opts['connect-timeout'],
+        'join pages',
+      );
+      agent.destroy();
+      result.cookies_s = round((now() - started) / 1000, 2);
+      const missing = cookies.filter((c) => c === null).length;
+      if (missing) throw new Error(`${missing} phones got no participant cookie`);
+    }
+
+    const connectStarted = now();
+    for (let i = 0; i < opts.phones; i++) {
+      phones.push(new Conn(i, { role: 'participant', code: opts.code }, cookies[i], null));
+    }
+    await withDeadline(
+      pool(opts.phones, opts.concurrency, (i) => phones[i].open()),
+      opts['connect-timeout'],
+      'connecting phones',
+    ).catch((err) => {
+      result.connect_timeout = err.message;
+    });
+    const connected = phones.filter((p) => p.connected).length;
+    result.connected = connected;
+    result.connect_s = round((now() - connectStarted) / 1000, 2);
+    result.connect_errors = counters.connectErrors;
+    if (connected < opts.phones) throw new Error(`only ${connected} of ${opts.phones} phones connected`);
+    await sleep(opts.settle * 1000);
+    const rssAfter = rssBytes();
+    result.rss_before_mb = round(rssBefore / 2 ** 20);
+    result.rss_after_mb = round(rssAfter / 2 ** 20);
+    result.rss_per_conn_kb = round((rssAfter - rssBefore) / opts.phones / 1024, 2);
+
+    // Votes: open loop at the given total rate, round-robin over idle phones.
+    const sentAt = [];
+    const ackVersions = [];
+    const ackLatencies = [];
+    let maxVersion = -1;
+    let rr = 0;
+    const phoneEventsBefore = counters.phoneEvents;
+    const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+    const cpuBefore = process.cpuUsage();
+    const serverCpuBefore = serverCpuSeconds();
+    const voteStarted = now();
+    const voteEnds = voteStarted + opts.seconds * 1000;
+    delay.enable();
+
+    const send = (phone) => {
+      const resend = phone.lastOp !== null && (counters.sent + 1) % opts['resend-every'] === 0;
+      let op;
+      let choice;
+      if (resend) {
+        op = phone.lastOp;
+        choice = phone.lastChoice;
+        counters.resends++;
+      } else {
+        op = `${phone.index}-${phone.k}`;
+        choice = OPTIONS[(phone.index + phone.k) % OPTIONS.length]; // never the same twice running
+        phone.k++;
+      }
+      counters.sent++;
+      phone.busy = true;
+      counters.inFlight++;
+      const sent = now();
+      const payload = `{"poll":"${opts.poll}","choices":["${choice}"],"op":"${op}"}`;
+      phone.call('vote', payload, (ack) => {
+        const at = now();
+        phone.busy = false;
+        counters.inFlight--;
+        if (!ack.ok) {
+          const code = ack.error && ack.error.code;
+          counters.refused[code] = (counters.refused[code] || 0) + 1;
+          return;
+        }
+        counters.acked++;
+        if (at <= voteEnds) counters.ackedInPeriod++;
+        ackLatencies.push(at - sent);
+        if (ack.version >= phone.ackedVersion) {
+          phone.ackedVersion = ack.version;
+          phone.ackedChoices = ack.choices;
+        }
+        if (ack.version > maxVersion) maxVersion = ack.version;
+        if (ack.duplicate) {
+          counters.duplicateAcks++;
+          if (!resend) counters.newMarkedDuplicate++;
+          return; // a resend changes nothing: no latency to the projector
+        }
+        if (resend) counters.resendNotDuplicate++;
+        phone.lastOp = op;
+        phone.lastChoice = choice;
+        sentAt.push(sent);
+        ackVersions.push(ack.version);
+      });
+    };
+
+    await new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const t = now();
+        const due = Math.floor((Math.min(t, voteEnds) - voteStarted) * (opts.rate / 1000));
+        let owed = due - counters.sent - counters.skipped;
+        while (owed-- > 0) {
+          let phone = null;
+          for (let tries = 0; tries < 64; tries++) {
+            const candidate = phones[rr];
+            rr = (rr + 1) % phones.length;
+            if (!candidate.busy && !candidate.closed) {
+              phone = candidate;
+              break;
+            }
+          }
+          if (phone) send(phone);
+          else counters.skipped++;
+        }
+        if (t >= voteEnds) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    const voteSeconds = (now() - voteStarted) / 1000;
+    const cpuVote = process.cpuUsage(cpuBefore);
+    const serverCpuVote = serverCpuSeconds() - serverCpuBefore;
+    delay.disable();
+    const phoneEventsVote = counters.phoneEvents - phoneEventsBefore;
+
+    // Drain: every vote acked, then the projector caught up with the last acked version.
+    const drainEnds = now() + opts['drain-timeout'] * 1000;
+    while (counters.inFlight > 0 && now() < drainEnds) await sleep(20);
+    while ((finalTally === null || finalTally.version < maxVersion) && now() < drainEnds) {
+      await sleep(20);
+    }
+    await sleep(300); // a straggling later tally would still be counted
+
+    // Latency: from each vote sent to the first projector tally with version >= its ack's.
+    const prefixMax = [];
+    let best = -1;
+    for (const v of tallyVersions) {
+      best = Math.max(best, v);
+      prefixMax.push(best);
+    }
+    const latencies = [];
+    let unseen = 0;
+    for (let i = 0; i < sentAt.length; i++) {
+      let lo = 0;
+      let hi = prefixMax.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (prefixMax[mid] >= ackVersions[i]) hi = mid;
+        else lo = mid + 1;
+      }
+      if (lo < prefixMax.length) latencies.push(tallyTimes[lo] - sentAt[i]);
+      else unseen++;
+    }
+    latencies.sort((a, b) => a - b);
+    ackLatencies.sort((a, b) => a - b);
+
+    // Conservation: the final tally against each phone's last acked ballot.
+    const expected = Object.fromEntries(OPTIONS.map((o) => [o, 0]));
+    let voters = 0;
+    for (const phone of phones) {
+      if (phone.ackedChoices === null) continue;
+      voters++;
+      for (const choice of phone.ackedChoices) expected[choice]++;
+    }
+    const counts = finalTally ? finalTally.counts : {};
+    let lost = 0;
+    let double = 0;
+    for (const option of OPTIONS) {
+      const diff = (counts[option] || 0) - expected[option];
+      if (diff < 0) lost -= diff;
+      else double += diff;
+    }
+    const cpuAll = process.cpuUsage(cpuStart);
+
+    Object.assign(result, {
+      vote_s: round(voteSeconds, 2),
+      sent: counters.sent,
+      resends: counters.resends,
+      skipped: counters.skipped,
+      acked: counters.acked,
+      acked_per_s: round(counters.ackedInPeriod / voteSeconds),
+      unacked: counters.inFlight + counters.orphaned,
+      refused: counters.refused,
+      duplicate_acks: counters.duplicateAcks,
+      resend_not_duplicate: counters.resendNotDuplicate,
+      new_marked_duplicate: counters.newMarkedDuplicate,
+      latency_samples: latencies.length,
+      latency_unseen: unseen,
+      latency_p50_ms: round(percentile(latencies, 0.5)),
+      latency_p99_ms: round(percentile(latencies, 0.99)),
+      latency_max_ms: round(latencies.length ? latencies[latencies.length - 1] : null),
+      ack_p50_ms: round(percentile(ackLatencies, 0.5), 2),
+      ack_p99_ms: round(percentile(ackLatencies, 0.99), 2),
+      projector_tallies: tallyVersions.length,
+      phone_pushes_per_s: round(phoneEventsVote / voteSeconds),
+      server_cpu_s: round(serverCpuVote, 2),
+      server_cpu_pct: round((100 * serverCpuVote) / voteSeconds),
+      gen_cpu_s: round((cpuVote.user + cpuVote.system) / 1e6, 2),
+      gen_cpu_pct: round((100 * (cpuVote.user + cpuVote.system)) / 1e6 / voteSeconds),
+      gen_cpu_total_s: round((cpuAll.user + cpuAll.system) / 1e6, 2),
+      gen_loop_delay_p99_ms: round(Math.max(0, delay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS)),
+      final_version: finalTally ? finalTally.version : null,
+      max_acked_version: maxVersion,
+      final_counts: counts,
+      expected_counts: expected,
+      final_voters: finalTally ? finalTally.voters : null,
+      expected_voters: voters,
+      lost,
+      double,
+      disconnects: counters.disconnects,
+    });
+  } catch (err) {
+    result.error = err.message;
+  } finally {
+    finish();
+    clearTimeout(hardDeadline);
+  }
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  process.exit(result.error ? 1 : 0);
+}
+
+main();
