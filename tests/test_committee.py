@@ -400,3 +400,20 @@ async def test_the_selection_exports_carry_enough_to_recompute_it(
         ["kim", "b", "2", ""],
         ["lee", "a", "3", "3"],
     ]
+
+
+async def test_committee_members_count_in_presence_across_workers(
+    redis_url: str, tmp_path: Path
+) -> None:
+    first = open_engine(redis_url, programme(), tmp_path / "one")
+    second = open_engine(redis_url, programme(), tmp_path / "two")
+    await first.start()
+    await second.start()
+    try:
+        zero = {"participant": 0, "host": 0, "screen": 0, "committee": 0}
+        await first.presence(zero | {"participant": 3, "committee": 1})
+        totals = await second.presence(zero | {"host": 1, "committee": 2})
+        assert totals == {"participant": 3, "host": 1, "screen": 0, "committee": 3}
+    finally:
+        await first.close()
+        await second.close()

@@ -146,7 +146,9 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             role = Role(str(auth.get("role")))
         except ValueError:
-            raise _refuse("bad_auth", "role must be participant, host or screen") from None
+            raise _refuse(
+                "bad_auth", "role must be participant, host, screen or committee"
+            ) from None
         if role is Role.PARTICIPANT:
             participant = self.identities.from_cookie_header(environ.get("HTTP_COOKIE", ""))
             if participant is None:

@@ -36,9 +36,9 @@ MAX_OP = 64
 MAX_CHOICES = 12
 MAX_TIMER_SECONDS = 24 * 3600
 MAX_TEXT = 2000  # the longest a board may allow; each board checks its own limit
-MAX_NAME = 100
+MAX_NAME = 100  # the board refuses names over its limit with a clear code
 MAX_RUBRIC = 20  # rubric questions a score message may carry; the rubric checks its own length
-MAX_SCORE = 100  # the board refuses names over its limit with a clear code
+MAX_SCORE = 100
 
 
 class UnknownEvent(ForumError):

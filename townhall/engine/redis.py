@@ -446,21 +446,24 @@ class RedisEngine(Engine):
             await self.redis.hset(
                 self.keys.presence,
                 self.worker_id,
-                msgpack.packb([now, local["participant"], local["host"], local["screen"]]),
+                msgpack.packb([now, local]),
             )
             reports = await self.redis.hgetall(self.keys.presence)
         except RedisError:
             return local
         totals = dict.fromkeys(local, 0)
         for worker, packed in reports.items():
-            seen, participants, hosts, screens = msgpack.unpackb(packed)
+            report = msgpack.unpackb(packed)
+            if len(report) != 2 or not isinstance(report[1], dict):
+                continue  # written by an older version; it expires with that worker
+            seen, counts = report
             if now - seen > PRESENCE_STALE_MS:
                 with contextlib.suppress(RedisError):
                     await self.redis.hdel(self.keys.presence, worker)
                 continue
-            totals["participant"] += participants
-            totals["host"] += hosts
-            totals["screen"] += screens
+            for role, count in counts.items():
+                if role in totals:
+                    totals[role] += count
         return totals
 
 
