@@ -228,12 +228,13 @@ def _recorder(client: Client, event: str) -> Callable[[Any], Awaitable[None]]:
 
 @contextlib.asynccontextmanager
 async def serve(
-    programme: Programme, data_dir: Path, tick_ms: int = 50, port: int = 0
+    programme: Programme, data_dir: Path, tick_ms: int = 50, port: int = 0, **more: Any
 ) -> AsyncIterator[tuple[Townhall, str]]:
-    """Run Townhall under uvicorn on a loopback port (a free one by default) for the block."""
+    """Run Townhall under uvicorn on a loopback port (a free one by default) for the block;
+    `more` are further settings."""
     sock = free_socket(port)
     port = sock.getsockname()[1]
-    settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, tick_ms=tick_ms)
+    settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, tick_ms=tick_ms, **more)
     townhall = build(programme, settings)
     config = uvicorn.Config(
         townhall.asgi,

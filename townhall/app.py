@@ -18,6 +18,7 @@ from townhall import export, web, wire_json
 from townhall.broadcast import Broadcaster
 from townhall.config import Settings, SettingsError
 from townhall.engine import Engine, open_engine
+from townhall.fanout import Fanout
 from townhall.hub import ForumHub
 from townhall.identity import Identities
 from townhall.keys import ForumKeys, committee_keys, load_keys
@@ -169,7 +170,9 @@ def build(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.start()
-        broadcaster = Broadcaster(sio, engine, settings.tick_ms / 1000, hub.presence)
+        fanout = Fanout() if settings.fast_broadcast else None
+        hub.fanout = fanout
+        broadcaster = Broadcaster(sio, engine, settings.tick_ms / 1000, hub.presence, fanout)
         hub.broadcaster = broadcaster
         broadcaster.start()
         if on_ready is not None:

@@ -1,16 +1,21 @@
-"""Coalesced broadcasts: state at once, tallies on a short tick, one encoded packet per room."""
+"""Coalesced broadcasts: state at once, tallies on a short tick, each message framed once.
+
+Messages go to each role through the fanout (one WebSocket frame written to every connection's
+socket) and, for connections not (yet) on it, through python-socketio's rooms.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import socketio
 
 from townhall.engine import Engine
+from townhall.fanout import Fanout, event_frame
 from townhall.model.commands import Role
 from townhall.model.events import (
     BallotCast,
@@ -28,6 +33,9 @@ from townhall.model.events import (
 log = logging.getLogger(__name__)
 
 PRESENCE_REFRESH_S = 2.0
+# Phones take tallies on a slower tick than the projector and the host: a hall of phones costs
+# a write each, and a phone only needs to see its own vote counted within a second.
+PHONE_TALLY_S = 0.5
 # The least time between two board messages to a role; changes in between are gathered.
 BOARD_INTERVAL_S = {
     Role.HOST: 0.5,
@@ -50,8 +58,12 @@ class Broadcaster:
         engine: Engine,
         tick_s: float,
         presence: Callable[[], dict[str, int]],
+        fanout: Fanout | None = None,
     ) -> None:
         self.sio = sio
+        self.fanout = fanout
+        self._phone_polls: set[str] = set()  # tallies waiting for the phones' tick
+        self._phone_tally_at = 0.0
         self.engine = engine
         self.tick_s = tick_s
         self.presence = presence
@@ -137,19 +149,34 @@ class Broadcaster:
     async def flush(self) -> None:
         forum = self.engine.forum
         now = self.engine.clock()
+        await self._admit()
         if self._resync:
             self._resync = False
-            await self.sio.emit("resync", {"seq": forum.seq})
+            for role in Role:
+                await self._emit("resync", {"seq": forum.seq}, role)
         if self._state_dirty:
             self._state_dirty = False
             for role in Role:
                 await self._emit("state", {**forum.state_view(role), "now_ms": now}, role)
         dirty, self._dirty_polls = self._dirty_polls, set()
-        for poll_id in dirty:
+        self._phone_polls |= dirty
+        clock = asyncio.get_running_loop().time()
+        phones_due = bool(self._phone_polls) and clock >= self._phone_tally_at + PHONE_TALLY_S
+        for poll_id in self._phone_polls if phones_due else dirty:
             tally = forum.polls[poll_id].tally()
+            frame: bytes | None = None
             for role in Role:
+                if role is Role.PARTICIPANT and not phones_due:
+                    continue
+                if role is not Role.PARTICIPANT and poll_id not in dirty:
+                    continue  # sent already; only the phones were still owed it
                 if forum.tally_visible_to(poll_id, role):
-                    await self._emit("tally", tally, role)
+                    frame = await self._emit("tally", tally, role, ("tally", poll_id), frame)
+        if phones_due:
+            self._phone_polls.clear()
+            self._phone_tally_at = clock
+        if self._phone_polls:
+            self._wake.set()  # phones are owed a tally on a later tick
         await self._flush_boards()
         if self._presence_dirty:
             self._presence_dirty = False
@@ -157,6 +184,16 @@ class Broadcaster:
             if totals != self._last_presence:
                 self._last_presence = totals
                 await self._emit("presence", totals, Role.HOST)
+
+    async def _admit(self) -> None:
+        """Connections whose connect reply is out take broadcasts from the fanout from now on."""
+        if self.fanout is None:
+            return
+        self.fanout.settle()
+        for sid, role in self.fanout.admit():
+            await self.sio.leave_room(sid, role.value)
+        if self.fanout.joining or self.fanout.owing:
+            self._wake.set()  # look again next tick
 
     async def _flush_boards(self) -> None:
         forum = self.engine.forum
@@ -172,9 +209,26 @@ class Broadcaster:
                 waiting.discard(board_id)
                 self._board_sent[(role, board_id)] = clock
                 board = forum.boards.boards[board_id]
-                await self._emit("board", board.view(full=role is Role.HOST), role)
+                view = board.view(full=role is Role.HOST)
+                await self._emit("board", view, role, ("board", board_id))
         if any(self._boards_due.values()):
             self._wake.set()  # some are held back: look again next tick
 
-    async def _emit(self, event: str, data: dict[str, Any], role: Role) -> None:
-        await self.sio.emit(event, data, to=role.value)
+    async def _emit(
+        self,
+        event: str,
+        data: dict[str, Any],
+        role: Role,
+        key: Hashable = None,
+        frame: bytes | None = None,
+    ) -> bytes | None:
+        """Send to every connection of `role`; returns the frame, to reuse for another role.
+
+        `key` names the kind of message: a connection that is not draining keeps only the
+        latest of each kind."""
+        if self.fanout is not None and self.fanout.count(role):
+            frame = frame or event_frame(event, data)
+            self.fanout.send(role, key if key is not None else event, frame)
+        if self.sio.manager.rooms.get("/", {}).get(role.value):
+            await self.sio.emit(event, data, to=role.value)
+        return frame

@@ -28,6 +28,9 @@ class Settings:
     host_key: str = ""  # fixed host key; generated and kept in the data dir if empty
     secret: str = ""  # cookie-signing secret; generated and kept in the data dir if empty
     tick_ms: int = 100  # how often coalesced results go out
+    # Broadcasts framed once and written to every socket; off: python-socketio's own path, kept
+    # for comparison in benchmarks and as a fallback.
+    fast_broadcast: bool = True
     log_level: str = "info"
 
     @classmethod
@@ -89,4 +92,8 @@ def _convert(name: str, key: str, raw: str) -> Any:
             raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
     if name == "data_dir":
         return Path(raw)
+    if name == "fast_broadcast":
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise SettingsError(f"{key}: {raw!r} is not on or off (1/0, true/false)")
+        return raw.lower() in ("1", "true", "yes", "on")
     return raw

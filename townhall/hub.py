@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ import socketio
 
 from townhall.broadcast import Broadcaster
 from townhall.engine import Engine, EngineError
+from townhall.fanout import Fanout, transport_of
 from townhall.identity import Identities
 from townhall.model.commands import Actor, Role
 from townhall.model.errors import ForumError, InvalidPayload
@@ -64,8 +66,10 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         self.committee_keys = committee_keys or {}
         self.connections: dict[str, Connection] = {}
         # Per participant, not per connection; dropped when their last connection closes.
+        self.open_connections: Counter[str] = Counter()
         self.board_buckets: dict[str, TokenBucket] = {}
         self.broadcaster: Broadcaster | None = None
+        self.fanout: Fanout | None = None
 
     def presence(self) -> dict[str, int]:
         counts = dict.fromkeys((role.value for role in Role), 0)
@@ -116,16 +120,33 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         actor = self.authenticate(environ, auth)
         rate, burst = RATES[actor.role]
         self.connections[sid] = Connection(actor, TokenBucket(rate, burst))
+        self.open_connections[actor.id] += 1
         await self.enter_room(sid, actor.role.value)
+        self._join_fanout(sid, actor.role, environ)
         if self.broadcaster is not None:
             self.broadcaster.presence_changed()
 
+    def _join_fanout(self, sid: str, role: Role, environ: dict[str, Any]) -> None:
+        """Broadcasts reach this connection the fast way once its connect reply is out."""
+        if self.fanout is None:
+            return
+        transport = transport_of(environ)
+        eio = self.server.eio.sockets.get(self.server.manager.eio_sid_from_sid(sid, "/"))
+        if transport is not None and eio is not None:
+            self.fanout.join(sid, role, transport, eio.queue.empty)
+
     async def on_disconnect(self, sid: str) -> None:
+        if self.fanout is not None:
+            self.fanout.leave(sid)
         connection = self.connections.pop(sid, None)
         if connection is None:
             return
         participant = connection.actor.id
-        if not any(c.actor.id == participant for c in self.connections.values()):
+        left = self.open_connections[participant] - 1
+        if left > 0:
+            self.open_connections[participant] = left
+        else:
+            del self.open_connections[participant]
             self.board_buckets.pop(participant, None)
         if self.broadcaster is not None:
             self.broadcaster.presence_changed()
