@@ -166,6 +166,26 @@ def _redis_pong(port: int) -> bool:
         return False
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) clock ticks of the whole machine so far."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+def wait_for_quiet(max_seconds: float = 120, busy_pct: float = 15) -> float:
+    """Until the machine is idle enough (between runs our own processes are all stopped), or
+    `max_seconds`; the % of all cores busy over the last second sampled."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        busy0, total0 = _cpu_times()
+        time.sleep(1)
+        busy1, total1 = _cpu_times()
+        busy = 100 * (busy1 - busy0) / max(1, total1 - total0)
+        if busy < busy_pct or time.monotonic() > deadline:
+            return round(busy, 1)
+
+
 def start_target(name: str, work: Path, children: Children, *, pin: bool = True) -> Target:
     """Start one target in `work` (a fresh directory) and wait until it answers."""
     core = SERVER_CORE if pin else None
@@ -282,23 +302,22 @@ def measure(
 ) -> dict[str, Any]:
     """Start `name`, run the generator once against it, stop it; the figures."""
     children = Children()
-    load_before = float(Path("/proc/loadavg").read_text().split()[0])
+    busy_before = wait_for_quiet()
     with workspace() as work:
         try:
             target = start_target(name, work, children, pin=pin)
             result = run_generator(target, phones, rate, seconds, pin=pin)
             result["target"] = name
             result["setup"] = target.note
-            result["load_before"] = load_before  # 1-minute load average: was the machine quiet?
+            result["busy_before_pct"] = busy_before  # of all cores, before starting
             alive = all(p.poll() is None for p in target.processes)
             result["server_survived"] = alive
-            errors = [
-                line
-                for line in target.output().splitlines()
-                if re.search(r"\b(ERROR|Traceback|Exception)\b", line)
-            ]
+            log = target.output().splitlines()
+            errors = [line for line in log if re.search(r"\b(ERROR|Traceback)\b", line)]
             if errors:
-                result["server_errors"] = errors[:20]
+                result["server_errors"] = len(errors)
+                first = log.index(errors[0])
+                result["server_log_excerpt"] = log[first : first + 40]
             return result
         except Exception as exc:  # a failed run is a row with its error, not a lost table
             return {"target": name, "phones": phones, "rate": rate, "error": str(exc)}
@@ -322,11 +341,13 @@ ROWS: list[tuple[str, str, bool]] = [  # key, label, whether a Townhall/other ra
     ("server_cpu_pct", "server CPU % of the vote period", True),
     ("phone_pushes_per_s", "tally messages received by phones per second", False),
     ("gen_cpu_pct", "generator CPU % (its own core)", False),
+    ("other_cpu_s", "other CPU s on the machine over the vote period", False),
     ("gen_loop_delay_p99_ms", "generator event-loop delay p99, ms", False),
     ("lost", "lost votes", False),
     ("double", "double-counted votes", False),
     ("unacked", "votes never acked", False),
-    ("refused", "votes refused", False),
+    ("refused", "refusals (each retried, as the phone page does)", False),
+    ("gave_up", "votes refused for good", False),
     ("disconnects", "phones disconnected during the run", False),
     ("skipped", "votes not sent (every phone busy)", False),
 ]
@@ -391,9 +412,9 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         " projector and every phone (a live poll)",
         "- servers pinned to core 0 (`taskset -c 0`), the generator to core 1, except "
         "\u201ctownhall redis 2 workers\u201d: its workers and redis-server are not pinned",
-        "- 1-minute load average before each run: "
-        + ", ".join(f"{r.get('load_before', 0):.2f}" for r in runs)
-        + " (other work on the machine skews the figures)",
+        "- \u201cother CPU\u201d is what the rest of the machine used during the vote period"
+        " (for the Redis row, redis-server's share is in it); runs wait up to 2 minutes for the"
+        " machine to be quiet first",
         "",
     ]
     targets = list(dict.fromkeys(r["target"] for r in runs))
@@ -411,9 +432,14 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             row += [_ratio(by[a].get(key), by[b].get(key)) if ratio else "–" for a, b in ratios]
             lines.append("| " + " | ".join(row) + " |")
         for t in targets:
-            for problem in ("error", "server_errors"):
-                if by[t].get(problem):
-                    lines.append(f"\n{LABELS[t]}: {problem}: `{by[t][problem]}`")
+            if by[t].get("error"):
+                lines.append(f"\n{LABELS[t]}: error: `{by[t]['error']}`")
+            if by[t].get("server_errors"):
+                excerpt = "\n".join(by[t]["server_log_excerpt"])
+                lines.append(
+                    f"\n{LABELS[t]}: {by[t]['server_errors']} error lines in the server log;"
+                    f" the first:\n\n```\n{excerpt}\n```"
+                )
         lines.append("")
     return "\n".join(lines)
 

@@ -75,6 +75,14 @@ function serverCpuSeconds() {
   return total;
 }
 
+// Busy seconds of the whole machine, every core, from /proc/stat: what the server and the
+// generator did not use of it was other work, which skews the figures.
+function machineBusySeconds() {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user + nice + system + irq + softirq + (steal || 0)) / opts['clk-tck'];
+}
+
 // ---- one connection ------------------------------------------------------------------------
 
 const counters = {
@@ -92,7 +100,12 @@ const counters = {
   refused: {},
   inFlight: 0,
   orphaned: 0, // votes in flight on a connection that closed: never acked
+  retries: 0, // refused with a code the phone page retries on, and sent again
+  retryFoundStored: 0,
+  gaveUp: 0, // refused for good (or retried MAX_ATTEMPTS times)
 };
+const RETRIED = new Set(['unavailable', 'rate_limited', 'internal_error']);
+const MAX_ATTEMPTS = 20;
 let running = true; // false once the run is over: closes are then expected
 
 class Conn {
@@ -346,6 +359,7 @@ async function main() {
     const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     const cpuBefore = process.cpuUsage();
     const serverCpuBefore = serverCpuSeconds();
+    const machineBefore = machineBusySeconds();
     const voteStarted = now();
     const voteEnds = voteStarted + opts.seconds * 1000;
     delay.enable();
@@ -368,15 +382,26 @@ async function main() {
       counters.inFlight++;
       const sent = now();
       const payload = `{"poll":"${opts.poll}","choices":["${choice}"],"op":"${op}"}`;
-      phone.call('vote', payload, (ack) => {
+      let attempt = 0;
+      const onAck = (ack) => {
         const at = now();
-        phone.busy = false;
-        counters.inFlight--;
         if (!ack.ok) {
           const code = ack.error && ack.error.code;
           counters.refused[code] = (counters.refused[code] || 0) + 1;
+          // As the phone page does: the same message again, same op, after a short wait.
+          if (RETRIED.has(code) && attempt < MAX_ATTEMPTS && !phone.closed) {
+            attempt++;
+            counters.retries++;
+            setTimeout(() => phone.closed || phone.call('vote', payload, onAck), 100);
+            return;
+          }
+          counters.gaveUp++;
+          phone.busy = false;
+          counters.inFlight--;
           return;
         }
+        phone.busy = false;
+        counters.inFlight--;
         counters.acked++;
         if (at <= voteEnds) counters.ackedInPeriod++;
         ackLatencies.push(at - sent);
@@ -385,17 +410,22 @@ async function main() {
           phone.ackedChoices = ack.choices;
         }
         if (ack.version > maxVersion) maxVersion = ack.version;
-        if (ack.duplicate) {
+        if (ack.duplicate && resend) {
           counters.duplicateAcks++;
-          if (!resend) counters.newMarkedDuplicate++;
           return; // a resend changes nothing: no latency to the projector
+        }
+        if (ack.duplicate) {
+          // Only a retry may find its message stored already (the refused try was stored).
+          if (attempt > 0) counters.retryFoundStored++;
+          else counters.newMarkedDuplicate++;
         }
         if (resend) counters.resendNotDuplicate++;
         phone.lastOp = op;
         phone.lastChoice = choice;
         sentAt.push(sent);
         ackVersions.push(ack.version);
-      });
+      };
+      phone.call('vote', payload, onAck);
     };
 
     await new Promise((resolve) => {
@@ -425,6 +455,7 @@ async function main() {
     const voteSeconds = (now() - voteStarted) / 1000;
     const cpuVote = process.cpuUsage(cpuBefore);
     const serverCpuVote = serverCpuSeconds() - serverCpuBefore;
+    const machineVote = machineBusySeconds() - machineBefore;
     delay.disable();
     const phoneEventsVote = counters.phoneEvents - phoneEventsBefore;
 
@@ -486,6 +517,9 @@ async function main() {
       acked_per_s: round(counters.ackedInPeriod / voteSeconds),
       unacked: counters.inFlight + counters.orphaned,
       refused: counters.refused,
+      retries: counters.retries,
+      retry_found_stored: counters.retryFoundStored,
+      gave_up: counters.gaveUp,
       duplicate_acks: counters.duplicateAcks,
       resend_not_duplicate: counters.resendNotDuplicate,
       new_marked_duplicate: counters.newMarkedDuplicate,
@@ -502,6 +536,7 @@ async function main() {
       server_cpu_pct: round((100 * serverCpuVote) / voteSeconds),
       gen_cpu_s: round((cpuVote.user + cpuVote.system) / 1e6, 2),
       gen_cpu_pct: round((100 * (cpuVote.user + cpuVote.system)) / 1e6 / voteSeconds),
+      other_cpu_s: round(machineVote - serverCpuVote - (cpuVote.user + cpuVote.system) / 1e6, 2),
       gen_cpu_total_s: round((cpuAll.user + cpuAll.system) / 1e6, 2),
       gen_loop_delay_p99_ms: round(Math.max(0, delay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS)),
       final_version: finalTally ? finalTally.version : null,
