@@ -186,8 +186,12 @@ def wait_for_quiet(max_seconds: float = 120, busy_pct: float = 15) -> float:
             return round(busy, 1)
 
 
-def start_target(name: str, work: Path, children: Children, *, pin: bool = True) -> Target:
-    """Start one target in `work` (a fresh directory) and wait until it answers."""
+def start_target(
+    name: str, work: Path, children: Children, *, pin: bool = True, tree: Path = ROOT
+) -> Target:
+    """Start one target in `work` (a fresh directory) and wait until it answers.
+
+    Townhall runs from the checkout `tree` (another worktree measures another commit)."""
     core = SERVER_CORE if pin else None
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -205,6 +209,7 @@ def start_target(name: str, work: Path, children: Children, *, pin: bool = True)
         room.write_text(ROOM, encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
         env["TOWNHALL_LOG_LEVEL"] = "warning"
+        env["PYTHONPATH"] = str(tree)  # `-m townhall` from that checkout, not the installed one
         serve = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
         serve += ["--port", str(port), "--data-dir", str(work / "data")]
         processes = []
@@ -223,7 +228,7 @@ def start_target(name: str, work: Path, children: Children, *, pin: bool = True)
             serve += ["--redis", f"redis://127.0.0.1:{redis_port}/0", "--workers", "2"]
             core = None  # the workers and redis-server share both cores with the generator
         process = children.start(
-            pinned(serve, core), stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT
+            pinned(serve, core), stdout=output, stderr=subprocess.STDOUT, env=env, cwd=tree
         )
         processes.insert(0, process)
         seen: set[int] = set()
@@ -298,14 +303,14 @@ def workspace() -> Iterator[Path]:
 
 
 def measure(
-    name: str, phones: int, rate: float, seconds: float, *, pin: bool = True
+    name: str, phones: int, rate: float, seconds: float, *, pin: bool = True, tree: Path = ROOT
 ) -> dict[str, Any]:
     """Start `name`, run the generator once against it, stop it; the figures."""
     children = Children()
     busy_before = wait_for_quiet()
     with workspace() as work:
         try:
-            target = start_target(name, work, children, pin=pin)
+            target = start_target(name, work, children, pin=pin, tree=tree)
             result = run_generator(target, phones, rate, seconds, pin=pin)
             result["target"] = name
             result["setup"] = target.note
@@ -393,6 +398,16 @@ def machine() -> dict[str, str]:
     }
 
 
+def townhall_commit(tree: Path) -> str:
+    """The checkout's commit, marked when its townhall/ has uncommitted changes."""
+    git = ["git", "-C", str(tree)]
+    head = subprocess.run([*git, "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "townhall"], capture_output=True, text=True
+    )
+    return head.stdout.strip() + (" (with uncommitted changes)" if changed.stdout.strip() else "")
+
+
 def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     m = meta["machine"]
     lines = [
@@ -407,6 +422,7 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"- command: `{meta['command']}`",
         f"- machine: {m['nproc']} cores, {m['cpu']}, {m['memory']}, Linux {m['kernel']}",
         f"- Python {m['python']}, Node {m['node']}",
+        f"- Townhall at commit {meta['townhall_commit']}",
         f"- {meta['rate']:g} votes/s offered for {meta['seconds']:g} s over all phones; one vote in"
         " 20 is a resend, the others change the phone's choice; tallies every 100 ms to the"
         " projector and every phone (a live poll)",
@@ -432,6 +448,12 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             row += [_ratio(by[a].get(key), by[b].get(key)) if ratio else "–" for a, b in ratios]
             lines.append("| " + " | ".join(row) + " |")
         for t in targets:
+            if by[t].get("unacked"):
+                lines.append(
+                    f"\n{LABELS[t]}: {by[t]['unacked']:,} votes were never acked (still being"
+                    " retried at the end of the run), so lost and double-counted cannot tell"
+                    " them from stored votes: a stored but unacked vote shows as double-counted."
+                )
             if by[t].get("error"):
                 lines.append(f"\n{LABELS[t]}: error: `{by[t]['error']}`")
             if by[t].get("server_errors"):
@@ -453,6 +475,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--redis", action="store_true", help="also run townhall-redis")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="raw figures (default loadtest/results/…)")
+    parser.add_argument(
+        "--townhall-tree",
+        type=Path,
+        default=ROOT,
+        help="run Townhall from this checkout (e.g. a git worktree of an earlier commit)",
+    )
     args = parser.parse_args(argv)
     targets = args.targets.split(",")
     if args.redis and "townhall-redis" not in targets:
@@ -475,12 +503,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine(),
         "rate": args.rate,
         "seconds": args.seconds,
+        "townhall_commit": townhall_commit(args.townhall_tree),
     }
     runs = []
     for phones in phone_counts:
         for name in targets:
             print(f"{LABELS[name]}: {phones} phones …", file=sys.stderr, flush=True)
-            result = measure(name, phones, args.rate, args.seconds)
+            result = measure(name, phones, args.rate, args.seconds, tree=args.townhall_tree)
             summary = {k: result.get(k) for k in ("acked_per_s", "latency_p99_ms", "lost")}
             print(f"  {result.get('error') or summary}", file=sys.stderr, flush=True)
             runs.append(result)
