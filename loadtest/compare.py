@@ -209,7 +209,9 @@ def start_target(
         room.write_text(ROOM, encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
         env["TOWNHALL_LOG_LEVEL"] = "warning"
-        env["PYTHONPATH"] = str(tree)  # `-m townhall` from that checkout, not the installed one
+        # `-m townhall` from that checkout, not the installed one; an outer PYTHONPATH (a
+        # profiling hook, say) still applies after it.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))
         serve = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
         serve += ["--port", str(port), "--data-dir", str(work / "data")]
         processes = []

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from townhall import export, web, wire_json
 from townhall.broadcast import Broadcaster
+from townhall.collector import Collector
 from townhall.config import Settings, SettingsError
 from townhall.engine import Engine, open_engine
 from townhall.fanout import Fanout
@@ -136,6 +137,10 @@ def build(
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         transports=transports,
         json=wire_json,
+        # A connection's messages are handled in order, in its own reader, rather than in a
+        # new task each: a task per vote costs more than the vote, and the phone waits for
+        # each ack anyway.
+        async_handlers=False,
         logger=False,
         engineio_logger=False,
     )
@@ -175,11 +180,14 @@ def build(
         broadcaster = Broadcaster(sio, engine, settings.tick_ms / 1000, hub.presence, fanout)
         hub.broadcaster = broadcaster
         broadcaster.start()
+        collector = Collector(lambda: (engine.forum.seq, len(hub.connections)))
+        collector.start()
         if on_ready is not None:
             on_ready(addresses)
         try:
             yield
         finally:
+            await collector.stop()
             await broadcaster.stop()
             await engine.close()
 

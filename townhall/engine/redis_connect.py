@@ -69,14 +69,31 @@ class SyncConnection:
                 sentinel.close()
 
 
+# Connections one worker opens to Redis. Thousands of phones voting at once share them: a command
+# waits (up to its socket timeout) for a free one rather than failing, so a burst queues here
+# instead of being refused as `unavailable`.
+POOL_SIZE = 64
+
+
 def async_connect(url: str, **options: Any) -> AsyncConnection:
     """An asyncio client for `url`."""
     if not url.startswith("redis+sentinel://"):
-        return AsyncConnection(aioredis.Redis.from_url(url, **options))
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=options.get("socket_timeout"), **options
+        )
+        return AsyncConnection(aioredis.Redis.from_pool(pool))  # closing the client closes it
     target = parse_sentinel_url(url)
     timeout = {"socket_timeout": options.get("socket_timeout")}
     sentinel = AsyncSentinel(target.sentinels, sentinel_kwargs=timeout, **timeout)
-    client = sentinel.master_for(target.service, db=target.db, password=target.password, **options)
+    # The sentinel client's pool does not wait for a free connection: it is made big enough
+    # that a burst does not run it out.
+    client = sentinel.master_for(
+        target.service,
+        db=target.db,
+        password=target.password,
+        max_connections=POOL_SIZE * 4,
+        **options,
+    )
     return AsyncConnection(client, sentinel)
 
 
