@@ -426,8 +426,10 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"- Python {m['python']}, Node {m['node']}",
         f"- Townhall at commit {meta['townhall_commit']}",
         f"- {meta['rate']:g} votes/s offered for {meta['seconds']:g} s over all phones; one vote in"
-        " 20 is a resend, the others change the phone's choice; tallies every 100 ms to the"
-        " projector and every phone (a live poll)",
+        " 20 is a resend, the others change the phone's choice; a live poll: the peer and the"
+        " limit send tallies every 100 ms to the projector and every phone, Townhall every"
+        " 100 ms to the projector and every 0.5 s to the phones (see \u201ctally messages"
+        " received by phones\u201d)",
         "- servers pinned to core 0 (`taskset -c 0`), the generator to core 1, except "
         "\u201ctownhall redis 2 workers\u201d: its workers and redis-server are not pinned",
         "- \u201cother CPU\u201d is what the rest of the machine used during the vote period"

@@ -126,9 +126,6 @@ class Fanout:
         if role is not None:
             self.members[role].pop(sid, None)
 
-    def is_member(self, sid: str) -> bool:
-        return sid in self._roles
-
     def admit(self) -> list[tuple[str, Role]]:
         """Move connections whose connect reply is out into their role; returns them.
 
