@@ -11,8 +11,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser import ARTIFACTS, PHONE, PROJECTOR
-from tests.conftest import Live, serve
+from tests.conftest import Live, serve, wait_until
 from tests.test_committee import member_auth, programme
+from townhall.model.commands import Role
 
 pytestmark = pytest.mark.browser
 
@@ -113,6 +114,11 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     )
     assert widths == [["agreement", "25%"], ["live_vote", "12.5%"], ["committee", "46.67%"]]
     await expect(screen.locator(".selection-legend")).to_contain_text("선정단 평가 (50)")
+    # The pages connect over WebSocket, so broadcasts reach them by the fast path.
+    fanout = forum.hub.fanout
+    assert fanout is not None
+    await wait_until(lambda: fanout.count(Role.SCREEN) == 1, "the projector page on the fanout")
+    assert fanout.count(Role.COMMITTEE) == 2  # Kim's page and Lee's client
     # The member's phone now shows the result and can no longer change a score.
     await expect(kim.locator("#result-box")).to_be_visible()
     await expect(kim.locator('.candidate-card[data-candidate="a"] input').first).to_be_disabled()

@@ -161,7 +161,9 @@ export function formatMs(ms) {
 // Connects with the given auth, asks for a snapshot on every (re)connect, and keeps the
 // status line honest. onSnapshot gets the reply; the caller adds its own event handlers.
 export function connect(auth, { onSnapshot, onError }) {
-  const socket = io({ auth, transports: config.transports, ackTimeout: 8000 });
+  // WebSocket first (broadcasts reach it framed once); where a network blocks WebSocket, the
+  // server's other transports (long-polling, on a single process) are tried next.
+  const socket = io({ auth, transports: config.transports, tryAllTransports: true, ackTimeout: 8000 });
   const status = $("conn");
   const setStatus = (key, cls) => {
     if (!status) return;
