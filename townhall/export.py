@@ -200,7 +200,8 @@ def routes(
             headers={"Content-Disposition": f'attachment; filename="{code}-posts.json"'},
         )
 
-    async def selection(request: Request) -> tuple[Forum, dict[str, Any]] | Response:
+    async def selection(request: Request) -> dict[str, Any] | Response:
+        """The selection as exported, or the refusal to send instead."""
         refused = authorised(request)
         if refused is not None:
             return refused
@@ -211,28 +212,27 @@ def routes(
                 status_code=404,
                 media_type="text/plain",
             )
-        table = now.selection_result()
-        return now, {
+        return {
             "seq": now.seq,
             "exported_at": datetime.now(UTC).isoformat(),
             "committee_source": "the forum's log",
-            **table,
+            **now.selection_result(),
         }
 
     async def selection_json(request: Request) -> Response:
-        found = await selection(request)
-        if isinstance(found, Response):
-            return found
+        table = await selection(request)
+        if isinstance(table, Response):
+            return table
         return JSONResponse(
-            found[1],
+            table,
             headers={"Content-Disposition": f'attachment; filename="{code}-selection.json"'},
         )
 
     async def selection_csv(request: Request) -> Response:
-        found = await selection(request)
-        if isinstance(found, Response):
-            return found
-        columns, rows = selection_rows(found[1])
+        table = await selection(request)
+        if isinstance(table, Response):
+            return table
+        columns, rows = selection_rows(table)
         return Response(
             to_csv(rows, columns),
             media_type="text/csv; charset=utf-8",
@@ -241,10 +241,9 @@ def routes(
 
     async def committee_csv(request: Request) -> Response:
         """The committee's scores as the sheet `townhall score --committee` reads."""
-        found = await selection(request)
-        if isinstance(found, Response):
-            return found
-        table = found[1]
+        table = await selection(request)
+        if isinstance(table, Response):
+            return table
         questions = len(table["rule"]["rubric"])
         columns = ["member", "candidate", *(f"q{q}" for q in range(1, questions + 1))]
         rows = [

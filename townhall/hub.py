@@ -131,7 +131,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         if self.fanout is None:
             return
         transport = transport_of(environ)
-        eio = self.server.eio.sockets.get(self.server.manager.eio_sid_from_sid(sid, "/"))
+        eio = self.server.eio.sockets.get(self.server.manager.eio_sid_from_sid(sid, self.namespace))
         if transport is not None and eio is not None:
             self.fanout.join(sid, role, transport, eio.queue.empty)
 

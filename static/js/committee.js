@@ -83,18 +83,18 @@ function buildSheet() {
       );
     });
     const clear = el("button", { type: "button", class: "clear", text: t("clear") });
-    clear.addEventListener("click", () => {
-      for (const input of card.querySelectorAll("input")) input.checked = false;
-      changed(candidate.id);
-    });
-    const card = el(
+    const node = el(
       "li",
       { class: "candidate-card", "data-candidate": candidate.id },
       el("h2", { text: candidate.title }),
       ...questions,
       el("p", { class: "card-foot" }, el("span", { class: "card-state", role: "status" }), clear),
     );
-    return card;
+    clear.addEventListener("click", () => {
+      for (const input of node.querySelectorAll("input")) input.checked = false;
+      changed(candidate.id);
+    });
+    return node;
   });
   $("candidates").replaceChildren(...cards);
   for (const candidate of sheet.candidates) showScores(candidate.id, sheet.mine[candidate.id] ?? []);
