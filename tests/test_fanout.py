@@ -150,3 +150,10 @@ async def test_the_stock_path_serves_alone_when_the_fanout_is_off(tmp_path: Path
 def test_the_buffer_limit_holds_several_tallies_but_not_a_backlog() -> None:
     tally = event_frame("tally", {"poll": "vote", "version": 10**9, "counts": {"a": 10**6}})
     assert 100 * len(tally) < BUFFER_LIMIT < 1024 * 1024
+
+
+def test_every_role_is_sent_to_and_the_projector_first() -> None:
+    from townhall.broadcast import SEND_ORDER
+
+    assert sorted(SEND_ORDER) == sorted(Role) and len(SEND_ORDER) == len(Role)
+    assert SEND_ORDER[0] is Role.SCREEN and SEND_ORDER[-1] is Role.PARTICIPANT

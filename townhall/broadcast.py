@@ -36,6 +36,8 @@ PRESENCE_REFRESH_S = 2.0
 # Phones take tallies on a slower tick than the projector and the host: a hall of phones costs
 # a write each, and a phone only needs to see its own vote counted within a second.
 PHONE_TALLY_S = 0.5
+# The projector and the host first: their message must not wait behind thousands of phones'.
+SEND_ORDER = (Role.SCREEN, Role.HOST, Role.COMMITTEE, Role.PARTICIPANT)
 # The least time between two board messages to a role; changes in between are gathered.
 BOARD_INTERVAL_S = {
     Role.HOST: 0.5,
@@ -152,11 +154,11 @@ class Broadcaster:
         await self._admit()
         if self._resync:
             self._resync = False
-            for role in Role:
+            for role in SEND_ORDER:
                 await self._emit("resync", {"seq": forum.seq}, role)
         if self._state_dirty:
             self._state_dirty = False
-            for role in Role:
+            for role in SEND_ORDER:
                 await self._emit("state", {**forum.state_view(role), "now_ms": now}, role)
         dirty, self._dirty_polls = self._dirty_polls, set()
         self._phone_polls |= dirty
@@ -165,7 +167,7 @@ class Broadcaster:
         for poll_id in self._phone_polls if phones_due else dirty:
             tally = forum.polls[poll_id].tally()
             frame: bytes | None = None
-            for role in Role:
+            for role in SEND_ORDER:
                 if role is Role.PARTICIPANT and not phones_due:
                     continue
                 if role is not Role.PARTICIPANT and poll_id not in dirty:
