@@ -20,6 +20,7 @@ from tests.browser import CHROMIUM_FLAGS, chromium_path
 from tests.redis_server import RedisServer
 from townhall.app import Townhall, build
 from townhall.config import Settings
+from townhall.eio_websocket import EngineIOWebSocket
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME
 from townhall.model.agenda import Programme
@@ -240,6 +241,7 @@ async def serve(
         townhall.asgi,
         log_level="warning",
         ws_per_message_deflate=False,
+        ws=EngineIOWebSocket,
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)

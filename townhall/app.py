@@ -18,6 +18,7 @@ from townhall import export, web, wire_json
 from townhall.broadcast import Broadcaster
 from townhall.collector import Collector
 from townhall.config import Settings, SettingsError
+from townhall.eio_websocket import STATE_KEY, Endpoint
 from townhall.engine import Engine, open_engine
 from townhall.fanout import Fanout
 from townhall.hub import ForumHub
@@ -173,7 +174,7 @@ def build(
         }
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await engine.start()
         fanout = Fanout() if settings.fast_broadcast else None
         hub.fanout = fanout
@@ -182,11 +183,21 @@ def build(
         broadcaster.start()
         collector = Collector(lambda: (engine.forum.seq, len(hub.connections)))
         collector.start()
+        # uvicorn hands this state to its WebSocket protocol (EngineIOWebSocket), which serves
+        # plain Engine.IO WebSockets itself when it finds the endpoint here.
+        state: dict[str, Any] = {}
+        endpoint = None
+        if settings.lean_websocket:
+            endpoint = Endpoint(sio.eio, max_header_bytes=web.MAX_HEADER_BYTES)
+            endpoint.start()
+            state[STATE_KEY] = endpoint
         if on_ready is not None:
             on_ready(addresses)
         try:
-            yield
+            yield state
         finally:
+            if endpoint is not None:
+                await endpoint.stop()
             await collector.stop()
             await broadcaster.stop()
             await engine.close()

@@ -114,6 +114,7 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     from redis.exceptions import RedisError
 
     from townhall.app import build
+    from townhall.eio_websocket import EngineIOWebSocket
     from townhall.engine import EngineError
 
     logging.basicConfig(
@@ -125,6 +126,7 @@ def _serve(roomfile: Path, settings: Settings) -> int:
         "log_level": settings.log_level,
         "ws_max_size": 64 * 1024,
         "ws_per_message_deflate": False,
+        "ws": EngineIOWebSocket,
         "timeout_graceful_shutdown": 5,
     }
     try:

@@ -31,6 +31,9 @@ class Settings:
     # Broadcasts framed once and written to every socket; off: python-socketio's own path, kept
     # for comparison in benchmarks and as a fallback.
     fast_broadcast: bool = True
+    # Plain Engine.IO WebSockets served by townhall.eio_websocket, with no task or queue per
+    # connection; off: every WebSocket goes through uvicorn's ASGI and python-engineio's socket.
+    lean_websocket: bool = True
     log_level: str = "info"
 
     @classmethod
@@ -92,7 +95,7 @@ def _convert(name: str, key: str, raw: str) -> Any:
             raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
     if name == "data_dir":
         return Path(raw)
-    if name == "fast_broadcast":
+    if name in ("fast_broadcast", "lean_websocket"):
         if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
             raise SettingsError(f"{key}: {raw!r} is not on or off (1/0, true/false)")
         return raw.lower() in ("1", "true", "yes", "on")
