@@ -62,6 +62,7 @@ class Townhall:
     hub: ForumHub
     keys: ForumKeys
     addresses: Addresses
+    websockets: Endpoint | None  # serves plain Engine.IO WebSockets; None: all go the stock way
 
 
 def base_url(settings: Settings) -> str:
@@ -173,6 +174,12 @@ def build(
             "connections": hub.presence(),
         }
 
+    endpoint = (
+        Endpoint(sio.eio, max_header_bytes=web.MAX_HEADER_BYTES)
+        if settings.lean_websocket
+        else None
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await engine.start()
@@ -186,9 +193,7 @@ def build(
         # uvicorn hands this state to its WebSocket protocol (EngineIOWebSocket), which serves
         # plain Engine.IO WebSockets itself when it finds the endpoint here.
         state: dict[str, Any] = {}
-        endpoint = None
-        if settings.lean_websocket:
-            endpoint = Endpoint(sio.eio, max_header_bytes=web.MAX_HEADER_BYTES)
+        if endpoint is not None:
             endpoint.start()
             state[STATE_KEY] = endpoint
         if on_ready is not None:
@@ -210,7 +215,9 @@ def build(
     asgi = web.HeaderLimits(
         socketio.ASGIApp(sio, other_asgi_app=web.SecurityHeaders(starlette_app))
     )
-    return Townhall(asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses)
+    return Townhall(
+        asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses, websockets=endpoint
+    )
 
 
 def create_app() -> Any:
