@@ -183,6 +183,27 @@ async def test_an_oversized_message_closes_the_connection(live: Live) -> None:
     await wait_until(lambda: not live.hub.connections, "the connection to be dropped")
 
 
+async def test_endless_empty_fragments_count_towards_the_limit(live: Live) -> None:
+    phone = await join(live)
+    phone.writer.write(phone.ws.send(TextMessage(data="4", message_finished=False)))
+    empty = phone.ws.send(TextMessage(data="", message_finished=False))
+    for _ in range(20):
+        phone.writer.write(empty * 1000)
+        await phone.writer.drain()
+    closed = await phone.until_closed()
+    assert closed is not None and closed.code == CloseReason.MESSAGE_TOO_BIG
+    await wait_until(lambda: not live.hub.connections, "the connection to be dropped")
+
+
+async def test_a_packet_that_is_not_engineio_ends_the_connection(live: Live) -> None:
+    phone, other = await join(live), await join(live)
+    phone.send("")
+    assert await phone.until_closed() is not None
+    await wait_until(lambda: len(live.hub.connections) == 1, "the connection to be dropped")
+    assert (await other.call(1, "snapshot", {}))["forum"]["code"] == live.code
+    other.close()
+
+
 async def test_a_close_frame_disconnects_and_a_shutdown_closes_with_1012(tmp_path: Path) -> None:
     async with serve(forum_programme(), tmp_path) as (townhall, url):
         live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)

@@ -36,6 +36,7 @@ STATE_KEY = "townhall.engineio_websocket"
 MAX_HANDSHAKE_BYTES = 16 * 1024  # uvicorn has parsed the request already; this is a backstop
 MAX_WAITING = 16  # messages waiting for the handlers before the socket stops being read
 MAX_UNSENT_BYTES = 1 << 20  # a connection this far behind on writes is dropped as gone
+CLOSE_TIMEOUT = 3.0  # seconds a client has to answer a close frame
 PING_FRAME = b"\x81\x012"  # an Engine.IO PING in one unmasked text frame
 
 
@@ -92,10 +93,11 @@ class Endpoint:
         allowed = self.eio._cors_allowed_origins(environ)
         return allowed is None or origin in allowed
 
-    def run(self, coroutine: Any) -> None:
+    def run(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     async def _ping_all(self) -> None:
         """Every ping interval: drop whoever left the last ping unanswered, ping the rest."""
@@ -107,7 +109,7 @@ class Endpoint:
                     socket.last_ping = now
                     socket.protocol.write(PING_FRAME)
                 elif now - socket.last_ping > self.eio.ping_timeout:
-                    self.run(socket.check_ping_timeout())
+                    self.run(_time_out(socket))
 
 
 class LeanSocket:
@@ -152,7 +154,13 @@ class LeanSocket:
                 await self.close(wait=False, abort=True)
         elif not self.closed:
             try:
-                await self.receive(eio_packet.Packet(encoded_packet=item))
+                pkt = eio_packet.Packet(encoded_packet=item)
+            except (ValueError, IndexError, TypeError):
+                log.info("%s: closing on a packet that is not Engine.IO", self.sid)
+                await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_ERROR)
+                return
+            try:
+                await self.receive(pkt)
             except eio_exceptions.UnknownPacketError:
                 pass
             except Exception:
@@ -204,6 +212,7 @@ class EngineIOWebSocket(asyncio.Protocol):
 
     __slots__ = (
         "app_state",
+        "close_sent",
         "config",
         "frames",
         "handshake",
@@ -238,6 +247,7 @@ class EngineIOWebSocket(asyncio.Protocol):
         self.waiting: list[str | bytes | dict[str, Any] | None] | None = None
         self.working = False
         self.paused = False
+        self.close_sent = False
 
     # asyncio's protocol interface
 
@@ -293,7 +303,7 @@ class EngineIOWebSocket(asyncio.Protocol):
 
     def write(self, data: bytes | bytearray) -> None:
         transport = self.transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or self.close_sent:
             return
         if transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
             log.info("dropping a connection %d bytes behind", transport.get_write_buffer_size())
@@ -306,9 +316,18 @@ class EngineIOWebSocket(asyncio.Protocol):
             self.write(self.frames.send_data(data))
 
     def close_websocket(self, code: int, reason: str | None = None) -> None:
-        if self.frames is not None and self.transport is not None:
-            self.write(self.frames.close(code, reason))
-            self.transport.close()
+        """Send a close frame; the socket closes when the client answers it, or after
+        `CLOSE_TIMEOUT` (cut off, with whatever it had yet to take). Until then what the client
+        sends is read and dropped, so it gets the close frame rather than a reset."""
+        transport = self.transport
+        if self.frames is None or transport is None or self.close_sent:
+            return
+        self.write(self.frames.close(code, reason))
+        self.close_sent = True
+        if self.socket is not None and not self.socket.closing:
+            self._wait(None)  # its disconnect is handled now, after what it sent before
+        if not transport.is_closing():
+            asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
 
     # the handshake
 
@@ -379,19 +398,26 @@ class EngineIOWebSocket(asyncio.Protocol):
         frames.receive_bytes(data)
         try:
             for frame in frames.received_frames():
+                if self.transport is None or self.transport.is_closing():
+                    return  # closed while reading: what follows is not handled
+                if self.close_sent:
+                    if frame.opcode is Opcode.CLOSE:
+                        self.transport.close()
+                    continue  # the client's answer to our close frame is all that matters now
                 if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
                     self._part_received(frame.payload, frame.message_finished)
                 elif frame.opcode is Opcode.PING:
                     self.write(frames.pong(frame.payload))  # type: ignore[arg-type]
                 elif frame.opcode is Opcode.CLOSE:
                     code, _ = frame.payload  # type: ignore[str-unpack]
-                    self.close_websocket(int(code))
+                    self.close_websocket(int(code))  # the answer
+                    self.transport.close()
                     return
         except ParseFailed as exc:
             self.close_websocket(exc.code, str(exc))
 
     def _part_received(self, payload: Any, finished: bool) -> None:
-        self.message_size += len(payload)
+        self.message_size += len(payload) or 1  # empty fragments count, or they could pile up
         if self.message_size > self.socket_limit:
             self.close_websocket(CloseReason.MESSAGE_TOO_BIG, "packet is too large")
             return
@@ -425,7 +451,10 @@ class EngineIOWebSocket(asyncio.Protocol):
             self.transport.pause_reading()
         if not self.working and self.socket is not None:
             self.working = True
-            self.socket.endpoint.run(self._work())
+            task = self.socket.endpoint.run(self._work())
+            # uvicorn waits for these when it stops, before the app's shutdown closes the engine
+            self.server_state.tasks.add(task)
+            task.add_done_callback(self.server_state.tasks.discard)
 
     async def _work(self) -> None:
         socket = self.socket
@@ -461,6 +490,11 @@ def _environ(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -
         environ[key] = f"{environ[key]},{text}" if key in environ else text
     environ["wsgi.url_scheme"] = environ.get("HTTP_X_FORWARDED_PROTO", "http")
     return environ
+
+
+async def _time_out(socket: LeanSocket) -> None:
+    if not socket.closed:
+        await socket.check_ping_timeout()
 
 
 # What a connection keeps of its environ: the handlers read the cookie, nothing else.
