@@ -311,6 +311,13 @@ class EngineIOWebSocket(asyncio.Protocol):
             return
         transport.write(data)
 
+    def is_closing(self) -> bool:
+        """Closed, or its close frame sent: the fanout writes to it no more."""
+        return self.close_sent or self.transport is None or self.transport.is_closing()
+
+    def get_write_buffer_size(self) -> int:
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
+
     def write_message(self, data: str | bytes) -> None:
         if self.frames is not None:
             self.write(self.frames.send_data(data))
@@ -377,7 +384,9 @@ class EngineIOWebSocket(asyncio.Protocol):
         eio.sockets[sid] = socket
         endpoint.sockets[sid] = socket
         socket.write(endpoint.open_packet(sid))
-        environ["townhall.transport"] = self.transport
+        # The fanout writes through this object rather than the socket, so that nothing follows
+        # the close frame.
+        environ["townhall.transport"] = self
         self._wait(environ)
 
     def _hand_over(self, data: bytes) -> None:
