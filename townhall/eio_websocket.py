@@ -112,12 +112,22 @@ class Endpoint:
                     self.run(_time_out(socket))
 
 
+class _NothingQueued:
+    """A lean socket's stand-in for python-engineio's send queue: it writes as it sends, so
+    nothing ever waits (the fanout asks before it takes a connection)."""
+
+    @staticmethod
+    def empty() -> bool:
+        return True
+
+
 class LeanSocket:
     """One connection's Engine.IO session, with the interface python-engineio's server and
     python-socketio use: `send`, `close`, `check_ping_timeout` and a few flags."""
 
     __slots__ = ("closed", "closing", "endpoint", "last_ping", "protocol", "session", "sid")
     upgrade_protocols: ClassVar[list[str]] = []
+    queue: ClassVar[_NothingQueued] = _NothingQueued()
     connected = True
     upgraded = True  # so the server refuses long-polling requests that name this session
     upgrading = False
@@ -302,14 +312,11 @@ class EngineIOWebSocket(asyncio.Protocol):
     # writing
 
     def write(self, data: bytes | bytearray) -> None:
+        """Write a frame, unless the socket is closing or its close frame is out. The fanout
+        writes through here and bounds what it leaves unsent itself."""
         transport = self.transport
-        if transport is None or transport.is_closing() or self.close_sent:
-            return
-        if transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
-            log.info("dropping a connection %d bytes behind", transport.get_write_buffer_size())
-            transport.abort()
-            return
-        transport.write(data)
+        if transport is not None and not self.close_sent and not transport.is_closing():
+            transport.write(data)
 
     def is_closing(self) -> bool:
         """Closed, or its close frame sent: the fanout writes to it no more."""
@@ -319,8 +326,15 @@ class EngineIOWebSocket(asyncio.Protocol):
         return self.transport.get_write_buffer_size() if self.transport is not None else 0
 
     def write_message(self, data: str | bytes) -> None:
-        if self.frames is not None:
-            self.write(self.frames.send_data(data))
+        """Send one Engine.IO packet; a connection too far behind to take it is dropped."""
+        if self.frames is None or self.transport is None:
+            return
+        unsent = self.transport.get_write_buffer_size()
+        if unsent > MAX_UNSENT_BYTES:
+            log.info("dropping a connection %d bytes behind", unsent)
+            self.transport.abort()
+            return
+        self.write(self.frames.send_data(data))
 
     def close_websocket(self, code: int, reason: str | None = None) -> None:
         """Send a close frame; the socket closes when the client answers it, or after
@@ -354,10 +368,11 @@ class EngineIOWebSocket(asyncio.Protocol):
             self._hand_over(request + b"\r\n\r\n" + rest)
             return
         environ = _environ(parts[0], parts[1], headers)
-        key = dict(headers).get(b"sec-websocket-key")
+        named = dict(headers)
+        key = named.get(b"sec-websocket-key")
         if (
             key is None
-            or dict(headers).get(b"sec-websocket-version") != b"13"
+            or named.get(b"sec-websocket-version") != b"13"
             or not endpoint.origin_allowed(environ)
         ):
             self._hand_over(request + b"\r\n\r\n" + rest)
@@ -427,7 +442,8 @@ class EngineIOWebSocket(asyncio.Protocol):
 
     def _part_received(self, payload: Any, finished: bool) -> None:
         self.message_size += len(payload) or 1  # empty fragments count, or they could pile up
-        if self.message_size > self.socket_limit:
+        limit = self.socket.server.max_http_buffer_size if self.socket is not None else 0
+        if self.message_size > limit:
             self.close_websocket(CloseReason.MESSAGE_TOO_BIG, "packet is too large")
             return
         if finished and self.message is None:
@@ -445,10 +461,6 @@ class EngineIOWebSocket(asyncio.Protocol):
             self.socket.last_ping = None
         else:
             self._wait(message)
-
-    @property
-    def socket_limit(self) -> int:
-        return int(self.socket.endpoint.eio.max_http_buffer_size) if self.socket else 0
 
     def _wait(self, item: str | bytes | dict[str, Any] | None) -> None:
         """Queue something for the handlers; a task runs them only while there is any."""

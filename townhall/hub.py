@@ -133,9 +133,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         transport = transport_of(environ)
         eio = self.server.eio.sockets.get(self.server.manager.eio_sid_from_sid(sid, self.namespace))
         if transport is not None and eio is not None:
-            # A lean socket writes as it sends, so nothing of its can be waiting in a queue.
-            queue = getattr(eio, "queue", None)
-            self.fanout.join(sid, role, transport, queue.empty if queue is not None else _nothing)
+            self.fanout.join(sid, role, transport, eio.queue.empty)
 
     async def on_disconnect(self, sid: str) -> None:
         if self.fanout is not None:
@@ -224,8 +222,3 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
 
 def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
     return socketio.exceptions.ConnectionRefusedError(message, {"code": code})
-
-
-def _nothing() -> bool:
-    """Nothing is queued: the `sent` check for a socket that has no queue."""
-    return True
