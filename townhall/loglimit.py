@@ -1,0 +1,85 @@
+"""Logging that an attacker cannot amplify: one line per connection and kind per interval.
+
+A refused or malformed message is logged once per connection and kind in each interval, as one
+line with no traceback; what was held back is counted into the next line. Client text appears
+only shortened (`brief`). Tracebacks are for Townhall's own bugs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+INTERVAL = 60.0  # seconds between two lines of one kind from one connection
+MAX_TRACKED = 10_000  # (connection, kind) pairs remembered; the oldest are forgotten past this
+BRIEF = 40  # characters of client text a log line may carry
+
+
+def brief(value: Any, limit: int = BRIEF) -> str:
+    """A client's text, shortened and escaped for a log line."""
+    text = value if isinstance(value, str) else repr(value)
+    shown = text[:limit].encode("unicode_escape", "backslashreplace").decode("ascii")
+    return shown + (f"… ({len(text)} chars)" if len(text) > limit else "")
+
+
+class LogLimiter:
+    """Logs at most one line per (connection, kind) per interval."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = INTERVAL,
+        max_tracked: int = MAX_TRACKED,
+    ) -> None:
+        self.logger = logger
+        self.interval = interval
+        self.max_tracked = max_tracked
+        # connection -> kind -> (when its last line went out, lines held back since)
+        self._seen: dict[str, dict[str, tuple[float, int]]] = {}
+
+    def log(
+        self, level: int, connection: str, kind: str, message: str, *args: Any, now: float = 0.0
+    ) -> bool:
+        """Log `message % args` unless this connection logged this kind within the interval.
+
+        Returns whether a line was written.
+        """
+        now = now or time.monotonic()
+        kinds = self._seen.get(connection)
+        if kinds is None:
+            if len(self._seen) >= self.max_tracked:
+                self._forget(now)
+            kinds = self._seen[connection] = {}
+        last = kinds.get(kind)
+        if last is not None and now - last[0] < self.interval:
+            kinds[kind] = (last[0], last[1] + 1)
+            return False
+        kinds[kind] = (now, 0)
+        if last is not None and last[1]:
+            message += " (%d more like it held back)"
+            args = (*args, last[1])
+        self.logger.log(level, message, *args)
+        return True
+
+    def warning(self, connection: str, kind: str, message: str, *args: Any) -> bool:
+        return self.log(logging.WARNING, connection, kind, message, *args)
+
+    def info(self, connection: str, kind: str, message: str, *args: Any) -> bool:
+        return self.log(logging.INFO, connection, kind, message, *args)
+
+    def forget(self, connection: str) -> None:
+        """Drop what is remembered of a connection that has gone."""
+        self._seen.pop(connection, None)
+
+    def _forget(self, now: float) -> None:
+        """Make room: drop connections with nothing recent, else the oldest half."""
+
+        def latest(connection: str) -> float:
+            return max(when for when, _ in self._seen[connection].values())
+
+        stale = [c for c in self._seen if now - latest(c) >= self.interval]
+        if not stale:
+            stale = sorted(self._seen, key=latest)[: len(self._seen) // 2]
+        for connection in stale:
+            del self._seen[connection]
