@@ -21,6 +21,7 @@ from townhall.config import Settings, SettingsError
 from townhall.eio_websocket import STATE_KEY, Endpoint
 from townhall.engine import Engine, open_engine
 from townhall.fanout import Fanout
+from townhall.http_guard import MAX_HEADER_BYTES, HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
 from townhall.identity import Identities
 from townhall.keys import ForumKeys, committee_keys, load_keys
@@ -175,9 +176,7 @@ def build(
         }
 
     endpoint = (
-        Endpoint(sio.eio, max_header_bytes=web.MAX_HEADER_BYTES)
-        if settings.lean_websocket
-        else None
+        Endpoint(sio.eio, max_header_bytes=MAX_HEADER_BYTES) if settings.lean_websocket else None
     )
 
     @contextlib.asynccontextmanager
@@ -212,8 +211,10 @@ def build(
         *web.routes(site, health),
     ]
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
-    asgi = web.HeaderLimits(
-        socketio.ASGIApp(sio, other_asgi_app=web.SecurityHeaders(starlette_app))
+    # Outermost first: oversized headers refused unread; every response, the Socket.IO
+    # endpoint's too, carries the security headers; polling only from the forum's own pages.
+    asgi = HeaderLimits(
+        SecurityHeaders(SocketIOGuard(socketio.ASGIApp(sio, other_asgi_app=starlette_app)))
     )
     return Townhall(
         asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses, websockets=endpoint

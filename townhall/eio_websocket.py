@@ -269,7 +269,9 @@ class EngineIOWebSocket(asyncio.Protocol):
         if self.frames is not None:
             self._frames_received(data)
         elif self.stock is not None:
-            self.stock.data_received(data)
+            # The stock protocol answers pings and writes without a bound of its own.
+            if not self._too_far_behind():
+                self.stock.data_received(data)
         elif self.handshake is not None:
             self.handshake += data
             end = self.handshake.find(b"\r\n\r\n")
@@ -327,14 +329,22 @@ class EngineIOWebSocket(asyncio.Protocol):
 
     def write_message(self, data: str | bytes) -> None:
         """Send one Engine.IO packet; a connection too far behind to take it is dropped."""
-        if self.frames is None or self.transport is None:
-            return
-        unsent = self.transport.get_write_buffer_size()
-        if unsent > MAX_UNSENT_BYTES:
-            log.info("dropping a connection %d bytes behind", unsent)
-            self.transport.abort()
+        if self.frames is None or self._too_far_behind():
             return
         self.write(self.frames.send_data(data))
+
+    def _too_far_behind(self) -> bool:
+        """A client that does not read what it is sent (acks, snapshots, pongs to its own
+        pings) is dropped as gone once that passes `MAX_UNSENT_BYTES`."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return True
+        unsent = transport.get_write_buffer_size()
+        if unsent <= MAX_UNSENT_BYTES:
+            return False
+        log.info("dropping a connection %d bytes behind", unsent)
+        transport.abort()
+        return True
 
     def close_websocket(self, code: int, reason: str | None = None) -> None:
         """Send a close frame; the socket closes when the client answers it, or after
@@ -431,6 +441,8 @@ class EngineIOWebSocket(asyncio.Protocol):
                 if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
                     self._part_received(frame.payload, frame.message_finished)
                 elif frame.opcode is Opcode.PING:
+                    if self._too_far_behind():
+                        return
                     self.write(frames.pong(frame.payload))  # type: ignore[arg-type]
                 elif frame.opcode is Opcode.CLOSE:
                     code, _ = frame.payload  # type: ignore[str-unpack]

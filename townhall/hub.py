@@ -15,12 +15,14 @@ from townhall.broadcast import Broadcaster
 from townhall.engine import Engine, EngineError
 from townhall.fanout import Fanout, transport_of
 from townhall.identity import Identities
+from townhall.loglimit import LogLimiter, brief
 from townhall.model.commands import Actor, Role
 from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import decode
 from townhall.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
+limited = LogLimiter(log)
 
 MAX_PAYLOAD_BYTES = 8 * 1024  # a 2,000-character post in Korean is about 6 KiB
 # Messages per second a connection may send, and the burst it may save up.
@@ -99,7 +101,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             if len(args) > 2:
                 raise InvalidPayload("send one payload object per message")
-            if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_PAYLOAD_BYTES:
+            if payload_size(data) > MAX_PAYLOAD_BYTES:
                 return error_ack(
                     "payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes"
                 )
@@ -109,15 +111,26 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             return outcome.ack
         except ForumError as exc:
             return exc.as_ack()
-        except EngineError:
-            log.exception("engine refused %s from %s", event, sid)
+        except EngineError as exc:
+            # An outage refuses every message; one line per interval says so, not one each.
+            limited.warning("engine", "unavailable", "the engine refused a change: %s", exc)
             return error_ack("unavailable", "the forum cannot store changes right now; try again")
         except Exception:
-            log.exception("failed handling %s from %s", event, sid)
+            if limited.should_log(sid, f"bug:{brief(event, 20)}"):
+                log.exception("failed handling %s from %s", brief(event, 20), sid)
             return error_ack("internal_error", "something went wrong; nothing was changed")
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
-        actor = self.authenticate(environ, auth)
+        try:
+            actor = self.authenticate(environ, auth)
+        except socketio.exceptions.ConnectionRefusedError:
+            raise
+        except Exception as exc:
+            # Anything but a refusal would leave python-socketio holding a half-made
+            # connection that never gets a reply.
+            if limited.should_log(sid, "bug:connect"):
+                log.exception("failed authenticating %s", sid)
+            raise _refuse("internal_error", "the connection could not be checked") from exc
         rate, burst = RATES[actor.role]
         self.connections[sid] = Connection(actor, TokenBucket(rate, burst))
         self.open_connections[actor.id] += 1
@@ -138,6 +151,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_disconnect(self, sid: str) -> None:
         if self.fanout is not None:
             self.fanout.leave(sid)
+        limited.forget(sid)
         connection = self.connections.pop(sid, None)
         if connection is None:
             return
@@ -176,20 +190,13 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
                 raise _refuse("no_identity", "open the forum's join page first")
             return Actor(role, participant)
         if role is Role.HOST:
-            key = auth.get("key")
-            if not isinstance(key, str) or not secrets.compare_digest(
-                key.encode(), self.host_key.encode()
-            ):
+            if not same_secret(auth.get("key"), self.host_key):
                 raise _refuse("bad_key", "the host key is wrong")
             return Actor(role, "host")
         if role is Role.COMMITTEE:
             member, key = auth.get("member"), auth.get("key")
             expected = self.committee_keys.get(member) if isinstance(member, str) else None
-            if (
-                expected is None
-                or not isinstance(key, str)
-                or not secrets.compare_digest(key.encode(), expected.encode())
-            ):
+            if expected is None or not same_secret(key, expected):
                 raise _refuse("bad_key", "this committee link is not valid for this forum")
             return Actor(role, str(member))
         return Actor(role, "screen")
@@ -218,6 +225,20 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         if actor.role is Role.COMMITTEE:
             reply["committee"] = forum.committee_view(actor.id)
         return reply
+
+
+def same_secret(given: Any, expected: str) -> bool:
+    """Whether a client's key is the expected one, in constant time; keys are ASCII tokens, so
+    anything else (a lone surrogate included) is simply wrong."""
+    return isinstance(given, str) and given.isascii() and secrets.compare_digest(given, expected)
+
+
+def payload_size(data: Any) -> int:
+    """A payload's size as UTF-8 JSON; text that is not valid Unicode is refused."""
+    try:
+        return len(json.dumps(data, ensure_ascii=False).encode())
+    except UnicodeEncodeError:
+        raise InvalidPayload("text must be valid Unicode (no lone surrogates)") from None
 
 
 def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:

@@ -38,13 +38,9 @@ class LogLimiter:
         # connection -> kind -> (when its last line went out, lines held back since)
         self._seen: dict[str, dict[str, tuple[float, int]]] = {}
 
-    def log(
-        self, level: int, connection: str, kind: str, message: str, *args: Any, now: float = 0.0
-    ) -> bool:
-        """Log `message % args` unless this connection logged this kind within the interval.
-
-        Returns whether a line was written.
-        """
+    def admit(self, connection: str, kind: str, now: float = 0.0) -> int | None:
+        """None if this connection logged this kind within the interval; else how many lines
+        of it were held back since its last one (and a line may go out now)."""
         now = now or time.monotonic()
         kinds = self._seen.get(connection)
         if kinds is None:
@@ -54,11 +50,22 @@ class LogLimiter:
         last = kinds.get(kind)
         if last is not None and now - last[0] < self.interval:
             kinds[kind] = (last[0], last[1] + 1)
-            return False
+            return None
         kinds[kind] = (now, 0)
-        if last is not None and last[1]:
+        return last[1] if last is not None else 0
+
+    def should_log(self, connection: str, kind: str) -> bool:
+        """For a line logged by the caller (a traceback, say): whether one may go out now."""
+        return self.admit(connection, kind) is not None
+
+    def log(self, level: int, connection: str, kind: str, message: str, *args: Any) -> bool:
+        """Log `message % args` unless this connection logged this kind within the interval."""
+        held = self.admit(connection, kind)
+        if held is None:
+            return False
+        if held:
             message += " (%d more like it held back)"
-            args = (*args, last[1])
+            args = (*args, held)
         self.logger.log(level, message, *args)
         return True
 

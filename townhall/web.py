@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from townhall import i18n
 from townhall.identity import COOKIE_MAX_AGE, COOKIE_NAME, Identities, read_cookie
@@ -22,18 +21,6 @@ from townhall.model.agenda import Programme
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCKET_IO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-    "object-src 'none'"
-)
-SECURITY_HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
 
 
 def N_(message: str) -> str:
@@ -335,50 +322,3 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
         Route("/vendor/socket.io.esm.min.js", socket_io_client),
         Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
     ]
-
-
-MAX_HEADER_BYTES = 8 * 1024
-
-
-class HeaderLimits:
-    """Refuses any request or WebSocket handshake whose headers are oversized.
-
-    Placed outermost, so neither the pages nor the Socket.IO handshake parse a huge header.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            size = sum(len(k) + len(v) for k, v in scope.get("headers", ()))
-            if size > MAX_HEADER_BYTES:
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": 1009})
-                    return
-                response = Response(
-                    "request headers too large", status_code=431, media_type="text/plain"
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class SecurityHeaders:
-    """Adds the content security policy and friends to every HTTP response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
