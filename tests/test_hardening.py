@@ -161,7 +161,9 @@ async def test_an_engine_outage_logs_a_line_not_a_traceback_per_message(
             caplog.clear()
             with caplog.at_level(logging.INFO, logger="townhall"):
                 for n in range(30):
-                    ack = await phones[n % 3].call("vote", {"poll": "vote", "choice": "a"})
+                    ack = await phones[n % 3].call(
+                        "vote", {"poll": "vote", "choices": ["a"], "op": f"op-{n}"}
+                    )
                     assert ack["error"]["code"] == "unavailable"
             hub_lines = [r for r in caplog.records if r.name == "townhall.hub"]
             assert len(hub_lines) == 1 and hub_lines[0].exc_info is None
