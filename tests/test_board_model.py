@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from townhall.model import events
 from townhall.model.board import (
     MAX_POSTS_PER_BOARD,
+    MAX_STORED_POSTS_PER_BOARD,
+    PENDING_PER_PARTICIPANT,
     POSTS_PER_BOARD,
     POSTS_PER_WINDOW,
     PostState,
@@ -19,6 +21,7 @@ from townhall.model.commands import (
     ApprovePost,
     Command,
     EditPost,
+    HideAuthor,
     HidePost,
     MergePosts,
     OpenPoll,
@@ -121,9 +124,7 @@ def fill(forum: Forum, board: str, count: int) -> list[int]:
 
 
 def test_a_full_board_refuses_new_posts_but_acks_resends(forum: Forum) -> None:
-    ids = fill(forum, "qna", MAX_POSTS_PER_BOARD - 1)
-    run(forum, HOST, HidePost(ids[0]))
-    run(forum, HOST, MergePosts(ids[1], ids[2]))
+    fill(forum, "qna", MAX_POSTS_PER_BOARD - 1)
     last = post(forum, "ann", "Just in time?", op="a1")  # the board's last place
     seq = forum.seq
     with pytest.raises(ForumError) as error:
@@ -131,7 +132,6 @@ def test_a_full_board_refuses_new_posts_but_acks_resends(forum: Forum) -> None:
     assert error.value.code == "board_full"
     assert str(error.value) == f"this board is full: it holds {MAX_POSTS_PER_BOARD} posts"
     assert forum.seq == seq, "a refusal changes nothing"
-    assert len(forum.boards.boards["qna"].posts) == MAX_POSTS_PER_BOARD, "hidden, merged: all count"
 
     resend = SubmitPost("qna", "Just in time?", "", "a1")
     assert run(forum, person("ann"), resend) == [], "a resend is acked on a full board"
@@ -139,9 +139,82 @@ def test_a_full_board_refuses_new_posts_but_acks_resends(forum: Forum) -> None:
     assert ack == {"ok": True, "post": last, "state": "visible", "duplicate": True}
     assert run(forum, person("filler0"), SubmitPost("qna", "", "", "f")) == [], "even garbled"
     assert refused(forum, person("bob"), SubmitPost("qna", " ", "", "b1")) == "empty_post"
-    run(forum, HOST, HidePost(last))
-    assert refused(forum, person("ann"), SubmitPost("qna", "Again?", "", "a2")) == "board_full"
     post(forum, "bob", "Elsewhere?", board="ideas")  # each board has its own room
+
+
+def test_hiding_or_merging_frees_room_on_a_full_board(forum: Forum) -> None:
+    ids = fill(forum, "qna", MAX_POSTS_PER_BOARD)
+    assert refused(forum, person("bob"), SubmitPost("qna", "Room?", "", "b1")) == "board_full"
+    run(forum, HOST, HidePost(ids[0]))
+    post(forum, "bob", "Room?", op="b1")
+    assert refused(forum, person("cat"), SubmitPost("qna", "And me?", "", "c1")) == "board_full"
+    run(forum, HOST, MergePosts(ids[1], ids[2]))
+    post(forum, "cat", "And me?", op="c1")
+    run(forum, HOST, AnswerPost(ids[3]))
+    assert refused(forum, person("dan"), SubmitPost("qna", "Me?", "", "d1")) == "board_full", (
+        "an answered post is still shown, so it keeps its place"
+    )
+    run(forum, HOST, ApprovePost(ids[0]))  # the host may show a hidden post again on a full board
+    counted = [p for p in forum.boards.boards["qna"].posts.values() if p.state.counted]
+    assert len(counted) == MAX_POSTS_PER_BOARD + 1
+
+
+def test_every_post_stored_counts_toward_a_larger_bound(forum: Forum) -> None:
+    for n in range(MAX_STORED_POSTS_PER_BOARD):
+        hidden = post(forum, f"spammer{n}", "spam", op="s")
+        run(forum, HOST, HidePost(hidden))
+    seq = forum.seq
+    with pytest.raises(ForumError) as error:
+        run(forum, person("ann"), SubmitPost("qna", "Any room?", "", "a1"))
+    assert error.value.code == "board_full"
+    assert "2000 posts, hidden ones too" in str(error.value)
+    assert forum.seq == seq
+
+
+def test_a_participant_may_have_a_few_posts_waiting_at_a_time(forum: Forum) -> None:
+    def ask(n: int) -> SubmitPost:
+        return SubmitPost("moderated", f"Question {n}", "Ann", f"q{n}")
+
+    waiting = []
+    for n in range(PENDING_PER_PARTICIPANT):
+        run(forum, person("ann"), ask(n), n * MINUTE)
+        waiting.append(forum.seq)
+    later = PENDING_PER_PARTICIPANT * MINUTE
+    assert refused(forum, person("ann"), ask(9), later) == "pending_limit"
+    run(forum, person("bob"), SubmitPost("moderated", "Mine?", "Bob", "b1"), later)
+    run(forum, HOST, ApprovePost(waiting[0]))
+    run(forum, person("ann"), ask(9), later)  # an approved post no longer waits
+    assert refused(forum, person("ann"), ask(10), later + MINUTE) == "pending_limit"
+    run(forum, HOST, HidePost(waiting[1]))
+    run(forum, person("ann"), ask(10), later + MINUTE)  # nor does a hidden one
+
+
+def test_the_host_hides_every_post_of_one_author_on_a_board(forum: Forum) -> None:
+    spam = [post(forum, "eve", f"spam {n}", at=n * MINUTE) for n in range(4)]
+    other = post(forum, "ann", "A real question")
+    elsewhere = post(forum, "eve", "spam elsewhere", board="ideas")
+    run(forum, HOST, HidePost(spam[1]))
+    run(forum, HOST, AnswerPost(spam[2]))
+    run(forum, HOST, MergePosts(spam[3], other))
+    run(forum, HOST, PinPost("qna", spam[0]))
+    hid = run(forum, HOST, HideAuthor(spam[1]))  # named by a hidden post of theirs
+    assert hid == [
+        events.PostStateSet(spam[0], "hidden"),
+        events.PostStateSet(spam[2], "hidden"),
+    ], "one event per post shown, waiting or answered; the merged one stays merged"
+    states = {p: forum.boards.posts[p].state.value for p in (*spam, other, elsewhere)}
+    assert states == {
+        spam[0]: "hidden",
+        spam[1]: "hidden",
+        spam[2]: "hidden",
+        spam[3]: "merged",
+        other: "visible",
+        elsewhere: "visible",
+    }, "only that author's posts, only on that board"
+    assert forum.boards.boards["qna"].pinned == 0
+    assert run(forum, HOST, HideAuthor(spam[0])) == [], "nothing left to hide"
+    assert refused(forum, HOST, HideAuthor(999)) == "unknown_post"
+    assert refused(forum, person("ann"), HideAuthor(spam[0])) == "forbidden"
 
 
 def test_an_upvotes_id_reused_for_another_post_is_a_new_message(forum: Forum) -> None:
@@ -271,6 +344,7 @@ def test_board_commands_are_the_hosts(forum: Forum) -> None:
             EditPost(q, "x"),
             PinPost("qna", q),
             MergePosts(q, q),
+            HideAuthor(q),
             PromoteIdeas("ideas"),
         ):
             assert refused(forum, actor, command) == "forbidden"

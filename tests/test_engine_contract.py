@@ -14,6 +14,8 @@ from townhall.engine import Engine, EngineError, open_engine
 from townhall.model.agenda import Programme
 from townhall.model.board import (
     MAX_POSTS_PER_BOARD,
+    MAX_STORED_POSTS_PER_BOARD,
+    PENDING_PER_PARTICIPANT,
     POST_WINDOW_MS,
     POSTS_PER_BOARD,
     POSTS_PER_WINDOW,
@@ -27,6 +29,7 @@ from townhall.model.commands import (
     Command,
     EditPost,
     Goto,
+    HideAuthor,
     HidePost,
     MergePosts,
     OpenPoll,
@@ -38,7 +41,7 @@ from townhall.model.commands import (
     Vote,
 )
 from townhall.model.errors import ForumError
-from townhall.model.events import Event, PostCreated, UpvoteSet
+from townhall.model.events import Event, PostCreated, PostStateSet, UpvoteSet
 from townhall.model.forum import PollStatus
 from townhall.programme import parse_programme
 
@@ -457,8 +460,6 @@ async def test_a_full_board_refuses_new_posts_but_acks_resends(
         (await engine.execute(voter(n), SubmitPost("ideas", f"Idea {n}", "", "o"))).ack["post"]
         for n in range(MAX_POSTS_PER_BOARD)
     ]
-    await engine.execute(HOST, HidePost(ids[0]))
-    await engine.execute(HOST, MergePosts(ids[1], ids[2]))
     seq = engine.forum.seq
     with pytest.raises(ForumError) as refused:
         await engine.execute(voter(-1), SubmitPost("ideas", "One too many", "", "o"))
@@ -467,8 +468,6 @@ async def test_a_full_board_refuses_new_posts_but_acks_resends(
     assert engine.forum.seq == seq
     resent = await engine.execute(voter(7), SubmitPost("ideas", "Idea 7", "", "o"))
     assert resent.ack == post_ack(ids[7], duplicate=True), "a resend is acked on a full board"
-    hidden = await engine.execute(voter(0), SubmitPost("ideas", "", "", "o"))
-    assert hidden.ack == post_ack(ids[0], "hidden", duplicate=True)
     assert await refusal(engine, voter(-1), SubmitPost("ideas", " ", "", "o")) == "empty_post"
     elsewhere = await engine.execute(voter(-1), SubmitPost("panel", "And here?", "민지", "o"))
     assert elsewhere.ack == post_ack(seq + 1, "pending"), "each board has its own room"
@@ -477,6 +476,115 @@ async def test_a_full_board_refuses_new_posts_but_acks_resends(
     restarted = await start(make_engine, board_programme(), Clock())
     again = SubmitPost("ideas", "Still full?", "", "o2")
     assert await refusal(restarted, voter(-1), again) == "board_full"
+    # Hidden and merged posts leave their places to others; answered ones keep theirs.
+    await restarted.execute(HOST, HidePost(ids[0]))
+    hidden = await restarted.execute(voter(0), SubmitPost("ideas", "", "", "o"))
+    assert hidden.ack == post_ack(ids[0], "hidden", duplicate=True)
+    assert (await restarted.execute(voter(-1), again)).ack["duplicate"] is False
+    assert await refusal(restarted, voter(-2), again) == "board_full"
+    await restarted.execute(HOST, MergePosts(ids[1], ids[2]))
+    assert (await restarted.execute(voter(-2), again)).ack["duplicate"] is False
+    await restarted.execute(HOST, AnswerPost(ids[3]))
+    assert await refusal(restarted, voter(-3), again) == "board_full"
+    await restarted.execute(HOST, ApprovePost(ids[0]))  # the host may show it again regardless
+    await restarted.execute(HOST, HideAuthor(ids[4]))
+    assert await refusal(restarted, voter(-3), again) == "board_full", "shown again: counted"
+    await restarted.execute(HOST, HideAuthor(ids[0]))
+    assert (await restarted.execute(voter(-3), again)).ack["duplicate"] is False
+    await restarted.close()
+
+
+async def test_every_stored_post_counts_toward_a_larger_bound(make_engine: EngineFactory) -> None:
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+    spammers = MAX_STORED_POSTS_PER_BOARD // POSTS_PER_BOARD
+    for round_ in range(POSTS_PER_BOARD):
+        clock.now_ms += POST_WINDOW_MS
+        for n in range(spammers):
+            await engine.execute(voter(n), SubmitPost("ideas", "spam", "", f"s{round_}"))
+        if (round_ + 1) * spammers + spammers > MAX_POSTS_PER_BOARD:
+            for post in [p for p in engine.forum.boards.posts.values() if p.state.counted]:
+                await engine.execute(HOST, HideAuthor(post.id))
+    ideas = engine.forum.boards.boards["ideas"]
+    assert len(ideas.posts) == MAX_STORED_POSTS_PER_BOARD
+    assert not [p for p in ideas.posts.values() if p.state.counted]
+    with pytest.raises(ForumError) as refused:
+        await engine.execute(voter(-1), SubmitPost("ideas", "Any room?", "", "o"))
+    assert refused.value.code == "board_full"
+    assert str(refused.value) == (
+        f"this board is full: it has stored {MAX_STORED_POSTS_PER_BOARD} posts, hidden ones too"
+    )
+    await engine.close()
+
+
+async def test_a_participant_may_have_a_few_posts_waiting_at_a_time(
+    make_engine: EngineFactory,
+) -> None:
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+
+    def ask(n: int) -> SubmitPost:
+        return SubmitPost("panel", f"Question {n}", "민지", f"q{n}")
+
+    waiting = []
+    for n in range(PENDING_PER_PARTICIPANT):
+        waiting.append((await engine.execute(voter(1), ask(n))).ack["post"])
+        clock.now_ms += POST_WINDOW_MS
+    assert await refusal(engine, voter(1), ask(9)) == "pending_limit"
+    assert (await engine.execute(voter(1), ask(0))).ack == post_ack(waiting[0], "pending", True)
+    assert (await engine.execute(voter(2), ask(9))).ack["duplicate"] is False, "others may"
+    await engine.execute(HOST, ApprovePost(waiting[0]))
+    assert (await engine.execute(voter(1), ask(9))).ack["state"] == "pending"
+    clock.now_ms += POST_WINDOW_MS
+    assert await refusal(engine, voter(1), ask(10)) == "pending_limit"
+    await engine.execute(HOST, HidePost(waiting[1]))
+    assert (await engine.execute(voter(1), ask(10))).ack["duplicate"] is False
+    clock.now_ms += POST_WINDOW_MS
+    await engine.close()
+
+    restarted = await start(make_engine, board_programme(), clock)
+    assert await refusal(restarted, voter(1), ask(11)) == "pending_limit"
+    await restarted.close()
+
+
+async def test_the_host_hides_every_post_of_one_author_on_a_board(
+    make_engine: EngineFactory,
+) -> None:
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+    spam = []
+    for n in range(POSTS_PER_WINDOW):
+        spam.append(await engine.execute(voter(9), SubmitPost("ideas", "spam", "", f"s{n}")))
+    spam_ids = [outcome.ack["post"] for outcome in spam]
+    real = (await engine.execute(voter(1), SubmitPost("ideas", "Real", "", "r"))).ack["post"]
+    panel = await engine.execute(voter(9), SubmitPost("panel", "spam", "x", "s"))
+    await engine.execute(HOST, AnswerPost(spam_ids[0]))
+    await engine.execute(HOST, MergePosts(spam_ids[1], real))
+    await engine.execute(HOST, PinPost("ideas", spam_ids[2]))
+
+    hid = await engine.execute(HOST, HideAuthor(spam_ids[2]))
+    assert hid.events == [
+        PostStateSet(spam_ids[0], "hidden"),
+        PostStateSet(spam_ids[2], "hidden"),
+    ], "one event a post; the merged one stays merged"
+    assert hid.ack == {"ok": True, "seq": engine.forum.seq, "hidden": 2}
+    posts = engine.forum.boards.posts
+    assert [posts[i].state.value for i in spam_ids] == ["hidden", "merged", "hidden"]
+    assert posts[real].state.value == "visible", "another author's post stays"
+    assert posts[panel.ack["post"]].state.value == "pending", "and so do the author's elsewhere"
+    assert engine.forum.boards.boards["ideas"].pinned == 0
+    again = await engine.execute(HOST, HideAuthor(spam_ids[1]))
+    assert again.events == [] and again.ack == {"ok": True, "seq": engine.forum.seq, "hidden": 0}
+    assert await refusal(engine, HOST, HideAuthor(999)) == "unknown_post"
+    assert await refusal(engine, voter(1), HideAuthor(real)) == "forbidden"
+    await engine.close()
+
+    restarted = await start(make_engine, board_programme(), clock)
+    assert [restarted.forum.boards.posts[i].state.value for i in spam_ids] == [
+        "hidden",
+        "merged",
+        "hidden",
+    ]
     await restarted.close()
 
 

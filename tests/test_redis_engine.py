@@ -22,6 +22,7 @@ from townhall.engine.memory import MemoryEngine
 from townhall.engine.redis import RedisEngine
 from townhall.engine.redis_keys import ForumKeys
 from townhall.model.agenda import Programme
+from townhall.model.board import PENDING_PER_PARTICIPANT, POST_WINDOW_MS, POSTS_PER_WINDOW
 from townhall.model.commands import (
     Actor,
     AnswerPost,
@@ -29,6 +30,7 @@ from townhall.model.commands import (
     ClosePoll,
     Command,
     EditPost,
+    HideAuthor,
     HidePost,
     MergePosts,
     OpenPoll,
@@ -477,7 +479,7 @@ async def test_the_control_script_checks_every_event_before_writing_any(
     pin = msgpack.packb({"t": "post_pinned", "board": "ideas", "post": post})
     hide = msgpack.packb({"t": "post_state", "post": post, "state": "hidden"})
     ghost = msgpack.packb({"t": "post_state", "post": 99, "state": "hidden"})
-    base = [k.seq, k.log, k.control, k.poll_status, k.results, k.pinned]
+    base = [k.seq, k.log, k.control, k.poll_status, k.results, k.pinned, k.counted_posts]
     for keys, records in (
         (base, [pin, msgpack.packb({"t": "bogus"})]),  # an unknown type
         (base, [pin, hide]),  # a key missing
@@ -492,6 +494,41 @@ async def test_the_control_script_checks_every_event_before_writing_any(
         assert not client.exists(k.pinned) and not client.hexists(k.control, "version")
         raw = client.hget(k.posts("ideas"), str(post))
         assert raw is not None and msgpack.unpackb(raw, raw=False)["s"] == "visible"
+    finally:
+        client.close()
+
+
+async def test_a_board_stored_before_its_counts_were_kept_is_counted_once(
+    board_workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    """A store written before `counted_posts` and each participant's post ids were kept."""
+    a, b = board_workers
+    mine = [
+        (await a.execute(voter(1), SubmitPost("panel", f"Q{n}", "민지", f"o{n}"))).ack["post"]
+        for n in range(POSTS_PER_WINDOW)
+    ]
+    other = (await a.execute(voter(2), SubmitPost("panel", "Q", "Ann", "o"))).ack["post"]
+    await a.execute(HOST, HidePost(other))
+    client, k = stored(redis_url, "board-forum")
+    try:
+        client.delete(k.counted_posts)
+        raw = client.hget(k.post_ops("panel"), "p1")
+        assert raw is not None
+        record = msgpack.unpackb(raw, raw=False)
+        assert record.pop("p") == mine
+        client.hset(k.post_ops("panel"), "p1", msgpack.packb(record))
+        await a.execute(HOST, ApprovePost(other))  # not counted while nothing keeps the count
+
+        a.clock = b.clock = lambda: 1_800_000_000_000 + 10 * POST_WINDOW_MS
+        more = [
+            (await b.execute(voter(1), SubmitPost("panel", f"R{n}", "민지", f"r{n}"))).ack["post"]
+            for n in range(PENDING_PER_PARTICIPANT - POSTS_PER_WINDOW)
+        ]
+        assert client.hget(k.counted_posts, "panel") == str(len(mine) + len(more) + 1).encode()
+        late = SubmitPost("panel", "One more", "민지", "late")
+        assert await refusal(b, voter(1), late) == "pending_limit", "the old posts found"
+        await a.execute(HOST, HideAuthor(mine[0]))
+        assert client.hget(k.counted_posts, "panel") == b"1", "and kept from then on"
     finally:
         client.close()
 

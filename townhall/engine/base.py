@@ -8,7 +8,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from townhall.model.commands import Actor, Command, ScoreCandidate, SubmitPost, Upvote, Vote
+from townhall.model.commands import (
+    Actor,
+    Command,
+    HideAuthor,
+    ScoreCandidate,
+    SubmitPost,
+    Upvote,
+    Vote,
+)
 from townhall.model.events import Event
 from townhall.model.forum import Forum
 
@@ -29,6 +37,14 @@ class Outcome:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def host_ack(seq: int, command: Command, events: Sequence[Event]) -> dict[str, Any]:
+    """The ack for a host command; a bulk hide says how many posts it hid."""
+    ack: dict[str, Any] = {"ok": True, "seq": seq}
+    if isinstance(command, HideAuthor):
+        ack["hidden"] = len(events)
+    return ack
 
 
 class Engine(abc.ABC):
@@ -77,7 +93,7 @@ class Engine(abc.ABC):
             return self.forum.post_ack(actor, command, duplicate=not events)
         if isinstance(command, ScoreCandidate):
             return self.forum.score_ack(actor, command.candidate, duplicate=not events)
-        return {"ok": True, "seq": self.forum.seq}
+        return host_ack(self.forum.seq, command, events)
 
     @abc.abstractmethod
     async def start(self) -> None:

@@ -26,13 +26,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from townhall.engine.base import Engine, EngineError, Outcome, now_ms
+from townhall.engine.base import Engine, EngineError, Outcome, host_ack, now_ms
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import ForumKeys
 from townhall.model.agenda import Programme
 from townhall.model.board import (
     BOARD_HOST_COMMANDS,
     MAX_POSTS_PER_BOARD,
+    MAX_STORED_POSTS_PER_BOARD,
+    PENDING_PER_PARTICIPANT,
     POST_WINDOW_MS,
     POSTS_PER_BOARD,
     POSTS_PER_WINDOW,
@@ -40,6 +42,9 @@ from townhall.model.board import (
     board_full,
     check_name,
     check_post_text,
+    pending_limit,
+    post_limit,
+    post_rate,
 )
 from townhall.model.board import RECENT_OPS as BOARD_RECENT_OPS
 from townhall.model.commands import (
@@ -211,7 +216,7 @@ class RedisEngine(Engine):
         self._check_participant(actor)
         board = self.forum.boards.board(post.board)
         k = self.keys
-        keys = [k.seq, k.log, k.posts(post.board), k.post_ops(post.board)]
+        keys = [k.seq, k.log, k.posts(post.board), k.post_ops(post.board), k.counted_posts]
         args: list[str | int] = [
             k.channel,
             post.board,
@@ -222,7 +227,9 @@ class RedisEngine(Engine):
             POST_WINDOW_MS,
             POSTS_PER_WINDOW,
             POSTS_PER_BOARD,
+            PENDING_PER_PARTICIPANT,
             MAX_POSTS_PER_BOARD,
+            MAX_STORED_POSTS_PER_BOARD,
         ]
         try:
             text = check_post_text(board, post.text)
@@ -238,14 +245,9 @@ class RedisEngine(Engine):
         status = result[0].decode()
         if status == "dup":
             return Outcome([], _post_ack(int(result[1]), result[2].decode(), True))
-        if status == "board_full":
-            raise board_full()
-        if status == "post_limit":
-            raise Conflict(
-                f"you have posted {POSTS_PER_BOARD} times here already", code="post_limit"
-            )
-        if status == "post_rate":
-            raise Conflict("you are posting quickly; wait a minute and try again", code="post_rate")
+        refusal = POST_REFUSALS.get(status)
+        if refusal is not None:
+            raise refusal()
         events = await self._apply_own(_unpack_all(result[2]))
         return Outcome(events, _post_ack(int(result[1]), state.value, False))
 
@@ -302,7 +304,7 @@ class RedisEngine(Engine):
             events = await self._apply_own(stored)
             if isinstance(command, ScoreCandidate):
                 return Outcome(events, self._ack(actor, command, events))
-            return Outcome(events, {"ok": True, "seq": stored[-1]["seq"]})
+            return Outcome(events, host_ack(stored[-1]["seq"], command, events))
         raise EngineError("the forum is too busy to take this command; try again")
 
     async def _store_control(
@@ -318,6 +320,7 @@ class RedisEngine(Engine):
                 k.poll_status,
                 k.results,
                 k.pinned,
+                k.counted_posts,
                 *(key for e in events for key in self._control_keys(e)),
             ],
             args=[k.channel, decided_on, *(msgpack.packb(to_record(e)) for e in events)],
@@ -465,6 +468,16 @@ class RedisEngine(Engine):
                 if role in totals:
                     totals[role] += count
         return totals
+
+
+# post.lua's refusals, as the model words them.
+POST_REFUSALS: dict[str, Callable[[], ForumError]] = {
+    "board_full": board_full,
+    "board_stored_full": lambda: board_full(stored=True),
+    "post_limit": post_limit,
+    "pending_limit": pending_limit,
+    "post_rate": post_rate,
+}
 
 
 def _post_ack(post: int, state: str, duplicate: bool) -> dict[str, Any]:

@@ -63,12 +63,19 @@ class ForumKeys:
     def post_ops(self, board: str) -> str:
         """Hash: participant id -> msgpack {o: [[message id, post], ...] oldest first, the most
         recent message ids of their posts and upvotes on this board; t: [at_ms of each of their
-        posts here]}."""
+        posts here]; p: [the id of each of their posts here], absent in records written before
+        it was kept}."""
         return self._key(f"post_ops:{board}")
 
     def upvoters(self, post: int) -> str:
         """Set: the participant ids upvoting the post; its upvote count is the set's size."""
         return self._key(f"upvoters:{post}")
+
+    @property
+    def counted_posts(self) -> str:
+        """Hash: board id -> its posts that take a place under its cap (waiting, shown or
+        answered); absent for a board stored before it was kept, and then counted once."""
+        return self._key("counted_posts")
 
     @property
     def pinned(self) -> str:

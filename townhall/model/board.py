@@ -16,6 +16,7 @@ from townhall.model.commands import (
     ApprovePost,
     Command,
     EditPost,
+    HideAuthor,
     HidePost,
     MergePosts,
     PinPost,
@@ -40,10 +41,17 @@ SHOWN_NEWEST = 50  # the newest open posts
 SHOWN_ANSWERED = 20  # the latest answered
 POST_WINDOW_MS = 60_000
 POSTS_PER_WINDOW = 3  # a participant's posts on one board within a minute
-POSTS_PER_BOARD = 20  # a participant's posts on one board in all
-# Posts on one board in all, whoever made them and whatever their state: participant ids are
-# cookies anyone can mint, so the per-participant limits alone do not bound a board.
+POSTS_PER_BOARD = 20  # a participant's posts on one board in all, hidden ones too
+# A participant's posts waiting for approval on one board at a time: one person's queue stays
+# short enough for the host to read, whatever the host's pace.
+PENDING_PER_PARTICIPANT = 5
+# Posts waiting, shown or answered on one board, whoever made them: participant ids are cookies
+# anyone can mint, so the per-participant limits alone do not bound a board. Hidden and merged
+# posts do not count, so the host frees room by hiding spam.
 MAX_POSTS_PER_BOARD = 500
+# Every post a board stores, hidden and merged ones too, so memory stays bounded however much
+# the host hides.
+MAX_STORED_POSTS_PER_BOARD = 2000
 RECENT_OPS = 32  # message ids remembered per participant per board, so resends are recognised
 
 
@@ -57,6 +65,14 @@ class PostState(StrEnum):
     @property
     def public(self) -> bool:
         return self in (PostState.VISIBLE, PostState.ANSWERED)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the post takes a place under the board's cap (`MAX_POSTS_PER_BOARD`)."""
+        return self in (PostState.PENDING, PostState.VISIBLE, PostState.ANSWERED)
+
+
+COUNTED_STATES = tuple(state.value for state in PostState if state.counted)
 
 
 @dataclass(slots=True)
@@ -173,22 +189,51 @@ def check_name(board: Board, name: str) -> str:
     return name
 
 
-def board_full() -> Conflict:
+# The refusals a post can get, made here so that every engine words them the same.
+
+
+def board_full(*, stored: bool = False) -> Conflict:
+    if stored:
+        return Conflict(
+            f"this board is full: it has stored {MAX_STORED_POSTS_PER_BOARD} posts, hidden ones"
+            " too",
+            code="board_full",
+        )
     return Conflict(f"this board is full: it holds {MAX_POSTS_PER_BOARD} posts", code="board_full")
 
 
+def post_limit() -> Conflict:
+    return Conflict(f"you have posted {POSTS_PER_BOARD} times here already", code="post_limit")
+
+
+def pending_limit() -> Conflict:
+    return Conflict(
+        f"you have {PENDING_PER_PARTICIPANT} posts waiting for approval here; wait until the"
+        " host has seen them",
+        code="pending_limit",
+    )
+
+
+def post_rate() -> Conflict:
+    return Conflict("you are posting quickly; wait a minute and try again", code="post_rate")
+
+
 def check_board_room(board: Board) -> None:
-    if len(board.posts) >= MAX_POSTS_PER_BOARD:
+    """Hidden posts leave room for others; every post stays within the stored bound."""
+    if len(board.posts) >= MAX_STORED_POSTS_PER_BOARD:
+        raise board_full(stored=True)
+    if sum(1 for p in board.posts.values() if p.state.counted) >= MAX_POSTS_PER_BOARD:
         raise board_full()
 
 
 def check_posting_rate(board: Board, participant: str, now_ms: int) -> None:
-    own = [p.at_ms for p in board.posts.values() if p.author == participant]
+    own = [p for p in board.posts.values() if p.author == participant]
     if len(own) >= POSTS_PER_BOARD:
-        raise Conflict(f"you have posted {POSTS_PER_BOARD} times here already", code="post_limit")
-    recent = [at for at in own if now_ms - at < POST_WINDOW_MS]
-    if len(recent) >= POSTS_PER_WINDOW:
-        raise Conflict("you are posting quickly; wait a minute and try again", code="post_rate")
+        raise post_limit()
+    if sum(1 for p in own if p.state is PostState.PENDING) >= PENDING_PER_PARTICIPANT:
+        raise pending_limit()
+    if sum(1 for p in own if now_ms - p.at_ms < POST_WINDOW_MS) >= POSTS_PER_WINDOW:
+        raise post_rate()
 
 
 def upvotable(post: Post) -> None:
@@ -268,6 +313,16 @@ class Boards:
                 post = self._not_merged(post_id)
                 hidden = post.state is PostState.HIDDEN
                 return [] if hidden else [PostStateSet(post_id, PostState.HIDDEN.value)]
+            case HideAuthor(post=post_id):
+                # The host never sees participant ids, so the author is named by a post of
+                # theirs; any of their posts will do, merged or hidden too.
+                named = self.post(post_id)
+                return [
+                    PostStateSet(p.id, PostState.HIDDEN.value)
+                    for p in self.boards[named.board].posts.values()
+                    if p.author == named.author
+                    and p.state not in (PostState.HIDDEN, PostState.MERGED)
+                ]
             case AnswerPost(post=post_id):
                 post = self._not_merged(post_id)
                 if post.state is PostState.ANSWERED:
@@ -382,4 +437,12 @@ class Boards:
 
 
 BOARD_EVENTS = (PostCreated, UpvoteSet, PostStateSet, PostEdited, PostPinned, PostsMerged)
-BOARD_HOST_COMMANDS = (ApprovePost, HidePost, AnswerPost, EditPost, PinPost, MergePosts)
+BOARD_HOST_COMMANDS = (
+    ApprovePost,
+    HidePost,
+    HideAuthor,
+    AnswerPost,
+    EditPost,
+    PinPost,
+    MergePosts,
+)

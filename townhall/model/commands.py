@@ -103,6 +103,13 @@ class HidePost:
 
 
 @dataclass(frozen=True, slots=True)
+class HideAuthor:
+    """Hide every post on a board by the author of `post`: one participant's spam at once."""
+
+    post: int
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerPost:
     post: int
 
@@ -177,6 +184,7 @@ Command = (
     | Upvote
     | ApprovePost
     | HidePost
+    | HideAuthor
     | AnswerPost
     | EditPost
     | PinPost
@@ -197,6 +205,7 @@ HOST_COMMANDS = (
     ResetTimer,
     ApprovePost,
     HidePost,
+    HideAuthor,
     AnswerPost,
     EditPost,
     PinPost,

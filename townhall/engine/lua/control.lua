@@ -1,6 +1,7 @@
 -- Append the host's events (decided by the forum model) if the control state is still the one
 -- they were decided on; store what they change, append each to the log, publish them.
--- KEYS: seq, log, control, poll_status, results, pinned, then, event by event, the keys each
+-- KEYS: seq, log, control, poll_status, results, pinned, counted_posts, then, event by event,
+--   the keys each
 --   names: post_state, post_edited: posts:{board}; posts_merged: posts:{board},
 --   upvoters:{source}, upvoters:{target}; poll_options: options:{poll}, counts:{poll}
 -- ARGV: channel, expected control version, packed record...
@@ -23,7 +24,7 @@ local known = {
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
-local next_key = 7
+local next_key = 8
 for i = 3, #ARGV do
   local event = cmsgpack.unpack(ARGV[i])
   local wanted = known[event.t]
@@ -60,6 +61,19 @@ local function read_post(key, id)
   return cmsgpack.unpack(redis.call('HGET', key, id))
 end
 
+local function counted(state)
+  return state == 'pending' or state == 'visible' or state == 'answered'
+end
+
+local function recount(board, from, to)
+  -- Hiding frees a place under the board's cap; showing takes one. A board whose count is not
+  -- kept yet is counted whole by post.lua when it is next needed.
+  local change = (counted(to) and 1 or 0) - (counted(from) and 1 or 0)
+  if change ~= 0 and redis.call('HEXISTS', KEYS[7], board) == 1 then
+    redis.call('HINCRBY', KEYS[7], board, change)
+  end
+end
+
 local function unpin(board, id)
   -- A post no longer shown as unanswered is no longer being answered.
   if tonumber(redis.call('HGET', KEYS[6], board) or '0') == id then
@@ -90,6 +104,7 @@ for i, e in ipairs(events) do
       'timer_remaining', e.duration_ms, 'timer_running', 0)
   elseif e.t == 'post_state' then
     local post = read_post(named[1], e.post)
+    recount(post.b, post.s, e.state)
     post.s = e.state
     redis.call('HSET', named[1], e.post, cmsgpack.pack(post))
     if e.state ~= 'visible' then
@@ -107,6 +122,7 @@ for i, e in ipairs(events) do
   elseif e.t == 'posts_merged' then
     -- The target's upvoters become the union of both sets: nobody is counted twice.
     local source = read_post(named[1], e.source)
+    recount(source.b, source.s, 'merged')
     source.s = 'merged'
     source.m = e.target
     redis.call('HSET', named[1], e.source, cmsgpack.pack(source))

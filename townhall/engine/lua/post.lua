@@ -1,11 +1,11 @@
 -- Make one participant's post on a board, atomically with its log entry; recognise a resend.
--- KEYS: seq, log, posts:{board}, post_ops:{board}
+-- KEYS: seq, log, posts:{board}, post_ops:{board}, counted_posts
 -- ARGV: channel, board, participant, op, recent_ops, now_ms, window_ms, per_window, per_board,
---       max_posts, [state, name, text]
+--       pending_per_participant, max_counted, max_stored, [state, name, text]
 -- Without state, name and text (the worker refused the message as written) only looks for a
 -- resend: the model recognises one before it reads the text.
--- Returns {'dup', post, state} | {'new'} | {'board_full'} | {'post_limit'} | {'post_rate'}
---       | {'ok', seq, packed record}
+-- Returns {'dup', post, state} | {'new'} | {'board_full'} | {'board_stored_full'}
+--       | {'post_limit'} | {'pending_limit'} | {'post_rate'} | {'ok', seq, packed record}
 local raw = redis.call('HGET', KEYS[4], ARGV[3])
 local mine = {o = {}, t = {}}
 if raw then
@@ -25,15 +25,59 @@ for i, seen in ipairs(mine.o) do
     break
   end
 end
-if #ARGV < 13 then
+if #ARGV < 15 then
   return {'new'}
 end
 local now = tonumber(ARGV[6])
-if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[10]) then
+
+-- The model's rules (townhall/model/board.py), in its order: the board's room first.
+local function counted(state)
+  return state == 'pending' or state == 'visible' or state == 'answered'
+end
+if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[12]) then
+  return {'board_stored_full'}
+end
+local taken = redis.call('HGET', KEYS[5], ARGV[2])
+if not taken then
+  -- A board stored before the count was kept: counted once, then kept by this script and
+  -- control.lua.
+  taken = 0
+  for _, packed in ipairs(redis.call('HVALS', KEYS[3])) do
+    if counted(cmsgpack.unpack(packed).s) then
+      taken = taken + 1
+    end
+  end
+  redis.call('HSET', KEYS[5], ARGV[2], taken)
+end
+if tonumber(taken) >= tonumber(ARGV[11]) then
   return {'board_full'}
 end
+
 if #mine.t >= tonumber(ARGV[9]) then
   return {'post_limit'}
+end
+if mine.p == nil then
+  -- A record written before the participant's post ids were kept: found once on the board.
+  mine.p = {}
+  if #mine.t > 0 then
+    local all = redis.call('HGETALL', KEYS[3])
+    for i = 1, #all, 2 do
+      if cmsgpack.unpack(all[i + 1]).a == ARGV[3] then
+        mine.p[#mine.p + 1] = tonumber(all[i])
+      end
+    end
+    table.sort(mine.p)
+  end
+end
+local waiting = 0
+for _, id in ipairs(mine.p) do
+  local packed = redis.call('HGET', KEYS[3], id)
+  if packed and cmsgpack.unpack(packed).s == 'pending' then
+    waiting = waiting + 1
+  end
+end
+if waiting >= tonumber(ARGV[10]) then
+  return {'pending_limit'}
 end
 local recent = 0
 for _, at in ipairs(mine.t) do
@@ -44,11 +88,15 @@ end
 if recent >= tonumber(ARGV[8]) then
   return {'post_rate'}
 end
+
 local seq = redis.call('INCR', KEYS[1])
-local state, name, text = ARGV[11], ARGV[12], ARGV[13]
+local state, name, text = ARGV[13], ARGV[14], ARGV[15]
 redis.call('HSET', KEYS[3], seq, cmsgpack.pack({
   b = ARGV[2], a = ARGV[3], n = name, x = text, s = state, t = now, o = '', m = 0
 }))
+if counted(state) then
+  redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
+end
 if reused then
   table.remove(mine.o, reused)  -- a reused id now stands for this post, as the newest
 end
@@ -57,6 +105,7 @@ while #mine.o > tonumber(ARGV[5]) do
   table.remove(mine.o, 1)
 end
 mine.t[#mine.t + 1] = now
+mine.p[#mine.p + 1] = seq
 redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack(mine))
 local record = cmsgpack.pack({
   t = 'post_created', seq = seq, board = ARGV[2], participant = ARGV[3], name = name,
