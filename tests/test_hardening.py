@@ -200,3 +200,22 @@ async def test_pongs_to_a_client_that_never_reads_are_bounded(tmp_path: Path, le
         writer.transport.abort()
         assert pings * 127 // 4 > MAX_UNSENT_BYTES
         await wait_until(lambda: not townhall.hub.connections, "the server to drop the phone")
+
+
+async def test_a_polling_session_answers_only_to_the_cookie_that_opened_it(live: Live) -> None:
+    victim, other = await live.new_cookie(), await live.new_cookie()
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        opened = await http.get(POLLING, headers={"cookie": f"{COOKIE_NAME}={victim}"})
+        sid = json.loads(opened.text[1:])["sid"]
+        connect = "40" + json.dumps({"role": "participant", "code": live.code})
+        session = f"{POLLING}&sid={sid}"
+        # Before: knowing the session id was enough to connect as the victim.
+        for cookie in ("", f"{COOKIE_NAME}={other}"):
+            refused = await http.post(session, content=connect, headers={"cookie": cookie})
+            assert refused.status_code == 400 and "another participant" in refused.text
+        assert not live.hub.connections
+        accepted = await http.post(
+            session, content=connect, headers={"cookie": f"{COOKIE_NAME}={victim}"}
+        )
+        assert accepted.status_code == 200
+        await wait_until(lambda: len(live.hub.connections) == 1, "the victim's own connect")

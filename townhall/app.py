@@ -23,9 +23,10 @@ from townhall.engine import Engine, open_engine
 from townhall.fanout import Fanout
 from townhall.http_guard import MAX_HEADER_BYTES, HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
-from townhall.identity import Identities
+from townhall.identity import COOKIE_NAME, Identities, read_cookie
 from townhall.keys import ForumKeys, committee_keys, load_keys
 from townhall.model.agenda import Programme
+from townhall.sio_server import SocketIOServer
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ def build(
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
     transports = ["websocket"] if settings.workers > 1 or settings.redis_url else TRANSPORTS
-    sio = socketio.AsyncServer(
+    sio = SocketIOServer(
+        connect_timeout=settings.connect_timeout_ms / 1000,
         async_mode="asgi",
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         transports=transports,
@@ -206,6 +208,11 @@ def build(
             await broadcaster.stop()
             await engine.close()
 
+    def opened_with(eio_sid: str) -> str | None:
+        """The participant cookie the session's handshake carried, if it carried one."""
+        environ = sio.environ.get(eio_sid)
+        return read_cookie(environ.get("HTTP_COOKIE", ""), COOKIE_NAME) if environ else None
+
     routes = [
         *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
         *web.routes(site, health),
@@ -214,7 +221,9 @@ def build(
     # Outermost first: oversized headers refused unread; every response, the Socket.IO
     # endpoint's too, carries the security headers; polling only from the forum's own pages.
     asgi = HeaderLimits(
-        SecurityHeaders(SocketIOGuard(socketio.ASGIApp(sio, other_asgi_app=starlette_app)))
+        SecurityHeaders(
+            SocketIOGuard(socketio.ASGIApp(sio, other_asgi_app=starlette_app), opened_with)
+        )
     )
     return Townhall(
         asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses, websockets=endpoint

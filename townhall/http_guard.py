@@ -4,10 +4,13 @@ the Socket.IO endpoint's own checks (no JSONP, no requests from other sites)."""
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from townhall.identity import COOKIE_NAME, read_cookie
 
 MAX_HEADER_BYTES = 8 * 1024
 CONTENT_SECURITY_POLICY = (
@@ -73,7 +76,8 @@ class SecurityHeaders:
 
 
 class SocketIOGuard:
-    """Long-polling requests to the Socket.IO endpoint come from the forum's own pages only.
+    """Requests to the Socket.IO endpoint come from the forum's own pages, and a session is
+    spoken for by the participant who opened it.
 
     A `<script>` tag on another site (or another port of the same host) sends the participant's
     cookie and no Origin, so Engine.IO's origin check never runs on it; were JSONP answered, the
@@ -81,28 +85,45 @@ class SocketIOGuard:
     refused outright, and a browser request that says it comes from another site
     (`Sec-Fetch-Site`) is refused before Engine.IO sees it. Requests with an Origin are also
     checked by Engine.IO itself; WebSocket handshakes always carry an Origin and are checked
-    there.
+    there. And a session id is no bearer token: every later request naming a session must carry
+    the participant cookie its handshake carried (`opened_with(sid)` gives that one).
     """
 
-    def __init__(self, app: ASGIApp, path: str = SOCKET_IO_PATH) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        opened_with: Callable[[str], str | None],
+        path: str = SOCKET_IO_PATH,
+    ) -> None:
         self.app = app
+        self.opened_with = opened_with
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.path):
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.path):
             reason = self.refused(scope)
             if reason is not None:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
                 await refusal(400, reason)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def refused(scope: Scope) -> str | None:
-        """Why this polling request is refused, or None."""
+    def refused(self, scope: Scope) -> str | None:
+        """Why this request is refused, or None."""
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if "j" in query:
             return "JSONP is not served"
+        cookie = ""
         for name, value in scope.get("headers", ()):
             if name == b"sec-fetch-site" and value.strip().lower() not in ALLOWED_FETCH_SITES:
                 return "requests from other sites are not accepted"
+            if name == b"cookie":
+                cookie = value.decode("latin-1")
+        sid = query.get("sid")
+        if sid:
+            opened = self.opened_with(sid[0])
+            if opened is not None and read_cookie(cookie, COOKIE_NAME) != opened:
+                return "this session belongs to another participant"
         return None
