@@ -26,6 +26,7 @@ from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME, Identities, read_cookie
 from townhall.keys import ForumKeys, committee_keys, load_keys
 from townhall.model.agenda import Programme
+from townhall.ratelimit import AddressBuckets
 from townhall.sio_server import SocketIOServer
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ def build(
         identities=identities,
         templates=web.make_templates(web.ROOT / "templates"),
         transports=tuple(transports),
+        joins=AddressBuckets(settings.join_rate, settings.join_burst),
     )
 
     def health() -> dict[str, Any]:

@@ -28,6 +28,11 @@ class Settings:
     host_key: str = ""  # fixed host key; generated and kept in the data dir if empty
     secret: str = ""  # cookie-signing secret; generated and kept in the data dir if empty
     tick_ms: int = 100  # how often coalesced results go out
+    # New participant ids (cookies) one client address may be given from the join page: a token
+    # bucket per address, per worker, refilled at `join_rate` a second up to `join_burst`. A hall
+    # of 3,000 phones behind one NAT is in within two minutes; 0 turns the limit off.
+    join_rate: float = 30.0
+    join_burst: int = 300
     # Broadcasts framed once and written to every socket; off: python-socketio's own path, kept
     # for comparison in benchmarks and as a fallback.
     fast_broadcast: bool = True
@@ -74,6 +79,10 @@ class Settings:
             )
         if not 10 <= self.tick_ms <= 5000:
             raise SettingsError(f"{PREFIX}TICK_MS: must be from 10 to 5000 milliseconds")
+        if not 0 <= self.join_rate <= 100_000:
+            raise SettingsError(f"{PREFIX}JOIN_RATE: must be from 0 (no limit) to 100000 a second")
+        if not 1 <= self.join_burst <= 1_000_000:
+            raise SettingsError(f"{PREFIX}JOIN_BURST: must be from 1 to 1000000")
         if self.public_url:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -88,6 +97,16 @@ class Settings:
 
 
 def _convert(name: str, key: str, raw: str) -> Any:
+    if name == "join_rate":
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{key}: {raw!r} is not a number") from None
+    if name == "join_burst":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
     if name in ("port", "tick_ms", "workers"):
         try:
             return int(raw)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from townhall import i18n
 from townhall.identity import COOKIE_MAX_AGE, COOKIE_NAME, Identities, read_cookie
 from townhall.model.agenda import Programme
+from townhall.ratelimit import AddressBuckets, address_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCKET_IO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
@@ -87,6 +90,12 @@ SCRIPT_STRINGS = {
     "edit": N_("Edit"),
     "merge": N_("Merge…"),
     "hide": N_("Hide"),
+    "hide_author": N_("Hide all by this author…"),
+    "hide_author_note": N_(
+        "Hide every post this author has sent to this board? Each can be shown again."
+    ),
+    "hide_author_confirm": N_("Hide them all"),
+    "hid_author": N_("Hidden: {n} post(s) by this author."),
     "original": N_("Original:"),
     "edit_label": N_("Corrected text"),
     "save": N_("Save"),
@@ -153,6 +162,9 @@ SCRIPT_STRINGS = {
     "err_name_too_long": N_("A nickname is at most 40 characters."),
     "err_post_rate": N_("You are posting quickly. Wait a minute and try again."),
     "err_post_limit": N_("You have posted as many times as this board allows."),
+    "err_pending_limit": N_(
+        "Several of your posts are waiting for the host's approval. Send more once they are seen."
+    ),
     "err_board_full": N_("This board is full. Ask the host to move on to the next item."),
     "err_post_not_open": N_("That post is not shown right now."),
     "err_post_merged": N_("That post was merged into another one."),
@@ -175,6 +187,7 @@ class Site:
     identities: Identities
     templates: dict[str, jinja2.Environment]
     transports: tuple[str, ...]
+    joins: AddressBuckets  # new participant ids per client address
 
     def render(self, request: Request, name: str, language: str, **context: Any) -> HTMLResponse:
         translations = i18n.CATALOGUES[language]
@@ -199,6 +212,10 @@ class Site:
             )
         )
         return HTMLResponse(page)
+
+
+# Seconds added at random to a refused join's retry, so a crowd's retries do not come together.
+JOIN_RETRY_JITTER_S = 4
 
 
 def make_templates(directory: Path) -> dict[str, jinja2.Environment]:
@@ -250,17 +267,38 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
     async def phone(request: Request) -> Response:
         if request.path_params["code"].upper() != site.code:
             return wrong_code(request)
-        response = site.render(request, "phone.html", language(request))
-        if site.identities.verify(cookie_value(request, COOKIE_NAME)) is None:
-            _, cookie = site.identities.new()
-            response.set_cookie(
-                COOKIE_NAME,
-                cookie,
-                max_age=COOKIE_MAX_AGE,
-                httponly=True,
-                samesite="lax",
-                secure=request.url.scheme == "https",
-            )
+        lang = language(request)
+        if site.identities.verify(cookie_value(request, COOKIE_NAME)) is not None:
+            return site.render(request, "phone.html", lang)
+        # Only a new participant id costs a token, so a phone that has its cookie is never held
+        # back. Behind a reverse proxy, uvicorn's proxy headers put the phone's address here.
+        wait = site.joins.take(address_key(request.client.host if request.client else None))
+        if wait:
+            return too_many_joins(request, lang, wait)
+        response = site.render(request, "phone.html", lang)
+        _, cookie = site.identities.new()
+        response.set_cookie(
+            COOKIE_NAME,
+            cookie,
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    def too_many_joins(request: Request, lang: str, wait: float) -> HTMLResponse:
+        """A page that says so and loads itself again: a hall joining at once gets in turn by
+        turn. The jitter spreads a crowd's retries over a few seconds instead of one."""
+        message = i18n.CATALOGUES[lang].gettext(
+            "Many people are joining at once. This page tries again by itself in a few seconds."
+        )
+        response = site.render(request, "landing.html", lang, error=message)
+        response.status_code = 429
+        retry = str(math.ceil(wait) + random.randint(0, JOIN_RETRY_JITTER_S))  # noqa: S311
+        response.headers["retry-after"] = retry
+        response.headers["refresh"] = retry
+        response.headers["cache-control"] = "no-store"
         return response
 
     async def host(request: Request) -> Response:

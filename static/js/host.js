@@ -64,17 +64,23 @@ function showMessage(text, kind = "error") {
   box.dataset.kind = kind;
 }
 
-// Sends a host command; says plainly when it was refused. Resolves to whether it was accepted.
-async function command(event, payload = {}) {
+// Sends a host command; says plainly when it was refused. Resolves to the ack if it was
+// accepted, else null.
+async function send(event, payload = {}) {
   let reply;
   try {
     reply = await socket.timeout(8000).emitWithAck(event, payload);
   } catch {
     showMessage(t("reconnecting"));
-    return false;
+    return null;
   }
   showMessage(reply.ok ? "" : `${t("error")}: ${errorText(reply.error)}`);
-  return reply.ok;
+  return reply.ok ? reply : null;
+}
+
+// Resolves to whether the command was accepted.
+async function command(event, payload = {}) {
+  return (await send(event, payload)) !== null;
 }
 
 function render() {
@@ -274,6 +280,7 @@ function postNode(post) {
     edit: button("edit", "edit", () => openEdit(node)),
     merge: button("merge", "merge", () => openMerge(node)),
     hide: button("hide", "hide", () => command("post_hide", { post: id })),
+    hideAuthor: button("hide_author", "hide-author", () => openHideAuthor(node)),
   };
   node.append(
     el("div", { class: "post-head" }, count, number, name, badge, edited),
@@ -370,6 +377,33 @@ function openMerge(node) {
   node.parts.tool.replaceChildren(form);
   node.classList.add("editing");
   select.focus();
+}
+
+// Every post this post's author sent to the board, hidden at once: one person's flood, which
+// one post at a time would take the host minutes. The host never learns who the author is.
+function openHideAuthor(node) {
+  const post = node.post;
+  const go = el("button", { type: "submit", class: "primary", text: t("hide_author_confirm") });
+  const cancel = el("button", { type: "button", text: t("cancel") });
+  const form = el(
+    "form",
+    { class: "hide-author-form" },
+    el("p", { class: "note", text: t("hide_author_note") }),
+    el("div", { class: "tool-buttons" }, go, cancel),
+  );
+  cancel.addEventListener("click", () => closeTool(node));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    go.disabled = true;
+    const reply = await send("post_hide_author", { post: post.id });
+    if (reply) {
+      closeTool(node);
+      showMessage(t("hid_author", { n: reply.hidden }), "ok");
+    } else go.disabled = false;
+  });
+  node.parts.tool.replaceChildren(form);
+  node.classList.add("editing");
+  go.focus();
 }
 
 $("sort-top").addEventListener("click", () => {
