@@ -39,6 +39,9 @@ class Settings:
     # Plain Engine.IO WebSockets served by townhall.eio_websocket, with no task or queue per
     # connection; off: every WebSocket goes through uvicorn's ASGI and python-engineio's socket.
     lean_websocket: bool = True
+    # From the Engine.IO handshake to the Socket.IO CONNECT; a client that has not connected to
+    # the forum by then is closed, so an idle Engine.IO session holds nothing for long.
+    connect_timeout_ms: int = 20_000
     log_level: str = "info"
 
     @classmethod
@@ -83,6 +86,10 @@ class Settings:
             raise SettingsError(f"{PREFIX}JOIN_RATE: must be from 0 (no limit) to 100000 a second")
         if not 1 <= self.join_burst <= 1_000_000:
             raise SettingsError(f"{PREFIX}JOIN_BURST: must be from 1 to 1000000")
+        if not 100 <= self.connect_timeout_ms <= 600_000:
+            raise SettingsError(
+                f"{PREFIX}CONNECT_TIMEOUT_MS: must be from 100 to 600000 milliseconds"
+            )
         if self.public_url:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -107,7 +114,7 @@ def _convert(name: str, key: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
-    if name in ("port", "tick_ms", "workers"):
+    if name in ("port", "tick_ms", "workers", "connect_timeout_ms"):
         try:
             return int(raw)
         except ValueError:
