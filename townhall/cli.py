@@ -108,27 +108,42 @@ def _check(paths: Sequence[Path]) -> int:
     return 1 if failed else 0
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for `townhall serve`, one worker or several; tests start servers with
+    them too, so that they run what an organiser runs."""
+    from townhall.eio_websocket import EngineIOWebSocket
+    from townhall.http_limits import HttpLimits, http_protocol
+
+    limits = HttpLimits(settings.header_timeout, settings.max_connections_per_address)
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "http": http_protocol(limits),
+        "ws_max_size": 64 * 1024,
+        "ws_per_message_deflate": False,
+        "ws": EngineIOWebSocket,
+        "timeout_graceful_shutdown": 5,
+    }
+
+
 def _serve(roomfile: Path, settings: Settings) -> int:
     # The server's stack is imported only to serve, so `check` stays quick.
     import uvicorn
     from redis.exceptions import RedisError
 
     from townhall.app import build
-    from townhall.eio_websocket import EngineIOWebSocket
     from townhall.engine import EngineError
+    from townhall.http_limits import raise_file_limit
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level,
-        "ws_max_size": 64 * 1024,
-        "ws_per_message_deflate": False,
-        "ws": EngineIOWebSocket,
-        "timeout_graceful_shutdown": 5,
-    }
+    # Before any worker starts: each inherits the limit, and each needs it whole.
+    shortfall = raise_file_limit(settings.max_connections_per_address)
+    if shortfall:
+        print(shortfall, file=sys.stderr, flush=True)
+    options = uvicorn_options(settings)
     try:
         programme = load_programme(roomfile)
         if settings.workers > 1:

@@ -43,6 +43,12 @@ class Settings:
     # the forum by then is closed, so an idle Engine.IO session holds nothing for long.
     connect_timeout_ms: int = 20_000
     log_level: str = "info"
+    # Seconds a connection has to send a whole request head (request line and headers), on
+    # connecting and after each response; one that trickles or stops is closed.
+    header_timeout: float = 10.0
+    # Connections one client address may hold at once, per worker; 0: no cap. Enough for a hall
+    # of phones behind one NAT. Behind a reverse proxy every connection comes from the proxy.
+    max_connections_per_address: int = 5000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,6 +96,10 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}CONNECT_TIMEOUT_MS: must be from 100 to 600000 milliseconds"
             )
+        if not 0.1 <= self.header_timeout <= 300:
+            raise SettingsError(f"{PREFIX}HEADER_TIMEOUT: must be from 0.1 to 300 seconds")
+        if self.max_connections_per_address < 0:
+            raise SettingsError(f"{PREFIX}MAX_CONNECTIONS_PER_ADDRESS: must be 0 (no cap) or more")
         if self.public_url:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -114,11 +124,16 @@ def _convert(name: str, key: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
-    if name in ("port", "tick_ms", "workers", "connect_timeout_ms"):
+    if name in ("port", "tick_ms", "workers", "connect_timeout_ms", "max_connections_per_address"):
         try:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
+    if name == "header_timeout":
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{key}: {raw!r} is not a number of seconds") from None
     if name == "data_dir":
         return Path(raw)
     if name in ("fast_broadcast", "lean_websocket"):

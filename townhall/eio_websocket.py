@@ -283,6 +283,11 @@ class EngineIOWebSocket(asyncio.Protocol):
                 self._hand_over(bytes(self.handshake))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # The HTTP protocol counted this connection against its address but, once it handed
+        # the transport over, is never told that it ended.
+        from townhall.http_limits import release
+
+        release(self.transport)
         self.server_state.connections.discard(self)
         if self.stock is not None:
             self.stock.connection_lost(exc)
