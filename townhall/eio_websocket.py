@@ -29,7 +29,10 @@ from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 from wsproto.frame_protocol import CloseReason, FrameProtocol, Opcode, ParseFailed
 from wsproto.utilities import generate_accept_token
 
+from townhall.loglimit import LogLimiter
+
 log = logging.getLogger(__name__)
+limited = LogLimiter(log)
 
 # The key under which an app's lifespan state carries its `Endpoint`.
 STATE_KEY = "townhall.engineio_websocket"
@@ -154,7 +157,8 @@ class LeanSocket:
 
     async def handle(self, item: str | bytes | dict[str, Any] | None) -> None:
         """One thing the connection received, in order: its environ (the connection itself),
-        an Engine.IO packet, or None once the socket has gone."""
+        an Engine.IO packet, `b""` for a binary message (refused), or None once the socket has
+        gone."""
         server = self.server
         if item is None:
             await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
@@ -162,6 +166,10 @@ class LeanSocket:
             accepted = await server._trigger_event("connect", self.sid, item, run_async=False)
             if accepted is not None and accepted is not True:
                 await self.close(wait=False, abort=True)
+        elif isinstance(item, bytes):
+            if not self.closed:
+                limited.info(self.sid, "binary", "%s: closing on a binary message", self.sid)
+                await self.close(wait=False, reason=server.reason.TRANSPORT_ERROR)
         elif not self.closed:
             try:
                 pkt = eio_packet.Packet(encoded_packet=item)
@@ -172,9 +180,14 @@ class LeanSocket:
             try:
                 await self.receive(pkt)
             except eio_exceptions.UnknownPacketError:
-                pass
+                # A type Engine.IO has but a client does not send (OPEN, UPGRADE, NOOP…) is
+                # ignored; one it does not have at all ends the session, as on the stock path.
+                if not eio_packet.OPEN <= pkt.packet_type <= eio_packet.NOOP:
+                    limited.info(self.sid, "unknown", "%s: closing on an unknown packet", self.sid)
+                    await self.close(wait=False, reason=server.reason.TRANSPORT_ERROR)
             except Exception:
-                log.exception("%s: could not handle a packet", self.sid)
+                if limited.should_log(self.sid, "bug"):
+                    log.exception("%s: could not handle a packet", self.sid)
 
     async def receive(self, pkt: Any) -> None:
         server = self.server
@@ -443,8 +456,12 @@ class EngineIOWebSocket(asyncio.Protocol):
                     if frame.opcode is Opcode.CLOSE:
                         self.transport.close()
                     continue  # the client's answer to our close frame is all that matters now
-                if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
+                if frame.opcode is Opcode.TEXT:
                     self._part_received(frame.payload, frame.message_finished)
+                elif frame.opcode is Opcode.BINARY:
+                    # Townhall never takes binary messages: nothing of one is kept, and the
+                    # handlers close the session after what came before it.
+                    self._wait(b"")
                 elif frame.opcode is Opcode.PING:
                     if self._too_far_behind():
                         return
@@ -471,8 +488,7 @@ class EngineIOWebSocket(asyncio.Protocol):
             self.message.append(payload)
             if not finished:
                 return
-            empty = "" if isinstance(payload, str) else b""
-            message, self.message = empty.join(self.message), None
+            message, self.message = "".join(self.message), None
         self.message_size = 0
         if message == "3" and self.socket is not None:  # PONG: no need to wake the handlers
             self.socket.last_ping = None
