@@ -140,6 +140,9 @@ class Processes:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
         env["TOWNHALL_LOG_LEVEL"] = "warning"
+        # One generator address stands for every phone: no limits per client address.
+        env["TOWNHALL_JOIN_RATE"] = "0"
+        env["TOWNHALL_MAX_CONNECTIONS_PER_ADDRESS"] = "0"
         self.log = (self.work / "server.log").open("wb")
         self.server = subprocess.Popen(
             [
