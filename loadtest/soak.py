@@ -1353,7 +1353,7 @@ def progress_line(line: str) -> None:
 
 
 async def soak(options: Options) -> dict[str, Any]:
-    """Run the scenarios one after the other; the report as a dict (see `report`)."""
+    """Run the scenarios one after the other; the report as a dict (see `make_report`)."""
     say: Callable[[str], None] = (lambda _: None) if options.quiet else progress_line
     started = time.monotonic()
     own_dir = options.workdir is None
