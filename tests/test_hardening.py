@@ -24,8 +24,10 @@ from wsproto.events import AcceptConnection, Ping, Request
 from tests.conftest import WAIT_S, Live, forum_programme, free_socket, serve, wait_until
 from tests.redis_server import RedisServer
 from tests.test_eio_websocket import SOCKET_PATH, RawPhone, join
+from tests.test_http_limits import connect, townhall_serve, until_closed
 from townhall.eio_websocket import MAX_UNSENT_BYTES
 from townhall.identity import COOKIE_NAME
+from townhall.loglimit import ShortTargets
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 
@@ -219,3 +221,66 @@ async def test_a_polling_session_answers_only_to_the_cookie_that_opened_it(live:
         )
         assert accepted.status_code == 200
         await wait_until(lambda: len(live.hub.connections) == 1, "the victim's own connect")
+
+
+async def test_the_guard_holds_without_the_trailing_slash(live: Live) -> None:
+    victim = await live.new_cookie()
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        bare = POLLING.replace("/socket.io/", "/socket.io")
+        jsonp = await http.get(bare + "&j=0", headers={"sec-fetch-site": "same-site"})
+        assert jsonp.status_code == 400 and "JSONP" in jsonp.text
+        opened = await http.get(bare, headers={"cookie": f"{COOKIE_NAME}={victim}"})
+        sid = json.loads(opened.text[1:])["sid"]
+        connect = "40" + json.dumps({"role": "participant", "code": live.code})
+        stolen = await http.post(f"{bare}&sid={sid}", content=connect)
+        assert stolen.status_code == 400 and "another participant" in stolen.text
+    assert not live.hub.connections
+
+
+async def test_refusals_before_the_app_carry_the_security_headers(tmp_path: Path) -> None:
+    async with townhall_serve(tmp_path, header_timeout=0.3, max_connections_per_address=1) as (
+        live,
+        _,
+    ):
+        async with httpx.AsyncClient(base_url=live.url) as http:
+            for refused, status in (
+                (await http.get("/", headers={"x-big": "x" * 9000}), 431),
+                (await http.get("/?" + "q" * 5000), 414),
+                (await http.get(POLLING + "&sid=" + "s" * 5000), 414),
+            ):
+                assert refused.status_code == status
+                assert refused.headers["x-content-type-options"] == "nosniff"
+                assert "default-src 'self'" in refused.headers["content-security-policy"]
+        # A head never finished (408), and a connection past the address's cap (503).
+        reader, writer = await connect(live.url)
+        writer.write(b"GET / HTTP/1.1\r\n")
+        timed_out = await until_closed(reader)
+        writer.close()
+        held_reader, held = await connect(live.url)
+        held.write(b"GET / HTTP/1.1\r\n")
+        over_reader, over = await connect(live.url)
+        too_many = await until_closed(over_reader)
+        over.close()
+        held.close()
+        for said, line in ((timed_out, b"HTTP/1.1 408"), (too_many, b"HTTP/1.1 503")):
+            head, _, body = said.partition(b"\r\n\r\n")
+            assert head.startswith(line), said
+            assert b"x-content-type-options: nosniff" in head
+            length = int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
+            assert length == len(body)
+        del held_reader
+
+
+def test_access_log_lines_cut_long_targets() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/socket.io/?sid=" + "s" * 4000, "1.1", 400),
+        None,
+    )
+    assert ShortTargets().filter(record)
+    line = record.getMessage()
+    assert len(line) < 250 and "(4016 chars)" in line

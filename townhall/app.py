@@ -25,6 +25,7 @@ from townhall.http_guard import MAX_HEADER_BYTES, HeaderLimits, SecurityHeaders,
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME, Identities, read_cookie
 from townhall.keys import ForumKeys, committee_keys, load_keys
+from townhall.loglimit import shorten_access_log
 from townhall.model.agenda import Programme
 from townhall.ratelimit import AddressBuckets
 from townhall.sio_server import SocketIOServer
@@ -122,6 +123,7 @@ def build(
     on_ready: Callable[[Addresses], None] | None = None,
 ) -> Townhall:
     """Everything one forum needs, ready for uvicorn; the engine starts with the app."""
+    shorten_access_log()
     keys = load_keys(programme, settings)
     engine = open_engine(settings.engine_url, programme, settings.data_dir)
     addresses = Addresses.of(base_url(settings), keys, programme)
@@ -220,10 +222,11 @@ def build(
         *web.routes(site, health),
     ]
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
-    # Outermost first: oversized headers refused unread; every response, the Socket.IO
-    # endpoint's too, carries the security headers; polling only from the forum's own pages.
-    asgi = HeaderLimits(
-        SecurityHeaders(
+    # Outermost first: every response, refusals and the Socket.IO endpoint's included, carries
+    # the security headers; oversized requests are refused unread; long-polling only from the
+    # forum's own pages.
+    asgi = SecurityHeaders(
+        HeaderLimits(
             SocketIOGuard(socketio.ASGIApp(sio, other_asgi_app=starlette_app), opened_with)
         )
     )

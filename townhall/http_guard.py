@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from townhall.identity import COOKIE_NAME, read_cookie
 
 MAX_HEADER_BYTES = 8 * 1024
+MAX_TARGET_BYTES = 4 * 1024  # a path and query: Townhall's own are under 200 bytes
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
@@ -35,9 +36,10 @@ def refusal(status: int, reason: str) -> Response:
 
 
 class HeaderLimits:
-    """Refuses any request or WebSocket handshake whose headers are oversized.
+    """Refuses any request or WebSocket handshake whose headers or target are oversized.
 
-    Placed outermost, so neither the pages nor the Socket.IO handshake parse a huge header.
+    Placed before everything else that reads a request, so neither the pages nor the Socket.IO
+    handshake parse a huge header or query.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -46,11 +48,17 @@ class HeaderLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             size = sum(len(k) + len(v) for k, v in scope.get("headers", ()))
-            if size > MAX_HEADER_BYTES:
+            target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            if size > MAX_HEADER_BYTES or target > MAX_TARGET_BYTES:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1009})
                     return
-                await refusal(431, "request headers too large")(scope, receive, send)
+                status, reason = (
+                    (431, "request headers too large")
+                    if size > MAX_HEADER_BYTES
+                    else (414, "request target too long")
+                )
+                await refusal(status, reason)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -100,7 +108,10 @@ class SocketIOGuard:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.path):
+        # python-engineio serves the path with or without its trailing slash; so is it guarded.
+        path = scope.get("path", "")
+        path = path if path.endswith("/") else path + "/"
+        if scope["type"] in ("http", "websocket") and path.startswith(self.path):
             reason = self.refused(scope)
             if reason is not None:
                 if scope["type"] == "websocket":

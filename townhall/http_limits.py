@@ -27,6 +27,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from townhall.http_guard import SECURITY_HEADERS
 from townhall.loglimit import LogLimiter
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,24 @@ PHONES_PER_WORKER = 10_000
 # short-lived connections phones load the pages with, with room to spare.
 OWN_FILES = 256
 
-_REQUEST_TIMEOUT = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 16\r\nconnection: close\r\n\r\nrequest timeout\n"
-)
-_TOO_MANY = (
-    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 38\r\nretry-after: 10\r\nconnection: close\r\n\r\n"
-    b"too many connections from this address\n"
+
+def _response(status: bytes, body: bytes, *headers: bytes) -> bytes:
+    """A whole response written before uvicorn has a request to answer: its body is fixed, and
+    it carries the security headers every Townhall response does."""
+    lines = [
+        b"HTTP/1.1 " + status,
+        b"content-type: text/plain; charset=utf-8",
+        b"content-length: " + str(len(body)).encode(),
+        b"connection: close",
+        *headers,
+        *(name + b": " + value for name, value in SECURITY_HEADERS),
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+_REQUEST_TIMEOUT = _response(b"408 Request Timeout", b"request timeout\n")
+_TOO_MANY = _response(
+    b"503 Service Unavailable", b"too many connections from this address\n", b"retry-after: 10"
 )
 
 

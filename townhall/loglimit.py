@@ -90,3 +90,30 @@ class LogLimiter:
             stale = sorted(self._seen, key=latest)[: len(self._seen) // 2]
         for connection in stale:
             del self._seen[connection]
+
+
+ACCESS_TARGET = 120  # characters of a request target an access-log line keeps
+
+
+class ShortTargets(logging.Filter):
+    """Cuts the request target in uvicorn's access-log lines, so a long query (a made-up
+    session id, say) does not go into the log whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn logs (client, method, target, http version, status)
+        if (
+            isinstance(args, tuple)
+            and len(args) == 5
+            and isinstance(args[2], str)
+            and len(args[2]) > ACCESS_TARGET
+        ):
+            record.args = (*args[:2], brief(args[2], ACCESS_TARGET), *args[3:])
+        return True
+
+
+def shorten_access_log() -> None:
+    """Install `ShortTargets` on uvicorn's access log (once per process)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, ShortTargets) for f in access.filters):
+        access.addFilter(ShortTargets())
