@@ -27,6 +27,7 @@ from townhall.model.commands import (
     OpenPoll,
     PinPost,
     PromoteIdeas,
+    PurgeHidden,
     Role,
     SubmitPost,
     Upvote,
@@ -215,6 +216,28 @@ def test_the_host_hides_every_post_of_one_author_on_a_board(forum: Forum) -> Non
     assert run(forum, HOST, HideAuthor(spam[0])) == [], "nothing left to hide"
     assert refused(forum, HOST, HideAuthor(999)) == "unknown_post"
     assert refused(forum, person("ann"), HideAuthor(spam[0])) == "forbidden"
+
+
+def test_a_purge_removes_hidden_posts_and_what_was_merged_into_them(forum: Forum) -> None:
+    spam, dupe, kept, other_dupe = (post(forum, n, n) for n in ("eve", "fay", "ann", "bob"))
+    run(forum, person("cat"), Upvote(spam, True, "u"))
+    run(forum, HOST, MergePosts(dupe, spam))
+    run(forum, HOST, MergePosts(other_dupe, kept))
+    run(forum, HOST, HidePost(spam))
+    assert run(forum, HOST, PurgeHidden("qna")) == [events.PostsPurged("qna", (spam, dupe))]
+    assert list(forum.boards.boards["qna"].posts) == [kept, other_dupe]
+    assert forum.boards.my_upvotes("cat") == {} and forum.boards.my_posts("eve") == []
+    assert forum.boards.boards["qna"].purged == {"eve": [0], "fay": [0]}
+    assert run(forum, HOST, PurgeHidden("qna")) == []
+    assert refused(forum, HOST, ApprovePost(spam)) == "unknown_post"
+    assert refused(forum, person("ann"), PurgeHidden("qna")) == "forbidden"
+    assert refused(forum, HOST, PurgeHidden("nowhere")) == "unknown_board"
+    # The author's own limits still count the purged post: here, its minute.
+    for n in range(1, POSTS_PER_WINDOW):
+        post(forum, "eve", f"again {n}", op=f"e{n}")
+    assert refused(forum, person("eve"), SubmitPost("qna", "more", "", "e-more")) == "post_rate"
+    record = events.to_record(events.PostsPurged("qna", (spam, dupe)))
+    assert events.from_record(record) == events.PostsPurged("qna", (spam, dupe))
 
 
 def test_an_upvotes_id_reused_for_another_post_is_a_new_message(forum: Forum) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import forum_programme
 from townhall.engine import Engine, EngineError, open_engine
+from townhall.model import board as board_rules
 from townhall.model.agenda import Programme
 from townhall.model.board import (
     MAX_POSTS_PER_BOARD,
@@ -35,13 +36,14 @@ from townhall.model.commands import (
     OpenPoll,
     PinPost,
     PromoteIdeas,
+    PurgeHidden,
     Role,
     SubmitPost,
     Upvote,
     Vote,
 )
 from townhall.model.errors import ForumError
-from townhall.model.events import Event, PostCreated, PostStateSet, UpvoteSet
+from townhall.model.events import Event, PostCreated, PostsPurged, PostStateSet, UpvoteSet
 from townhall.model.forum import PollStatus
 from townhall.programme import parse_programme
 
@@ -515,6 +517,144 @@ async def test_every_stored_post_counts_toward_a_larger_bound(make_engine: Engin
         f"this board is full: it has stored {MAX_STORED_POSTS_PER_BOARD} posts, hidden ones too"
     )
     await engine.close()
+
+
+async def test_a_purge_frees_the_stored_bound_that_hiding_spam_fills(
+    make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: fresh ids fill the board, the host hides them, again and again, until every
+    stored place holds a hidden post. Smaller bounds, read by both engines at each post."""
+    monkeypatch.setattr(board_rules, "MAX_POSTS_PER_BOARD", 6)
+    monkeypatch.setattr(board_rules, "MAX_STORED_POSTS_PER_BOARD", 15)
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+    spammer = 0
+    while True:
+        try:
+            await engine.execute(voter(spammer), SubmitPost("ideas", "spam", "", "s"))
+        except ForumError as exc:
+            assert exc.code == "board_full"
+            counted = [p for p in engine.forum.boards.posts.values() if p.state.counted]
+            if not counted:
+                break  # every place holds a hidden post: hiding can free nothing more
+            for post in counted:
+                await engine.execute(HOST, HideAuthor(post.id))
+            continue
+        spammer += 1
+    ideas = engine.forum.boards.boards["ideas"]
+    assert len(ideas.posts) == 15 and spammer == 15
+    refused = SubmitPost("ideas", "When do we vote?", "", "r")
+    with pytest.raises(ForumError) as full:
+        await engine.execute(voter(-1), refused)
+    assert str(full.value) == "this board is full: it has stored 15 posts, hidden ones too"
+
+    stored = tuple(ideas.posts)
+    purged = await engine.execute(HOST, PurgeHidden("ideas"))
+    assert purged.events == [PostsPurged("ideas", stored)], "one event for all"
+    assert purged.ack == {"ok": True, "seq": engine.forum.seq, "purged": 15}
+    assert ideas.posts == {} and engine.forum.boards.posts == {}
+    asked = await engine.execute(voter(-1), refused)
+    assert asked.ack == post_ack(engine.forum.seq), "room again, for good"
+    again = await engine.execute(HOST, PurgeHidden("ideas"))
+    assert again.events == [] and again.ack == {"ok": True, "seq": engine.forum.seq, "purged": 0}
+    await engine.close()
+
+    restarted = await start(make_engine, board_programme(), clock)
+    assert list(restarted.forum.boards.boards["ideas"].posts) == [asked.ack["post"]]
+    assert restarted.forum.board_views(Role.HOST)["ideas"]["version"] == asked.ack["post"]
+    fresh = await restarted.execute(voter(-2), SubmitPost("ideas", "And after?", "", "r"))
+    assert fresh.ack["duplicate"] is False
+    await restarted.close()
+
+
+async def test_purged_posts_are_gone_with_their_upvotes_and_the_posts_merged_into_them(
+    make_engine: EngineFactory,
+) -> None:
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+
+    async def idea(n: int, text: str) -> int:
+        return int((await engine.execute(voter(n), SubmitPost("ideas", text, "", "o"))).ack["post"])
+
+    kept, spam, dupe, dupe_of_dupe, other_dupe = [
+        await idea(n, text) for n, text in enumerate(("Keep", "Spam", "Dupe", "Dupe 2", "Dupe 3"))
+    ]
+    for n in (5, 6):
+        await engine.execute(voter(n), Upvote(spam, True, "u"))
+    await engine.execute(voter(5), Upvote(kept, True, "u-kept"))
+    # A chain into a post hidden later: dupe_of_dupe went into dupe, dupe into spam.
+    await engine.execute(HOST, MergePosts(dupe_of_dupe, dupe))
+    await engine.execute(HOST, MergePosts(dupe, spam))
+    await engine.execute(HOST, MergePosts(other_dupe, kept))
+    await engine.execute(HOST, HidePost(spam))
+    elsewhere = await engine.execute(voter(1), SubmitPost("panel", "Spam", "x", "o"))
+    await engine.execute(HOST, HidePost(elsewhere.ack["post"]))
+
+    assert await refusal(engine, voter(1), PurgeHidden("ideas")) == "forbidden"
+    assert await refusal(engine, HOST, PurgeHidden("nowhere")) == "unknown_board"
+    purged = await engine.execute(HOST, PurgeHidden("ideas"))
+    assert purged.events == [PostsPurged("ideas", (spam, dupe, dupe_of_dupe))]
+    assert purged.ack["purged"] == 3
+    forum = engine.forum
+    assert list(forum.boards.boards["ideas"].posts) == [kept, other_dupe]
+    assert forum.boards.posts[other_dupe].merged_into == kept, "a merge into a shown post stays"
+    assert forum.boards.posts[elsewhere.ack["post"]].state.value == "hidden", "one board only"
+    for role in Role:
+        ids = [p["id"] for p in forum.board_views(role)["ideas"]["posts"]]
+        assert not {spam, dupe, dupe_of_dupe} & set(ids), role
+    assert forum.boards.my_upvotes("p5") == {"ideas": [kept]}
+    assert forum.boards.my_upvotes("p6") == {}
+    assert [p["id"] for p in forum.boards.my_posts("p1")] == [elsewhere.ack["post"]]
+
+    # Gone for good: nothing can show, upvote or name it again.
+    for command in (ApprovePost(spam), HideAuthor(dupe), MergePosts(kept, spam)):
+        assert await refusal(engine, HOST, command) == "unknown_post", command
+    assert await refusal(engine, voter(7), Upvote(spam, True, "u")) == "unknown_post"
+    assert await refusal(engine, voter(5), Upvote(spam, False, "u")) == "unknown_post"
+    expected = {role: forum.board_views(role) for role in Role}
+    mine = (forum.boards.my_upvotes("p5"), forum.boards.my_posts("p1"))
+    await engine.close()
+
+    restarted = await start(make_engine, board_programme(), clock)
+    forum = restarted.forum
+    assert {role: forum.board_views(role) for role in Role} == expected
+    assert (forum.boards.my_upvotes("p5"), forum.boards.my_posts("p1")) == mine
+    assert await refusal(restarted, HOST, ApprovePost(spam)) == "unknown_post"
+    # The author's message id outlived the post: sent again, it is a new post, under every
+    # limit like any other.
+    resent = await restarted.execute(voter(1), SubmitPost("ideas", "Spam", "", "o"))
+    assert resent.ack == post_ack(forum.seq)
+    await restarted.close()
+
+
+async def test_purged_posts_still_count_toward_their_authors_limits(
+    make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(board_rules, "POSTS_PER_BOARD", POSTS_PER_WINDOW + 1)
+    clock = Clock()
+    engine = await start(make_engine, board_programme(), clock)
+    first = [
+        (await engine.execute(voter(1), SubmitPost("ideas", "spam", "", f"s{n}"))).ack["post"]
+        for n in range(POSTS_PER_WINDOW)
+    ]
+    await engine.execute(HOST, HideAuthor(first[0]))
+    assert (await engine.execute(HOST, PurgeHidden("ideas"))).ack["purged"] == POSTS_PER_WINDOW
+    spam = SubmitPost("ideas", "more spam", "", "s-more")
+    assert await refusal(engine, voter(1), spam) == "post_rate", "the minute still counts them"
+    clock.now_ms += POST_WINDOW_MS
+    last = await engine.execute(voter(1), spam)
+    assert last.ack["duplicate"] is False
+    await engine.execute(HOST, HidePost(last.ack["post"]))
+    await engine.execute(HOST, PurgeHidden("ideas"))
+    clock.now_ms += POST_WINDOW_MS
+    final = SubmitPost("ideas", "and more", "", "s-final")
+    assert await refusal(engine, voter(1), final) == "post_limit", "and so does the board's"
+    assert (await engine.execute(voter(2), final)).ack["duplicate"] is False, "others may"
+    await engine.close()
+
+    restarted = await start(make_engine, board_programme(), clock)
+    assert await refusal(restarted, voter(1), final) == "post_limit"
+    await restarted.close()
 
 
 async def test_a_participant_may_have_a_few_posts_waiting_at_a_time(

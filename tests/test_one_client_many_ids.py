@@ -18,6 +18,7 @@ from tests.test_browser_boards import Trouble, open_host, post
 from townhall.config import Settings, SettingsError
 from townhall.engine.base import now_ms
 from townhall.identity import COOKIE_NAME
+from townhall.model import board as board_rules
 from townhall.model.board import MAX_POSTS_PER_BOARD, PENDING_PER_PARTICIPANT, POSTS_PER_WINDOW
 from townhall.programme import parse_programme
 from townhall.ratelimit import AddressBuckets, address_key
@@ -230,6 +231,52 @@ async def test_a_flood_from_many_ids_cannot_keep_a_participant_out(tmp_path: Pat
         ], "phones see only what the host approved"
 
 
+@pytest.mark.parametrize("engine", ["memory", "redis"])
+async def test_hiding_spam_round_after_round_cannot_lock_the_board_for_good(
+    engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Fresh ids fill the board, the host hides them, and again, until every stored place holds
+    a hidden post; the host's purge frees them. Small bounds, read by both engines per post."""
+    monkeypatch.setattr(board_rules, "MAX_POSTS_PER_BOARD", 6)
+    monkeypatch.setattr(board_rules, "MAX_STORED_POSTS_PER_BOARD", 15)
+    settings = {"redis_url": request.getfixturevalue("redis_url")} if engine == "redis" else {}
+    async with forum(tmp_path, MODERATED_ROOM, **settings) as live:
+        host = await live.host()
+        spam: list[int] = []
+        rounds = 0
+        while True:
+            phone, _ = await live.phone()
+            ack = await ask(phone, f"spam {len(spam)}", "s")
+            if ack["ok"]:
+                spam.append(ack["post"])
+                continue
+            assert ack["error"]["code"] == "board_full", ack
+            if "stored" in ack["error"]["message"]:
+                break
+            rounds += 1
+            for post in spam[-6:]:
+                assert (await host.call("post_hide_author", {"post": post}))["hidden"] == 1
+        assert (len(spam), rounds) == (15, 2)
+
+        real, _ = await live.phone()
+        refused = await ask(real, "When does the library open?", "r1")
+        assert refused["error"]["code"] == "board_full", "hiding can free nothing more"
+        purged = await host.call("post_purge_hidden", {"board": "panel"})
+        assert purged == {"ok": True, "seq": purged["seq"], "purged": 12}
+        waiting = spam[12:]
+        await host.wait_for(
+            "board",
+            lambda b: [p["id"] for p in b["posts"]] == waiting,
+            "only the posts still waiting left on the host's board",
+        )
+        asked = await ask(real, "When does the library open?", "r1")
+        assert asked["ok"] and asked["state"] == "pending", asked
+        gone = await host.call("post_approve", {"post": spam[0]})
+        assert gone["error"]["code"] == "unknown_post", "a purged post can't be shown again"
+        again = await host.call("post_purge_hidden", {"board": "panel"})
+        assert again["ok"] and again["purged"] == 0
+
+
 async def test_a_participant_may_have_only_a_few_posts_waiting(tmp_path: Path) -> None:
     async with forum(tmp_path, MODERATED_ROOM) as live:
         assert isinstance(live, Live) and live.townhall is not None
@@ -296,4 +343,41 @@ async def test_the_host_page_hides_one_authors_posts_at_once(
         await host.get_by_role("button", name="취소").click()
         await expect(host.locator(".hide-author-form")).to_have_count(0)
         await expect(host.locator("#queue-title")).to_have_text("승인 대기 (1)")
+    assert trouble.errors == [] and trouble.dialogs == []
+
+
+@pytest.mark.browser
+async def test_the_host_page_removes_hidden_posts_for_good_once_confirmed(
+    browser: Browser, tmp_path: Path
+) -> None:
+    trouble = Trouble()
+    async with forum(tmp_path, MODERATED_ROOM) as live:
+        host_page = await open_host(browser, live, trouble)
+        await expect(host_page.locator("#current-title")).to_have_text("Questions for the panel")
+        spammer, _ = await live.phone()
+        spam = [(await ask(spammer, f"spam {n}", f"s{n}"))["post"] for n in range(POSTS_PER_WINDOW)]
+        real, _ = await live.phone()
+        assert (await ask(real, "When does it open?", "r1"))["ok"]
+        purge = host_page.get_by_role("button", name="숨긴 글 영구 삭제…")
+        await expect(post(host_page, "queue-list", "spam 0")).to_be_visible()
+        await expect(purge).to_be_hidden()  # nothing hidden, nothing to remove
+
+        host = await live.host()
+        assert (await host.call("post_hide_author", {"post": spam[0]}))["ok"]
+        await expect(host_page.locator("#hidden-list .post")).to_have_count(POSTS_PER_WINDOW)
+        await purge.click()
+        form = host_page.locator(".purge-form")
+        await expect(form).to_contain_text("되돌릴 수 없습니다")
+        await form.get_by_role("button", name="취소").click()
+        await expect(form).to_have_count(0)
+        await expect(host_page.locator("#hidden-list .post")).to_have_count(POSTS_PER_WINDOW)
+
+        await purge.click()
+        await form.get_by_role("button", name="영구 삭제", exact=True).click()
+        await expect(host_page.locator("#message")).to_have_text(
+            f"글 {POSTS_PER_WINDOW}개를 영구 삭제했습니다."
+        )
+        await expect(host_page.locator("#hidden-posts")).to_be_hidden()
+        await expect(host_page.locator("#queue-title")).to_have_text("승인 대기 (1)")
+        await expect(post(host_page, "queue-list", "When does it open?")).to_be_visible()
     assert trouble.errors == [] and trouble.dialogs == []

@@ -22,6 +22,7 @@ from townhall.model.commands import (
     PinPost,
     PromoteIdeas,
     PublishSelection,
+    PurgeHidden,
     ResetTimer,
     ScoreCandidate,
     ShowResults,
@@ -45,6 +46,7 @@ GOOD: list[tuple[str, Any, Command]] = [
     ("post_approve", {"post": 7}, ApprovePost(7)),
     ("post_hide", {"post": 7}, HidePost(7)),
     ("post_hide_author", {"post": 7}, HideAuthor(7)),
+    ("post_purge_hidden", {"board": "q"}, PurgeHidden("q")),
     ("post_answer", {"post": 7}, AnswerPost(7)),
     ("post_edit", {"post": 7, "text": "fixed"}, EditPost(7, "fixed")),
     ("post_pin", {"board": "q", "post": 0}, PinPost("q", 0)),
@@ -113,6 +115,11 @@ BAD: list[tuple[str, Any]] = [
     ("score", {"candidate": "c", "scores": [1], "member": "member-2"}),
     ("scoring_lock", {"locked": False}),
     ("selection_publish", {"published": True}),
+    # a purge names a board, nothing else
+    ("post_purge_hidden", {}),
+    ("post_purge_hidden", {"post": 7}),
+    ("post_purge_hidden", {"board": 7}),
+    ("post_purge_hidden", {"board": "q", "posts": [7]}),
     # not an object
     ("vote", ["p", ["a"], "op-1"]),
     ("vote", "p"),

@@ -36,6 +36,7 @@ from townhall.model.commands import (
     OpenPoll,
     PinPost,
     PromoteIdeas,
+    PurgeHidden,
     Role,
     ShowResults,
     StartTimer,
@@ -441,6 +442,14 @@ async def test_the_log_holds_exactly_what_the_memory_engine_journals(
         (voter(6), Vote("pick", ("idea-7",), "v1")),
         (HOST, StartTimer()),
         (HOST, ShowResults("pick", True)),
+        (HOST, HidePost(7)),
+        (HOST, PurgeHidden("ideas")),  # 7, and 6 and 8 merged into it
+        (voter(4), Upvote(7, False, "u1")),
+        (HOST, ApprovePost(8)),
+        (voter(2), SubmitPost("ideas", "Open later", "", "o1")),
+        (voter(1), SubmitPost("ideas", "Longer hours", "", "o1")),
+        (HOST, PurgeHidden("ideas")),
+        (HOST, PurgeHidden("nowhere")),
     ]
     for engine in engines:
         await engine.start()
@@ -479,12 +488,16 @@ async def test_the_control_script_checks_every_event_before_writing_any(
     pin = msgpack.packb({"t": "post_pinned", "board": "ideas", "post": post})
     hide = msgpack.packb({"t": "post_state", "post": post, "state": "hidden"})
     ghost = msgpack.packb({"t": "post_state", "post": 99, "state": "hidden"})
+    purge = msgpack.packb({"t": "posts_purged", "board": "ideas", "posts": [post]})
     base = [k.seq, k.log, k.control, k.poll_status, k.results, k.pinned, k.counted_posts]
     for keys, records in (
         (base, [pin, msgpack.packb({"t": "bogus"})]),  # an unknown type
         (base, [pin, hide]),  # a key missing
         ([*base, k.posts("ideas"), k.posts("ideas")], [pin, hide]),  # a key too many
         ([*base, k.posts("ideas"), k.posts("ideas")], [hide, ghost]),  # no such post
+        # a post that takes a place under the cap is never purged
+        ([*base, k.posts("ideas"), k.post_ops("ideas"), k.upvoters(post)], [pin, purge]),
+        ([*base, k.posts("ideas"), k.post_ops("ideas")], [pin, purge]),  # a key missing
     ):
         with pytest.raises(redis.ResponseError):
             await a._control(keys=keys, args=[k.channel, a.forum.control_seq, *records])
@@ -494,6 +507,37 @@ async def test_the_control_script_checks_every_event_before_writing_any(
         assert not client.exists(k.pinned) and not client.hexists(k.control, "version")
         raw = client.hget(k.posts("ideas"), str(post))
         assert raw is not None and msgpack.unpackb(raw, raw=False)["s"] == "visible"
+    finally:
+        client.close()
+
+
+async def test_a_purge_deletes_the_posts_and_their_upvoters_but_not_their_authors_times(
+    board_workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    a, b = board_workers
+    spam = [
+        (await a.execute(voter(1), SubmitPost("ideas", f"spam {n}", "", f"s{n}"))).ack["post"]
+        for n in range(2)
+    ]
+    kept = (await a.execute(voter(2), SubmitPost("ideas", "Benches", "", "o"))).ack["post"]
+    await a.execute(voter(3), Upvote(spam[0], True, "u"))
+    await a.execute(voter(3), Upvote(kept, True, "u-kept"))
+    await a.execute(HOST, MergePosts(spam[1], spam[0]))
+    await a.execute(HOST, HidePost(spam[0]))
+    purged = await b.execute(HOST, PurgeHidden("ideas"))  # decided on the other worker
+    assert purged.ack == {"ok": True, "seq": b.forum.seq, "purged": 2}
+    await wait_until(lambda: a.forum.seq == b.forum.seq, "the purge to reach the first worker")
+    assert list(a.forum.boards.boards["ideas"].posts) == [kept]
+    client, k = stored(redis_url, "board-forum")
+    try:
+        assert client.hkeys(k.posts("ideas")) == [str(kept).encode()]
+        assert not client.exists(k.upvoters(spam[0]), k.upvoters(spam[1]))
+        assert members(client, k.upvoters(kept)) == {"p3"}
+        raw = client.hget(k.post_ops("ideas"), "p1")
+        assert raw is not None
+        record = msgpack.unpackb(raw, raw=False)
+        assert record["p"] == [] and len(record["t"]) == 2, "the times still count"
+        assert client.hget(k.counted_posts, "ideas") == b"1"
     finally:
         client.close()
 

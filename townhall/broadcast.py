@@ -26,6 +26,7 @@ from townhall.model.events import (
     PostEdited,
     PostPinned,
     PostsMerged,
+    PostsPurged,
     PostStateSet,
     UpvoteSet,
 )
@@ -88,12 +89,15 @@ class Broadcaster:
         for event in events:
             if isinstance(event, BallotCast):
                 self._dirty_polls.add(event.poll)
-            elif isinstance(event, PostCreated | PostPinned):
+            elif isinstance(event, PostCreated | PostPinned | PostsPurged):
                 self._board_changed(event.board)
-            elif isinstance(event, UpvoteSet | PostStateSet | PostEdited):
-                self._board_changed(boards.posts[event.post].board)
-            elif isinstance(event, PostsMerged):
-                self._board_changed(boards.posts[event.target].board)
+            elif isinstance(event, UpvoteSet | PostStateSet | PostEdited | PostsMerged):
+                # A post purged later in the same batch is gone: its purge marks its board.
+                post = boards.posts.get(
+                    event.target if isinstance(event, PostsMerged) else event.post
+                )
+                if post is not None:
+                    self._board_changed(post.board)
             else:
                 self._state_dirty = True
                 if isinstance(event, PollOptionsSet):

@@ -96,6 +96,13 @@ SCRIPT_STRINGS = {
     ),
     "hide_author_confirm": N_("Hide them all"),
     "hid_author": N_("Hidden: {n} post(s) by this author."),
+    "purge_hidden": N_("Remove hidden posts for good…"),
+    "purge_hidden_note": N_(
+        "Remove this board's hidden posts for good, with any posts merged into them? They can't"
+        " be shown again, and this cannot be undone."
+    ),
+    "purge_hidden_confirm": N_("Remove for good"),
+    "purged_hidden": N_("Removed for good: {n} post(s)."),
     "original": N_("Original:"),
     "edit_label": N_("Corrected text"),
     "save": N_("Save"),

@@ -241,6 +241,8 @@ function renderBoard() {
   $("answered").hidden = answered.length === 0;
   list("answered-list", sortPosts(answered, sortOrder));
   $("hidden-posts").hidden = hidden.length === 0;
+  $("purge-hidden").textContent = t("purge_hidden");
+  if ($("purge-tool").dataset.board !== item.id || hidden.length === 0) closePurge();
   list("hidden-list", sortPosts(hidden, "new"));
   $("sort-top").setAttribute("aria-pressed", String(sortOrder === "top"));
   $("sort-new").setAttribute("aria-pressed", String(sortOrder === "new"));
@@ -405,6 +407,43 @@ function openHideAuthor(node) {
   node.classList.add("editing");
   go.focus();
 }
+
+// Hidden posts stay on record and fill the board's stored bound, which hiding a flood of them
+// round after round would reach for good; removing them frees that room. It can't be undone,
+// so the host confirms first.
+function closePurge() {
+  const tool = $("purge-tool");
+  tool.replaceChildren();
+  delete tool.dataset.board;
+}
+
+function openPurge() {
+  const board = forum.current?.id;
+  if (!board) return;
+  const tool = $("purge-tool");
+  const go = el("button", { type: "submit", class: "primary", text: t("purge_hidden_confirm") });
+  const cancel = el("button", { type: "button", text: t("cancel") });
+  const form = el(
+    "form",
+    { class: "purge-form" },
+    el("p", { class: "note", text: t("purge_hidden_note") }),
+    el("div", { class: "tool-buttons" }, go, cancel),
+  );
+  cancel.addEventListener("click", closePurge);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    go.disabled = true;
+    const reply = await send("post_purge_hidden", { board });
+    if (reply) {
+      closePurge();
+      showMessage(t("purged_hidden", { n: reply.purged }), "ok");
+    } else go.disabled = false;
+  });
+  tool.dataset.board = board;
+  tool.replaceChildren(form);
+  go.focus();
+}
+$("purge-hidden").addEventListener("click", openPurge);
 
 $("sort-top").addEventListener("click", () => {
   sortOrder = "top";

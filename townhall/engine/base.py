@@ -12,12 +12,13 @@ from townhall.model.commands import (
     Actor,
     Command,
     HideAuthor,
+    PurgeHidden,
     ScoreCandidate,
     SubmitPost,
     Upvote,
     Vote,
 )
-from townhall.model.events import Event
+from townhall.model.events import Event, PostsPurged
 from townhall.model.forum import Forum
 
 Listener = Callable[[Sequence[Event]], None]
@@ -40,10 +41,12 @@ def now_ms() -> int:
 
 
 def host_ack(seq: int, command: Command, events: Sequence[Event]) -> dict[str, Any]:
-    """The ack for a host command; a bulk hide says how many posts it hid."""
+    """The ack for a host command; a bulk hide or a purge says how many posts it took."""
     ack: dict[str, Any] = {"ok": True, "seq": seq}
     if isinstance(command, HideAuthor):
         ack["hidden"] = len(events)
+    if isinstance(command, PurgeHidden):
+        ack["purged"] = sum(len(e.posts) for e in events if isinstance(e, PostsPurged))
     return ack
 
 

@@ -29,15 +29,10 @@ from redis.exceptions import RedisError
 from townhall.engine.base import Engine, EngineError, Outcome, host_ack, now_ms
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import ForumKeys
+from townhall.model import board as board_rules
 from townhall.model.agenda import Programme
 from townhall.model.board import (
     BOARD_HOST_COMMANDS,
-    MAX_POSTS_PER_BOARD,
-    MAX_STORED_POSTS_PER_BOARD,
-    PENDING_PER_PARTICIPANT,
-    POST_WINDOW_MS,
-    POSTS_PER_BOARD,
-    POSTS_PER_WINDOW,
     PostState,
     board_full,
     check_name,
@@ -63,6 +58,7 @@ from townhall.model.events import (
     PollOptionsSet,
     PostEdited,
     PostsMerged,
+    PostsPurged,
     PostStateSet,
     from_record,
     to_record,
@@ -224,12 +220,14 @@ class RedisEngine(Engine):
             post.op,
             BOARD_RECENT_OPS,
             self.clock(),
-            POST_WINDOW_MS,
-            POSTS_PER_WINDOW,
-            POSTS_PER_BOARD,
-            PENDING_PER_PARTICIPANT,
-            MAX_POSTS_PER_BOARD,
-            MAX_STORED_POSTS_PER_BOARD,
+            # Read from the model at each post, as the model reads them, so both engines
+            # always hold a board to the same numbers.
+            board_rules.POST_WINDOW_MS,
+            board_rules.POSTS_PER_WINDOW,
+            board_rules.POSTS_PER_BOARD,
+            board_rules.PENDING_PER_PARTICIPANT,
+            board_rules.MAX_POSTS_PER_BOARD,
+            board_rules.MAX_STORED_POSTS_PER_BOARD,
         ]
         try:
             text = check_post_text(board, post.text)
@@ -338,6 +336,9 @@ class RedisEngine(Engine):
         if isinstance(event, PostsMerged):
             board = posts[event.source].board
             return [k.posts(board), k.upvoters(event.source), k.upvoters(event.target)]
+        if isinstance(event, PostsPurged):
+            board = event.board
+            return [k.posts(board), k.post_ops(board), *(k.upvoters(p) for p in event.posts)]
         if isinstance(event, PollOptionsSet):
             return [k.options(event.poll), k.counts(event.poll)]
         return []

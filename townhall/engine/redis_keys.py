@@ -63,8 +63,8 @@ class ForumKeys:
     def post_ops(self, board: str) -> str:
         """Hash: participant id -> msgpack {o: [[message id, post], ...] oldest first, the most
         recent message ids of their posts and upvotes on this board; t: [at_ms of each of their
-        posts here]; p: [the id of each of their posts here], absent in records written before
-        it was kept}."""
+        posts here, purged ones too]; p: [the id of each of their posts still stored here],
+        absent in records written before it was kept}."""
         return self._key(f"post_ops:{board}")
 
     def upvoters(self, post: int) -> str:

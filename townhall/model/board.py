@@ -20,6 +20,7 @@ from townhall.model.commands import (
     HidePost,
     MergePosts,
     PinPost,
+    PurgeHidden,
     SubmitPost,
     Upvote,
 )
@@ -30,6 +31,7 @@ from townhall.model.events import (
     PostEdited,
     PostPinned,
     PostsMerged,
+    PostsPurged,
     PostStateSet,
     UpvoteSet,
 )
@@ -41,7 +43,7 @@ SHOWN_NEWEST = 50  # the newest open posts
 SHOWN_ANSWERED = 20  # the latest answered
 POST_WINDOW_MS = 60_000
 POSTS_PER_WINDOW = 3  # a participant's posts on one board within a minute
-POSTS_PER_BOARD = 20  # a participant's posts on one board in all, hidden ones too
+POSTS_PER_BOARD = 20  # a participant's posts on one board in all, hidden and purged ones too
 # A participant's posts waiting for approval on one board at a time: one person's queue stays
 # short enough for the host to read, whatever the host's pace.
 PENDING_PER_PARTICIPANT = 5
@@ -50,7 +52,7 @@ PENDING_PER_PARTICIPANT = 5
 # posts do not count, so the host frees room by hiding spam.
 MAX_POSTS_PER_BOARD = 500
 # Every post a board stores, hidden and merged ones too, so memory stays bounded however much
-# the host hides.
+# the host hides. Purging the hidden posts (`PurgeHidden`) frees this room for good.
 MAX_STORED_POSTS_PER_BOARD = 2000
 RECENT_OPS = 32  # message ids remembered per participant per board, so resends are recognised
 
@@ -112,6 +114,10 @@ class Board:
     pinned: int = 0
     version: int = 0  # the seq of the last change to this board
     ops: dict[str, dict[str, int]] = field(default_factory=dict)  # participant -> op -> post
+    # participant -> when each of their purged posts here was made: a purge frees the board's
+    # room, never a participant's own, or one id could post, be purged and post again for ever.
+    # At most POSTS_PER_BOARD a participant, like the posts themselves.
+    purged: dict[str, list[int]] = field(default_factory=dict)
 
     def remember(self, participant: str, op: str, post: int) -> None:
         recent = self.ops.setdefault(participant, {})
@@ -228,12 +234,25 @@ def check_board_room(board: Board) -> None:
 
 def check_posting_rate(board: Board, participant: str, now_ms: int) -> None:
     own = [p for p in board.posts.values() if p.author == participant]
-    if len(own) >= POSTS_PER_BOARD:
+    made = [p.at_ms for p in own] + board.purged.get(participant, [])
+    if len(made) >= POSTS_PER_BOARD:
         raise post_limit()
     if sum(1 for p in own if p.state is PostState.PENDING) >= PENDING_PER_PARTICIPANT:
         raise pending_limit()
-    if sum(1 for p in own if now_ms - p.at_ms < POST_WINDOW_MS) >= POSTS_PER_WINDOW:
+    if sum(1 for at_ms in made if now_ms - at_ms < POST_WINDOW_MS) >= POSTS_PER_WINDOW:
         raise post_rate()
+
+
+def purgeable(board: Board) -> tuple[int, ...]:
+    """The posts a purge removes: the hidden ones, and every post merged into one of them,
+    directly or through another merged post, so no post left names one that is gone."""
+
+    def end(post: Post) -> Post:
+        while post.state is PostState.MERGED:
+            post = board.posts[post.merged_into]
+        return post
+
+    return tuple(p.id for p in board.posts.values() if end(p).state is PostState.HIDDEN)
 
 
 def upvotable(post: Post) -> None:
@@ -323,6 +342,9 @@ class Boards:
                     if p.author == named.author
                     and p.state not in (PostState.HIDDEN, PostState.MERGED)
                 ]
+            case PurgeHidden(board=board_id):
+                purged = purgeable(self.board(board_id))
+                return [PostsPurged(board_id, purged)] if purged else []
             case AnswerPost(post=post_id):
                 post = self._not_merged(post_id)
                 if post.state is PostState.ANSWERED:
@@ -412,6 +434,14 @@ class Boards:
                 board = self.boards[source.board]
                 if board.pinned == source_id:
                     board.pinned = 0
+            case PostsPurged(board=board_id, posts=post_ids):
+                # Hidden and merged posts are never pinned, so the pin stays. Their message ids
+                # stay remembered: a resend of one finds no post and is a new message.
+                board = self.boards[board_id]
+                for post_id in post_ids:
+                    post = board.posts.pop(post_id)
+                    del self.posts[post_id]
+                    board.purged.setdefault(post.author, []).append(post.at_ms)
             case _:  # pragma: no cover - the forum routes only board events here
                 raise ValueError(f"not a board event: {event!r}")
         board.version = seq
@@ -436,11 +466,20 @@ class Boards:
         ]
 
 
-BOARD_EVENTS = (PostCreated, UpvoteSet, PostStateSet, PostEdited, PostPinned, PostsMerged)
+BOARD_EVENTS = (
+    PostCreated,
+    UpvoteSet,
+    PostStateSet,
+    PostEdited,
+    PostPinned,
+    PostsMerged,
+    PostsPurged,
+)
 BOARD_HOST_COMMANDS = (
     ApprovePost,
     HidePost,
     HideAuthor,
+    PurgeHidden,
     AnswerPost,
     EditPost,
     PinPost,

@@ -110,6 +110,14 @@ class HideAuthor:
 
 
 @dataclass(frozen=True, slots=True)
+class PurgeHidden:
+    """Remove a board's hidden posts for good, so their room under the stored bound is free
+    again: hiding alone keeps every post on record."""
+
+    board: str
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerPost:
     post: int
 
@@ -185,6 +193,7 @@ Command = (
     | ApprovePost
     | HidePost
     | HideAuthor
+    | PurgeHidden
     | AnswerPost
     | EditPost
     | PinPost
@@ -206,6 +215,7 @@ HOST_COMMANDS = (
     ApprovePost,
     HidePost,
     HideAuthor,
+    PurgeHidden,
     AnswerPost,
     EditPost,
     PinPost,

@@ -112,6 +112,15 @@ class PostsMerged:
 
 
 @dataclass(frozen=True, slots=True)
+class PostsPurged:
+    """Posts removed from a board for good: its hidden posts and those merged into them."""
+
+    type: ClassVar[str] = "posts_purged"
+    board: str
+    posts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PollOptionsSet:
     """A poll's options, set from an idea board's most agreed posts."""
 
@@ -171,6 +180,7 @@ Event = (
     | PostEdited
     | PostPinned
     | PostsMerged
+    | PostsPurged
     | PollOptionsSet
     | LiveVoteRecorded
     | CommitteeScored
@@ -195,6 +205,7 @@ _BY_TYPE: dict[str, type[Event]] = {
         PostEdited,
         PostPinned,
         PostsMerged,
+        PostsPurged,
         PollOptionsSet,
         LiveVoteRecorded,
         CommitteeScored,
@@ -228,6 +239,8 @@ def from_record(record: dict[str, Any]) -> Event:
     if cls is PollOptionsSet:
         values["options"] = tuple((str(o[0]), str(o[1])) for o in values["options"])
         values["agreements"] = tuple(int(a) for a in values.get("agreements", ()))
+    if cls is PostsPurged:
+        values["posts"] = tuple(int(p) for p in values["posts"] or ())
     if cls is CommitteeScored:
         # An empty list may come back from Lua's msgpack as an empty map.
         values["scores"] = tuple((int(q), int(v)) for q, v in values["scores"] or ())

@@ -3,7 +3,8 @@
 -- KEYS: seq, log, control, poll_status, results, pinned, counted_posts, then, event by event,
 --   the keys each
 --   names: post_state, post_edited: posts:{board}; posts_merged: posts:{board},
---   upvoters:{source}, upvoters:{target}; poll_options: options:{poll}, counts:{poll}
+--   upvoters:{source}, upvoters:{target}; posts_purged: posts:{board}, post_ops:{board},
+--   upvoters:{post} for each post purged; poll_options: options:{poll}, counts:{poll}
 -- ARGV: channel, expected control version, packed record...
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
@@ -15,11 +16,12 @@ end
 if #ARGV == 2 then
   return {'ok'}  -- nothing to store: the caller only asked whether its view is current
 end
--- Each known event type, and how many of the extra keys it names.
+-- Each known event type, and how many of the extra keys it names (posts_purged: see below).
 local known = {
   item = 0, poll_opened = 0, poll_closed = 0, results = 0,
   timer_started = 0, timer_paused = 0, timer_reset = 0,
-  post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, poll_options = 2,
+  post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, posts_purged = 2,
+  poll_options = 2,
   live_vote = 0, committee_scored = 0, scoring_locked = 0, selection_published = 0,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
@@ -30,6 +32,9 @@ for i = 3, #ARGV do
   local wanted = known[event.t]
   if wanted == nil then
     return redis.error_reply('unknown control event ' .. tostring(event.t))
+  end
+  if event.t == 'posts_purged' then
+    wanted = wanted + #event.posts
   end
   local named = {}
   for _ = 1, wanted do
@@ -48,6 +53,19 @@ for i = 3, #ARGV do
   for _, post in ipairs(posts) do
     if redis.call('HEXISTS', named[1], post) == 0 then
       return redis.error_reply('no post ' .. tostring(post) .. ' in ' .. named[1])
+    end
+  end
+  if event.t == 'posts_purged' then
+    -- Only what the model purges: a post that takes a place under the cap never goes.
+    for _, post in ipairs(event.posts) do
+      local packed = redis.call('HGET', named[1], post)
+      if not packed then
+        return redis.error_reply('no post ' .. tostring(post) .. ' in ' .. named[1])
+      end
+      local state = cmsgpack.unpack(packed).s
+      if state ~= 'hidden' and state ~= 'merged' then
+        return redis.error_reply('post ' .. tostring(post) .. ' is ' .. tostring(state))
+      end
     end
   end
   events[#events + 1] = event
@@ -129,6 +147,34 @@ for i, e in ipairs(events) do
     redis.call('SUNIONSTORE', named[3], named[3], named[2])
     redis.call('DEL', named[2])
     unpin(source.b, e.source)
+  elseif e.t == 'posts_purged' then
+    -- Gone from the board, so its stored count (the hash's length) falls; hidden and merged
+    -- posts never counted under the cap. Each author's posting times stay in post_ops: a purge
+    -- frees the board's room, not the participant's own.
+    local gone, authors = {}, {}
+    for j, id in ipairs(e.posts) do
+      local post = read_post(named[1], id)
+      redis.call('HDEL', named[1], id)
+      redis.call('DEL', named[2 + j])
+      gone[tonumber(id)] = true
+      authors[post.a] = true
+    end
+    for author in pairs(authors) do
+      local packed = redis.call('HGET', named[2], author)
+      if packed then
+        local mine = cmsgpack.unpack(packed)
+        if mine.p ~= nil then
+          local kept = {}
+          for _, id in ipairs(mine.p) do
+            if not gone[tonumber(id)] then
+              kept[#kept + 1] = id
+            end
+          end
+          mine.p = kept
+          redis.call('HSET', named[2], author, cmsgpack.pack(mine))
+        end
+      end
+    end
   elseif e.t == 'live_vote' then
     -- The selection poll's result as it closed; a later recording replaces it.
     redis.call('HSET', KEYS[3], 'live_vote', cmsgpack.pack(e))

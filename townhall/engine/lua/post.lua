@@ -15,8 +15,10 @@ local reused = nil
 for i, seen in ipairs(mine.o) do
   if seen[1] == ARGV[4] then
     reused = i
-    local post = cmsgpack.unpack(redis.call('HGET', KEYS[3], seen[2]))
-    if post.a == ARGV[3] then
+    local packed = redis.call('HGET', KEYS[3], seen[2])
+    -- A post purged since is gone: the id is a new message, as the model takes it.
+    local post = packed and cmsgpack.unpack(packed)
+    if post and post.a == ARGV[3] then
       -- A resend of a post this participant made: ack it as it stands now, whatever the limits
       -- say. An id that last acted on an upvote of another's post is a new message instead,
       -- so that post's state is never read out.
