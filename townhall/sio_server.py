@@ -16,6 +16,11 @@ tests/test_conformance.py on any upgrade.
 - Long-polling answers as the Engine.IO protocol says: 400 for a bad request, an unknown session
   or a method other than GET and POST; a payload that is not Engine.IO, a second concurrent GET or
   POST, or a request after the ping timeout has passed close the session.
+- Nothing of a closed connection is left in a reference cycle (townhall.collector freezes what
+  lives past half a second and collects cycles only when the forum is quiet): the rules hold their
+  socket weakly, the end of a WebSocket is reported to the library's handler as its own None
+  rather than raised, and the ASGI environ is built without the class the library makes for
+  every request (`translate_request`).
 
 The lean WebSocket path (townhall/eio_websocket.py) hands its messages to the same
 `_handle_eio_message`, so the Socket.IO rules above hold there too.
@@ -25,7 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import urllib.parse
+import weakref
 from typing import Any
 
 import engineio
@@ -33,6 +40,7 @@ import socketio
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
+from engineio.async_drivers.asgi import translate_request as _asgi_translate
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
@@ -52,19 +60,33 @@ class SocketRules:
 
     The socket stays the library's `AsyncSocket` (code and tests tell the paths apart by its
     type), so these methods are set on the instance, each calling the library's own.
+
+    The rules hold their socket weakly: the socket holds the rules (through those bound
+    methods), and a strong reference back would make every socket a reference cycle, freed only
+    by a full collection. `townhall.collector` freezes what survives a young collection and runs
+    a full one only when the forum is quiet, so under steady churn each closed connection's
+    socket, queue and rules (about 5 KB) stayed in memory.
     """
 
-    __slots__ = ("client_closed", "getting", "posting", "socket")
+    __slots__ = ("_socket", "client_closed", "getting", "posting")
     METHODS = ("handle_get_request", "handle_post_request", "receive", "send", "close")
 
     def __init__(self, socket: Any) -> None:
-        self.socket = socket
+        self._socket = weakref.ref(socket)
         self.getting = False  # a long-polling GET under way
         self.posting = False  # and a POST
         self.client_closed = False  # the client sent CLOSE: its POST is answered "ok"
         for name in self.METHODS:
             setattr(socket, name, getattr(self, name))
         socket._websocket_handler = self.websocket_handler
+
+    @property
+    def socket(self) -> Any:
+        """The socket, alive while any of its methods runs (a method is called on it)."""
+        socket = self._socket()
+        if socket is None:  # only a method kept past its socket's life could see this
+            raise eio_exceptions.SocketIsClosedError()
+        return socket
 
     async def handle_get_request(self, environ: dict[str, Any]) -> Any:
         socket = self.socket
@@ -160,13 +182,31 @@ class SocketRules:
 
 class _CheckedWebSocket:
     """python-engineio's WebSocket wrapper, reporting a message that is not an Engine.IO packet
-    as the end of the connection (the library would raise out of its handler with a traceback)."""
+    as the end of the connection (the library would raise out of its handler with a traceback).
+
+    Once the WebSocket carries the session, the end of the connection (the library's wrapper
+    raises OSError) and a message over the size limit (the library's reader raises ValueError)
+    are reported as None, the library's own word for a closed connection, which it handles the
+    same way (it stops reading and closes the socket as TRANSPORT_CLOSE). Raised, either would
+    be kept in the task that waited for the message, which the handler's frame holds, which the
+    exception's traceback holds: a reference cycle holding the whole connection, uvicorn's
+    protocol and transport included, until a full collection (see `townhall.collector`).
+    """
 
     def __init__(self, ws: Any, rules: SocketRules) -> None:
         self.ws, self.rules = ws, rules
 
     async def wait(self) -> Any:
-        data = await self.ws.wait()
+        socket = self.rules.socket
+        serving = socket.upgraded and not socket.upgrading  # not probing an upgrade
+        try:
+            data = await self.ws.wait()
+        except OSError:
+            if serving:
+                return None
+            raise
+        if serving and data and len(data) > socket.server.max_http_buffer_size:
+            return None
         if data is not None:
             try:
                 eio_packet.Packet(encoded_packet=data)
@@ -182,8 +222,105 @@ class _CheckedWebSocket:
         await self.ws.close()
 
 
+class _RequestBody:
+    """An ASGI request's body as python-engineio's `wsgi.input` reads it: the library's own
+    `AwaitablePayload`, at module level (see `translate_request`)."""
+
+    __slots__ = ("event", "payload", "receive")
+
+    def __init__(self, event: dict[str, Any], receive: Any) -> None:
+        self.event = event
+        self.receive = receive
+        self.payload: bytes | None = None
+
+    async def read(self, length: int | None = None) -> bytes:
+        if self.payload is None and self.event["type"] == "http.request":
+            self.payload = self.event.get("body") or b""
+            while self.event.get("more_body"):
+                self.event = await self.receive()
+                if self.event["type"] == "http.request" and (
+                    length is None or len(self.payload) < length
+                ):
+                    self.payload += self.event.get("body") or b""
+        payload = self.payload or b""
+        if length is None:
+            self.payload = b""
+            return payload
+        self.payload = payload[length:]
+        return payload[:length]
+
+
+async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> dict[str, Any]:
+    """python-engineio's ASGI `translate_request`, building the same environ, without the class
+    the library defines inside it for each request.
+
+    A class is always a reference cycle, and that one's methods hold the request's `receive`,
+    and through it uvicorn's protocol object, its transport and parsers: everything of the
+    connection, kept until a full collection, which `townhall.collector` runs only when the forum
+    is quiet (each WebSocket and each long-polling request that outlived a freeze, 5 KB or so).
+    """
+    event = await receive()
+    if event["type"] not in ("http.request", "websocket.connect"):
+        return {}
+    raw_uri = scope["path"]
+    query_string = ""
+    if scope.get("query_string"):
+        try:
+            query_string = scope["query_string"].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raw_uri += "?" + query_string
+    environ: dict[str, Any] = {
+        "wsgi.input": _RequestBody(event, receive),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.async": True,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "SERVER_SOFTWARE": "asgi",
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "PATH_INFO": scope["path"],
+        "QUERY_STRING": query_string,
+        "RAW_URI": raw_uri,
+        "SCRIPT_NAME": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "0",
+        "SERVER_NAME": "asgi",
+        "SERVER_PORT": "0",
+        "asgi.receive": receive,
+        "asgi.send": send,
+        "asgi.scope": scope,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        try:
+            name = raw_name.upper().decode("utf-8")
+            value = raw_value.decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # as the library does: a header that is not UTF-8 is skipped
+        if name == "CONTENT-TYPE":
+            environ["CONTENT_TYPE"] = value
+            continue
+        if name == "CONTENT-LENGTH":
+            environ["CONTENT_LENGTH"] = value
+            continue
+        key = "HTTP_" + name.replace("-", "_")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    environ["wsgi.url_scheme"] = environ.get("HTTP_X_FORWARDED_PROTO", "http")
+    return environ
+
+
 class EngineIOServer(engineio.AsyncServer):  # type: ignore[misc]
     """python-engineio's server with the protocol's status codes and Townhall's sockets."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        drivers: dict[str, Any] | None = getattr(self, "_async", None)
+        if drivers is not None and drivers.get("translate_request") is _asgi_translate:
+            # The drivers' table is the library's, shared: this server gets its own copy.
+            self._async = {**drivers, "translate_request": translate_request}
 
     def _ok(self, packets: Any = None, headers: Any = None, jsonp_index: Any = None) -> Any:
         response = super()._ok(packets, headers=headers, jsonp_index=jsonp_index)
