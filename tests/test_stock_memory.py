@@ -311,9 +311,8 @@ async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> 
         live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
         sio = live.hub.server
         eio = sio.eio
-        # Pings within the test's time (the first goes out after the interval; a ping task
-        # holds its socket until then), but no phone is dropped for missing one.
-        eio.ping_interval, eio.ping_timeout = 0.05, WAIT_S
+        # The default ping interval, 25 s: a closed socket is not kept until its next ping.
+        assert eio.ping_interval > 2 * WAIT_S
         phones = Phones(live, int(url.rsplit(":", 1)[1]), await live.new_cookie())
         endings = _endings(phones)
 
@@ -329,6 +328,12 @@ async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> 
                 await wait_until(settled, "every connection to be dropped")
 
         state = _uvicorn_state()
+        # The test freezes at known points instead: once every connection of a batch is open,
+        # as the collector would after half a second. (A tick that lands mid-handshake would
+        # also freeze uvicorn's HTTP protocol, which is in a cycle with its httptools parser.)
+        for task in asyncio.all_tasks():
+            if getattr(task.get_coro(), "__qualname__", "") == "Collector._run":
+                task.cancel()
 
         def settled() -> bool:
             return (
@@ -355,7 +360,8 @@ async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> 
             gc.collect()
         closed = BATCHES * PER_VARIANT * len(endings)
         grown = {name: after[name] - before[name] for name in after}
-        assert {name: grown[name] for name in PER_CONNECTION if grown.get(name, 0) > 0} == {}
+        # Not one per batch (a task of the forum's own may come and go meanwhile).
+        assert {name: grown[name] for name in PER_CONNECTION if grown.get(name, 0) >= BATCHES} == {}
         # Nothing else either: no type has grown by one object for each ten connections, nor
         # all of them together by one for each two.
         assert {name: n for name, n in grown.items() if n >= closed // 10} == {}

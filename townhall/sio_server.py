@@ -68,14 +68,22 @@ class SocketRules:
     socket, queue and rules (about 5 KB) stayed in memory.
     """
 
-    __slots__ = ("_socket", "client_closed", "getting", "posting")
-    METHODS = ("handle_get_request", "handle_post_request", "receive", "send", "close")
+    __slots__ = ("_socket", "client_closed", "getting", "pinger", "posting")
+    METHODS = (
+        "handle_get_request",
+        "handle_post_request",
+        "receive",
+        "send",
+        "close",
+        "schedule_ping",
+    )
 
     def __init__(self, socket: Any) -> None:
         self._socket = weakref.ref(socket)
         self.getting = False  # a long-polling GET under way
         self.posting = False  # and a POST
         self.client_closed = False  # the client sent CLOSE: its POST is answered "ok"
+        self.pinger: asyncio.Task[None] | None = None  # waiting to send the next PING
         for name in self.METHODS:
             setattr(socket, name, getattr(self, name))
         socket._websocket_handler = self.websocket_handler
@@ -164,12 +172,24 @@ class SocketRules:
             return
         await AsyncSocket.send(socket, pkt)
 
+    def schedule_ping(self) -> None:
+        """The library's, keeping the task: it sleeps a ping interval (25 s) before it looks
+        whether the socket has closed, and would hold a closed socket, its queue and all, that
+        long; at a few thousand connections a minute that is tens of megabytes."""
+        socket = self.socket
+        if socket.last_ping:
+            socket.last_ping = None
+            self.pinger = socket.server.start_background_task(socket._send_ping)
+
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
         socket = self.socket
         was_open = not (socket.closed or socket.closing)
         if was_open:
             self.client_closed = reason == socket.server.reason.CLIENT_DISCONNECT
         await AsyncSocket.close(socket, wait=wait, abort=abort, reason=reason)
+        pinger, self.pinger = self.pinger, None
+        if pinger is not None and pinger is not asyncio.current_task():
+            pinger.cancel()
         if was_open:
             _limited.forget(socket.sid)
             if abort and not socket.upgraded:
