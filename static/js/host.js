@@ -421,7 +421,7 @@ function openPurge() {
   const board = forum.current?.id;
   if (!board) return;
   const tool = $("purge-tool");
-  const go = el("button", { type: "submit", class: "primary", text: t("purge_hidden_confirm") });
+  const go = el("button", { type: "submit", class: "danger", text: t("purge_hidden_confirm") });
   const cancel = el("button", { type: "button", text: t("cancel") });
   const form = el(
     "form",
