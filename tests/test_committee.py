@@ -31,8 +31,8 @@ from townhall.model.commands import (
 )
 from townhall.model.errors import ForumError
 from townhall.model.forum import Forum
+from townhall.model.scorer import Candidate, Conversion, Rule, result
 from townhall.programme import parse_programme
-from townhall.scorer import Candidate, Conversion, Rule, result
 
 HOST = Actor(Role.HOST, "host")
 KIM = Actor(Role.COMMITTEE, "kim")

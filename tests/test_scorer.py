@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from townhall.scorer import Candidate, Conversion, Rule, RuleError, convert, result, score
+from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, convert, result, score
 
 NIGHT = Candidate("night", "Night library", 40)
 SWAP = Candidate("swap", "Book swap", 30)

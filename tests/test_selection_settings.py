@@ -8,8 +8,8 @@ import pytest
 
 from townhall.candidates import CandidateError, parse_candidates
 from townhall.cli import main
+from townhall.model.scorer import Candidate, Conversion
 from townhall.programme import ProgrammeError, load_programme, parse_programme
-from townhall.scorer import Candidate, Conversion
 
 ROOMS = Path(__file__).resolve().parent.parent / "rooms"
 

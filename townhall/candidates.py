@@ -14,7 +14,7 @@ import io
 import re
 from pathlib import Path
 
-from townhall.scorer import Candidate
+from townhall.model.scorer import Candidate
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 COLUMNS = ("id", "title", "agreements")

@@ -19,7 +19,7 @@ from townhall.model.agenda import (
     ResultsMode,
     Selection,
 )
-from townhall.scorer import Candidate, Conversion, Rule, RuleError
+from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
 
 LANGUAGES = ("ko", "en")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from townhall.scorer import Candidate, Rule
+from townhall.model.scorer import Candidate, Rule
 
 
 class ItemKind(StrEnum):

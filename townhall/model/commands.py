@@ -224,4 +224,3 @@ HOST_COMMANDS = (
     LockScoring,
     PublishSelection,
 )
-PARTICIPANT_COMMANDS = (Vote, SubmitPost, Upvote)

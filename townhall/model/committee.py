@@ -16,7 +16,7 @@ from townhall.model.agenda import Selection
 from townhall.model.commands import LockScoring, PublishSelection, ScoreCandidate
 from townhall.model.errors import Conflict, Forbidden, InvalidPayload, NotFound
 from townhall.model.events import CommitteeScored, Event, ScoringLocked, SelectionPublished
-from townhall.scorer import Scores
+from townhall.model.scorer import Scores
 
 
 @dataclass(slots=True)

@@ -55,7 +55,7 @@ from townhall.model.events import (
     TimerStarted,
     UpvoteSet,
 )
-from townhall.scorer import Candidate, RuleError, Scores, result
+from townhall.model.scorer import Candidate, RuleError, Scores, result
 
 # Events participants cause; everything else is the host's and moves the control version.
 PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet)

@@ -1,0 +1,90 @@
+"""The library internals Townhall relies on are still there.
+
+townhall/eio_websocket.py, townhall/sio_server.py and townhall/http_limits.py reach into
+python-engineio, python-socketio, uvicorn and wsproto below their public interfaces, and
+pyproject.toml pins those libraries below their next minor release. An upgrade that renames or
+removes one of these names fails here, by name, before it fails somewhere stranger.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+from wsproto.frame_protocol import FrameProtocol
+
+from townhall.eio_websocket import LeanSocket
+
+# module, class (or "" for the module itself), the names Townhall uses on it
+USED: list[tuple[str, str, tuple[str, ...]]] = [
+    (
+        "engineio.async_server",
+        "AsyncServer",
+        ("_trigger_event", "_cors_allowed_origins", "_bad_request", "_ok", "generate_id"),
+    ),
+    (
+        "engineio.async_socket",
+        "AsyncSocket",
+        (
+            "handle_get_request",
+            "handle_post_request",
+            "receive",
+            "send",
+            "close",
+            "check_ping_timeout",
+            "schedule_ping",
+            "_websocket_handler",
+            "_send_ping",
+        ),
+    ),
+    ("engineio.async_drivers.asgi", "", ("translate_request",)),
+    ("engineio.packet", "", ("OPEN", "CLOSE", "PING", "PONG", "MESSAGE", "UPGRADE", "NOOP")),
+    (
+        "socketio.async_server",
+        "AsyncServer",
+        (
+            "_handle_eio_message",
+            "_handle_eio_connect",
+            "_handle_eio_disconnect",
+            "_handle_connect",
+            "_handle_disconnect",
+            "_handle_event",
+            "_handle_ack",
+            "_send_packet",
+            "_trigger_event",
+        ),
+    ),
+    ("uvicorn.protocols.websockets.wsproto_impl", "WSProtocol", ("data_received", "shutdown")),
+    (
+        "uvicorn.protocols.http.httptools_impl",
+        "HttpToolsProtocol",
+        ("on_message_begin", "on_headers_complete", "on_response_complete", "connection_lost"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("module", "owner", "names"), USED, ids=[m for m, _, _ in USED])
+def test_the_names_townhall_uses_are_there(module: str, owner: str, names: tuple[str, ...]) -> None:
+    found = importlib.import_module(module)
+    target = getattr(found, owner) if owner else found
+    missing = [name for name in names if not hasattr(target, name)]
+    assert not missing, f"{module}.{owner or ''} no longer has {missing}"
+
+
+def test_wsproto_keeps_its_frame_parser_where_townhall_closes_it() -> None:
+    frames = FrameProtocol(client=False, extensions=[])
+    assert inspect.isgenerator(frames._parse_more)
+
+
+def test_a_lean_socket_offers_what_python_socketio_calls_on_an_engineio_socket() -> None:
+    """python-socketio and python-engineio's server call these on every Engine.IO socket."""
+    from engineio.async_socket import AsyncSocket
+
+    methods = ("send", "close", "check_ping_timeout")
+    flags = ("closed", "closing", "connected", "upgraded", "upgrading", "upgrade_protocols")
+    for name in methods:
+        assert callable(getattr(AsyncSocket, name)), name
+        assert callable(getattr(LeanSocket, name)), name
+    for name in (*flags, "queue", "session", "sid"):
+        assert hasattr(LeanSocket, name) or name in LeanSocket.__slots__, name
