@@ -25,3 +25,21 @@ def test_the_model_imports_only_the_model() -> None:
                 if name.split(".")[0] == "townhall" and not name.startswith("townhall.model")
             ]
     assert not outside
+
+
+def test_every_event_type_is_registered_once_and_control_lua_agrees() -> None:
+    """The `Event` union is the registry: the journal reads every type in it, and control.lua
+    stores exactly the ones that are not a participant's (those have scripts of their own)."""
+    import re
+
+    from townhall.model.events import _BY_TYPE, EVENT_TYPES
+    from townhall.model.forum import PARTICIPANT_EVENTS
+
+    assert set(_BY_TYPE.values()) == set(EVENT_TYPES)
+    assert len(_BY_TYPE) == len(EVENT_TYPES)  # no two types share a name
+    lua = (MODEL.parent / "engine" / "lua" / "control.lua").read_text(encoding="utf-8")
+    table = re.search(r"local known = \{(.*?)\n\}", lua, re.S)
+    assert table is not None
+    known = set(re.findall(r"(\w+) = \d+", table.group(1)))
+    control = {cls.type for cls in EVENT_TYPES if cls not in PARTICIPANT_EVENTS}
+    assert known == control

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import MISSING, Field, asdict, dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,31 +188,9 @@ Event = (
     | SelectionPublished
 )
 
-_BY_TYPE: dict[str, type[Event]] = {
-    cls.type: cls
-    for cls in (
-        ItemChanged,
-        PollOpened,
-        PollClosed,
-        ResultsShown,
-        BallotCast,
-        TimerStarted,
-        TimerPaused,
-        TimerReset,
-        PostCreated,
-        UpvoteSet,
-        PostStateSet,
-        PostEdited,
-        PostPinned,
-        PostsMerged,
-        PostsPurged,
-        PollOptionsSet,
-        LiveVoteRecorded,
-        CommitteeScored,
-        ScoringLocked,
-        SelectionPublished,
-    )
-}
+# Every event type, registered once: the union above is the list.
+EVENT_TYPES: tuple[type[Event], ...] = get_args(Event)
+_BY_TYPE: dict[str, type[Event]] = {cls.type: cls for cls in EVENT_TYPES}
 
 
 def _optional(f: Field[Any]) -> bool:
