@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from townhall.candidates import CandidateError, parse_committee_scores
-from townhall.engine.journal import Journal, JournalError
+from townhall.engine.journal import Journal, JournalError, replay
 from townhall.model.errors import ForumError
-from townhall.model.events import from_record
 from townhall.model.forum import Forum
 from townhall.programme import load_programme
 
@@ -29,9 +28,7 @@ def forum_result(roomfile: Path, data_dir: Path, committee_csv: Path | None) -> 
     if not journal.path.exists():
         raise ScoreError(f"{journal.path}: no journal; is --data-dir the forum's data dir?")
     try:
-        for record in journal.read():
-            if record.get("t") != "journal":
-                forum.apply(from_record(record))
+        replay(journal, forum)
     except JournalError as exc:
         raise ScoreError(str(exc)) from exc
     if not forum.live_votes:

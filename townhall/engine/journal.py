@@ -1,4 +1,5 @@
-"""An append-only journal of msgpack records: the memory engine's durable event log."""
+"""An append-only journal of msgpack records: the memory engine's durable event log, and the
+one way to replay it into a forum (the engine on start, `townhall score` offline)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from typing import Any
 
 import msgpack
 
+from townhall.model.agenda import Programme
+from townhall.model.events import from_record
+from townhall.model.forum import Forum
+
 log = logging.getLogger(__name__)
+
+JOURNAL_VERSION = 1
 
 # Far above any real record (a ballot is under 200 bytes); a larger one means corruption.
 MAX_RECORD_BYTES = 1024 * 1024
@@ -93,3 +100,40 @@ class Journal:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+def header(programme: Programme) -> dict[str, object]:
+    """The journal's first record: which forum and agenda its events were written for."""
+    return {
+        "t": "journal",
+        "v": JOURNAL_VERSION,
+        "forum": programme.id,
+        "shape": programme.fingerprint(),
+    }
+
+
+def replay(journal: Journal, forum: Forum) -> None:
+    """Apply every event in `journal` to `forum`, in order; raises JournalError if the journal
+    is another agenda's, has a gap, or holds a record that is not an event."""
+    path = journal.path
+    try:
+        records = journal.read()
+        first = next(records, None)
+        if first is None:
+            return
+        if first.get("t") != "journal" or first.get("v") != JOURNAL_VERSION:
+            raise JournalError(f"{path}: not a Townhall journal (version {JOURNAL_VERSION})")
+        if first.get("shape") != header(forum.programme)["shape"]:
+            raise JournalError(
+                f"{path} was written for a different agenda (items or poll options changed)."
+                " Restore the programme it was written for, or move the journal aside to"
+                " start the forum afresh."
+            )
+        for record in records:
+            seq = record.get("seq")
+            if seq != forum.seq + 1:
+                raise JournalError(f"{path}: event {seq} follows {forum.seq}; log has a gap")
+            forum.apply(from_record(record))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JournalError(f"{path}: bad record after event {forum.seq}: {exc}") from exc
+    log.info("replayed %d events from %s", forum.seq, path)
