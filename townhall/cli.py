@@ -130,7 +130,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def _serve(roomfile: Path, settings: Settings) -> int:
     # The server's stack is imported only to serve, so `check` stays quick.
     import uvicorn
-    from redis.exceptions import RedisError
 
     from townhall.app import build
     from townhall.engine import EngineError
@@ -149,7 +148,7 @@ def _serve(roomfile: Path, settings: Settings) -> int:
         if settings.workers > 1:
             return _serve_workers(roomfile, programme, settings, options)
         townhall = build(programme, settings, on_ready=_print_addresses)
-    except (ProgrammeError, EngineError, OSError, ValueError, RedisError) as exc:
+    except (ProgrammeError, EngineError, OSError, ValueError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
     server = uvicorn.Server(uvicorn.Config(townhall.asgi, **options))
@@ -166,7 +165,7 @@ def _serve_workers(
     from townhall.app import Addresses, base_url
     from townhall.keys import load_keys
 
-    keys = load_keys(programme, settings)  # stored in Redis first, so every worker agrees
+    keys = load_keys(programme, settings)  # stored by the engine first, so every worker agrees
     for name, value in {
         "ROOM": str(roomfile.resolve()),
         "REDIS_URL": settings.redis_url,

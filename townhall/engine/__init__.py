@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from townhall.config import REDIS_SCHEMES
 from townhall.engine.base import Engine, EngineError, Listener, Outcome
 from townhall.model.agenda import Programme
 
-__all__ = ["Engine", "EngineError", "Listener", "Outcome", "open_engine"]
+__all__ = ["Engine", "EngineError", "Listener", "Outcome", "keep_secrets", "open_engine"]
+
+
+def _scheme(url: str) -> str:
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    if scheme != "memory" and scheme not in REDIS_SCHEMES:
+        raise EngineError(
+            f"unsupported engine URL {url!r} (use memory://, redis://HOST:PORT/DB or redis+sentinel://HOST:PORT/MASTER)"
+        )
+    return scheme
 
 
 def open_engine(url: str, programme: Programme, data_dir: Path) -> Engine:
     """The engine for `url`; each backend is imported only when asked for."""
-    scheme = url.split("://", 1)[0] if "://" in url else url
-    if scheme == "memory":
+    if _scheme(url) == "memory":
         from townhall.engine.memory import MemoryEngine
 
         return MemoryEngine(programme, data_dir / f"{programme.id}.journal")
-    if scheme in REDIS_SCHEMES:
-        from townhall.engine.redis import RedisEngine
+    from townhall.engine.redis import RedisEngine
 
-        return RedisEngine(programme, url)
-    raise EngineError(
-        f"unsupported engine URL {url!r} (use memory://, redis://HOST:PORT/DB or redis+sentinel://HOST:PORT/MASTER)"
-    )
+    return RedisEngine(programme, url)
+
+
+def keep_secrets(
+    url: str, forum_id: str, data_dir: Path, fixed: Mapping[str, str], fresh: Mapping[str, str]
+) -> dict[str, str]:
+    """The forum's secrets, kept where the engine for `url` keeps the forum: for each name in
+    `fresh`, its `fixed` value if set, else the stored one, else the fresh one; then stored."""
+    if _scheme(url) == "memory":
+        from townhall.engine.memory import keep_secrets as keep_in_file
+
+        return keep_in_file(data_dir / f"{forum_id}.keys.json", fixed, fresh)
+    from townhall.engine.redis_secrets import keep_secrets as keep_in_redis
+
+    return keep_in_redis(url, forum_id, fixed, fresh)

@@ -1,10 +1,13 @@
-"""The embedded default engine: one process, state in memory, every event in a journal file."""
+"""The embedded default engine: one process, state in memory, every event in a journal file,
+the forum's secrets in a file beside it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import json
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms
@@ -69,3 +72,18 @@ class MemoryEngine(Engine):
                 await self._fsync_task
         self.journal.close()
 
+
+def keep_secrets(path: Path, fixed: Mapping[str, str], fresh: Mapping[str, str]) -> dict[str, str]:
+    """A forum's secrets in a file of its own beside the journal, readable by its owner only."""
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    chosen = {name: fixed.get(name) or stored.get(name) or value for name, value in fresh.items()}
+    if chosen != stored:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(chosen, f)
+        tmp.replace(path)
+    return chosen
