@@ -6,7 +6,7 @@ import abc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from townhall.model.commands import (
     Actor,
@@ -57,6 +57,9 @@ class Engine(abc.ABC):
     in the log and every listener has been told of it. A refused command raises ForumError and
     changes nothing.
     """
+
+    name: ClassVar[str]  # the backend, as the health endpoint reports it: "memory", "redis"
+    shared: ClassVar[bool]  # True if other processes may serve the same forum's state
 
     def __init__(self, forum: Forum, clock: Callable[[], int] = now_ms) -> None:
         self.forum = forum

@@ -23,6 +23,9 @@ FSYNC_INTERVAL = 1.0  # seconds: like Redis's appendfsync everysec
 class MemoryEngine(Engine):
     """Decides and applies in one synchronous step, so two racing messages can't interleave."""
 
+    name = "memory"
+    shared = False
+
     def __init__(
         self, programme: Programme, journal_path: Path, clock: Callable[[], int] = now_ms
     ) -> None:

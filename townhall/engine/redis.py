@@ -91,6 +91,9 @@ def _unpack_all(data: bytes) -> list[dict[str, Any]]:
 class RedisEngine(Engine):
     """One forum in Redis, shared by every worker that opens the same URL."""
 
+    name = "redis"
+    shared = True
+
     def __init__(self, programme: Programme, url: str, clock: Callable[[], int] = now_ms) -> None:
         super().__init__(Forum(programme), clock)
         self.programme = programme
