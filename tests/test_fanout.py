@@ -15,8 +15,8 @@ from wsproto.connection import Connection, ConnectionType
 from wsproto.events import TextMessage
 
 from tests.conftest import Live, forum_programme, serve, wait_until
-from townhall.fanout import BUFFER_LIMIT, Fanout, Pipe, event_frame
 from townhall.model.commands import Role
+from townhall.transport.fanout import BUFFER_LIMIT, Fanout, Pipe, event_frame
 
 
 def read_frames(data: bytes) -> list[str]:

@@ -29,8 +29,9 @@ from typing import Any
 import uvicorn
 
 from tests.conftest import WAIT_S, Live, forum_programme, serve, wait_until
-from townhall import eio_websocket, hub, sio_server
+from townhall import hub
 from townhall.identity import COOKIE_NAME
+from townhall.transport import lean_websocket, servers
 
 BATCHES = 8  # after one more to warm up
 PER_VARIANT = 8  # connections per ending per batch: 8 x 8 x 12 = 768 counted
@@ -351,7 +352,7 @@ async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> 
         gc.unfreeze()
         gc.collect()
         before = _census()
-        limiters = (sio_server._limited, hub.limited, eio_websocket.limited)
+        limiters = (servers._limited, hub.limited, lean_websocket.limited)
         logged = [set(limiter._seen) for limiter in limiters]  # other tests' lines, if any
         try:
             await churn(BATCHES)

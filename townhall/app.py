@@ -18,9 +18,7 @@ from townhall import export, web, wire_json
 from townhall.broadcast import Broadcaster
 from townhall.collector import Collector
 from townhall.config import Settings, SettingsError
-from townhall.eio_websocket import STATE_KEY, Endpoint
 from townhall.engine import Engine, open_engine
-from townhall.fanout import Fanout
 from townhall.http_guard import MAX_HEADER_BYTES, HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME, Identities, read_cookie
@@ -28,7 +26,9 @@ from townhall.keys import ForumKeys, committee_keys, load_keys
 from townhall.loglimit import shorten_access_log
 from townhall.model.agenda import Programme
 from townhall.ratelimit import AddressBuckets
-from townhall.sio_server import SocketIOServer
+from townhall.transport.fanout import Fanout
+from townhall.transport.lean_websocket import STATE_KEY, Endpoint
+from townhall.transport.servers import SocketIOServer
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from typing import Any
 import socketio
 
 from townhall.engine import Engine
-from townhall.fanout import Fanout, event_frame
 from townhall.model.commands import Role
 from townhall.model.events import (
     BallotCast,
@@ -30,6 +29,7 @@ from townhall.model.events import (
     PostStateSet,
     UpvoteSet,
 )
+from townhall.transport.fanout import Fanout, event_frame
 
 log = logging.getLogger(__name__)
 

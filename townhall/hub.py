@@ -13,13 +13,13 @@ import socketio
 
 from townhall.broadcast import Broadcaster
 from townhall.engine import Engine, EngineError
-from townhall.fanout import Fanout, transport_of
 from townhall.identity import Identities
 from townhall.loglimit import LogLimiter, brief
 from townhall.model.commands import Actor, Role
 from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import decode
 from townhall.ratelimit import TokenBucket
+from townhall.transport.fanout import Fanout, transport_of
 
 log = logging.getLogger(__name__)
 limited = LogLimiter(log)

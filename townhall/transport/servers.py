@@ -22,7 +22,7 @@ tests/test_conformance.py on any upgrade.
   rather than raised, and the ASGI environ is built without the class the library makes for
   every request (`translate_request`).
 
-The lean WebSocket path (townhall/eio_websocket.py) hands its messages to the same
+The lean WebSocket path (townhall/transport/lean_websocket.py) hands its messages to the same
 `_handle_eio_message`, so the Socket.IO rules above hold there too.
 """
 

@@ -299,7 +299,7 @@ class EngineIOWebSocket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         # The HTTP protocol counted this connection against its address but, once it handed
         # the transport over, is never told that it ended.
-        from townhall.http_limits import release
+        from townhall.transport.http_limits import release
 
         release(self.transport)
         self.server_state.connections.discard(self)
