@@ -20,7 +20,8 @@ import pytest
 
 from tests.conftest import WAIT_S, Live, forum_programme, serve, wait_until
 from townhall.identity import COOKIE_NAME
-from townhall.transport.servers import SocketIOServer, SocketRules
+from townhall.transport.servers import SocketIOServer
+from townhall.transport.socket_rules import SocketRules
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 WEBSOCKET = "/socket.io/?EIO=4&transport=websocket"

@@ -24,7 +24,7 @@ from wsproto.frame_protocol import CloseReason
 
 from tests.conftest import WAIT_S, Live, forum_programme, serve, wait_until
 from townhall.identity import COOKIE_NAME
-from townhall.transport.lean_websocket import Endpoint, LeanSocket
+from townhall.transport.lean_socket import Endpoint, LeanSocket
 
 SOCKET_PATH = "/socket.io/?EIO=4&transport=websocket"
 

@@ -15,7 +15,7 @@ import inspect
 import pytest
 from wsproto.frame_protocol import FrameProtocol
 
-from townhall.transport.lean_websocket import LeanSocket
+from townhall.transport.lean_socket import LeanSocket
 
 # module, class (or "" for the module itself), the names Townhall uses on it
 USED: list[tuple[str, str, tuple[str, ...]]] = [
