@@ -8,11 +8,11 @@ uvicorn is given for WebSockets (`ws=`): frames are parsed as they arrive (wspro
 parser), packets are written straight to the socket, one task per server sends every ping, and a
 connection has a task only while it has messages waiting for its handlers.
 
-The sockets made here (`LeanSocket`) do what python-engineio's server and python-socketio ask of
-an Engine.IO socket, so the Socket.IO protocol and Townhall's handlers run unchanged. Anything
-but the plain case (an upgrade from long-polling, another path or protocol version, an origin or
-header the stock path would refuse, an app started without the endpoint) is handed to uvicorn's
-own wsproto protocol and the ASGI app, which serve or refuse it as before.
+The sockets it makes (`LeanSocket`, in lean_socket.py) do what python-engineio's server and
+python-socketio ask of an Engine.IO socket, so the Socket.IO protocol and Townhall's handlers run
+unchanged. Anything but the plain case (an upgrade from long-polling, another path or protocol
+version, an origin or header the stock path would refuse, an app started without the endpoint)
+is handed to uvicorn's own wsproto protocol and the ASGI app, which serve or refuse it as before.
 """
 
 from __future__ import annotations
