@@ -20,12 +20,12 @@ from tests.browser import CHROMIUM_FLAGS, chromium_path
 from tests.redis_server import RedisServer
 from townhall.app import Townhall, build
 from townhall.config import Settings
-from townhall.eio_websocket import EngineIOWebSocket
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME
 from townhall.model.agenda import Programme
 from townhall.model.forum import Forum
 from townhall.programme import parse_programme
+from townhall.transport.lean_websocket import EngineIOWebSocket
 
 WAIT_S = 10.0
 

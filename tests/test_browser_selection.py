@@ -115,7 +115,7 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     assert widths == [["agreement", "25%"], ["live_vote", "12.5%"], ["committee", "46.67%"]]
     await expect(screen.locator(".selection-legend")).to_contain_text("선정단 평가 (50)")
     # The pages connect over WebSocket, so broadcasts reach them by the fast path.
-    fanout = forum.hub.fanout
+    fanout = forum.hub.transport.fanout
     assert fanout is not None
     await wait_until(lambda: fanout.count(Role.SCREEN) == 1, "the projector page on the fanout")
     assert fanout.count(Role.COMMITTEE) == 2  # Kim's page and Lee's client

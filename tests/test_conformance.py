@@ -20,7 +20,8 @@ import pytest
 
 from tests.conftest import WAIT_S, Live, forum_programme, serve, wait_until
 from townhall.identity import COOKIE_NAME
-from townhall.sio_server import SocketIOServer, SocketRules
+from townhall.transport.servers import SocketIOServer
+from townhall.transport.socket_rules import SocketRules
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 WEBSOCKET = "/socket.io/?EIO=4&transport=websocket"
@@ -412,14 +413,14 @@ async def test_a_malformed_packet_closes_the_connection(
     caplog: pytest.LogCaptureFixture,
     packet: str,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="townhall.sio_server")
+    caplog.set_level(logging.INFO, logger="townhall.transport.servers")
     socket = await joined(session, forum)
     await socket.send(packet)
     await socket.send(packet)  # sent again before the close: not logged again
     assert "1" in await socket.closed()
     await wait_until(lambda: not forum.hub.connections, "the connection to be dropped")
     no_tracebacks(caplog)
-    lines = [r.getMessage() for r in caplog.records if r.name == "townhall.sio_server"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "townhall.transport.servers"]
     assert len(lines) == 1 and len(lines[0]) < 200, lines
     await still_serving(session, forum)
 
@@ -486,7 +487,7 @@ async def test_announced_attachments_are_not_kept(
 ) -> None:
     """The attack: announce nearly 10^10 attachments, then stream 16 KB binary frames. The
     connection ends on the announcement; nothing is held for it."""
-    caplog.set_level(logging.INFO, logger="townhall.sio_server")
+    caplog.set_level(logging.INFO, logger="townhall.transport.servers")
     socket = await joined(session, forum)
     await socket.send('59999999999-["vote",{"_placeholder":true,"num":0}]')
     frame = b"\xff" * (16 * 1024 - 1)
@@ -496,7 +497,7 @@ async def test_announced_attachments_are_not_kept(
     assert "1" in await socket.closed()
     await wait_until(lambda: not forum.hub.connections, "the connection to be dropped")
     assert not sio_of(forum)._binary_packet
-    lines = [r.getMessage() for r in caplog.records if r.name == "townhall.sio_server"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "townhall.transport.servers"]
     assert len(lines) <= 1
     no_tracebacks(caplog)
     await still_serving(session, forum)

@@ -1,6 +1,6 @@
-"""Plain Engine.IO WebSockets served from uvicorn's protocol object (townhall.eio_websocket):
-the Socket.IO protocol as before, no task per idle connection, pings, limits, and every other
-handshake handed to the stock path."""
+"""Plain Engine.IO WebSockets served from uvicorn's protocol object
+(townhall.transport.lean_websocket): the Socket.IO protocol as before, no task per idle
+connection, pings, limits, and every other handshake handed to the stock path."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from wsproto.events import (
 from wsproto.frame_protocol import CloseReason
 
 from tests.conftest import WAIT_S, Live, forum_programme, serve, wait_until
-from townhall.eio_websocket import Endpoint, LeanSocket
 from townhall.identity import COOKIE_NAME
+from townhall.transport.lean_socket import Endpoint, LeanSocket
 
 SOCKET_PATH = "/socket.io/?EIO=4&transport=websocket"
 

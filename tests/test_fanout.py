@@ -15,8 +15,8 @@ from wsproto.connection import Connection, ConnectionType
 from wsproto.events import TextMessage
 
 from tests.conftest import Live, forum_programme, serve, wait_until
-from townhall.fanout import BUFFER_LIMIT, Fanout, Pipe, event_frame
 from townhall.model.commands import Role
+from townhall.transport.fanout import BUFFER_LIMIT, Fanout, Pipe, event_frame
 
 
 def read_frames(data: bytes) -> list[str]:
@@ -92,7 +92,7 @@ async def test_a_slow_socket_is_owed_only_the_latest_message_of_each_kind(
 
 async def phones_on_the_fanout(live: Live, count: int) -> list[Any]:
     phones = [(await live.phone())[0] for _ in range(count)]
-    fanout = live.hub.fanout
+    fanout = live.hub.transport.fanout
     assert fanout is not None
     await wait_until(
         lambda: fanout.count(Role.PARTICIPANT) == count, "the phones to join the fanout"
@@ -105,7 +105,7 @@ async def test_phones_and_the_projector_take_tallies_from_the_fanout(live: Live)
     assert (await host.call("results_show", {"poll": "vote"}))["ok"]
     screen = await live.screen()
     phones = await phones_on_the_fanout(live, 3)
-    fanout = live.hub.fanout
+    fanout = live.hub.transport.fanout
     assert fanout is not None
     await wait_until(lambda: fanout.count(Role.SCREEN) == 1, "the projector to join")
     # Nobody on the fanout is left in the stock path's room too: no message arrives twice.
@@ -136,7 +136,7 @@ async def test_the_stock_path_serves_alone_when_the_fanout_is_off(tmp_path: Path
     async with serve(forum_programme(), tmp_path, fast_broadcast=False) as (townhall, url):
         live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
         try:
-            assert live.hub.fanout is None
+            assert live.hub.transport.fanout is None
             host = await live.open_poll("vote")
             assert (await host.call("results_show", {"poll": "vote"}))["ok"]
             phone, _ = await live.phone()

@@ -25,9 +25,9 @@ from tests.conftest import WAIT_S, Live, forum_programme, free_socket, serve, wa
 from tests.redis_server import RedisServer
 from tests.test_eio_websocket import SOCKET_PATH, RawPhone, join
 from tests.test_http_limits import connect, townhall_serve, until_closed
-from townhall.eio_websocket import MAX_UNSENT_BYTES
 from townhall.identity import COOKIE_NAME
 from townhall.loglimit import ShortTargets
+from townhall.transport.lean_websocket import MAX_UNSENT_BYTES
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 

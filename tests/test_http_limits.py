@@ -1,6 +1,6 @@
-"""Slow and many connections (townhall.http_limits): a request head left unfinished is cut at
-its deadline, one address holds at most its cap of connections, and `townhall serve` raises its
-open-file limit or says why it could not. Servers run with the options `townhall serve` gives
+"""Slow and many connections (townhall.transport.http_limits): a request head left unfinished is
+cut at its deadline, one address holds at most its cap of connections, and `townhall serve` raises
+its open-file limit or says why it could not. Servers run with the options `townhall serve` gives
 uvicorn, in this process and as `python -m townhall serve`."""
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from tests.test_eio_websocket import RawPhone, endpoint_of, join
 from townhall.app import build
 from townhall.cli import uvicorn_options
 from townhall.config import Settings, SettingsError
-from townhall.http_limits import (
+from townhall.identity import COOKIE_NAME
+from townhall.transport.http_limits import (
     OWN_FILES,
     PHONES_PER_WORKER,
     connections_from,
     files_wanted,
     raise_file_limit,
 )
-from townhall.identity import COOKIE_NAME
 
 LOOPBACK = "127.0.0.1"
 PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: townhall\r\nX-Slow: "

@@ -1,9 +1,10 @@
 """The library internals Townhall relies on are still there.
 
-townhall/eio_websocket.py, townhall/sio_server.py and townhall/http_limits.py reach into
-python-engineio, python-socketio, uvicorn and wsproto below their public interfaces, and
-pyproject.toml pins those libraries below their next minor release. An upgrade that renames or
-removes one of these names fails here, by name, before it fails somewhere stranger.
+The modules of townhall/transport/ (the lean WebSocket, the Engine.IO and Socket.IO servers and
+their socket rules, the HTTP protocol's limits) reach into python-engineio, python-socketio,
+uvicorn and wsproto below their public interfaces, and pyproject.toml pins those libraries below
+their next minor release. An upgrade that renames or removes one of these names fails here, by
+name, before it fails somewhere stranger.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import inspect
 import pytest
 from wsproto.frame_protocol import FrameProtocol
 
-from townhall.eio_websocket import LeanSocket
+from townhall.transport.lean_socket import LeanSocket
 
 # module, class (or "" for the module itself), the names Townhall uses on it
 USED: list[tuple[str, str, tuple[str, ...]]] = [

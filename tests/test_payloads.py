@@ -208,6 +208,28 @@ def test_bad_payload_messages_name_the_field() -> None:
         decode("timer_reset", {"seconds": True})
 
 
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("vote", {"poll": "p\ud800", "choices": ["a"], "op": "o"}),
+        ("vote", {"poll": "p", "choices": ["\udfff"], "op": "o"}),
+        ("vote", {"poll": "p", "choices": ["a"], "op": "\ud83d"}),
+        ("post", {"board": "qna", "text": "가\ud800", "op": "o"}),
+        ("post", {"board": "qna", "text": "x", "name": "\ud800", "op": "o"}),
+        ("post_edit", {"post": 1, "text": "\udc00"}),
+        ("goto", {"item": "\ud800"}),
+    ],
+)
+def test_text_with_a_lone_surrogate_is_refused(event: str, payload: Any) -> None:
+    with pytest.raises(InvalidPayload, match="valid Unicode"):
+        decode(event, payload)
+
+
+def test_text_with_a_surrogate_pair_decoded_is_accepted() -> None:
+    post = decode("post", {"board": "qna", "text": "가 😀", "op": "o"})
+    assert isinstance(post, SubmitPost) and post.text == "가 😀"
+
+
 @pytest.mark.parametrize("event", ["", "Vote", "snapshot", "connect", "vote ", "x" * 500])
 def test_unknown_event_is_refused(event: str) -> None:
     with pytest.raises(UnknownEvent) as info:

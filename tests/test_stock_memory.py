@@ -29,8 +29,9 @@ from typing import Any
 import uvicorn
 
 from tests.conftest import WAIT_S, Live, forum_programme, serve, wait_until
-from townhall import eio_websocket, hub, sio_server
+from townhall import hub
 from townhall.identity import COOKIE_NAME
+from townhall.transport import lean_socket, servers, socket_rules
 
 BATCHES = 8  # after one more to warm up
 PER_VARIANT = 8  # connections per ending per batch: 8 x 8 x 12 = 768 counted
@@ -351,7 +352,7 @@ async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> 
         gc.unfreeze()
         gc.collect()
         before = _census()
-        limiters = (sio_server._limited, hub.limited, eio_websocket.limited)
+        limiters = (servers._limited, socket_rules._limited, hub.limited, lean_socket.limited)
         logged = [set(limiter._seen) for limiter in limiters]  # other tests' lines, if any
         try:
             await churn(BATCHES)
@@ -369,8 +370,11 @@ async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> 
         # And the tables kept per connection are empty again.
         manager = sio.manager
         assert not live.hub.open_connections and not live.hub.board_buckets
-        assert live.hub.fanout is not None
-        assert not any(live.hub.fanout.members.values()) and not live.hub.fanout.joining
+        assert live.hub.transport.fanout is not None
+        assert (
+            not any(live.hub.transport.fanout.members.values())
+            and not live.hub.transport.fanout.joining
+        )
         assert not manager.eio_to_sid and not manager.callbacks
         assert not manager.pending_disconnect
         assert not manager.rooms.get("/")

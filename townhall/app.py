@@ -1,4 +1,5 @@
-"""Wiring: one forum's engine, Socket.IO hub, broadcaster and web pages in one ASGI app."""
+"""Wiring: one forum's engine, transport, Socket.IO hub, broadcaster and web pages in one ASGI
+app."""
 
 from __future__ import annotations
 
@@ -11,32 +12,28 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import socketio
 from starlette.applications import Starlette
 
-from townhall import export, web, wire_json
+from townhall import export, web
 from townhall.broadcast import Broadcaster
 from townhall.collector import Collector
 from townhall.config import Settings, SettingsError
-from townhall.eio_websocket import STATE_KEY, Endpoint
 from townhall.engine import Engine, open_engine
-from townhall.fanout import Fanout
-from townhall.http_guard import MAX_HEADER_BYTES, HeaderLimits, SecurityHeaders, SocketIOGuard
+from townhall.http_guard import HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME, Identities, read_cookie
 from townhall.keys import ForumKeys, committee_keys, load_keys
 from townhall.loglimit import shorten_access_log
 from townhall.model.agenda import Programme
+from townhall.presence import Presence
 from townhall.ratelimit import AddressBuckets
-from townhall.sio_server import SocketIOServer
+from townhall.transport.layer import SocketLayer
+from townhall.transport.lean_socket import Endpoint
 
 log = logging.getLogger(__name__)
 
 TRANSPORTS = ["websocket", "polling"]
 SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
-
-# Engine.IO drops a connection whose single message exceeds this; handlers refuse far smaller.
-MAX_MESSAGE_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +63,12 @@ class Townhall:
     hub: ForumHub
     keys: ForumKeys
     addresses: Addresses
-    websockets: Endpoint | None  # serves plain Engine.IO WebSockets; None: all go the stock way
+    transport: SocketLayer
+
+    @property
+    def websockets(self) -> Endpoint | None:
+        """Serves plain Engine.IO WebSockets; None: all go the stock way."""
+        return self.transport.endpoint
 
 
 def base_url(settings: Settings) -> str:
@@ -139,28 +141,20 @@ def build(
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
     transports = ["websocket"] if settings.workers > 1 or settings.redis_url else TRANSPORTS
-    sio = SocketIOServer(
-        connect_timeout=settings.connect_timeout_ms / 1000,
-        async_mode="asgi",
-        max_http_buffer_size=MAX_MESSAGE_BYTES,
-        transports=transports,
-        json=wire_json,
-        # A connection's messages are handled in order, in its own reader, rather than in a
-        # new task each: a task per vote costs more than the vote, and the phone waits for
-        # each ack anyway.
-        async_handlers=False,
-        logger=False,
-        engineio_logger=False,
-    )
+    transport = SocketLayer(settings, transports)
+    present = Presence()
     hub = ForumHub(
         engine,
+        transport,
+        present,
         identities,
         keys.code,
         keys.host_key,
         forum_info,
         committee_keys(programme, keys.secret),
     )
-    sio.register_namespace(hub)
+    transport.serve(hub)
+    broadcaster = Broadcaster(transport, engine, settings.tick_ms / 1000, present)
     site = web.Site(
         programme=programme,
         code=keys.code,
@@ -181,41 +175,27 @@ def build(
             "connections": hub.presence(),
         }
 
-    endpoint = (
-        Endpoint(sio.eio, max_header_bytes=MAX_HEADER_BYTES) if settings.lean_websocket else None
-    )
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await engine.start()
-        fanout = Fanout() if settings.fast_broadcast else None
-        hub.fanout = fanout
-        broadcaster = Broadcaster(sio, engine, settings.tick_ms / 1000, hub.presence, fanout)
-        hub.broadcaster = broadcaster
         broadcaster.start()
         collector = Collector(lambda: (engine.forum.seq, len(hub.connections)))
         collector.start()
-        # uvicorn hands this state to its WebSocket protocol (EngineIOWebSocket), which serves
-        # plain Engine.IO WebSockets itself when it finds the endpoint here.
-        state: dict[str, Any] = {}
-        if endpoint is not None:
-            endpoint.start()
-            state[STATE_KEY] = endpoint
+        state = transport.start()
         if on_ready is not None:
             on_ready(addresses)
         try:
             yield state
         finally:
-            if endpoint is not None:
-                await endpoint.stop()
+            await transport.stop()
             await collector.stop()
             await broadcaster.stop()
             await engine.close()
 
     def opened_with(eio_sid: str) -> str | None:
         """The participant cookie the session's handshake carried, if it carried one."""
-        environ = sio.environ.get(eio_sid)
-        return read_cookie(environ.get("HTTP_COOKIE", ""), COOKIE_NAME) if environ else None
+        cookies = transport.handshake_cookies(eio_sid)
+        return read_cookie(cookies, COOKIE_NAME) if cookies is not None else None
 
     routes = [
         *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
@@ -225,13 +205,9 @@ def build(
     # Outermost first: every response, refusals and the Socket.IO endpoint's included, carries
     # the security headers; oversized requests are refused unread; long-polling only from the
     # forum's own pages.
-    asgi = SecurityHeaders(
-        HeaderLimits(
-            SocketIOGuard(socketio.ASGIApp(sio, other_asgi_app=starlette_app), opened_with)
-        )
-    )
+    asgi = SecurityHeaders(HeaderLimits(SocketIOGuard(transport.asgi(starlette_app), opened_with)))
     return Townhall(
-        asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses, websockets=endpoint
+        asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses, transport=transport
     )
 
 

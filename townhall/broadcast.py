@@ -1,7 +1,8 @@
 """Coalesced broadcasts: state at once, tallies on a short tick, each message framed once.
 
-Messages go to each role through the fanout (one WebSocket frame written to every connection's
-socket) and, for connections not (yet) on it, through python-socketio's rooms.
+Messages go to each role through the transport (townhall.transport.SocketLayer): by the fanout
+(one WebSocket frame written to every connection's socket) and, for connections not (yet) on it,
+by python-socketio's rooms.
 """
 
 from __future__ import annotations
@@ -9,18 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any
-
-import socketio
+from collections.abc import Sequence
 
 from townhall.engine import Engine
-from townhall.fanout import Fanout, event_frame
 from townhall.model.commands import Role
 from townhall.model.events import (
     BallotCast,
+    CommitteeScored,
     Event,
     ItemChanged,
+    LiveVoteRecorded,
+    PollClosed,
+    PollOpened,
     PollOptionsSet,
     PostCreated,
     PostEdited,
@@ -28,8 +29,16 @@ from townhall.model.events import (
     PostsMerged,
     PostsPurged,
     PostStateSet,
+    ResultsShown,
+    ScoringLocked,
+    SelectionPublished,
+    TimerPaused,
+    TimerReset,
+    TimerStarted,
     UpvoteSet,
 )
+from townhall.presence import Presence
+from townhall.transport.layer import SocketLayer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,26 @@ BOARD_INTERVAL_S = {
     Role.COMMITTEE: 1.0,
 }
 
+# What each event changes for clients. Every event type of the model is in exactly one of these
+# (tests/test_broadcast_registry.py checks), so a new one cannot go unbroadcast by accident.
+TALLY_EVENTS = (BallotCast,)  # a poll's tally
+BOARD_EVENTS = (PostCreated, PostPinned, PostsPurged)  # the board they name
+POST_EVENTS = (UpvoteSet, PostStateSet, PostEdited, PostsMerged)  # the board of the post named
+STATE_EVENTS = (  # the forum's state, for every role
+    ItemChanged,
+    PollOpened,
+    PollClosed,
+    ResultsShown,
+    TimerStarted,
+    TimerPaused,
+    TimerReset,
+    PollOptionsSet,  # and the poll's tally
+    LiveVoteRecorded,
+    CommitteeScored,
+    ScoringLocked,
+    SelectionPublished,
+)
+
 
 class Broadcaster:
     """Marks what changed as events arrive and sends it on the next tick.
@@ -56,15 +85,9 @@ class Broadcaster:
     """
 
     def __init__(
-        self,
-        sio: socketio.AsyncServer,
-        engine: Engine,
-        tick_s: float,
-        presence: Callable[[], dict[str, int]],
-        fanout: Fanout | None = None,
+        self, transport: SocketLayer, engine: Engine, tick_s: float, presence: Presence
     ) -> None:
-        self.sio = sio
-        self.fanout = fanout
+        self.transport = transport
         self._phone_polls: set[str] = set()  # tallies waiting for the phones' tick
         self._phone_tally_at = 0.0
         self.engine = engine
@@ -83,22 +106,23 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
         engine.subscribe(self.on_events)
         engine.subscribe_resync(self.on_resync)
+        presence.subscribe(self.presence_changed)
 
     def on_events(self, events: Sequence[Event]) -> None:
         boards = self.engine.forum.boards
         for event in events:
-            if isinstance(event, BallotCast):
+            if isinstance(event, TALLY_EVENTS):
                 self._dirty_polls.add(event.poll)
-            elif isinstance(event, PostCreated | PostPinned | PostsPurged):
+            elif isinstance(event, BOARD_EVENTS):
                 self._board_changed(event.board)
-            elif isinstance(event, UpvoteSet | PostStateSet | PostEdited | PostsMerged):
+            elif isinstance(event, POST_EVENTS):
                 # A post purged later in the same batch is gone: its purge marks its board.
                 post = boards.posts.get(
                     event.target if isinstance(event, PostsMerged) else event.post
                 )
                 if post is not None:
                     self._board_changed(post.board)
-            else:
+            elif isinstance(event, STATE_EVENTS):
                 self._state_dirty = True
                 if isinstance(event, PollOptionsSet):
                     self._dirty_polls.add(event.poll)
@@ -159,11 +183,11 @@ class Broadcaster:
         if self._resync:
             self._resync = False
             for role in SEND_ORDER:
-                await self._emit("resync", {"seq": forum.seq}, role)
+                await self.transport.send("resync", {"seq": forum.seq}, role)
         if self._state_dirty:
             self._state_dirty = False
             for role in SEND_ORDER:
-                await self._emit("state", {**forum.state_view(role), "now_ms": now}, role)
+                await self.transport.send("state", {**forum.state_view(role), "now_ms": now}, role)
         dirty, self._dirty_polls = self._dirty_polls, set()
         self._phone_polls |= dirty
         clock = asyncio.get_running_loop().time()
@@ -177,7 +201,9 @@ class Broadcaster:
                 if role is not Role.PARTICIPANT and poll_id not in dirty:
                     continue  # sent already; only the phones were still owed it
                 if forum.tally_visible_to(poll_id, role):
-                    frame = await self._emit("tally", tally, role, ("tally", poll_id), frame)
+                    frame = await self.transport.send(
+                        "tally", tally, role, ("tally", poll_id), frame
+                    )
         if phones_due:
             self._phone_polls.clear()
             self._phone_tally_at = clock
@@ -186,19 +212,14 @@ class Broadcaster:
         await self._flush_boards()
         if self._presence_dirty:
             self._presence_dirty = False
-            totals = await self.engine.presence(self.presence())
+            totals = await self.engine.presence(self.presence.counts())
             if totals != self._last_presence:
                 self._last_presence = totals
-                await self._emit("presence", totals, Role.HOST)
+                await self.transport.send("presence", totals, Role.HOST)
 
     async def _admit(self) -> None:
         """Connections whose connect reply is out take broadcasts from the fanout from now on."""
-        if self.fanout is None:
-            return
-        self.fanout.settle()
-        for sid, role in self.fanout.admit():
-            await self.sio.leave_room(sid, role.value)
-        if self.fanout.joining or self.fanout.owing:
+        if await self.transport.admit():
             self._wake.set()  # look again next tick
 
     async def _flush_boards(self) -> None:
@@ -216,25 +237,6 @@ class Broadcaster:
                 self._board_sent[(role, board_id)] = clock
                 board = forum.boards.boards[board_id]
                 view = board.view(full=role is Role.HOST)
-                await self._emit("board", view, role, ("board", board_id))
+                await self.transport.send("board", view, role, ("board", board_id))
         if any(self._boards_due.values()):
             self._wake.set()  # some are held back: look again next tick
-
-    async def _emit(
-        self,
-        event: str,
-        data: dict[str, Any],
-        role: Role,
-        key: Hashable = None,
-        frame: bytes | None = None,
-    ) -> bytes | None:
-        """Send to every connection of `role`; returns the frame, to reuse for another role.
-
-        `key` names the kind of message: a connection that is not draining keeps only the
-        latest of each kind."""
-        if self.fanout is not None and self.fanout.count(role):
-            frame = frame or event_frame(event, data)
-            self.fanout.send(role, key if key is not None else event, frame)
-        if self.sio.manager.rooms.get("/", {}).get(role.value):
-            await self.sio.emit(event, data, to=role.value)
-        return frame

@@ -111,8 +111,8 @@ def _check(paths: Sequence[Path]) -> int:
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for `townhall serve`, one worker or several; tests start servers with
     them too, so that they run what an organiser runs."""
-    from townhall.eio_websocket import EngineIOWebSocket
-    from townhall.http_limits import HttpLimits, http_protocol
+    from townhall.transport.http_limits import HttpLimits, http_protocol
+    from townhall.transport.lean_websocket import EngineIOWebSocket
 
     limits = HttpLimits(settings.header_timeout, settings.max_connections_per_address)
     return {
@@ -133,7 +133,7 @@ def _serve(roomfile: Path, settings: Settings) -> int:
 
     from townhall.app import build
     from townhall.engine import EngineError
-    from townhall.http_limits import raise_file_limit
+    from townhall.transport.http_limits import raise_file_limit
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"

@@ -36,8 +36,8 @@ class Settings:
     # Broadcasts framed once and written to every socket; off: python-socketio's own path, kept
     # for comparison in benchmarks and as a fallback.
     fast_broadcast: bool = True
-    # Plain Engine.IO WebSockets served by townhall.eio_websocket, with no task or queue per
-    # connection; off: every WebSocket goes through uvicorn's ASGI and python-engineio's socket.
+    # Plain Engine.IO WebSockets served by townhall.transport.lean_websocket, with no task or queue
+    # per connection; off: every WebSocket goes through uvicorn's ASGI and python-engineio's socket.
     lean_websocket: bool = True
     # From the Engine.IO handshake to the Socket.IO CONNECT; a client that has not connected to
     # the forum by then is closed, so an idle Engine.IO session holds nothing for long.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections import Counter
@@ -11,20 +10,23 @@ from typing import Any
 
 import socketio
 
-from townhall.broadcast import Broadcaster
 from townhall.engine import Engine, EngineError
-from townhall.fanout import Fanout, transport_of
 from townhall.identity import Identities
 from townhall.loglimit import LogLimiter, brief
 from townhall.model.commands import Actor, Role
 from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import decode
+from townhall.presence import Presence
 from townhall.ratelimit import TokenBucket
+from townhall.transport.layer import NAMESPACE, SocketLayer
 
 log = logging.getLogger(__name__)
 limited = LogLimiter(log)
 
 MAX_PAYLOAD_BYTES = 8 * 1024  # a 2,000-character post in Korean is about 6 KiB
+# What a message carries besides its payload and event name: the packet type, an ack id, the
+# quotes, comma and brackets of `2<id>["<event>",<payload>]`.
+FRAMING_BYTES = 16
 # Messages per second a connection may send, and the burst it may save up.
 RATES = {
     Role.PARTICIPANT: (5.0, 10.0),
@@ -53,14 +55,18 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
         engine: Engine,
+        transport: SocketLayer,
+        present: Presence,
         identities: Identities,
         code: str,
         host_key: str,
         forum_info: dict[str, Any],
         committee_keys: dict[str, str] | None = None,
     ) -> None:
-        super().__init__("/")
+        super().__init__(NAMESPACE)
         self.engine = engine
+        self.transport = transport
+        self.present = present
         self.identities = identities
         self.code = code
         self.host_key = host_key
@@ -70,14 +76,9 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         # Per participant, not per connection; dropped when their last connection closes.
         self.open_connections: Counter[str] = Counter()
         self.board_buckets: dict[str, TokenBucket] = {}
-        self.broadcaster: Broadcaster | None = None
-        self.fanout: Fanout | None = None
 
     def presence(self) -> dict[str, int]:
-        counts = dict.fromkeys((role.value for role in Role), 0)
-        for connection in self.connections.values():
-            counts[connection.actor.role.value] += 1
-        return counts
+        return self.present.counts()
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes here: connection and rate checks, then one handler, one ack."""
@@ -86,7 +87,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         # only the server's (a new sid, or one already marked as leaving) is the real thing.
         if event == "connect" and sid not in self.connections:
             return await self.on_connect(*args[:3])
-        if event == "disconnect" and not self.server.manager.is_connected(sid, self.namespace):
+        if event == "disconnect" and not self.transport.is_connected(sid):
             return await self.on_disconnect(sid)
         connection = self.connections.get(sid)
         if connection is None:
@@ -101,7 +102,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             if len(args) > 2:
                 raise InvalidPayload("send one payload object per message")
-            if payload_size(data) > MAX_PAYLOAD_BYTES:
+            if self.transport.message_size() - len(event) > MAX_PAYLOAD_BYTES + FRAMING_BYTES:
                 return error_ack(
                     "payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes"
                 )
@@ -134,23 +135,11 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         rate, burst = RATES[actor.role]
         self.connections[sid] = Connection(actor, TokenBucket(rate, burst))
         self.open_connections[actor.id] += 1
-        await self.enter_room(sid, actor.role.value)
-        self._join_fanout(sid, actor.role, environ)
-        if self.broadcaster is not None:
-            self.broadcaster.presence_changed()
-
-    def _join_fanout(self, sid: str, role: Role, environ: dict[str, Any]) -> None:
-        """Broadcasts reach this connection the fast way once its connect reply is out."""
-        if self.fanout is None:
-            return
-        transport = transport_of(environ)
-        eio = self.server.eio.sockets.get(self.server.manager.eio_sid_from_sid(sid, self.namespace))
-        if transport is not None and eio is not None:
-            self.fanout.join(sid, role, transport, eio.queue.empty)
+        self.present.joined(actor.role)
+        await self.transport.join(sid, actor.role, environ)
 
     async def on_disconnect(self, sid: str) -> None:
-        if self.fanout is not None:
-            self.fanout.leave(sid)
+        self.transport.leave(sid)
         limited.forget(sid)
         connection = self.connections.pop(sid, None)
         if connection is None:
@@ -162,8 +151,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         else:
             del self.open_connections[participant]
             self.board_buckets.pop(participant, None)
-        if self.broadcaster is not None:
-            self.broadcaster.presence_changed()
+        self.present.left(connection.actor.role)
 
     def _board_bucket(self, actor: Actor) -> TokenBucket:
         bucket = self.board_buckets.get(actor.id)
@@ -231,14 +219,6 @@ def same_secret(given: Any, expected: str) -> bool:
     """Whether a client's key is the expected one, in constant time; keys are ASCII tokens, so
     anything else (a lone surrogate included) is simply wrong."""
     return isinstance(given, str) and given.isascii() and secrets.compare_digest(given, expected)
-
-
-def payload_size(data: Any) -> int:
-    """A payload's size as UTF-8 JSON; text that is not valid Unicode is refused."""
-    try:
-        return len(json.dumps(data, ensure_ascii=False).encode())
-    except UnicodeEncodeError:
-        raise InvalidPayload("text must be valid Unicode (no lone surrogates)") from None
 
 
 def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:

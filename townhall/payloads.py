@@ -63,11 +63,22 @@ def _fields(
     return data
 
 
+def _unicode(value: str) -> str:
+    """`value`, if it is valid Unicode: JSON can carry a lone surrogate (`"\\ud800"`), which no
+    reply, broadcast or store could encode."""
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise InvalidPayload("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
 def _text(data: dict[str, Any], key: str, limit: int = MAX_ID) -> str:
     value = data[key]
     if not isinstance(value, str) or not 0 < len(value) <= limit:
         raise InvalidPayload(f"{key!r} must be a string of 1 to {limit} characters")
-    return value
+    return _unicode(value)
 
 
 def _poll(data: Any) -> str:
@@ -82,6 +93,7 @@ def _vote(data: Any) -> Vote:
     for choice in choices:
         if not isinstance(choice, str) or not 0 < len(choice) <= MAX_ID:
             raise InvalidPayload("each choice must be an option id")
+        _unicode(choice)
     return Vote(_text(fields, "poll"), tuple(choices), _text(fields, "op", MAX_OP))
 
 
@@ -107,7 +119,9 @@ def _submit(data: Any) -> SubmitPost:
         raise InvalidPayload(f"'text' must be a string of at most {MAX_TEXT} characters")
     if not isinstance(name, str) or len(name) > MAX_NAME:
         raise InvalidPayload(f"'name' must be a string of at most {MAX_NAME} characters")
-    return SubmitPost(_text(fields, "board"), text, name, _text(fields, "op", MAX_OP))
+    return SubmitPost(
+        _text(fields, "board"), _unicode(text), _unicode(name), _text(fields, "op", MAX_OP)
+    )
 
 
 def _upvote(data: Any) -> Upvote:
@@ -121,7 +135,7 @@ def _edit(data: Any) -> EditPost:
     fields = _fields(data, {"post", "text"})
     if not isinstance(fields["text"], str) or len(fields["text"]) > MAX_TEXT:
         raise InvalidPayload(f"'text' must be a string of at most {MAX_TEXT} characters")
-    return EditPost(_post_id(fields, "post"), fields["text"])
+    return EditPost(_post_id(fields, "post"), _unicode(fields["text"]))
 
 
 def _pin(data: Any) -> PinPost:

@@ -8,11 +8,11 @@ uvicorn is given for WebSockets (`ws=`): frames are parsed as they arrive (wspro
 parser), packets are written straight to the socket, one task per server sends every ping, and a
 connection has a task only while it has messages waiting for its handlers.
 
-The sockets made here (`LeanSocket`) do what python-engineio's server and python-socketio ask of
-an Engine.IO socket, so the Socket.IO protocol and Townhall's handlers run unchanged. Anything
-but the plain case (an upgrade from long-polling, another path or protocol version, an origin or
-header the stock path would refuse, an app started without the endpoint) is handed to uvicorn's
-own wsproto protocol and the ASGI app, which serve or refuse it as before.
+The sockets it makes (`LeanSocket`, in lean_socket.py) do what python-engineio's server and
+python-socketio ask of an Engine.IO socket, so the Socket.IO protocol and Townhall's handlers run
+unchanged. Anything but the plain case (an upgrade from long-polling, another path or protocol
+version, an origin or header the stock path would refuse, an app started without the endpoint)
+is handed to uvicorn's own wsproto protocol and the ASGI app, which serve or refuse it as before.
 """
 
 from __future__ import annotations
@@ -20,214 +20,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import urllib.parse
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
-from engineio import exceptions as eio_exceptions
-from engineio import packet as eio_packet
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 from wsproto.frame_protocol import CloseReason, FrameProtocol, Opcode, ParseFailed
-from wsproto.utilities import generate_accept_token
 
-from townhall.loglimit import LogLimiter
+from townhall.transport.handshake import environ_of, read_head, slim, switching_protocols
+from townhall.transport.http_limits import release
+from townhall.transport.lean_socket import STATE_KEY, Endpoint, LeanSocket
 
 log = logging.getLogger(__name__)
-limited = LogLimiter(log)
 
-# The key under which an app's lifespan state carries its `Endpoint`.
-STATE_KEY = "townhall.engineio_websocket"
 MAX_HANDSHAKE_BYTES = 16 * 1024  # uvicorn has parsed the request already; this is a backstop
 MAX_WAITING = 16  # messages waiting for the handlers before the socket stops being read
 MAX_UNSENT_BYTES = 1 << 20  # a connection this far behind on writes is dropped as gone
 CLOSE_TIMEOUT = 3.0  # seconds a client has to answer a close frame
-PING_FRAME = b"\x81\x012"  # an Engine.IO PING in one unmasked text frame
-
-
-class Endpoint:
-    """The Engine.IO server the lean connections belong to, and the one task that pings them."""
-
-    def __init__(self, eio: Any, path: str = "/socket.io/", max_header_bytes: int = 8 * 1024):
-        self.eio = eio
-        self.path = path
-        self.max_header_bytes = max_header_bytes
-        self.sockets: dict[str, LeanSocket] = {}
-        self._pinger: asyncio.Task[None] | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-    def start(self) -> None:
-        self._pinger = asyncio.get_running_loop().create_task(self._ping_all())
-
-    async def stop(self) -> None:
-        if self._pinger is not None:
-            self._pinger.cancel()
-            await asyncio.gather(self._pinger, return_exceptions=True)
-            self._pinger = None
-
-    def open_packet(self, sid: str) -> Any:
-        eio = self.eio
-        return eio_packet.Packet(
-            eio_packet.OPEN,
-            {
-                "sid": sid,
-                "upgrades": [],
-                "pingTimeout": int(eio.ping_timeout * 1000),
-                "pingInterval": int(eio.ping_interval + eio.ping_interval_grace_period) * 1000,
-                "maxPayload": eio.max_http_buffer_size,
-            },
-        )
-
-    def accepts(self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
-        """Whether this handshake is the plain case served here (else the stock path has it)."""
-        path, _, query = target.partition(b"?")
-        if method != b"GET" or path.rstrip(b"/") + b"/" != self.path.encode():
-            return False
-        params = urllib.parse.parse_qs(query.decode("latin-1"))
-        if params.get("EIO") != ["4"] or params.get("transport") != ["websocket"]:
-            return False
-        if "sid" in params or "websocket" not in self.eio.transports:
-            return False
-        return sum(len(k) + len(v) for k, v in headers) <= self.max_header_bytes
-
-    def origin_allowed(self, environ: dict[str, Any]) -> bool:
-        """python-engineio's own origin rule, as its handshake applies it."""
-        origin = environ.get("HTTP_ORIGIN")
-        if self.eio.cors_allowed_origins == [] or not origin:
-            return True
-        allowed = self.eio._cors_allowed_origins(environ)
-        return allowed is None or origin in allowed
-
-    def run(self, coroutine: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    async def _ping_all(self) -> None:
-        """Every ping interval: drop whoever left the last ping unanswered, ping the rest."""
-        while True:
-            await asyncio.sleep(self.eio.ping_interval)
-            now = time.time()
-            for socket in list(self.sockets.values()):
-                if socket.last_ping is None:
-                    socket.last_ping = now
-                    socket.protocol.write(PING_FRAME)
-                elif now - socket.last_ping > self.eio.ping_timeout:
-                    self.run(_time_out(socket))
-
-
-class _NothingQueued:
-    """A lean socket's stand-in for python-engineio's send queue: it writes as it sends, so
-    nothing ever waits (the fanout asks before it takes a connection)."""
-
-    @staticmethod
-    def empty() -> bool:
-        return True
-
-
-class LeanSocket:
-    """One connection's Engine.IO session, with the interface python-engineio's server and
-    python-socketio use: `send`, `close`, `check_ping_timeout` and a few flags."""
-
-    __slots__ = ("closed", "closing", "endpoint", "last_ping", "protocol", "session", "sid")
-    upgrade_protocols: ClassVar[list[str]] = []
-    queue: ClassVar[_NothingQueued] = _NothingQueued()
-    connected = True
-    upgraded = True  # so the server refuses long-polling requests that name this session
-    upgrading = False
-
-    def __init__(self, endpoint: Endpoint, sid: str, protocol: EngineIOWebSocket) -> None:
-        self.endpoint = endpoint
-        self.sid = sid
-        self.protocol = protocol
-        self.session: dict[str, Any] = {}
-        self.last_ping: float | None = None  # when the unanswered ping went out
-        self.closing = False
-        self.closed = False
-
-    @property
-    def server(self) -> Any:
-        return self.endpoint.eio
-
-    async def send(self, pkt: Any) -> None:
-        self.write(pkt)
-
-    def write(self, pkt: Any) -> None:
-        if not self.closed:
-            self.protocol.write_message(pkt.encode())
-
-    async def handle(self, item: str | bytes | dict[str, Any] | None) -> None:
-        """One thing the connection received, in order: its environ (the connection itself),
-        an Engine.IO packet, `b""` for a binary message (refused), or None once the socket has
-        gone."""
-        server = self.server
-        if item is None:
-            await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
-        elif isinstance(item, dict):
-            accepted = await server._trigger_event("connect", self.sid, item, run_async=False)
-            if accepted is not None and accepted is not True:
-                await self.close(wait=False, abort=True)
-        elif isinstance(item, bytes):
-            if not self.closed:
-                limited.info(self.sid, "binary", "%s: closing on a binary message", self.sid)
-                await self.close(wait=False, reason=server.reason.TRANSPORT_ERROR)
-        elif not self.closed:
-            try:
-                pkt = eio_packet.Packet(encoded_packet=item)
-            except (ValueError, IndexError, TypeError):
-                log.info("%s: closing on a packet that is not Engine.IO", self.sid)
-                await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_ERROR)
-                return
-            try:
-                await self.receive(pkt)
-            except eio_exceptions.UnknownPacketError:
-                # A type Engine.IO has but a client does not send (OPEN, UPGRADE, NOOP…) is
-                # ignored; one it does not have at all ends the session, as on the stock path.
-                if not eio_packet.OPEN <= pkt.packet_type <= eio_packet.NOOP:
-                    limited.info(self.sid, "unknown", "%s: closing on an unknown packet", self.sid)
-                    await self.close(wait=False, reason=server.reason.TRANSPORT_ERROR)
-            except Exception:
-                if limited.should_log(self.sid, "bug"):
-                    log.exception("%s: could not handle a packet", self.sid)
-
-    async def receive(self, pkt: Any) -> None:
-        server = self.server
-        if pkt.packet_type == eio_packet.MESSAGE:
-            await server._trigger_event(
-                "message", self.sid, pkt.data, run_async=server.async_handlers
-            )
-        elif pkt.packet_type == eio_packet.PONG:
-            self.last_ping = None
-        elif pkt.packet_type == eio_packet.CLOSE:
-            await self.close(wait=False, abort=True, reason=server.reason.CLIENT_DISCONNECT)
-        else:
-            raise eio_exceptions.UnknownPacketError()
-
-    async def check_ping_timeout(self) -> bool:
-        if self.closed:
-            raise eio_exceptions.SocketIsClosedError()
-        if self.last_ping and time.time() - self.last_ping > self.server.ping_timeout:
-            await self.close(wait=False, abort=False, reason=self.server.reason.PING_TIMEOUT)
-            return False
-        return True
-
-    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
-        if self.closed or self.closing:
-            return
-        self.closing = True
-        server = self.server
-        try:
-            await server._trigger_event(
-                "disconnect", self.sid, reason or server.reason.SERVER_DISCONNECT, run_async=False
-            )
-        finally:
-            if not abort:
-                self.write(eio_packet.Packet(eio_packet.CLOSE))
-            self.closed = True
-            self.endpoint.sockets.pop(self.sid, None)
-            if server.sockets.get(self.sid) is self:
-                del server.sockets[self.sid]
-            self.protocol.close_websocket(CloseReason.NORMAL_CLOSURE)
 
 
 class EngineIOWebSocket(asyncio.Protocol):
@@ -299,8 +106,6 @@ class EngineIOWebSocket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         # The HTTP protocol counted this connection against its address but, once it handed
         # the transport over, is never told that it ended.
-        from townhall.http_limits import release
-
         release(self.transport)
         self.server_state.connections.discard(self)
         if self.stock is not None:
@@ -387,12 +192,7 @@ class EngineIOWebSocket(asyncio.Protocol):
 
     def _handshake(self, request: bytes, rest: bytes) -> None:
         endpoint = self.app_state.get(STATE_KEY)
-        lines = request.split(b"\r\n")
-        parts = lines[0].split(b" ")
-        headers = []
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            headers.append((name.strip().lower(), value.strip()))
+        parts, headers = read_head(request)
         if (
             not isinstance(endpoint, Endpoint)
             or len(parts) != 3
@@ -400,7 +200,7 @@ class EngineIOWebSocket(asyncio.Protocol):
         ):
             self._hand_over(request + b"\r\n\r\n" + rest)
             return
-        environ = _environ(parts[0], parts[1], headers)
+        environ = environ_of(parts[0], parts[1], headers)
         named = dict(headers)
         key = named.get(b"sec-websocket-key")
         if (
@@ -410,21 +210,13 @@ class EngineIOWebSocket(asyncio.Protocol):
         ):
             self._hand_over(request + b"\r\n\r\n" + rest)
             return
-        self._accept(endpoint, key, _slim(environ))
+        self._accept(endpoint, key, slim(environ))
         if rest:
             self._frames_received(rest)
 
     def _accept(self, endpoint: Endpoint, key: bytes, environ: dict[str, Any]) -> None:
         assert self.transport is not None
-        response = [
-            b"HTTP/1.1 101 Switching Protocols\r\n",
-            b"Upgrade: websocket\r\nConnection: Upgrade\r\n",
-            b"Sec-WebSocket-Accept: " + generate_accept_token(key) + b"\r\n",
-        ]
-        for name, value in self.server_state.default_headers:
-            response += [name, b": ", value, b"\r\n"]
-        response.append(b"\r\n")
-        self.transport.write(b"".join(response))
+        self.transport.write(switching_protocols(key, self.server_state.default_headers))
         self.frames = FrameProtocol(client=False, extensions=[])
         eio = endpoint.eio
         sid = eio.generate_id()
@@ -532,25 +324,6 @@ class EngineIOWebSocket(asyncio.Protocol):
             self.working = False
 
 
-def _environ(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    """The WSGI-style environ python-engineio's ASGI driver would build for this handshake."""
-    path, _, query = target.partition(b"?")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method.decode("latin-1"),
-        "PATH_INFO": urllib.parse.unquote(path.decode("latin-1")),
-        "QUERY_STRING": query.decode("latin-1"),
-    }
-    for name, value in headers:
-        try:
-            key = "HTTP_" + name.decode().upper().replace("-", "_")
-            text = value.decode()
-        except UnicodeDecodeError:
-            continue
-        environ[key] = f"{environ[key]},{text}" if key in environ else text
-    environ["wsgi.url_scheme"] = environ.get("HTTP_X_FORWARDED_PROTO", "http")
-    return environ
-
-
 def _end_parser(frames: FrameProtocol | None) -> None:
     """Stop wsproto's frame parser once its connection is lost: a generator its FrameProtocol
     keeps, whose frame refers back to the FrameProtocol. That reference cycle (the parser and its
@@ -560,16 +333,3 @@ def _end_parser(frames: FrameProtocol | None) -> None:
     if parser is not None:
         with contextlib.suppress(ValueError):  # already running: it is ending the connection
             parser.close()
-
-
-async def _time_out(socket: LeanSocket) -> None:
-    if not socket.closed:
-        await socket.check_ping_timeout()
-
-
-# What a connection keeps of its environ: the handlers read the cookie, nothing else.
-KEPT = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "HTTP_COOKIE")
-
-
-def _slim(environ: dict[str, Any]) -> dict[str, Any]:
-    return {key: environ[key] for key in KEPT if key in environ}

@@ -8,7 +8,7 @@ This module reaches into uvicorn's internals (checked against uvicorn 0.54): it 
 head: `timeout_keep_alive` runs only between requests and stops at the first byte of the next, so
 a client that sends part of a head and then trickles or stops holds its connection, and a file
 descriptor, for as long as it likes. The protocol is handed to uvicorn as `http=`, as
-`townhall.eio_websocket.EngineIOWebSocket` is as `ws=`.
+`townhall.transport.lean_websocket.EngineIOWebSocket` is as `ws=`.
 
 A connection is counted against its address from `connection_made` until `connection_lost`. Once
 a WebSocket handshake is complete uvicorn hands the transport to the `ws=` protocol and never

@@ -36,7 +36,7 @@ class Transport(Protocol):
 def transport_of(environ: dict[str, Any]) -> Transport | None:
     """The socket under a WebSocket connection served by uvicorn, or None if there is none to
     write to directly (long-polling, or a server that does not expose it)."""
-    lean = environ.get("townhall.transport")  # set by townhall.eio_websocket
+    lean = environ.get("townhall.transport")  # set by townhall.transport.lean_websocket
     if lean is not None:
         return lean  # type: ignore[no-any-return]
     scope = environ.get("asgi.scope")

@@ -1,0 +1,140 @@
+"""The transport as the rest of Townhall sees it: one object the app, the hub and the broadcaster
+talk to, so that nothing outside townhall/transport/ reaches into the Socket.IO stack.
+
+It holds python-socketio's server (Townhall's `SocketIOServer`), the lean WebSocket endpoint if
+it is on, and the fanout if it is on; whether either is on is decided here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import socketio
+
+from townhall import wire_json
+from townhall.config import Settings
+from townhall.http_guard import MAX_HEADER_BYTES
+from townhall.model.commands import Role
+from townhall.transport.fanout import Fanout, event_frame, transport_of
+from townhall.transport.lean_socket import STATE_KEY, Endpoint
+from townhall.transport.servers import SocketIOServer
+
+NAMESPACE = "/"
+# Engine.IO drops a connection whose single message exceeds this; handlers refuse far smaller.
+MAX_MESSAGE_BYTES = 16 * 1024
+
+
+class SocketLayer:
+    """One worker's Socket.IO server, its WebSocket endpoint and its fanout."""
+
+    def __init__(self, settings: Settings, transports: list[str]) -> None:
+        self.sio = SocketIOServer(
+            connect_timeout=settings.connect_timeout_ms / 1000,
+            async_mode="asgi",
+            max_http_buffer_size=MAX_MESSAGE_BYTES,
+            transports=transports,
+            json=wire_json,
+            # A connection's messages are handled in order, in its own reader, rather than in a
+            # new task each: a task per vote costs more than the vote, and the phone waits for
+            # each ack anyway. `message_size` relies on it too.
+            async_handlers=False,
+            logger=False,
+            engineio_logger=False,
+        )
+        # Serves plain Engine.IO WebSockets; None: all go the stock way.
+        self.endpoint = (
+            Endpoint(self.sio.eio, max_header_bytes=MAX_HEADER_BYTES)
+            if settings.lean_websocket
+            else None
+        )
+        # Broadcasts framed once and written to every socket; None: python-socketio's rooms only.
+        self.fanout = Fanout() if settings.fast_broadcast else None
+
+    # the app
+
+    def serve(self, namespace: socketio.AsyncNamespace) -> None:
+        """Hand every connection's events to `namespace` (the hub)."""
+        self.sio.register_namespace(namespace)
+
+    def asgi(self, other: Any) -> Any:
+        """The ASGI app: the Socket.IO endpoint, and `other` for every other path."""
+        return socketio.ASGIApp(self.sio, other_asgi_app=other)
+
+    def start(self) -> dict[str, Any]:
+        """Start pinging; returns the lifespan state uvicorn hands its WebSocket protocol
+        (`EngineIOWebSocket`), which serves plain Engine.IO WebSockets when it finds the endpoint
+        there."""
+        if self.endpoint is None:
+            return {}
+        self.endpoint.start()
+        return {STATE_KEY: self.endpoint}
+
+    async def stop(self) -> None:
+        if self.endpoint is not None:
+            await self.endpoint.stop()
+
+    def handshake_cookies(self, eio_sid: str) -> str | None:
+        """The Cookie header an Engine.IO session's handshake carried ("" if none); None if there
+        is no such session."""
+        environ = self.sio.environ.get(eio_sid)
+        return environ.get("HTTP_COOKIE", "") if environ else None
+
+    # the hub
+
+    def is_connected(self, sid: str) -> bool:
+        """Whether `sid` is connected and not on its way out."""
+        return bool(self.sio.manager.is_connected(sid, NAMESPACE))
+
+    def message_size(self) -> int:
+        """The size in UTF-8 bytes of the Socket.IO packet being handled, as the client sent it.
+
+        Handlers run right after their message is read (`async_handlers=False`), so this is the
+        message of the event the hub is handling, until its handler first awaits."""
+        return self.sio.message_size
+
+    async def join(self, sid: str, role: Role, environ: dict[str, Any]) -> None:
+        """Broadcasts to `role` reach this connection: by python-socketio's room at once, and by
+        the fanout once its connect reply is out (see `admit`)."""
+        await self.sio.enter_room(sid, role.value, namespace=NAMESPACE)
+        if self.fanout is None:
+            return
+        transport = transport_of(environ)
+        eio = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE))
+        if transport is not None and eio is not None:
+            self.fanout.join(sid, role, transport, eio.queue.empty)
+
+    def leave(self, sid: str) -> None:
+        if self.fanout is not None:
+            self.fanout.leave(sid)
+
+    # the broadcaster
+
+    async def admit(self) -> bool:
+        """Connections whose connect reply is out take broadcasts from the fanout from now on;
+        True if some are still to be looked at on a later tick."""
+        if self.fanout is None:
+            return False
+        self.fanout.settle()
+        for sid, role in self.fanout.admit():
+            await self.sio.leave_room(sid, role.value, namespace=NAMESPACE)
+        return bool(self.fanout.joining or self.fanout.owing)
+
+    async def send(
+        self,
+        event: str,
+        data: dict[str, Any],
+        role: Role,
+        key: Hashable = None,
+        frame: bytes | None = None,
+    ) -> bytes | None:
+        """Send to every connection of `role`; returns the frame, to reuse for another role.
+
+        `key` names the kind of message: a connection that is not draining keeps only the
+        latest of each kind."""
+        if self.fanout is not None and self.fanout.count(role):
+            frame = frame or event_frame(event, data)
+            self.fanout.send(role, key if key is not None else event, frame)
+        if self.sio.manager.rooms.get(NAMESPACE, {}).get(role.value):
+            await self.sio.emit(event, data, to=role.value)
+        return frame
