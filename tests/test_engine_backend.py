@@ -23,9 +23,6 @@ from townhall.programme import load_programme
 PACKAGE = Path(__file__).resolve().parent.parent / "townhall"
 # cli.py passes --redis into Settings and Settings into the workers' environment: plumbing.
 PLUMBING = {"cli.py"}
-# app.py still names the backend in its health output and its choice of transports; it is to
-# read `engine.name` and `engine.shared` instead, and then leave this set.
-PENDING = {"app.py"}
 
 
 def outside_the_engine() -> list[tuple[str, ast.Module]]:
@@ -47,7 +44,7 @@ def test_only_the_engine_and_the_settings_read_the_redis_url() -> None:
         if (isinstance(node, ast.Attribute) and node.attr == "redis_url")
         or (isinstance(node, ast.keyword) and node.arg == "redis_url")
     }
-    assert readers <= PLUMBING | PENDING
+    assert readers <= PLUMBING
 
 
 def test_nothing_outside_the_engine_imports_redis() -> None:

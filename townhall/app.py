@@ -140,7 +140,7 @@ def build(
     }
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
-    transports = ["websocket"] if settings.workers > 1 or settings.redis_url else TRANSPORTS
+    transports = ["websocket"] if settings.workers > 1 or engine.shared else TRANSPORTS
     transport = SocketLayer(settings, transports)
     present = Presence()
     hub = ForumHub(
@@ -170,7 +170,7 @@ def build(
             "ok": engine.available,
             "forum": programme.id,
             "seq": engine.forum.seq,
-            "engine": "redis" if settings.redis_url else "memory",
+            "engine": engine.name,
             "pid": os.getpid(),
             "connections": hub.presence(),
         }
