@@ -89,3 +89,21 @@ def test_a_lean_socket_offers_what_python_socketio_calls_on_an_engineio_socket()
         assert callable(getattr(LeanSocket, name)), name
     for name in (*flags, "queue", "session", "sid"):
         assert hasattr(LeanSocket, name) or name in LeanSocket.__slots__, name
+
+
+def test_what_the_socket_layer_reads_on_a_started_server_is_there() -> None:
+    """SocketLayer (townhall/transport/layer.py) reads these on python-socketio's server, its
+    manager and an Engine.IO socket; some are set in __init__, so a built server is asked."""
+    import engineio.async_socket
+    import socketio
+
+    server = socketio.AsyncServer(async_mode="asgi")
+    for owner, names in (
+        (server, ("environ", "eio", "manager", "enter_room", "leave_room", "emit")),
+        (server.manager, ("is_connected", "eio_sid_from_sid", "rooms")),
+        (server.eio, ("sockets",)),
+    ):
+        missing = [name for name in names if not hasattr(owner, name)]
+        assert not missing, f"{type(owner).__name__} no longer has {missing}"
+    socket = engineio.async_socket.AsyncSocket(server.eio, "sid")
+    assert callable(socket.queue.empty)
