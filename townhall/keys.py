@@ -74,7 +74,7 @@ def _choose(programme: Programme, settings: Settings, stored: dict[str, str]) ->
 
 def _redis_keys(programme: Programme, settings: Settings) -> ForumKeys:
     from townhall.engine.redis_connect import sync_connect
-    from townhall.engine.redis_keys import ForumKeys as RedisKeys
+    from townhall.engine.redis_keys import RedisKeys
 
     key = RedisKeys(programme.id).secrets
     connection = sync_connect(settings.redis_url, socket_timeout=5, decode_responses=True)
