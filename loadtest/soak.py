@@ -67,7 +67,7 @@ if __package__ in (None, ""):  # run as a script: the repository root holds the 
 
 from loadtest.tcp_proxy import TcpProxy
 from townhall.engine.journal import Journal
-from townhall.engine.redis_keys import ForumKeys
+from townhall.engine.redis_keys import RedisKeys
 from townhall.identity import COOKIE_NAME
 from townhall.model.events import BallotCast, from_record
 from townhall.model.forum import Forum
@@ -1290,7 +1290,7 @@ class RedisScenario(Scenario):
         self.redis.kill()
         self.redis.launch()
         await self.redis.wait_ready()
-        key = ForumKeys(FORUM_ID).log
+        key = RedisKeys(FORUM_ID).log
         client = redis.asyncio.Redis(port=self.redis.port)
         records: list[dict[str, Any]] = []
         try:

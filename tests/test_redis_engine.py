@@ -20,7 +20,7 @@ from townhall.engine import Engine, EngineError
 from townhall.engine.journal import Journal
 from townhall.engine.memory import MemoryEngine
 from townhall.engine.redis import RedisEngine
-from townhall.engine.redis_keys import ForumKeys
+from townhall.engine.redis_keys import RedisKeys
 from townhall.model.agenda import Programme
 from townhall.model.board import PENDING_PER_PARTICIPANT, POST_WINDOW_MS, POSTS_PER_WINDOW
 from townhall.model.commands import (
@@ -78,7 +78,7 @@ async def workers(redis_url: str) -> AsyncIterator[tuple[RedisEngine, RedisEngin
 def stored_counts(url: str, poll: str) -> dict[str, int]:
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
-        raw = client.hgetall(ForumKeys("test-forum").counts(poll))
+        raw = client.hgetall(RedisKeys("test-forum").counts(poll))
     finally:
         client.close()
     return {str(option): int(n) for option, n in raw.items() if int(n)}
@@ -250,8 +250,8 @@ async def deafen(engine: RedisEngine) -> None:
     engine._listener = None
 
 
-def stored(url: str, forum: str = "test-forum") -> tuple[redis.Redis, ForumKeys]:
-    return redis.Redis.from_url(url), ForumKeys(forum)
+def stored(url: str, forum: str = "test-forum") -> tuple[redis.Redis, RedisKeys]:
+    return redis.Redis.from_url(url), RedisKeys(forum)
 
 
 def members(client: redis.Redis, key: str) -> set[str]:

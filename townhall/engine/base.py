@@ -8,17 +8,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from townhall.model.acks import host_ack
 from townhall.model.commands import (
     Actor,
     Command,
-    HideAuthor,
-    PurgeHidden,
     ScoreCandidate,
     SubmitPost,
     Upvote,
     Vote,
 )
-from townhall.model.events import Event, PostsPurged
+from townhall.model.events import Event
 from townhall.model.forum import Forum
 
 Listener = Callable[[Sequence[Event]], None]
@@ -38,16 +37,6 @@ class Outcome:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def host_ack(seq: int, command: Command, events: Sequence[Event]) -> dict[str, Any]:
-    """The ack for a host command; a bulk hide or a purge says how many posts it took."""
-    ack: dict[str, Any] = {"ok": True, "seq": seq}
-    if isinstance(command, HideAuthor):
-        ack["hidden"] = len(events)
-    if isinstance(command, PurgeHidden):
-        ack["purged"] = sum(len(e.posts) for e in events if isinstance(e, PostsPurged))
-    return ack
 
 
 class Engine(abc.ABC):

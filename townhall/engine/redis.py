@@ -18,7 +18,6 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Sequence
-from importlib import resources
 from typing import Any
 
 import msgpack
@@ -26,40 +25,35 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from townhall.engine.base import Engine, EngineError, Outcome, host_ack, now_ms
+from townhall.engine.base import Engine, EngineError, Outcome, now_ms
 from townhall.engine.redis_connect import async_connect
-from townhall.engine.redis_keys import ForumKeys
+from townhall.engine.redis_keys import RedisKeys
+from townhall.engine.redis_presence import presence
+from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
+from townhall.model import acks
 from townhall.model import board as board_rules
+from townhall.model.acks import host_ack
 from townhall.model.agenda import Programme
 from townhall.model.board import (
     BOARD_HOST_COMMANDS,
     PostState,
-    board_full,
     check_name,
     check_post_text,
-    pending_limit,
-    post_limit,
-    post_rate,
+    check_poster,
 )
 from townhall.model.board import RECENT_OPS as BOARD_RECENT_OPS
 from townhall.model.commands import (
     Actor,
     Command,
     PromoteIdeas,
-    Role,
     ScoreCandidate,
     SubmitPost,
     Upvote,
     Vote,
 )
-from townhall.model.errors import Conflict, Forbidden, ForumError, NotFound
+from townhall.model.errors import ForumError, NotFound
 from townhall.model.events import (
     Event,
-    PollOptionsSet,
-    PostEdited,
-    PostsMerged,
-    PostsPurged,
-    PostStateSet,
     from_record,
     to_record,
 )
@@ -70,22 +64,7 @@ log = logging.getLogger(__name__)
 SOCKET_TIMEOUT_S = 5.0  # refuse rather than hang when Redis stops answering; a busy loop can
 # stall reads for a second or two, which must not read as an outage
 CONTROL_RETRIES = 10  # a host command decided on a replica that was behind is decided again
-PRESENCE_STALE_MS = 15_000  # a worker that has not reported for this long has gone
 CATCH_UP_BATCH = 1000
-
-
-def _script(name: str) -> str:
-    return (resources.files("townhall.engine") / "lua" / name).read_text(encoding="utf-8")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _unpack_all(data: bytes) -> list[dict[str, Any]]:
-    unpacker = msgpack.Unpacker(raw=False)
-    unpacker.feed(data)
-    return list(unpacker)
 
 
 class RedisEngine(Engine):
@@ -98,7 +77,7 @@ class RedisEngine(Engine):
         super().__init__(Forum(programme), clock)
         self.programme = programme
         self.url = url
-        self.keys = ForumKeys(programme.id)
+        self.keys = RedisKeys(programme.id)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.connection = async_connect(
             url,
@@ -108,11 +87,11 @@ class RedisEngine(Engine):
             health_check_interval=5,
         )
         self.redis = self.connection.client
-        self._vote = self.redis.register_script(_script("vote.lua"))
-        self._control = self.redis.register_script(_script("control.lua"))
-        self._post = self.redis.register_script(_script("post.lua"))
-        self._upvote = self.redis.register_script(_script("upvote.lua"))
-        self._shape = self.redis.register_script(_script("shape.lua"))
+        self._vote = self.redis.register_script(Script.VOTE.source())
+        self._control = self.redis.register_script(Script.CONTROL.source())
+        self._post = self.redis.register_script(Script.POST.source())
+        self._upvote = self.redis.register_script(Script.UPVOTE.source())
+        self._shape = self.redis.register_script(Script.SHAPE.source())
         self._apply_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -139,7 +118,7 @@ class RedisEngine(Engine):
                 keys.append(self.keys.options(item.id))
                 args.extend((str(len(item.options)), *item.option_ids))
         stored = await self._shape(keys=keys, args=args)
-        if stored is not None and _text(stored) != shape:
+        if stored is not None and text(stored) != shape:
             raise EngineError(
                 f"Redis holds forum {self.programme.id!r} for a different agenda (items or poll"
                 " options changed). Restore the programme it was started with, or give this"
@@ -180,42 +159,22 @@ class RedisEngine(Engine):
             choices = self.forum.check_vote(actor, vote)
         k = self.keys
         result = await self._vote(
-            keys=[
-                k.seq,
-                k.log,
-                k.poll_status,
-                k.ballots(vote.poll),
-                k.counts(vote.poll),
-                k.options(vote.poll),
-            ],
+            keys=k.vote_keys(vote.poll),
             args=[k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, *choices],
         )
-        status = result[0].decode()
-        if status == "unknown":
-            # Options promoted since the replica's check: refused as the model refuses them.
-            option = result[1].decode()
-            raise NotFound(f"no option {option!r} in this poll", code="unknown_option")
-        if status == "closed":
-            raise Conflict("this poll is not open for voting", code="poll_not_open")
-        if status == "dup":
+        # An option promoted since the replica's check is refused here, as the model refuses it.
+        if status_of(Script.VOTE, result) == RESENT:
             stored = msgpack.unpackb(result[2], raw=False)
-            ack = _vote_ack(vote.poll, stored, int(result[1]), duplicate=True)
-            return Outcome([], ack)
-        events = await self._apply_own(_unpack_all(result[2]))
-        return Outcome(events, _vote_ack(vote.poll, list(choices), int(result[1]), False))
-
-    @staticmethod
-    def _check_participant(actor: Actor) -> None:
-        """The first check `Forum.decide` makes of a post or an upvote."""
-        if actor.role is not Role.PARTICIPANT or not actor.id:
-            raise Forbidden("only participants post and upvote")
+            return Outcome([], acks.vote_ack(vote.poll, stored, int(result[1]), True))
+        events = await self._apply_own(unpack_all(result[2]))
+        return Outcome(events, acks.vote_ack(vote.poll, list(choices), int(result[1]), False))
 
     async def _submit(self, actor: Actor, post: SubmitPost) -> Outcome:
         """A post: its text and name are checked here, the rest by `post.lua` in one step."""
-        self._check_participant(actor)
+        check_poster(actor)
         board = self.forum.boards.board(post.board)
         k = self.keys
-        keys = [k.seq, k.log, k.posts(post.board), k.post_ops(post.board), k.counted_posts]
+        keys = k.post_keys(post.board)
         args: list[str | int] = [
             k.channel,
             post.board,
@@ -233,49 +192,39 @@ class RedisEngine(Engine):
             board_rules.MAX_STORED_POSTS_PER_BOARD,
         ]
         try:
-            text = check_post_text(board, post.text)
+            written = check_post_text(board, post.text)
             name = check_name(board, post.name)
         except ForumError:
             # The model recognises a resend before it reads the text, so ask Redis first.
             result = await self._post(keys=keys, args=args)
-            if result[0].decode() == "dup":
-                return Outcome([], _post_ack(int(result[1]), result[2].decode(), True))
+            if status_of(Script.POST, result) == RESENT:
+                return Outcome([], acks.post_ack(int(result[1]), text(result[2]), True))
             raise
         state = PostState.PENDING if board.item.moderated else PostState.VISIBLE
-        result = await self._post(keys=keys, args=[*args, state.value, name, text])
-        status = result[0].decode()
-        if status == "dup":
-            return Outcome([], _post_ack(int(result[1]), result[2].decode(), True))
-        refusal = POST_REFUSALS.get(status)
-        if refusal is not None:
-            raise refusal()
-        events = await self._apply_own(_unpack_all(result[2]))
-        return Outcome(events, _post_ack(int(result[1]), state.value, False))
+        result = await self._post(keys=keys, args=[*args, state.value, name, written])
+        if status_of(Script.POST, result) == RESENT:
+            return Outcome([], acks.post_ack(int(result[1]), text(result[2]), True))
+        events = await self._apply_own(unpack_all(result[2]))
+        return Outcome(events, acks.post_ack(int(result[1]), state.value, False))
 
     async def _set_upvote(self, actor: Actor, upvote: Upvote) -> Outcome:
         """An upvote or its taking back, checked and stored by `upvote.lua` in one step."""
-        self._check_participant(actor)
+        check_poster(actor)
         if upvote.post not in self.forum.boards.posts:
             await self._catch_up()  # made on another worker a moment ago, perhaps
         board = self.forum.boards.post(upvote.post).board  # a post never changes boards
         k = self.keys
         result = await self._upvote(
-            keys=[k.seq, k.log, k.posts(board), k.post_ops(board), k.upvoters(upvote.post)],
+            keys=k.upvote_keys(board, upvote.post),
             args=[k.channel, upvote.post, actor.id, int(upvote.up), upvote.op, BOARD_RECENT_OPS],
         )
-        status = result[0].decode()
-        if status == "unknown":
-            raise NotFound(f"no post {upvote.post}", code="unknown_post")
-        if status == "merged":
-            raise Conflict(f"this post was merged into post {int(result[1])}", code="post_merged")
-        if status == "not_open":
-            raise Conflict("this post is not shown, so it can't be upvoted", code="post_not_open")
-        if status == "dup":
-            ack = _upvote_ack(upvote.post, result[1].decode(), result[2], result[3], True)
-            return Outcome([], ack)
-        events = await self._apply_own(_unpack_all(result[2]))
-        ack = _upvote_ack(upvote.post, result[3].decode(), result[4], result[5], False)
-        return Outcome(events, ack)
+        post = upvote.post
+        if status_of(Script.UPVOTE, result) == RESENT:
+            state, up, upvotes = result[1:4]
+            return Outcome([], acks.upvote_ack(post, text(state), bool(up), int(upvotes), True))
+        events = await self._apply_own(unpack_all(result[2]))
+        state, up, upvotes = result[3:6]
+        return Outcome(events, acks.upvote_ack(post, text(state), bool(up), int(upvotes), False))
 
     async def _control_command(self, actor: Actor, command: Command) -> Outcome:
         """Decide on the replica, then store only if Redis's control state is the one decided on.
@@ -314,37 +263,13 @@ class RedisEngine(Engine):
         """The stored records, or None if the control state moved since `decided_on`."""
         k = self.keys
         result = await self._control(
-            keys=[
-                k.seq,
-                k.log,
-                k.control,
-                k.poll_status,
-                k.results,
-                k.pinned,
-                k.counted_posts,
-                *(key for e in events for key in self._control_keys(e)),
-            ],
+            # Decided on this replica, which knows every post the events name.
+            keys=k.control_keys(events, self.forum.boards.posts),
             args=[k.channel, decided_on, *(msgpack.packb(to_record(e)) for e in events)],
         )
-        if result[0].decode() == "stale":
+        if status_of(Script.CONTROL, result) == STALE:
             return None
         return [msgpack.unpackb(r, raw=False) for r in result[1:]]
-
-    def _control_keys(self, event: Event) -> list[str]:
-        """The keys `control.lua` needs for `event`, besides those every control event gets."""
-        k = self.keys
-        posts = self.forum.boards.posts  # decided on this replica: it knows every post named
-        if isinstance(event, PostStateSet | PostEdited):
-            return [k.posts(posts[event.post].board)]
-        if isinstance(event, PostsMerged):
-            board = posts[event.source].board
-            return [k.posts(board), k.upvoters(event.source), k.upvoters(event.target)]
-        if isinstance(event, PostsPurged):
-            board = event.board
-            return [k.posts(board), k.post_ops(board), *(k.upvoters(p) for p in event.posts)]
-        if isinstance(event, PollOptionsSet):
-            return [k.options(event.poll), k.counts(event.poll)]
-        return []
 
     # -- the replica ----------------------------------------------------------------------------
 
@@ -427,7 +352,7 @@ class RedisEngine(Engine):
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is not None and message["type"] == "message":
-                        await self._ingest(_unpack_all(message["data"]))
+                        await self._ingest(unpack_all(message["data"]))
             except (RedisError, OSError, EngineError) as exc:
                 if self.available:
                     log.warning("lost Redis: %s; votes are refused until it is back", exc)
@@ -447,59 +372,9 @@ class RedisEngine(Engine):
     # -- presence -------------------------------------------------------------------------------
 
     async def presence(self, local: dict[str, int]) -> dict[str, int]:
-        """Connections by role over every worker: each reports its own, stale reports expire."""
-        now = self.clock()
         try:
-            await self.redis.hset(
-                self.keys.presence,
-                self.worker_id,
-                msgpack.packb([now, local]),
+            return await presence(
+                self.redis, self.keys.presence, self.worker_id, self.clock(), local
             )
-            reports = await self.redis.hgetall(self.keys.presence)
         except RedisError:
             return local
-        totals = dict.fromkeys(local, 0)
-        for worker, packed in reports.items():
-            report = msgpack.unpackb(packed)
-            if len(report) != 2 or not isinstance(report[1], dict):
-                continue  # written by an older version; it expires with that worker
-            seen, counts = report
-            if now - seen > PRESENCE_STALE_MS:
-                with contextlib.suppress(RedisError):
-                    await self.redis.hdel(self.keys.presence, worker)
-                continue
-            for role, count in counts.items():
-                if role in totals:
-                    totals[role] += count
-        return totals
-
-
-# post.lua's refusals, as the model words them.
-POST_REFUSALS: dict[str, Callable[[], ForumError]] = {
-    "board_full": board_full,
-    "board_stored_full": lambda: board_full(stored=True),
-    "post_limit": post_limit,
-    "pending_limit": pending_limit,
-    "post_rate": post_rate,
-}
-
-
-def _post_ack(post: int, state: str, duplicate: bool) -> dict[str, Any]:
-    return {"ok": True, "post": post, "state": state, "duplicate": duplicate}
-
-
-def _upvote_ack(post: int, state: str, up: int, upvotes: int, duplicate: bool) -> dict[str, Any]:
-    ack = _post_ack(post, state, duplicate)
-    ack["up"] = bool(up)
-    ack["upvotes"] = int(upvotes)
-    return ack
-
-
-def _vote_ack(poll: str, choices: list[str], version: int, duplicate: bool) -> dict[str, Any]:
-    return {
-        "ok": True,
-        "poll": poll,
-        "choices": choices,
-        "version": version,
-        "duplicate": duplicate,
-    }

@@ -6,13 +6,26 @@ and one Lua script may touch them all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from townhall.model.board_state import Post
+from townhall.model.events import (
+    Event,
+    PollOptionsSet,
+    PostEdited,
+    PostsMerged,
+    PostsPurged,
+    PostStateSet,
+)
 
 PREFIX = "townhall"
 
 
 @dataclass(frozen=True, slots=True)
-class ForumKeys:
+class RedisKeys:
+    """One forum's keys in Redis, and the keys each Lua script is called with."""
+
     forum_id: str
 
     def _key(self, name: str) -> str:
@@ -101,3 +114,50 @@ class ForumKeys:
     def channel(self) -> str:
         """Pub/sub channel: each accepted event's record, as soon as it is in the log."""
         return self._key("events")
+
+    # -- what each script is called with (its KEYS, as its header lists them) -----------------
+
+    def vote_keys(self, poll: str) -> list[str]:
+        return [
+            self.seq,
+            self.log,
+            self.poll_status,
+            self.ballots(poll),
+            self.counts(poll),
+            self.options(poll),
+        ]
+
+    def post_keys(self, board: str) -> list[str]:
+        return [self.seq, self.log, self.posts(board), self.post_ops(board), self.counted_posts]
+
+    def upvote_keys(self, board: str, post: int) -> list[str]:
+        return [self.seq, self.log, self.posts(board), self.post_ops(board), self.upvoters(post)]
+
+    def control_keys(self, events: Sequence[Event], posts: Mapping[int, Post]) -> list[str]:
+        """The keys every control.lua call gets, then those each of `events` names; `posts`
+        holds every post the events name."""
+        keys = [
+            self.seq,
+            self.log,
+            self.control,
+            self.poll_status,
+            self.results,
+            self.pinned,
+            self.counted_posts,
+        ]
+        for event in events:
+            if isinstance(event, PostStateSet | PostEdited):
+                keys.append(self.posts(posts[event.post].board))
+            elif isinstance(event, PostsMerged):
+                board = posts[event.source].board
+                keys += [
+                    self.posts(board),
+                    self.upvoters(event.source),
+                    self.upvoters(event.target),
+                ]
+            elif isinstance(event, PostsPurged):
+                keys += [self.posts(event.board), self.post_ops(event.board)]
+                keys += [self.upvoters(post) for post in event.posts]
+            elif isinstance(event, PollOptionsSet):
+                keys += [self.options(event.poll), self.counts(event.poll)]
+        return keys

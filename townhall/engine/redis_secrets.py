@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 
 from townhall.engine.base import EngineError
 from townhall.engine.redis_connect import sync_connect
-from townhall.engine.redis_keys import ForumKeys
+from townhall.engine.redis_keys import RedisKeys
 
 
 def keep_secrets(
@@ -16,7 +16,7 @@ def keep_secrets(
 ) -> dict[str, str]:
     """The forum's secrets in its Redis hash: `fixed` values replace the stored ones, and the
     first worker to arrive stores its `fresh` ones where none are; the others take those."""
-    key = ForumKeys(forum_id).secrets
+    key = RedisKeys(forum_id).secrets
     connection = sync_connect(url, socket_timeout=5, decode_responses=True)
     client = connection.client
     try:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from townhall.model import refusals
 from townhall.model.agenda import Selection
 from townhall.model.commands import LockScoring, PublishSelection, ScoreCandidate
-from townhall.model.errors import Conflict, Forbidden, InvalidPayload, NotFound
 from townhall.model.events import CommitteeScored, Event, ScoringLocked, SelectionPublished
 from townhall.model.scorer import Scores
 
@@ -33,27 +33,21 @@ class Committee:
         self, member: str, command: ScoreCandidate, candidates: Sequence[str]
     ) -> list[Event]:
         if member not in self.selection.committee:
-            raise Forbidden("only the selection committee's members score candidates")
+            raise refusals.committee_only()
         if command.candidate not in candidates:
-            raise NotFound(f"no candidate {command.candidate!r}", code="unknown_candidate")
+            raise refusals.unknown_candidate(command.candidate)
         rule = self.selection.rule
         if len(command.scores) != len(rule.rubric):
-            raise InvalidPayload(
-                f"give {len(rule.rubric)} scores, one per rubric question (null: not scored)",
-                code="invalid_scores",
-            )
+            raise refusals.invalid_scores(len(rule.rubric))
         given: list[tuple[int, int]] = []
         for question, value in enumerate(command.scores):
             if value is None:
                 continue
             if not rule.lowest <= value <= rule.highest:
-                raise InvalidPayload(
-                    f"question {question + 1}: scores go from {rule.lowest} to {rule.highest}",
-                    code="score_out_of_range",
-                )
+                raise refusals.score_out_of_range(question + 1, rule.lowest, rule.highest)
             given.append((question, value))
         if self.locked:
-            raise Conflict("scoring is locked; the host can reopen it", code="scoring_locked")
+            raise refusals.scoring_locked()
         if dict(given) == self.scores.get(member, {}).get(command.candidate, {}):
             return []  # the same scores again: a resend, or no change
         return [CommitteeScored(member, command.candidate, tuple(given))]
@@ -65,20 +59,14 @@ class Committee:
             if command.locked == self.locked:
                 return []
             if not command.locked and self.published:
-                raise Conflict(
-                    "the result is published; withdraw it before reopening scoring",
-                    code="selection_published",
-                )
+                raise refusals.selection_published()
             return [ScoringLocked(command.locked)]
         if command.published == self.published:
             return []
         if not command.published:
             return [SelectionPublished(False)]
         if not live_vote_in:
-            raise Conflict(
-                "close the live vote first: its result is a part of the selection",
-                code="no_live_vote",
-            )
+            raise refusals.no_live_vote()
         events: list[Event] = [] if self.locked else [ScoringLocked(True)]
         return [*events, SelectionPublished(True)]
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from townhall.model import acks, refusals, selection, views
 from townhall.model.agenda import ChoiceMode, Item, ItemKind, PollOption, Programme, ResultsMode
 from townhall.model.board import (
     BOARD_EVENTS,
     BOARD_HOST_COMMANDS,
     Boards,
+    check_poster,
     option_for,
     promotable,
 )
@@ -36,7 +36,7 @@ from townhall.model.commands import (
     Vote,
 )
 from townhall.model.committee import Committee
-from townhall.model.errors import Conflict, Forbidden, ForumError, InvalidPayload, NotFound
+from townhall.model.errors import ForumError
 from townhall.model.events import (
     BallotCast,
     CommitteeScored,
@@ -55,7 +55,8 @@ from townhall.model.events import (
     TimerStarted,
     UpvoteSet,
 )
-from townhall.model.scorer import Candidate, RuleError, Scores, result
+from townhall.model.scorer import Candidate, Scores
+from townhall.model.state import Ballot, PollState, PollStatus, TimerState
 
 # Events participants cause; everything else is the host's and moves the control version.
 PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet)
@@ -63,60 +64,6 @@ PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet)
 # How many of a ballot's recent message ids are remembered, so a late resend is recognised.
 # One phone has one vote in flight at a time; this covers several tabs changing votes at once.
 RECENT_OPS = 16
-
-
-class PollStatus(StrEnum):
-    PENDING = "pending"
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-@dataclass(slots=True)
-class Ballot:
-    choices: tuple[str, ...]
-    version: int
-    ops: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class PollState:
-    item: Item
-    options: tuple[PollOption, ...] = ()  # the programme's, or promoted from an idea board
-    status: PollStatus = PollStatus.PENDING
-    results_visible: bool = False
-    version: int = 0
-    ballots: dict[str, Ballot] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def tally(self) -> dict[str, Any]:
-        """The result as sent to screens: every option's count and the poll's version."""
-        return {
-            "poll": self.item.id,
-            "version": self.version,
-            "counts": dict(self.counts),
-            "voters": len(self.ballots),
-        }
-
-
-@dataclass(slots=True)
-class TimerState:
-    duration_ms: int = 0
-    remaining_ms: int = 0
-    running: bool = False
-    started_at_ms: int = 0
-
-    def remaining_at(self, now_ms: int) -> int:
-        if not self.running:
-            return self.remaining_ms
-        return max(0, self.remaining_ms - (now_ms - self.started_at_ms))
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "duration_ms": self.duration_ms,
-            "remaining_ms": self.remaining_ms,
-            "running": self.running,
-            "started_at_ms": self.started_at_ms,
-        }
 
 
 def _planned_ms(item: Item) -> int:
@@ -158,50 +105,43 @@ class Forum:
         if isinstance(command, Vote):
             return self._decide_vote(actor, command)
         if isinstance(command, SubmitPost | Upvote):
-            if actor.role is not Role.PARTICIPANT or not actor.id:
-                raise Forbidden("only participants post and upvote")
+            check_poster(actor)
             if isinstance(command, SubmitPost):
                 return self.boards.decide_post(actor.id, command, now_ms)
             return self.boards.decide_upvote(actor.id, command)
         if isinstance(command, ScoreCandidate):
             if actor.role is not Role.COMMITTEE:
-                raise Forbidden("only the selection committee's members score candidates")
-            return self._committee().decide_score(
+                raise refusals.committee_only()
+            return self.require_committee().decide_score(
                 actor.id, command, [c.id for c in self.selection_candidates()]
             )
         if not isinstance(command, HOST_COMMANDS):
-            raise InvalidPayload(f"unknown command {type(command).__name__}")
+            raise refusals.unknown_command(type(command).__name__)
         if actor.role is not Role.HOST:
-            raise Forbidden("only the host may do that")
+            raise refusals.host_only()
         if isinstance(command, BOARD_HOST_COMMANDS):
             return self.boards.decide_host(command)
         match command:
             case Goto(item=item_id):
                 index = self.programme.index_of(item_id)
                 if index is None:
-                    raise NotFound(f"no agenda item {item_id!r}", code="unknown_item")
+                    raise refusals.unknown_item(item_id)
                 return self._move_to(index)
             case Step(delta=delta):
                 index = self.current + delta
                 if not 0 <= index < len(self.programme.items):
-                    raise Conflict("there is no agenda item that way", code="agenda_end")
+                    raise refusals.agenda_end()
                 return self._move_to(index)
             case OpenPoll(poll=poll_id):
                 poll = self._poll(poll_id)
                 if not poll.options:
-                    raise Conflict(
-                        "this poll has no options yet: promote ideas to it first",
-                        code="poll_has_no_options",
-                    )
+                    raise refusals.poll_has_no_options()
                 return [] if poll.status is PollStatus.OPEN else [PollOpened(poll_id)]
             case PromoteIdeas(board=board_id):
                 top = promotable(self.boards.board(board_id))
                 poll = self._poll(self.boards.boards[board_id].item.promote_to)
                 if poll.status is not PollStatus.PENDING or poll.ballots:
-                    raise Conflict(
-                        "the poll has been opened already; its options can't change",
-                        code="poll_started",
-                    )
+                    raise refusals.poll_started()
                 return [
                     PollOptionsSet(
                         poll.item.id,
@@ -210,7 +150,7 @@ class Forum:
                     )
                 ]
             case LockScoring() | PublishSelection():
-                return self._committee().decide_host(command, bool(self.live_votes))
+                return self.require_committee().decide_host(command, bool(self.live_votes))
             case ClosePoll(poll=poll_id):
                 poll = self._poll(poll_id)
                 if poll.status is not PollStatus.OPEN:
@@ -229,7 +169,7 @@ class Forum:
                 if self.timer.running:
                     return []
                 if self.timer.remaining_ms <= 0:
-                    raise Conflict("the timer has run out; reset it first", code="timer_finished")
+                    raise refusals.timer_finished()
                 return [TimerStarted(now_ms)]
             case PauseTimer():
                 if not self.timer.running:
@@ -241,7 +181,7 @@ class Forum:
                 else:
                     duration = seconds * 1000
                 return [TimerReset(duration)]
-        raise InvalidPayload(f"unknown command {type(command).__name__}")  # pragma: no cover
+        raise refusals.unknown_command(type(command).__name__)  # pragma: no cover
 
     def check_vote(self, actor: Actor, vote: Vote) -> tuple[str, ...]:
         """The vote's choices in option order, if the vote is well formed for its poll.
@@ -250,18 +190,18 @@ class Forum:
         the atomic part (is the poll open, is this message new) that `_decide_vote` does here.
         """
         if actor.role is not Role.PARTICIPANT or not actor.id:
-            raise Forbidden("only participants vote")
+            raise refusals.participants_only_vote()
         poll = self._poll(vote.poll)
         item = poll.item
         option_ids = [o.id for o in poll.options]
         unknown = [c for c in vote.choices if c not in option_ids]
         if unknown:
-            raise NotFound(f"no option {unknown[0]!r} in this poll", code="unknown_option")
+            raise refusals.unknown_option(unknown[0])
         if not vote.choices or len(set(vote.choices)) != len(vote.choices):
-            raise InvalidPayload("choose at least one option, each once", code="invalid_choice")
+            raise refusals.invalid_choice()
         limit = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
         if len(vote.choices) > limit:
-            raise InvalidPayload(f"choose at most {limit}", code="too_many_choices")
+            raise refusals.too_many_choices(limit)
         return tuple(c for c in option_ids if c in vote.choices)
 
     def _decide_vote(self, actor: Actor, vote: Vote) -> list[Event]:
@@ -273,7 +213,7 @@ class Forum:
             # has closed, so the phone never reports a counted vote as refused.
             return []
         if poll.status is not PollStatus.OPEN:
-            raise Conflict("this poll is not open for voting", code="poll_not_open")
+            raise refusals.poll_not_open()
         # A repeat of the same choices under a new id is still recorded, so that a late resend of
         # it can never revert a later change.
         return [BallotCast(vote.poll, actor.id, choices, vote.op)]
@@ -286,7 +226,7 @@ class Forum:
     def _poll(self, poll_id: str) -> PollState:
         poll = self.polls.get(poll_id)
         if poll is None:
-            raise NotFound(f"no poll {poll_id!r}", code="unknown_poll")
+            raise refusals.unknown_poll(poll_id)
         return poll
 
     # -- applying ---------------------------------------------------------------------------
@@ -322,16 +262,17 @@ class Forum:
             case LiveVoteRecorded():
                 self.live_votes.append((self.seq, event))
             case CommitteeScored() | ScoringLocked() | SelectionPublished():
-                self._committee().apply(event)
+                self.require_committee().apply(event)
             case PollOptionsSet(poll=poll_id, options=options, agreements=agreements):
                 self.promoted_agreements[poll_id] = agreements
                 poll = self._touch(poll_id)
                 poll.options = tuple(PollOption(option_id, label) for option_id, label in options)
                 poll.counts = dict.fromkeys((o.id for o in poll.options), 0)
 
-    def _committee(self) -> Committee:
+    def require_committee(self) -> Committee:
+        """The selection committee, or the refusal a forum without one gives."""
         if self.committee is None:
-            raise NotFound("this forum has no selection committee", code="no_selection")
+            raise refusals.no_selection()
         return self.committee
 
     def _touch(self, poll_id: str) -> PollState:
@@ -359,210 +300,60 @@ class Forum:
             self.apply(event)
         return events
 
-    # -- views ------------------------------------------------------------------------------
+    # -- what it shows: delegated to the modules that hold each ---------------------------------
 
     def vote_ack(self, actor: Actor, poll_id: str, duplicate: bool) -> dict[str, Any]:
         """The ack for an accepted vote: the ballot as stored and the version that includes it."""
-        ballot = self.polls[poll_id].ballots[actor.id]
-        return {
-            "ok": True,
-            "poll": poll_id,
-            "choices": list(ballot.choices),
-            "version": ballot.version,
-            "duplicate": duplicate,
-        }
-
-    def board_views(self, role: Role) -> dict[str, dict[str, Any]]:
-        """Every board as `role` sees it: the host sees pending and hidden posts too."""
-        full = role is Role.HOST
-        return {board_id: b.view(full=full) for board_id, b in self.boards.boards.items()}
+        return acks.vote_ack_from(self, actor, poll_id, duplicate)
 
     def post_ack(
         self, actor: Actor, command: SubmitPost | Upvote, duplicate: bool
     ) -> dict[str, Any]:
         """The ack for an accepted post or upvote: the post as it stands now."""
-        if isinstance(command, SubmitPost):
-            post_id = self.boards.boards[command.board].seen(actor.id, command.op) or 0
-        else:
-            post_id = command.post
-        post = self.boards.posts[post_id]
-        ack = {"ok": True, "post": post_id, "state": post.state.value, "duplicate": duplicate}
-        if isinstance(command, Upvote):
-            ack["up"] = actor.id in post.upvoters
-            ack["upvotes"] = len(post.upvoters)
-        return ack
+        return acks.post_ack_from(self, actor, command, duplicate)
 
     def score_ack(self, actor: Actor, candidate: str, duplicate: bool) -> dict[str, Any]:
         """The ack for a committee member's scores: the candidate's scores as stored."""
-        committee = self._committee()
-        questions = len(committee.selection.rule.rubric)
-        stored = committee.scores.get(actor.id, {}).get(candidate, {})
-        return {
-            "ok": True,
-            "candidate": candidate,
-            "scores": [stored.get(q) for q in range(questions)],
-            "seq": self.seq,
-            "duplicate": duplicate,
-        }
-
-    def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
-        """This participant's ballots, so a reloaded phone shows its own choice."""
-        mine: dict[str, dict[str, Any]] = {}
-        for poll_id, poll in self.polls.items():
-            ballot = poll.ballots.get(participant)
-            if ballot is not None:
-                mine[poll_id] = {"choices": list(ballot.choices), "version": ballot.version}
-        return mine
-
-    def tally_visible_to(self, poll_id: str, role: Role) -> bool:
-        return role is Role.HOST or self.polls[poll_id].results_visible
+        return acks.score_ack_from(self, actor, candidate, duplicate)
 
     def state_view(self, role: Role) -> dict[str, Any]:
         """The forum as `role` may see it: agenda, where it stands, polls, visible tallies."""
-        items = [
-            _item_view(item, self.polls.get(item.id), with_notes=role is Role.HOST)
-            for item in self.programme.items
-        ]
-        polls = {
-            poll_id: {
-                "status": poll.status.value,
-                "results_visible": poll.results_visible,
-                "version": poll.version,
-                "tally": poll.tally() if self.tally_visible_to(poll_id, role) else None,
-            }
-            for poll_id, poll in self.polls.items()
-        }
-        view = {
-            "seq": self.seq,
-            "current": self.current,
-            "items": items,
-            "polls": polls,
-            "timer": self.timer.view(),
-        }
-        if self.committee is not None:
-            view["selection"] = self.selection_view(role)
-        return view
+        return views.state_view(self, role)
 
-    # -- the selection ----------------------------------------------------------------------
+    def board_views(self, role: Role) -> dict[str, dict[str, Any]]:
+        """Every board as `role` sees it: the host sees pending and hidden posts too."""
+        return views.board_views(self, role)
+
+    def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
+        """This participant's ballots, so a reloaded phone shows its own choice."""
+        return views.my_ballots(self, participant)
+
+    def tally_visible_to(self, poll_id: str, role: Role) -> bool:
+        return views.tally_visible_to(self, poll_id, role)
+
+    def committee_view(self, member: str) -> dict[str, Any]:
+        """What a committee member's phone draws: the rubric, the candidates, their own scores."""
+        return views.committee_view(self, member)
 
     def selection_candidates(self) -> list[Candidate]:
         """The candidates as they stand: the programme's, or the ideas promoted to the live vote
         with their upvotes when promoted as their agreement counts."""
-        selection = self.programme.selection
-        if selection is None:
-            return []
-        agreements = self.promoted_agreements.get(selection.poll)
-        if agreements is None:
-            return list(selection.candidates)
-        options = self.polls[selection.poll].options
-        counts = agreements if len(agreements) == len(options) else (0,) * len(options)
-        return [Candidate(o.id, o.label, n) for o, n in zip(options, counts, strict=True)]
+        return selection.selection_candidates(self)
 
     def live_vote_view(self) -> dict[str, Any] | None:
         """The live vote as recorded when its poll last closed, or None before it has."""
-        if not self.live_votes:
-            return None
-        seq, recorded = self.live_votes[-1]
-        return {
-            "poll": recorded.poll,
-            "version": recorded.version,
-            "recorded_at_event": seq,
-            "counts": dict(recorded.counts),
-            "replaced_earlier_recordings": len(self.live_votes) - 1,
-        }
+        return selection.live_vote_view(self)
 
     def selection_result(self, sheet: Scores | None = None) -> dict[str, Any]:
         """The whole selection as exported: settings, inputs and the ranked, explained table.
 
         `sheet` replaces the scores given on phones, for a committee that scored on paper."""
-        committee = self._committee()
-        selection = committee.selection
-        candidates = self.selection_candidates()
-        ids = [c.id for c in candidates]
-        live = self.live_vote_view()
-        votes = {} if live is None else {c: n for c, n in live["counts"].items() if c in ids}
-        if sheet is None:
-            given = committee.given(ids)
-        else:
-            given = {member: dict(sheet.get(member, {})) for member in selection.committee}
-        try:
-            table = result(candidates, votes, given, selection.rule)
-        except RuleError as exc:  # pragma: no cover - the model only stores valid scores
-            raise Conflict(str(exc), code="selection_invalid") from exc
-        return {
-            "forum": self.programme.id,
-            **committee.status(),
-            "candidates": [
-                {"id": c.id, "title": c.title, "agreements": c.agreements} for c in candidates
-            ],
-            "live_vote": live,
-            "committee_members": list(selection.committee),
-            "committee_scores": {
-                member: {c: {str(q + 1): v for q, v in sorted(s.items())} for c, s in by.items()}
-                for member, by in given.items()
-            },
-            **table,
-        }
+        return selection.selection_result(self, sheet)
 
     def selection_view(self, role: Role) -> dict[str, Any]:
         """What `role` may see of the selection: the host sees progress and a preview; everyone
         else sees the result only once it is published, and no one sees individual scores."""
-        committee = self._committee()
-        selection = committee.selection
-        ids = [c.id for c in self.selection_candidates()]
-        view: dict[str, Any] = {
-            "poll": selection.poll,
-            **committee.status(),
-            "live_vote": self.live_vote_view() is not None,
-            "result": None,
-        }
-        if role is Role.HOST or committee.published:
-            full = self.selection_result()
-            del full["committee_scores"]
-            view["result"] = full
-        if role is Role.HOST:
-            view["progress"] = committee.progress(ids)
-            view["scores_expected"] = len(ids) * len(selection.rule.rubric)
-        return view
-
-    def committee_view(self, member: str) -> dict[str, Any]:
-        """What a committee member's phone draws: the rubric, the candidates, their own scores."""
-        committee = self._committee()
-        rule = committee.selection.rule
-        candidates = self.selection_candidates()
-        return {
-            "member": member,
-            "rubric": list(rule.rubric),
-            "score_range": [rule.lowest, rule.highest],
-            "candidates": [
-                {"id": c.id, "title": c.title, "agreements": c.agreements} for c in candidates
-            ],
-            "mine": committee.mine(member, [c.id for c in candidates]),
-        }
-
-
-def _item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": item.id,
-        "kind": item.kind.value,
-        "title": item.title,
-        "minutes": item.minutes,
-    }
-    if with_notes:
-        view["notes"] = item.notes
-    if poll is not None:
-        view["question"] = item.question
-        view["options"] = [{"id": o.id, "label": o.label} for o in poll.options]
-        view["choice"] = item.choice.value
-        view["max_choices"] = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
-        view["results"] = item.results.value
-    if item.kind.is_board:
-        view["moderated"] = item.moderated
-        view["names"] = item.names.value
-        view["max_length"] = item.max_length
-        view["promote_to"] = item.promote_to
-        view["promote_count"] = item.promote_count
-    return view
+        return selection.selection_view(self, role)
 
 
 __all__ = ["Ballot", "Forum", "ForumError", "PollState", "PollStatus", "TimerState"]

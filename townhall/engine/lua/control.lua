@@ -9,6 +9,8 @@
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
 -- Returns {'stale', version} | {'ok', packed record...}
+-- Records the model would never decide (an unknown type, keys that do not match, a post that is
+-- not there or may not be purged) get an error reply, a code and its data, and change nothing.
 local version = tonumber(redis.call('HGET', KEYS[3], 'version') or '0')
 if version ~= tonumber(ARGV[2]) then
   return {'stale', version}
@@ -31,7 +33,7 @@ for i = 3, #ARGV do
   local event = cmsgpack.unpack(ARGV[i])
   local wanted = known[event.t]
   if wanted == nil then
-    return redis.error_reply('unknown control event ' .. tostring(event.t))
+    return redis.error_reply('unknown_event ' .. tostring(event.t))
   end
   if event.t == 'posts_purged' then
     wanted = wanted + #event.posts
@@ -42,7 +44,7 @@ for i = 3, #ARGV do
     next_key = next_key + 1
   end
   if next_key - 1 > #KEYS then
-    return redis.error_reply('missing keys for control event ' .. event.t)
+    return redis.error_reply('missing_keys ' .. event.t)
   end
   local posts = {}
   if event.t == 'post_state' or event.t == 'post_edited' then
@@ -52,7 +54,7 @@ for i = 3, #ARGV do
   end
   for _, post in ipairs(posts) do
     if redis.call('HEXISTS', named[1], post) == 0 then
-      return redis.error_reply('no post ' .. tostring(post) .. ' in ' .. named[1])
+      return redis.error_reply('no_post ' .. tostring(post) .. ' ' .. named[1])
     end
   end
   if event.t == 'posts_purged' then
@@ -60,11 +62,11 @@ for i = 3, #ARGV do
     for _, post in ipairs(event.posts) do
       local packed = redis.call('HGET', named[1], post)
       if not packed then
-        return redis.error_reply('no post ' .. tostring(post) .. ' in ' .. named[1])
+        return redis.error_reply('no_post ' .. tostring(post) .. ' ' .. named[1])
       end
       local state = cmsgpack.unpack(packed).s
       if state ~= 'hidden' and state ~= 'merged' then
-        return redis.error_reply('post ' .. tostring(post) .. ' is ' .. tostring(state))
+        return redis.error_reply('not_purgeable ' .. tostring(post) .. ' ' .. tostring(state))
       end
     end
   end
@@ -72,7 +74,7 @@ for i = 3, #ARGV do
   keys[#keys + 1] = named
 end
 if next_key - 1 ~= #KEYS then
-  return redis.error_reply('more keys than the control events name')
+  return redis.error_reply('extra_keys')
 end
 
 local function read_post(key, id)

@@ -1,11 +1,11 @@
 -- Set or take back one participant's upvote of a post, atomically with its log entry.
 -- KEYS: seq, log, posts:{board}, post_ops:{board}, upvoters:{post}
 -- ARGV: channel, post, participant, up (1 or 0), op, recent_ops
--- Returns {'unknown'} | {'dup', state, up, upvotes} | {'merged', into} | {'not_open'}
+-- Returns {'unknown', post} | {'dup', state, up, upvotes} | {'merged', into} | {'not_open'}
 --       | {'ok', seq, packed record, state, up, upvotes}
 local raw = redis.call('HGET', KEYS[3], ARGV[2])
 if not raw then
-  return {'unknown'}
+  return {'unknown', tonumber(ARGV[2])}
 end
 local post = cmsgpack.unpack(raw)
 local id = tonumber(ARGV[2])

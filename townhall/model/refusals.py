@@ -1,0 +1,222 @@
+"""Every refusal the forum gives, each with its code and its words, written once.
+
+The model's checks raise these, and the Redis engine raises the same ones for what its scripts
+find, so a refusal reads the same whichever engine serves the forum. A limit in a message is
+passed in by the rule that checks it, so the words always state the limit in force.
+"""
+
+from __future__ import annotations
+
+from townhall.model.errors import Conflict, Forbidden, InvalidPayload, NotFound
+
+# -- who may do what ----------------------------------------------------------------------------
+
+
+def host_only() -> Forbidden:
+    return Forbidden("only the host may do that")
+
+
+def participants_only_vote() -> Forbidden:
+    return Forbidden("only participants vote")
+
+
+def participants_only_post() -> Forbidden:
+    return Forbidden("only participants post and upvote")
+
+
+def committee_only() -> Forbidden:
+    return Forbidden("only the selection committee's members score candidates")
+
+
+def unknown_command(name: str) -> InvalidPayload:
+    return InvalidPayload(f"unknown command {name}")
+
+
+# -- the agenda and the timer -------------------------------------------------------------------
+
+
+def unknown_item(item: str) -> NotFound:
+    return NotFound(f"no agenda item {item!r}", code="unknown_item")
+
+
+def agenda_end() -> Conflict:
+    return Conflict("there is no agenda item that way", code="agenda_end")
+
+
+def timer_finished() -> Conflict:
+    return Conflict("the timer has run out; reset it first", code="timer_finished")
+
+
+# -- polls and ballots --------------------------------------------------------------------------
+
+
+def unknown_poll(poll: str) -> NotFound:
+    return NotFound(f"no poll {poll!r}", code="unknown_poll")
+
+
+def unknown_option(option: str) -> NotFound:
+    return NotFound(f"no option {option!r} in this poll", code="unknown_option")
+
+
+def invalid_choice() -> InvalidPayload:
+    return InvalidPayload("choose at least one option, each once", code="invalid_choice")
+
+
+def too_many_choices(limit: int) -> InvalidPayload:
+    return InvalidPayload(f"choose at most {limit}", code="too_many_choices")
+
+
+def poll_not_open() -> Conflict:
+    return Conflict("this poll is not open for voting", code="poll_not_open")
+
+
+def poll_has_no_options() -> Conflict:
+    return Conflict(
+        "this poll has no options yet: promote ideas to it first", code="poll_has_no_options"
+    )
+
+
+def poll_started() -> Conflict:
+    return Conflict(
+        "the poll has been opened already; its options can't change", code="poll_started"
+    )
+
+
+# -- boards: posting ----------------------------------------------------------------------------
+
+
+def unknown_board(board: str) -> NotFound:
+    return NotFound(f"no Q&A or idea board {board!r}", code="unknown_board")
+
+
+def unknown_post(post: int) -> NotFound:
+    return NotFound(f"no post {post}", code="unknown_post")
+
+
+def empty_post() -> InvalidPayload:
+    return InvalidPayload("write something first", code="empty_post")
+
+
+def post_too_long(limit: int) -> InvalidPayload:
+    return InvalidPayload(f"a post is at most {limit} characters", code="post_too_long")
+
+
+def name_required() -> InvalidPayload:
+    return InvalidPayload("give a nickname to post here", code="name_required")
+
+
+def name_too_long(limit: int) -> InvalidPayload:
+    return InvalidPayload(f"a nickname is at most {limit} characters", code="name_too_long")
+
+
+def board_full(held: int) -> Conflict:
+    return Conflict(f"this board is full: it holds {held} posts", code="board_full")
+
+
+def board_stored_full(stored: int) -> Conflict:
+    return Conflict(
+        f"this board is full: it has stored {stored} posts, hidden ones too", code="board_full"
+    )
+
+
+def post_limit(posts: int) -> Conflict:
+    return Conflict(f"you have posted {posts} times here already", code="post_limit")
+
+
+def pending_limit(pending: int) -> Conflict:
+    return Conflict(
+        f"you have {pending} posts waiting for approval here; wait until the host has seen them",
+        code="pending_limit",
+    )
+
+
+def post_rate() -> Conflict:
+    return Conflict("you are posting quickly; wait a minute and try again", code="post_rate")
+
+
+# -- boards: upvotes and moderation -------------------------------------------------------------
+
+
+def upvoted_post_merged(into: int) -> Conflict:
+    return Conflict(f"this post was merged into post {into}", code="post_merged")
+
+
+def upvoted_post_not_shown() -> Conflict:
+    return Conflict("this post is not shown, so it can't be upvoted", code="post_not_open")
+
+
+def post_merged(post: int, into: int) -> Conflict:
+    return Conflict(f"post {post} was merged into post {into}", code="post_merged")
+
+
+def answer_not_approved() -> Conflict:
+    return Conflict("approve the post before marking it answered", code="post_not_open")
+
+
+def pin_elsewhere(post: int) -> NotFound:
+    return NotFound(f"post {post} is not on this board", code="unknown_post")
+
+
+def pin_not_shown() -> Conflict:
+    return Conflict("only a shown, unanswered post can be pinned", code="post_not_open")
+
+
+def bad_merge() -> Conflict:
+    return Conflict("merge two different posts of one board", code="bad_merge")
+
+
+def merge_into_hidden() -> Conflict:
+    return Conflict("merge into a post that is shown", code="post_not_open")
+
+
+def no_promotion() -> Conflict:
+    return Conflict("this board has no poll to promote ideas to", code="no_promotion")
+
+
+def not_enough_ideas() -> Conflict:
+    return Conflict("a poll needs at least two ideas to choose from", code="not_enough_ideas")
+
+
+# -- the selection ------------------------------------------------------------------------------
+
+
+def no_selection() -> NotFound:
+    return NotFound("this forum has no selection committee", code="no_selection")
+
+
+def unknown_candidate(candidate: str) -> NotFound:
+    return NotFound(f"no candidate {candidate!r}", code="unknown_candidate")
+
+
+def invalid_scores(questions: int) -> InvalidPayload:
+    return InvalidPayload(
+        f"give {questions} scores, one per rubric question (null: not scored)",
+        code="invalid_scores",
+    )
+
+
+def score_out_of_range(question: int, lowest: int, highest: int) -> InvalidPayload:
+    return InvalidPayload(
+        f"question {question}: scores go from {lowest} to {highest}", code="score_out_of_range"
+    )
+
+
+def scoring_locked() -> Conflict:
+    return Conflict("scoring is locked; the host can reopen it", code="scoring_locked")
+
+
+def selection_published() -> Conflict:
+    return Conflict(
+        "the result is published; withdraw it before reopening scoring",
+        code="selection_published",
+    )
+
+
+def no_live_vote() -> Conflict:
+    return Conflict(
+        "close the live vote first: its result is a part of the selection", code="no_live_vote"
+    )
+
+
+def selection_invalid(reason: str) -> Conflict:
+    return Conflict(reason, code="selection_invalid")
