@@ -10,12 +10,11 @@ import {
   formatMs,
   ForumState,
   isBoard,
-  isTransient,
   opId,
   pollStatusText,
   renderBars,
   renderSelection,
-  retryDelay,
+  sendUntilAcked,
   sortPosts,
   syncList,
   t,
@@ -165,22 +164,15 @@ $("ballot").addEventListener("submit", (event) => {
 
 // Sends the pending vote until it is acked. A resend carries the same op id, so the server
 // counts it once whatever happens to the connection in between.
-async function send() {
-  const vote = pending;
-  if (!vote || !socket.connected) return;
-  let reply;
-  try {
-    reply = await socket.timeout(5000).emitWithAck("vote", vote);
-  } catch {
-    if (pending === vote) setTimeout(send, 1000);
-    return;
-  }
-  if (pending !== vote) return;
-  if (isTransient(reply)) {
-    $("vote-state").textContent = t("sending");
-    setTimeout(send, retryDelay());
-    return;
-  }
+function send() {
+  return sendUntilAcked(socket, "vote", () => pending, voteAnswered, {
+    onTransient: () => {
+      $("vote-state").textContent = t("sending");
+    },
+  });
+}
+
+function voteAnswered(vote, reply) {
   pending = null;
   if (reply.ok) {
     mine[vote.poll] = { choices: reply.choices, version: reply.version };
@@ -334,20 +326,12 @@ function toggleUpvote(id) {
 
 // Like a vote: resent with the same op until acked, so it is counted once whatever happens.
 // A later tap on the same post replaces it; the earlier one's late ack is then ignored.
-async function sendUpvote(upvote) {
-  if (!socket.connected || pendingUpvotes.get(upvote.post) !== upvote) return;
-  let reply;
-  try {
-    reply = await socket.timeout(5000).emitWithAck("upvote", upvote);
-  } catch {
-    setTimeout(() => sendUpvote(upvote), 1000);
-    return;
-  }
-  if (pendingUpvotes.get(upvote.post) !== upvote) return;
-  if (isTransient(reply)) {
-    setTimeout(() => sendUpvote(upvote), retryDelay());
-    return;
-  }
+function sendUpvote(upvote) {
+  const current = () => (pendingUpvotes.get(upvote.post) === upvote ? upvote : null);
+  return sendUntilAcked(socket, "upvote", current, upvoteAnswered);
+}
+
+function upvoteAnswered(upvote, reply) {
   pendingUpvotes.delete(upvote.post);
   if (reply.ok) {
     if (reply.up) myUpvotes.add(reply.post);
@@ -404,21 +388,11 @@ $("post-form").addEventListener("submit", (event) => {
   sendPost();
 });
 
-async function sendPost() {
-  const post = pendingPost;
-  if (!post || !socket.connected) return;
-  let reply;
-  try {
-    reply = await socket.timeout(5000).emitWithAck("post", post);
-  } catch {
-    if (pendingPost === post) setTimeout(sendPost, 1000);
-    return;
-  }
-  if (pendingPost !== post) return;
-  if (isTransient(reply)) {
-    setTimeout(sendPost, retryDelay());
-    return;
-  }
+function sendPost() {
+  return sendUntilAcked(socket, "post", () => pendingPost, postAnswered);
+}
+
+function postAnswered(post, reply) {
   pendingPost = null;
   const state = $("post-state");
   if (reply.ok) {
