@@ -6,7 +6,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from townhall import i18n
-from townhall.web import SCRIPT_STRINGS
+from townhall.script_strings import SCRIPT_STRINGS
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)

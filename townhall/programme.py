@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,9 @@ from townhall.model.agenda import (
     Selection,
 )
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
+from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
+
+__all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
 LANGUAGES = ("ko", "en")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -69,20 +71,6 @@ _ITEM_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class ProgrammeError(Exception):
-    """A programme file is malformed: where, which field, and what is wrong."""
-
-    path: str
-    line: int | None
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
-
-
 def load_programme(path: str | Path) -> Programme:
     """Read and validate a programme file; raises ProgrammeError."""
     path = Path(path)
@@ -102,63 +90,17 @@ def parse_programme(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        line = getattr(exc, "lineno", None) or line_from_message(str(exc))
         raise ProgrammeError(source, line, "", f"not valid TOML: {exc.args[0]}") from exc
     return _Reader(text, source, base or Path.cwd()).programme(data, default_id)
 
 
-class _Reader:
+class _Reader(FieldReader):
+    """The schema: each section of a programme checked, and built into the model's records."""
+
     def __init__(self, text: str, source: str, base: Path) -> None:
-        self.lines = text.splitlines()
-        self.source = source
+        super().__init__(text, source)
         self.base = base
-
-    def fail(self, field: str, reason: str) -> ProgrammeError:
-        return ProgrammeError(self.source, self.locate(field), field, reason)
-
-    def locate(self, field: str) -> int | None:
-        """The line a dotted field path like `items[2].options[0].label` is written on.
-
-        Walks the path down the text; where a part cannot be found, the line of the deepest part
-        that was found is the best answer (the table the field belongs in).
-        """
-        parts = re.findall(r"([A-Za-z_][\w-]*)(?:\[(\d+)\])?", field)
-        found: int | None = None
-        header = ""
-        for name, index in parts:
-            header = f"{header}.{name}" if header else name
-            start = 0 if found is None else found
-            if index:
-                line = self._nth_table(header, int(index), start)
-            else:
-                line = self._key_line(name, start)
-                if line is None and found is None:
-                    line = self._nth_table(header, 0, 0)
-            if line is None:
-                break
-            found = line
-        return None if found is None else found + 1
-
-    def _nth_table(self, header: str, n: int, start: int) -> int | None:
-        pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(header) + r"\s*\]\]?\s*(#.*)?$")
-        seen = 0
-        for i in range(start, len(self.lines)):
-            if pattern.match(self.lines[i]):
-                if seen == n:
-                    return i
-                seen += 1
-        return None
-
-    def _key_line(self, key: str, start: int) -> int | None:
-        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
-        for i in range(start, len(self.lines)):
-            if i > start and self.lines[i].lstrip().startswith("[["):
-                return None
-            if pattern.match(self.lines[i]):
-                return i
-        return None
-
-    # -- the schema ---------------------------------------------------------------------------
 
     def programme(self, data: dict[str, Any], default_id: str) -> Programme:
         unknown = set(data) - {"forum", "items", "selection"}
@@ -403,54 +345,6 @@ class _Reader:
             "max_choices": max_choices,
             "results": results,
         }
-
-    # -- field readers --------------------------------------------------------------------------
-
-    def no_unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.fail(
-                f"{where}.{unknown[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})"
-            )
-
-    def string(
-        self,
-        table: dict[str, Any],
-        key: str,
-        where: str,
-        *,
-        default: str | None = None,
-        max_length: int = 100,
-        pattern: re.Pattern[str] | None = None,
-    ) -> str:
-        field = f"{where}.{key}"
-        if key not in table:
-            if default is None:
-                raise self.fail(field, "is required")
-            return default
-        value = table[key]
-        if not isinstance(value, str):
-            raise self.fail(field, "must be a string")
-        if pattern is None and not value.strip():
-            raise self.fail(field, "must not be empty")
-        if len(value) > max_length:
-            raise self.fail(field, f"must be at most {max_length} characters")
-        if pattern is not None and not pattern.match(value):
-            raise self.fail(field, f"{value!r} does not match {pattern.pattern}")
-        return value
-
-    def integer(
-        self, table: dict[str, Any], key: str, where: str, *, default: int, low: int, high: int
-    ) -> int:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(f"{where}.{key}", f"must be a whole number from {low} to {high}")
-        return value
-
-
-def _line_from_message(message: str) -> int | None:
-    match = re.search(r"line (\d+)", message)
-    return int(match.group(1)) if match else None
 
 
 def _slug(name: str) -> str:

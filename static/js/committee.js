@@ -8,9 +8,9 @@ import {
   el,
   errorText,
   ForumState,
-  isTransient,
   renderSelection,
   retryDelay,
+  sendUntilAcked,
   t,
 } from "./common.js";
 
@@ -129,40 +129,39 @@ function changed(candidateId) {
 }
 
 // One message in flight per candidate, always carrying the latest scores, so a slow ack can
-// never let an older message overwrite a newer choice.
+// never let an older message overwrite a newer choice. A lost ack resends the scores as they
+// stand (the same scores twice change nothing); the scores go on being sent while offline.
 async function send(candidateId) {
   if (sending.has(candidateId)) return;
   sending.add(candidateId);
   const state = card(candidateId)?.querySelector(".card-state");
+  const latest = () => (pending.has(candidateId) ? { candidate: candidateId, scores: pending.get(candidateId) } : null);
   try {
     while (pending.has(candidateId)) {
-      const scores = pending.get(candidateId);
       if (state) state.textContent = t("score_saving");
-      let reply;
-      try {
-        reply = await socket.timeout(8000).emitWithAck("score", { candidate: candidateId, scores });
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, retryDelay()));
-        continue; // resent as it stands: the same scores twice change nothing
-      }
-      if (isTransient(reply)) {
-        await new Promise((resolve) => setTimeout(resolve, retryDelay()));
-        continue;
-      }
-      if (pending.get(candidateId) === scores) pending.delete(candidateId);
-      if (reply.ok) {
-        sheet.mine[candidateId] = reply.scores;
-        showMessage("");
-        if (!pending.has(candidateId)) showScores(candidateId, reply.scores);
-        render();
-      } else {
-        pending.delete(candidateId);
-        showMessage(errorText(reply.error));
-        showScores(candidateId, sheet.mine[candidateId] ?? []);
-      }
+      await sendUntilAcked(socket, "score", latest, scoreAnswered, {
+        key: (message) => message.candidate,
+        timeoutMs: 8000,
+        lostAckDelay: retryDelay,
+        whileOffline: true,
+      });
     }
   } finally {
     sending.delete(candidateId);
+  }
+}
+
+function scoreAnswered({ candidate: candidateId, scores }, reply) {
+  if (pending.get(candidateId) === scores) pending.delete(candidateId);
+  if (reply.ok) {
+    sheet.mine[candidateId] = reply.scores;
+    showMessage("");
+    if (!pending.has(candidateId)) showScores(candidateId, reply.scores);
+    render();
+  } else {
+    pending.delete(candidateId);
+    showMessage(errorText(reply.error));
+    showScores(candidateId, sheet.mine[candidateId] ?? []);
   }
 }
 

@@ -1,4 +1,5 @@
-// Shared by the phone, host and projector pages: connection, state, boards, bars and the timer.
+// Shared by the phone, host, projector and committee pages: connection, state, boards, bars,
+// the timer, and sending a message until it is acked.
 // Everything a participant or a programme wrote is set with textContent, never as HTML.
 import { io } from "/vendor/socket.io.esm.min.js";
 
@@ -226,6 +227,47 @@ export function pollStatusText(poll) {
 const TRANSIENT = new Set(["unavailable", "rate_limited", "internal_error"]);
 export const isTransient = (reply) => !reply.ok && TRANSIENT.has(reply.error?.code);
 export const retryDelay = () => 1000 + Math.random() * 2000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Sends `current()` as `event` until the server answers it for good, then calls
+// `answered(sent, reply)`. A lost ack (none within `timeoutMs`) or a transient refusal sends
+// again what current() gives then: the same message, so its op id has the server count it once,
+// or (where `key` says two messages are one) the latest of it. It gives up, answering nothing,
+// once current() gives nothing or another message: it was answered, or a newer one has its own
+// sender. Unless `whileOffline`, it also stops while the socket is down; the page sends again
+// from its next snapshot.
+export async function sendUntilAcked(
+  socket,
+  event,
+  current,
+  answered,
+  { key = (message) => message, timeoutMs = 5000, lostAckDelay = () => 1000, whileOffline = false, onTransient } = {},
+) {
+  for (;;) {
+    const message = current();
+    if (message == null || (!whileOffline && !socket.connected)) return;
+    const stillWanted = () => {
+      const now = current();
+      return now != null && key(now) === key(message);
+    };
+    let reply;
+    try {
+      reply = await socket.timeout(timeoutMs).emitWithAck(event, message);
+    } catch {
+      if (!stillWanted()) return;
+      await sleep(lostAckDelay());
+      continue;
+    }
+    if (!stillWanted()) return;
+    if (isTransient(reply)) {
+      onTransient?.();
+      await sleep(retryDelay());
+      continue;
+    }
+    answered(message, reply);
+    return;
+  }
+}
 
 // The selection result: one row per candidate in rank order, a bar stacked by part (agreement,
 // live vote, committee) on a 0-100 scale, each part's points and the raw input behind it, and

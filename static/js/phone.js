@@ -4,22 +4,21 @@ import {
   $,
   config,
   connect,
-  displayName,
   el,
   errorText,
   formatMs,
   ForumState,
   isBoard,
-  isTransient,
   opId,
   pollStatusText,
   renderBars,
   renderSelection,
-  retryDelay,
+  sendUntilAcked,
   sortPosts,
   syncList,
   t,
 } from "./common.js";
+import { postViews } from "./phone-posts.js";
 
 const forum = new ForumState();
 let mine = {};
@@ -165,22 +164,15 @@ $("ballot").addEventListener("submit", (event) => {
 
 // Sends the pending vote until it is acked. A resend carries the same op id, so the server
 // counts it once whatever happens to the connection in between.
-async function send() {
-  const vote = pending;
-  if (!vote || !socket.connected) return;
-  let reply;
-  try {
-    reply = await socket.timeout(5000).emitWithAck("vote", vote);
-  } catch {
-    if (pending === vote) setTimeout(send, 1000);
-    return;
-  }
-  if (pending !== vote) return;
-  if (isTransient(reply)) {
-    $("vote-state").textContent = t("sending");
-    setTimeout(send, retryDelay());
-    return;
-  }
+function send() {
+  return sendUntilAcked(socket, "vote", () => pending, voteAnswered, {
+    onTransient: () => {
+      $("vote-state").textContent = t("sending");
+    },
+  });
+}
+
+function voteAnswered(vote, reply) {
   pending = null;
   if (reply.ok) {
     mine[vote.poll] = { choices: reply.choices, version: reply.version };
@@ -259,68 +251,11 @@ function renderBoard() {
   updateCounter();
 }
 
-// The text, the name and the little marks under it: every part set as text.
-function postBody() {
-  const text = el("p", { class: "post-text" });
-  const name = el("span", { class: "post-name" });
-  const edited = el("span", { class: "post-edited", text: t("edited") });
-  const own = el("span", { class: "post-mine", text: t("your_post") });
-  const body = el("div", { class: "post-body" }, text, el("p", { class: "post-meta" }, name, edited, own));
-  return { body, text, name, edited, own };
-}
-
-function fillBody(parts, post) {
-  parts.text.textContent = post.text;
-  parts.name.textContent = displayName(post);
-  parts.edited.hidden = !post.edited;
-  parts.own.hidden = !myPosts.has(post.id);
-}
-
-function postNode(post) {
-  const parts = postBody();
-  const label = el("span", { class: "upvote-label", text: t("agree") });
-  const count = el("span", { class: "upvote-count" });
-  const button = el("button", { type: "button", class: "upvote", "aria-pressed": "false" }, label, count);
-  button.addEventListener("click", () => toggleUpvote(post.id));
-  const node = el("li", { class: "post", "data-post": String(post.id) }, parts.body, button);
-  node.parts = { ...parts, button, count };
-  return node;
-}
-
-function updatePost(node, post) {
-  const { button, count } = node.parts;
-  fillBody(node.parts, post);
-  const up = upvoteShown(post.id);
-  button.setAttribute("aria-pressed", String(up));
-  count.textContent = String(post.upvotes);
-  node.classList.toggle("mine", myPosts.has(post.id));
-}
-
-function answeredNode(post) {
-  const parts = postBody();
-  const count = el("span", { class: "post-count" });
-  const node = el("li", { class: "post", "data-post": String(post.id) }, parts.body, count);
-  node.parts = { ...parts, count };
-  return node;
-}
-
-function updateAnswered(node, post) {
-  fillBody(node.parts, post);
-  node.parts.count.textContent = t("agreed_by", { n: post.upvotes });
-}
-
-function pendingNode(post) {
-  const parts = postBody();
-  const badge = el("span", { class: "post-waiting", text: t("waiting_approval") });
-  const node = el("li", { class: "post waiting", "data-post": String(post.id) }, parts.body, badge);
-  node.parts = parts;
-  return node;
-}
-
-function updatePending(node, post) {
-  fillBody(node.parts, post);
-  node.parts.own.hidden = true;
-}
+const { postNode, updatePost, answeredNode, updateAnswered, pendingNode, updatePending } = postViews({
+  isMine: (id) => myPosts.has(id),
+  upvoted: (id) => upvoteShown(id),
+  onUpvote: (id) => toggleUpvote(id),
+});
 
 const upvoteShown = (id) => (pendingUpvotes.has(id) ? pendingUpvotes.get(id).up : myUpvotes.has(id));
 
@@ -334,20 +269,12 @@ function toggleUpvote(id) {
 
 // Like a vote: resent with the same op until acked, so it is counted once whatever happens.
 // A later tap on the same post replaces it; the earlier one's late ack is then ignored.
-async function sendUpvote(upvote) {
-  if (!socket.connected || pendingUpvotes.get(upvote.post) !== upvote) return;
-  let reply;
-  try {
-    reply = await socket.timeout(5000).emitWithAck("upvote", upvote);
-  } catch {
-    setTimeout(() => sendUpvote(upvote), 1000);
-    return;
-  }
-  if (pendingUpvotes.get(upvote.post) !== upvote) return;
-  if (isTransient(reply)) {
-    setTimeout(() => sendUpvote(upvote), retryDelay());
-    return;
-  }
+function sendUpvote(upvote) {
+  const current = () => (pendingUpvotes.get(upvote.post) === upvote ? upvote : null);
+  return sendUntilAcked(socket, "upvote", current, upvoteAnswered);
+}
+
+function upvoteAnswered(upvote, reply) {
   pendingUpvotes.delete(upvote.post);
   if (reply.ok) {
     if (reply.up) myUpvotes.add(reply.post);
@@ -404,21 +331,11 @@ $("post-form").addEventListener("submit", (event) => {
   sendPost();
 });
 
-async function sendPost() {
-  const post = pendingPost;
-  if (!post || !socket.connected) return;
-  let reply;
-  try {
-    reply = await socket.timeout(5000).emitWithAck("post", post);
-  } catch {
-    if (pendingPost === post) setTimeout(sendPost, 1000);
-    return;
-  }
-  if (pendingPost !== post) return;
-  if (isTransient(reply)) {
-    setTimeout(sendPost, retryDelay());
-    return;
-  }
+function sendPost() {
+  return sendUntilAcked(socket, "post", () => pendingPost, postAnswered);
+}
+
+function postAnswered(post, reply) {
   pendingPost = null;
   const state = $("post-state");
   if (reply.ok) {
