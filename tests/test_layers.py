@@ -1,4 +1,5 @@
-"""The model is closed: nothing in townhall/model/ imports anything of Townhall's outside it."""
+"""The layers hold: the model imports only itself, event types are registered once, no module
+is over 400 lines."""
 
 from __future__ import annotations
 
@@ -43,3 +44,14 @@ def test_every_event_type_is_registered_once_and_control_lua_agrees() -> None:
     known = set(re.findall(r"(\w+) = \d+", table.group(1)))
     control = {cls.type for cls in EVENT_TYPES if cls not in PARTICIPANT_EVENTS}
     assert known == control
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Small files named for what they hold: past 400 lines a module is holding two things."""
+    package = MODEL.parent
+    long = {
+        path.relative_to(package).as_posix(): lines
+        for path in sorted(package.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not long
