@@ -1,8 +1,9 @@
-"""Guards on the public record: one server per forum's data dir, and a damaged journal refused
-with where it is damaged."""
+"""Guards on the public record: one server per forum's data dir, a damaged journal refused with
+where it is damaged, and CSV exports that spreadsheet programs read as UTF-8."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import subprocess
 import sys
@@ -12,11 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_ROOM, free_socket
+from tests.conftest import TEST_ROOM, Live, free_socket
 from tests.processes import ServerProcess
 from tests.test_live_vote_and_score import ROOM, vote_and_close
+from townhall import score_cli
+from townhall.candidates import load_candidates
 from townhall.engine import open_engine
 from townhall.engine.journal import Journal
+from townhall.export import to_csv
 from townhall.programme import load_programme
 
 
@@ -178,3 +182,39 @@ async def test_a_torn_last_record_is_still_cut_off_and_the_forum_served(
     assert engine.forum.seq == 5
     await engine.close()
     assert path.stat().st_size == records[-1][0]
+
+
+def test_to_csv_starts_with_a_byte_order_mark() -> None:
+    text = to_csv([{"member": "김", "candidate": "a"}], ["member", "candidate"])
+    assert text.encode().startswith(codecs.BOM_UTF8)
+    assert text.encode().decode("utf-8-sig") == "member,candidate\r\n김,a\r\n"
+
+
+async def test_the_posts_export_is_utf8_with_a_byte_order_mark(live: Live) -> None:
+    phone, _ = await live.phone()
+    assert (await phone.call("post", {"board": "qna", "text": "도서관은 몇 시까지?", "op": "p"}))[
+        "ok"
+    ]
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        response = await http.get(
+            f"/export/{live.code}/posts.csv", headers={"Authorization": f"Bearer {live.host_key}"}
+        )
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(codecs.BOM_UTF8 + b"board,")
+    assert "도서관은 몇 시까지?".encode() in response.content
+
+
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8], ids=["without BOM", "with BOM"])
+async def test_our_readers_take_csv_with_or_without_a_byte_order_mark(
+    journal: tuple[Path, Path, list[tuple[int, bytes]]], tmp_path: Path, bom: bytes
+) -> None:
+    room, path, _ = journal
+    sheet = tmp_path / "committee.csv"
+    sheet.write_bytes(bom + b"member,candidate,q1,q2\r\nkim,a,5,4\r\nlee,b,3,\r\n")
+    table = score_cli.forum_result(room, path.parent, sheet)
+    assert table["committee_scores"] == {"kim": {"a": {"1": 5, "2": 4}}, "lee": {"b": {"1": 3}}}
+    candidates = tmp_path / "board.csv"
+    candidates.write_bytes(bom + "id,title,agreements\r\nnight,밤의 도서관,42\r\n".encode())
+    assert [(c.id, c.title, c.agreements) for c in load_candidates(candidates)] == [
+        ("night", "밤의 도서관", 42)
+    ]
