@@ -426,6 +426,7 @@ async def test_moderation_edit_merge_hide_and_promotion(browser: Browser, tmp_pa
         csv_download = await csv_info.value
         assert csv_download.suggested_filename == f"{forum.code}-posts.csv"
         csv_text = await read_text(await csv_download.path())
+        assert csv_text.startswith("\ufeff"), "the download keeps the byte-order mark"
         assert corrected in csv_text and "어린이 독서회" in csv_text
         async with host.expect_download() as json_info:
             await host.get_by_role("link", name="JSON").click()

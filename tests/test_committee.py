@@ -3,6 +3,7 @@ see what, in the model, on both engines, and over a real server."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -385,7 +386,9 @@ async def test_the_selection_exports_carry_enough_to_recompute_it(
     assert recomputed["rows"] == exported["rows"]
     assert exported["published"] is False
     # The CSV: one row per candidate in rank order, every member's every score, the settings.
-    rows = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert sheet.content.startswith(codecs.BOM_UTF8)
+    assert committee_sheet.content.startswith(codecs.BOM_UTF8)
+    rows = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"))))
     assert [r["candidate"] for r in rows] == [r["candidate"] for r in exported["rows"]]
     by_id = {r["candidate"]: r for r in rows}
     assert (by_id["a"]["kim q1"], by_id["a"]["kim q2"], by_id["a"]["lee q1"]) == ("5", "4", "3")
@@ -394,7 +397,7 @@ async def test_the_selection_exports_carry_enough_to_recompute_it(
     assert by_id["a"]["weight_committee"] == "50" and by_id["a"]["conversion"] == "top"
     assert by_id["a"]["total_exact"] == exported["rows"][0]["exact"]["total"]
     # The committee sheet is what `townhall score --committee` reads.
-    assert list(csv.reader(io.StringIO(committee_sheet.text))) == [
+    assert list(csv.reader(io.StringIO(committee_sheet.content.decode("utf-8-sig")))) == [
         ["member", "candidate", "q1", "q2"],
         ["kim", "a", "5", "4"],
         ["kim", "b", "2", ""],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 from typing import Any
@@ -145,7 +146,8 @@ async def test_posts_export_needs_the_host_key_and_keeps_formulas_inert(live: Li
         response = await http.get(url, headers=auth)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert response.content.startswith(codecs.BOM_UTF8)
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert [r["text"] for r in rows] == [
             '\'=HYPERLINK("http://example.invalid")',
             "Plain, with a comma",

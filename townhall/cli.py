@@ -148,6 +148,8 @@ def _serve(roomfile: Path, settings: Settings) -> int:
         if settings.workers > 1:
             return _serve_workers(roomfile, programme, settings, options)
         townhall = build(programme, settings, on_ready=_print_addresses)
+        # Here rather than in the app's startup, where a refusal would come with a traceback.
+        townhall.engine.load()
     except (ProgrammeError, EngineError, OSError, ValueError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1

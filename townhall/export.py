@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "merged_into",
     "posted_at",
 )
+BOM = "\ufeff"  # encoded as UTF-8: EF BB BF; our own readers open CSV as utf-8-sig
 # A spreadsheet runs a cell that starts like a formula; participants wrote these cells.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -131,7 +132,10 @@ def selection_rows(table: dict[str, Any]) -> tuple[list[str], list[dict[str, Any
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str] = CSV_COLUMNS) -> str:
+    """The rows as CSV text that starts with a byte-order mark: without one, spreadsheet
+    programs read UTF-8 as the system's legacy code page, and Korean text comes out garbled."""
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     for row in rows:

@@ -90,6 +90,11 @@ class Engine(abc.ABC):
             return self.forum.score_ack(actor, command.candidate, duplicate=not events)
         return host_ack(self.forum.seq, command, events)
 
+    def load(self) -> None:
+        """Claim and read what the engine can before the server listens, so that a refusal
+        comes first; start() does it if not done. Nothing to do unless a backend says so."""
+        return None
+
     @abc.abstractmethod
     async def start(self) -> None:
         """Load the forum's state (replaying its log) and begin serving."""

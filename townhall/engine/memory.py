@@ -12,6 +12,7 @@ from pathlib import Path
 
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms
 from townhall.engine.journal import Journal, JournalError, header, replay
+from townhall.engine.lockfile import ForumLock
 from townhall.model.agenda import Programme
 from townhall.model.commands import Actor, Command
 from townhall.model.events import to_record
@@ -31,13 +32,28 @@ class MemoryEngine(Engine):
     ) -> None:
         super().__init__(Forum(programme), clock)
         self.journal = Journal(journal_path)
+        # Two servers appending to one journal would number their events alike and leave it
+        # unreadable: the forum's files are this process's alone while it runs.
+        self.lock = ForumLock(journal_path.with_suffix(".lock"), programme.id)
+        self._loaded = False
         self._fsync_task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    def load(self) -> None:
+        """Lock the forum's files in the data dir and replay its journal."""
+        if self._loaded:
+            return
+        self.lock.acquire()
         try:
             replay(self.journal, self.forum)
+            self._loaded = True
         except JournalError as exc:
             raise EngineError(str(exc)) from exc
+        finally:
+            if not self._loaded:
+                self.lock.release()
+
+    async def start(self) -> None:
+        self.load()
         self.journal.open()
         if self.forum.seq == 0 and not self.journal.path.stat().st_size:
             self.journal.append([header(self.forum.programme)])
@@ -74,6 +90,7 @@ class MemoryEngine(Engine):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._fsync_task
         self.journal.close()
+        self.lock.release()
 
 
 def keep_secrets(path: Path, fixed: Mapping[str, str], fresh: Mapping[str, str]) -> dict[str, str]:
