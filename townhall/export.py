@@ -1,5 +1,6 @@
 """Exports for the organiser, as CSV and JSON: the boards' posts with their upvotes and states,
-and the selection with its inputs, settings and result, enough to recompute it by hand.
+every poll's results with the tally at each close, and the selection with its inputs, settings
+and result, enough to recompute it by hand.
 
 Behind the host key, sent as `Authorization: Bearer KEY` so it never sits in a URL or a log.
 """
@@ -129,6 +130,44 @@ def selection_rows(table: dict[str, Any]) -> tuple[list[str], list[dict[str, Any
             }
         )
     return columns, rows
+
+
+RESULT_COLUMNS = (
+    "poll",
+    "question",
+    "option",
+    "label",
+    "count",
+    "voters",
+    "opened_at",
+    "closed_at",
+    "closes",
+)
+
+
+def result_rows(polls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per option of every poll: its count now, when the poll first opened and last
+    closed, and its count at each close, in order, separated by spaces."""
+    rows = []
+    for poll in polls:
+        spells = poll["openings"]
+        closes = [spell["counts"] for spell in spells if spell["counts"] is not None]
+        closed = [spell["closed_at"] for spell in spells if spell["closed_at"]]
+        for option in poll["options"]:
+            rows.append(
+                {
+                    "poll": poll["poll"],
+                    "question": poll["question"],
+                    "option": option["id"],
+                    "label": option["label"],
+                    "count": option["count"],
+                    "voters": poll["voters"],
+                    "opened_at": (spells[0]["opened_at"] or "") if spells else "",
+                    "closed_at": closed[-1] if closed else "",
+                    "closes": " ".join(str(c.get(option["id"], 0)) for c in closes),
+                }
+            )
+    return rows
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str] = CSV_COLUMNS) -> str:
@@ -262,10 +301,28 @@ def routes(
             headers={"Content-Disposition": f'attachment; filename="{code}-committee.csv"'},
         )
 
+    async def poll_results(request: Request) -> Response:
+        """Every poll's results, as JSON or as CSV (one row per option)."""
+        refused = authorised(request)
+        if refused is not None:
+            return refused
+        now = await current()
+        polls, as_csv = now.poll_results(), request.url.path.endswith(".csv")
+        file = f"{code}-results.{'csv' if as_csv else 'json'}"
+        headers = {"Content-Disposition": f'attachment; filename="{file}"'}
+        if as_csv:
+            csv_text = to_csv(result_rows(polls), RESULT_COLUMNS)
+            return Response(csv_text, media_type="text/csv; charset=utf-8", headers=headers)
+        exported = {"forum": now.programme.id, "title": now.programme.title, "seq": now.seq}
+        exported["exported_at"] = datetime.now(UTC).isoformat()
+        return JSONResponse({**exported, "polls": polls}, headers=headers)
+
     return [
         Route("/export/{code}/posts.csv", posts_csv),
         Route("/export/{code}/posts.json", posts_json),
         Route("/export/{code}/selection.json", selection_json),
         Route("/export/{code}/selection.csv", selection_csv),
         Route("/export/{code}/committee.csv", committee_csv),
+        Route("/export/{code}/results.json", poll_results),
+        Route("/export/{code}/results.csv", poll_results),
     ]

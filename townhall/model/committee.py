@@ -70,6 +70,12 @@ class Committee:
         events: list[Event] = [] if self.locked else [ScoringLocked(True)]
         return [*events, SelectionPublished(True)]
 
+    def check_reopen(self, poll: str) -> None:
+        """The live vote's poll stays closed while the result it feeds is published: reopening
+        it would change a published result when it closed again."""
+        if poll == self.selection.poll and self.published:
+            raise refusals.live_vote_published()
+
     # -- applying ---------------------------------------------------------------------------
 
     def apply(self, event: CommitteeScored | ScoringLocked | SelectionPublished) -> None:

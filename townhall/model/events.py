@@ -17,12 +17,14 @@ class ItemChanged:
 class PollOpened:
     type: ClassVar[str] = "poll_opened"
     poll: str
+    at_ms: int = 0  # 0 in logs written before times were recorded
 
 
 @dataclass(frozen=True, slots=True)
 class PollClosed:
     type: ClassVar[str] = "poll_closed"
     poll: str
+    at_ms: int = 0  # 0 in logs written before times were recorded
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from townhall.model import acks, refusals, selection, views
+from townhall.model import acks, refusals, results, selection, views
 from townhall.model.agenda import ChoiceMode, Item, ItemKind, PollOption, Programme, ResultsMode
 from townhall.model.board import (
     BOARD_EVENTS,
@@ -136,7 +136,11 @@ class Forum:
                 poll = self._poll(poll_id)
                 if not poll.options:
                     raise refusals.poll_has_no_options()
-                return [] if poll.status is PollStatus.OPEN else [PollOpened(poll_id)]
+                if poll.status is PollStatus.OPEN:
+                    return []
+                if self.committee is not None:
+                    self.committee.check_reopen(poll_id)
+                return [PollOpened(poll_id, now_ms)]
             case PromoteIdeas(board=board_id):
                 top = promotable(self.boards.board(board_id))
                 poll = self._poll(self.boards.boards[board_id].item.promote_to)
@@ -150,12 +154,15 @@ class Forum:
                     )
                 ]
             case LockScoring() | PublishSelection():
-                return self.require_committee().decide_host(command, bool(self.live_votes))
+                committee = self.require_committee()
+                # A result published while its poll is open would change when the poll closed.
+                voting = self.polls[committee.selection.poll].status is PollStatus.OPEN
+                return committee.decide_host(command, bool(self.live_votes) and not voting)
             case ClosePoll(poll=poll_id):
                 poll = self._poll(poll_id)
                 if poll.status is not PollStatus.OPEN:
                     return []
-                closed: list[Event] = [PollClosed(poll_id)]
+                closed: list[Event] = [PollClosed(poll_id, now_ms)]
                 selection = self.programme.selection
                 if selection is not None and selection.poll == poll_id:
                     # The live vote's input is the tally as it stood when the poll closed.
@@ -245,10 +252,10 @@ class Forum:
             case ItemChanged(index=index, timer_ms=timer_ms):
                 self.current = index
                 self.timer = TimerState(duration_ms=timer_ms, remaining_ms=timer_ms)
-            case PollOpened(poll=poll_id):
-                self._touch(poll_id).status = PollStatus.OPEN
-            case PollClosed(poll=poll_id):
-                self._touch(poll_id).status = PollStatus.CLOSED
+            case PollOpened(poll=poll_id, at_ms=at_ms):
+                self._touch(poll_id).open(at_ms)
+            case PollClosed(poll=poll_id, at_ms=at_ms):
+                self._touch(poll_id).close(at_ms)
             case ResultsShown(poll=poll_id, visible=visible):
                 self._touch(poll_id).results_visible = visible
             case TimerStarted(at_ms=at_ms):
@@ -334,6 +341,10 @@ class Forum:
     def committee_view(self, member: str) -> dict[str, Any]:
         """What a committee member's phone draws: the rubric, the candidates, their own scores."""
         return views.committee_view(self, member)
+
+    def poll_results(self) -> list[dict[str, Any]]:
+        """Every poll's results in agenda order: options, counts, and each close's tally."""
+        return results.poll_results(self)
 
     def selection_candidates(self) -> list[Candidate]:
         """The candidates as they stand: the programme's, or the ideas promoted to the live vote

@@ -212,6 +212,13 @@ def selection_published() -> Conflict:
     )
 
 
+def live_vote_published() -> Conflict:
+    return Conflict(
+        "the result is published; withdraw first, then reopen the live vote",
+        code="selection_published",
+    )
+
+
 def no_live_vote() -> Conflict:
     return Conflict(
         "close the live vote first: its result is a part of the selection", code="no_live_vote"

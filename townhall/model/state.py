@@ -26,6 +26,16 @@ class Ballot:
 
 
 @dataclass(slots=True)
+class Opening:
+    """One spell of voting: when it opened and, once it has, when it closed and the tally then."""
+
+    opened_ms: int
+    closed_ms: int | None = None
+    counts: dict[str, int] | None = None
+    voters: int = 0
+
+
+@dataclass(slots=True)
 class PollState:
     item: Item
     options: tuple[PollOption, ...] = ()  # the programme's, or promoted from an idea board
@@ -34,6 +44,16 @@ class PollState:
     version: int = 0
     ballots: dict[str, Ballot] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    openings: list[Opening] = field(default_factory=list)
+
+    def open(self, at_ms: int) -> None:
+        self.status = PollStatus.OPEN
+        self.openings.append(Opening(at_ms))
+
+    def close(self, at_ms: int) -> None:
+        self.status = PollStatus.CLOSED
+        last = self.openings[-1]
+        last.closed_ms, last.counts, last.voters = at_ms, dict(self.counts), len(self.ballots)
 
     def tally(self) -> dict[str, Any]:
         """The result as sent to screens: every option's count and the poll's version."""
