@@ -138,7 +138,7 @@ SCRIPT_STRINGS = {
     "committee_bad_link": N_("This committee link is not valid. Ask the host for your own link."),
     "err_scoring_locked": N_("Scoring is locked; your earlier scores stand."),
     "err_no_live_vote": N_("Close the live vote first: its result is part of the selection."),
-    "err_selection_published": N_("Withdraw the published result before reopening scoring."),
+    "err_selection_published": N_("The result is published: withdraw it first."),
     # Refusals a board can give, by code; any other refusal shows the server's message.
     "err_empty_post": N_("Write something first."),
     "err_post_too_long": N_("That is longer than this board allows."),

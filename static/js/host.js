@@ -99,6 +99,7 @@ function render() {
   renderTimer();
   renderSelectionPanel();
   $("export").hidden = !state.items.some(isBoard);
+  $("results-export").hidden = !state.items.some((i) => i.kind === "poll");
 }
 
 // The selection: the live vote's status, how far each committee member has got (how many
@@ -494,7 +495,7 @@ for (const link of [$("export-csv"), $("export-json")]) {
     download(`posts.${link.dataset.format}`);
   });
 }
-for (const link of document.querySelectorAll(".selection-export")) {
+for (const link of document.querySelectorAll(".selection-export, .results-export")) {
   link.addEventListener("click", (event) => {
     event.preventDefault();
     download(link.dataset.file);
