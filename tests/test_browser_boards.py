@@ -422,14 +422,14 @@ async def test_moderation_edit_merge_hide_and_promotion(browser: Browser, tmp_pa
 
         # The export, fetched with the host key and saved from a temporary object URL.
         async with host.expect_download() as csv_info:
-            await host.get_by_role("link", name="CSV").click()
+            await host.locator("#export").get_by_role("link", name="CSV").click()
         csv_download = await csv_info.value
         assert csv_download.suggested_filename == f"{forum.code}-posts.csv"
         csv_text = await read_text(await csv_download.path())
         assert csv_text.startswith("\ufeff"), "the download keeps the byte-order mark"
         assert corrected in csv_text and "어린이 독서회" in csv_text
         async with host.expect_download() as json_info:
-            await host.get_by_role("link", name="JSON").click()
+            await host.locator("#export").get_by_role("link", name="JSON").click()
         json_download = await json_info.value
         exported = json.loads(await read_text(await json_download.path()))
         assert {row["text"] for row in exported["posts"]} >= {corrected, *ideas}
