@@ -66,6 +66,23 @@ async def test_bad_votes_are_refused_and_change_nothing(
     assert state_of(live) == before
 
 
+@pytest.mark.parametrize(
+    ("characters", "code"), [(2600, "invalid_payload"), (2800, "payload_too_large")]
+)
+async def test_the_size_limit_is_on_the_text_not_on_how_a_client_escapes_it(
+    live: Live, characters: int, code: str
+) -> None:
+    """python-socketio's client, like other clients, writes each Korean character as a six-byte
+    `\\uXXXX` escape: 2,600 of them (7,800 bytes of text) are under the limit, and so refused only
+    for the unexpected field; 2,800 (8,400 bytes) are over it."""
+    await open_poll(live)
+    phone, _ = await live.phone()
+    payload = {"poll": "vote", "choices": ["a"], "op": "1", "pad": "가" * characters}
+    assert len(json.dumps(payload)) > 15_000  # escaped on the wire, twice the text's size
+    ack = await phone.sio.call("vote", payload, timeout=10)
+    assert code_of(ack) == code
+
+
 async def test_vote_on_a_closed_poll_is_refused(live: Live) -> None:
     host = await open_poll(live)
     phone, _ = await live.phone()

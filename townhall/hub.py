@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections import Counter
@@ -102,7 +103,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             if len(args) > 2:
                 raise InvalidPayload("send one payload object per message")
-            if self.transport.message_size() - len(event) > MAX_PAYLOAD_BYTES + FRAMING_BYTES:
+            if too_large(self.transport.message_size(), event, data):
                 return error_ack(
                     "payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes"
                 )
@@ -213,6 +214,24 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         if actor.role is Role.COMMITTEE:
             reply["committee"] = forum.committee_view(actor.id)
         return reply
+
+
+def too_large(sent: int, event: str, data: Any) -> bool:
+    """Whether a payload is over the limit, as UTF-8 JSON with no spaces.
+
+    `sent` is the whole message's size as the client sent it, which the transport measured. It
+    is never smaller than that: escapes (`\\uXXXX`, which some clients write for every non-ASCII
+    character) and spaces only add to it. So only a message over the limit as sent is measured
+    again, decoded, and a client that escapes Korean text gets the same limit as a browser.
+    """
+    framing = len(event.encode("utf-8", "surrogatepass")) + FRAMING_BYTES
+    if sent - framing <= MAX_PAYLOAD_BYTES:
+        return False
+    try:
+        compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return True
+    return len(compact.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES
 
 
 def same_secret(given: Any, expected: str) -> bool:
