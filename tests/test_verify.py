@@ -263,6 +263,53 @@ def test_a_purged_text_may_be_left_out(tmp_path: Path) -> None:
     assert report.problems == [] and report.checked["plain"] == 1
 
 
+def _first(lines: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    return lines[line_of(lines, kind) - 1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "said"),
+    [
+        ("ballot", {"choices": ["soup", "salad"]}, "expected 1 to 1 of ['soup', 'salad']"),
+        ("ballot", {"choices": ["tea"]}, "choices: 'tea' is not an option of poll 'lunch'"),
+        ("ballot", {"actor": {"role": "host"}}, 'actor: expected {"role": "participant"'),
+        ("ballot", {"actor": {"role": "participant", "id": "ana"}}, "actor: expected"),
+        ("ballot", {"poll": "welcome"}, "'welcome' is not a poll in the programme"),
+        ("committee_scored", {"scores": [[0, 6]]}, "scores: 6 is outside 1-5"),
+        ("committee_scored", {"scores": [[2, 3]]}, "question index 2 is not in the rubric"),
+        ("committee_scored", {"member": "lee"}, "'lee' is not a committee member scoring as"),
+        ("committee_scored", {"candidate": "moon"}, "'moon' is not a current candidate"),
+        ("post_created", {"post": 3}, "post: expected 11 (this line's seq), found 3"),
+        ("poll_opened", {"type": "poll_reopened"}, 'type: "poll_reopened" is not an event type'),
+        ("poll_opened", {"note": "x"}, "unexpected ['note']"),
+        ("item", {"at": -5}, "at: expected milliseconds since 1970 or null, found -5"),
+        ("server_started", {"programme": {"id": "other", "items": []}}, "programme.id: expected"),
+        ("format", {"version": 2}, "version: expected 1, found 2"),
+    ],
+)
+def test_a_line_that_breaks_a_rule_fails_there(
+    tmp_path: Path, kind: str, change: dict[str, Any], said: str
+) -> None:
+    lines = build.forum()
+    number = 1 if kind == "format" else line_of(lines, kind)
+    lines[number - 1].update(change)
+    problems = verify(write(tmp_path, build.jsonl(lines))).problems
+    assert problems[0].line == number
+    assert said in problems[0].message
+
+
+def test_a_reopened_poll_keeps_its_ballots(tmp_path: Path) -> None:
+    lines = build.forum()
+    close = line_of(lines, "poll_closed")
+    events = build.Events("x")
+    events.lines = lines[:close]
+    events.add("host", "poll_opened", poll="lunch")
+    events.add("dee", "ballot", poll="lunch", choices=["salad"], op="dee-1")
+    events.add("host", "poll_closed", poll="lunch", tally={"soup": 3, "salad": 1})
+    report = verify(write(tmp_path, build.jsonl(events.lines)))
+    assert report.problems == [] and report.checked["polls"] == 2
+
+
 def test_non_canonical_and_float_lines_are_refused(tmp_path: Path) -> None:
     spaced = RAW[1].replace(b'","', b'", "', 1)
     report = verify(write(tmp_path, b"\n".join([RAW[0], spaced, *RAW[2:]]) + b"\n"))

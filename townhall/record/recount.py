@@ -47,7 +47,7 @@ class Replay:
 
     def apply(self, line: int, event: dict[str, Any]) -> list[str]:
         """Replay one event line; what disagrees with the record, one message each."""
-        handler = getattr(self, "_" + str(event["type"]), None)
+        handler = getattr(self, f"_on_{event['type']}", None)
         if handler is None:
             return []
         try:
@@ -61,7 +61,7 @@ class Replay:
 
     # -- the programme ------------------------------------------------------------------------
 
-    def _server_started(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_server_started(self, line: int, event: dict[str, Any]) -> list[str]:
         programme = _dict(event["programme"], "programme")
         if programme.get("id") != self.forum:
             raise Bad(
@@ -116,11 +116,11 @@ class Replay:
 
     # -- polls --------------------------------------------------------------------------------
 
-    def _poll_opened(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_poll_opened(self, line: int, event: dict[str, Any]) -> list[str]:
         self._poll(event)[1].status = "open"
         return []
 
-    def _poll_options(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_poll_options(self, line: int, event: dict[str, Any]) -> list[str]:
         _, state = self._poll(event)
         pairs = [_list(o, "options entry") for o in _list(event["options"], "options")]
         if any(len(p) != 2 or not all(isinstance(x, str) for x in p) for p in pairs):
@@ -130,7 +130,7 @@ class Replay:
         state.agreements = agreements
         return []
 
-    def _ballot(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_ballot(self, line: int, event: dict[str, Any]) -> list[str]:
         poll, state = self._poll(event)
         if state.status != "open":
             raise Bad(
@@ -150,7 +150,7 @@ class Replay:
         state.ballots[_str(event["actor"].get("id"), "actor.id")] = tuple(choices)
         return []
 
-    def _poll_closed(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_poll_closed(self, line: int, event: dict[str, Any]) -> list[str]:
         poll, state = self._poll(event)
         found = []
         if state.status != "open":
@@ -165,7 +165,7 @@ class Replay:
             )
         return found
 
-    def _live_vote(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_live_vote(self, line: int, event: dict[str, Any]) -> list[str]:
         poll, state = self._poll(event)
         if poll != self._selection()["poll"]:
             raise Bad(f"a live vote for poll {poll!r}, which is not the selection's poll")
@@ -190,12 +190,12 @@ class Replay:
 
     # -- posts ----------------------------------------------------------------------------------
 
-    def _post_created(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_post_created(self, line: int, event: dict[str, Any]) -> list[str]:
         if event["post"] != event["seq"]:
             raise Bad(f"post: expected {event['seq']} (this line's seq), found {event['post']!r}")
         return self._plain(event, ("text", "name"))
 
-    def _post_edited(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_post_edited(self, line: int, event: dict[str, Any]) -> list[str]:
         return self._plain(event, ("text",))
 
     def _plain(self, event: dict[str, Any], members: tuple[str, ...]) -> list[str]:
@@ -234,7 +234,7 @@ class Replay:
             counts = [0] * len(state.options)
         return [Candidate(*c) for c in zip(state.options, state.labels, counts, strict=True)]
 
-    def _committee_scored(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_committee_scored(self, line: int, event: dict[str, Any]) -> list[str]:
         member = _str(event["member"], "member")
         if member not in self._selection()["committee"] or event["actor"].get("id") != member:
             raise Bad(f"member {member!r} is not a committee member scoring as themselves")
@@ -271,7 +271,7 @@ class Replay:
         except RuleError as exc:
             raise Bad(f"the selection can't be computed: {exc}") from exc
 
-    def _selection_published(self, line: int, event: dict[str, Any]) -> list[str]:
+    def _on_selection_published(self, line: int, event: dict[str, Any]) -> list[str]:
         if event["published"] is not True:
             return ["a withdrawal carries no result"] if "result" in event else []
         self.checked["publications"] += 1

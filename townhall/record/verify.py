@@ -239,7 +239,7 @@ def _header(line: dict[str, Any], replay: Replay) -> list[str]:
 def _event(line: dict[str, Any], replay: Replay) -> list[str]:
     """What is wrong with an event line's members and actor; the replay needs none wrong."""
     kind = line.get("type")
-    if kind not in EVENTS:
+    if not isinstance(kind, str) or kind not in EVENTS:
         return [f"type: {json.dumps(kind)} is not an event type of format {VERSION}"]
     role, own, optional = EVENTS[kind]
     wrong = []
