@@ -27,8 +27,8 @@ COMMON = ("seq", "at", "type", "actor", "prev", "hash")
 EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "server_started": ("server", ("engine", "townhall", "programme", "rules"), ()),
     "item": ("host", ("index", "timer_ms"), ()),
-    "poll_opened": ("host", ("poll",), ()),
-    "poll_closed": ("host", ("poll", "tally"), ()),
+    "poll_opened": ("host", ("poll",), ("at_ms",)),
+    "poll_closed": ("host", ("poll", "tally"), ("at_ms",)),
     "results": ("host", ("poll", "visible"), ()),
     "ballot": ("participant", ("poll", "choices", "op"), ()),
     "timer_started": ("host", ("at_ms",), ()),
