@@ -1,4 +1,5 @@
-"""The `townhall` command: serve a programme, run the demo, check a programme file."""
+"""The `townhall` command: serve a programme, run the demo, check a programme file, verify a
+forum's public record."""
 
 from __future__ import annotations
 
@@ -40,7 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     score.add_argument("--committee", type=Path, help="committee scores: member,candidate,q1..qN")
     score.add_argument("--json", action="store_true", help="the full result as JSON")
 
+    verify = commands.add_parser("verify", help="check a forum's public record (docs/record.md)")
+    verify.add_argument("record", type=Path, help="the record, RECORD.jsonl")
+    verify.add_argument("--selection", type=Path, help="a selection.json export to match with it")
+
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        return _verify(args.record, args.selection)
     if args.command == "check":
         return _check(args.roomfiles)
     if args.command == "score":
@@ -85,6 +92,22 @@ def _score(roomfile: Path, data_dir: Path, committee: Path | None, *, as_json: b
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
     print(score_cli.as_json(table) if as_json else score_cli.render(table))
+    return 0
+
+
+def _verify(record: Path, selection: Path | None) -> int:
+    from townhall.record.verify import RecordError, verify
+
+    try:
+        report = verify(record, selection)
+    except RecordError as exc:
+        print(f"townhall: {exc}", file=sys.stderr)
+        return 2
+    for problem in report.problems:  # line 0: the file as a whole
+        print(f"{record}{f':{problem.line}' if problem.line else ''}: {problem.message}")
+    if not report.ok:
+        return 1
+    print(f"{record}: ok", *report.summary(), sep="\n  ")
     return 0
 
 

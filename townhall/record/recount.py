@@ -1,0 +1,345 @@
+"""The recount half of `townhall verify`: replays a record's events as docs/record.md's
+"Recounting" says (every ballot, every tally at a close, each live vote, the committee's scores)
+and recomputes each published selection result with Townhall's own scorer.
+
+It reads only the record: the programme comes from the latest `server_started` line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from townhall.model.scorer import Candidate, Conversion, Row, Rule, RuleError, Scores, score
+
+
+class Bad(ValueError):
+    """A line that can't be replayed as it stands; the message says what is wrong with it."""
+
+
+@dataclass(slots=True)
+class PollReplay:
+    status: str = "not opened"  # then "open" or "closed"
+    ballots: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Set by a `poll_options` line; until then the programme's options are current.
+    options: list[str] | None = None
+    labels: list[str] = field(default_factory=list)
+    agreements: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Replay:
+    """The state a record's events build, and what the replay checked so far."""
+
+    forum: str | None = None
+    pseudonym: re.Pattern[str] = re.compile(r"p-[0-9a-f]{16}\Z")  # as the header says
+    programme: dict[str, Any] | None = None
+    rule: Rule | None = None
+    polls: dict[str, PollReplay] = field(default_factory=dict)
+    live: dict[str, int] | None = None  # the last live vote's counts
+    scores: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
+    published: tuple[int, list[dict[str, Any]]] | None = None  # (line, rows) of the last one
+    checked: Counter[str] = field(default_factory=Counter)
+
+    def apply(self, line: int, event: dict[str, Any]) -> list[str]:
+        """Replay one event line; what disagrees with the record, one message each."""
+        handler = getattr(self, f"_on_{event['type']}", None)
+        if handler is None:
+            return []
+        try:
+            found: list[str] = handler(line, event)
+        except Bad as exc:
+            return [str(exc)]
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            # Only a malformed programme gets here: the line's own members were checked.
+            return [f"can't be replayed: the programme is malformed ({exc!r})"]
+        return found
+
+    # -- the programme ------------------------------------------------------------------------
+
+    def _on_server_started(self, line: int, event: dict[str, Any]) -> list[str]:
+        programme = _dict(event["programme"], "programme")
+        if programme.get("id") != self.forum:
+            raise Bad(
+                f"programme.id: expected {self.forum!r} (the header's forum), found"
+                f" {programme.get('id')!r}"
+            )
+        for item in _list(programme.get("items"), "programme.items"):
+            if _dict(item, "programme item").get("kind") == "poll":
+                self.polls.setdefault(_str(item.get("id"), "programme item id"), PollReplay())
+        self.programme, self.rule = programme, None
+        selection = programme.get("selection")
+        if selection is None:
+            return []
+        try:
+            raw = _dict(_dict(selection, "programme.selection")["rule"], "selection rule")
+            self.rule = Rule(
+                weights=dict(raw["weights"]),
+                conversion=Conversion(raw["conversion"]),
+                rubric=tuple(raw["rubric"]),
+                lowest=raw["lowest"],
+                highest=raw["highest"],
+                tie_break=tuple(raw["tie_break"]),
+            ).check()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Bad(f"programme.selection.rule is not usable: {exc}") from exc
+        return []
+
+    def _item_of(self, poll: str) -> dict[str, Any]:
+        if self.programme is None:
+            raise Bad(f"poll {poll!r} comes before any server_started line: no programme yet")
+        for item in self.programme["items"]:
+            if item.get("id") == poll and item.get("kind") == "poll":
+                return dict(item)
+        raise Bad(f"{poll!r} is not a poll in the programme")
+
+    def _poll(self, event: dict[str, Any]) -> tuple[str, PollReplay]:
+        poll = _str(event["poll"], "poll")
+        self._item_of(poll)
+        return poll, self.polls.setdefault(poll, PollReplay())
+
+    def options(self, poll: str) -> list[str]:
+        """The poll's current option ids: the last `poll_options` line's, else the programme's."""
+        state = self.polls.get(poll)
+        if state is not None and state.options is not None:
+            return state.options
+        return [str(o[0]) for o in self._item_of(poll).get("options", [])]
+
+    def tally(self, poll: str) -> dict[str, int]:
+        """For each current option, how many current ballots include it."""
+        ballots = self.polls[poll].ballots.values()
+        return {o: sum(o in b for b in ballots) for o in self.options(poll)}
+
+    # -- polls --------------------------------------------------------------------------------
+
+    def _on_poll_opened(self, line: int, event: dict[str, Any]) -> list[str]:
+        self._poll(event)[1].status = "open"
+        return []
+
+    def _on_poll_options(self, line: int, event: dict[str, Any]) -> list[str]:
+        _, state = self._poll(event)
+        pairs = [_list(o, "options entry") for o in _list(event["options"], "options")]
+        if any(len(p) != 2 or not all(isinstance(x, str) for x in p) for p in pairs):
+            raise Bad("options: each entry is [id, label]")
+        agreements = [_int(n, "agreements entry") for n in _list(event["agreements"], "agreements")]
+        state.options, state.labels = [p[0] for p in pairs], [p[1] for p in pairs]
+        state.agreements = agreements
+        return []
+
+    def _on_ballot(self, line: int, event: dict[str, Any]) -> list[str]:
+        poll, state = self._poll(event)
+        if state.status != "open":
+            raise Bad(
+                f"a ballot for poll {poll!r}, which is {state.status}: only open polls take ballots"
+            )
+        choices = [_str(c, "choices entry") for c in _list(event["choices"], "choices")]
+        options = self.options(poll)
+        item = self._item_of(poll)
+        limit = (
+            1 if item.get("choice") == "single" else _int(item.get("max_choices"), "max_choices")
+        )
+        unknown = [c for c in choices if c not in options]
+        if unknown:
+            raise Bad(f"choices: {unknown[0]!r} is not an option of poll {poll!r}")
+        if choices != [o for o in options if o in choices] or not 1 <= len(choices) <= limit:
+            raise Bad(f"choices: expected 1 to {limit} of {options} in that order, found {choices}")
+        state.ballots[_str(event["actor"].get("id"), "actor.id")] = tuple(choices)
+        return []
+
+    def _on_poll_closed(self, line: int, event: dict[str, Any]) -> list[str]:
+        poll, state = self._poll(event)
+        found = []
+        if state.status != "open":
+            found.append(f"poll_closed for poll {poll!r}, which is {state.status}")
+        state.status = "closed"
+        self.checked["polls"] += 1
+        expected = self.tally(poll)
+        if difference(expected, event["tally"]) is not None:
+            found.append(
+                f"tally of poll {poll!r}: expected {_show(expected)} from the ballots,"
+                f" found {_show(event['tally'])}"
+            )
+        return found
+
+    def _on_live_vote(self, line: int, event: dict[str, Any]) -> list[str]:
+        poll, state = self._poll(event)
+        if poll != self._selection()["poll"]:
+            raise Bad(f"a live vote for poll {poll!r}, which is not the selection's poll")
+        pairs = [_list(p, "counts entry") for p in _list(event["counts"], "counts")]
+        if any(len(p) != 2 or not isinstance(p[0], str) for p in pairs):
+            raise Bad("counts: each entry is [option id, ballots]")
+        counts = {p[0]: _int(p[1], "counts entry") for p in pairs}
+        if len(counts) != len(pairs):
+            raise Bad("counts: an option is listed twice")
+        self.live = counts
+        self.checked["live_votes"] += 1
+        found = []
+        if state.status != "closed":
+            found.append(f"a live vote for poll {poll!r}, which is {state.status}, not closed")
+        expected = self.tally(poll)
+        if counts != expected:
+            found.append(
+                f"live vote of poll {poll!r}: expected {_show(expected)} from the"
+                f" ballots, found {_show(counts)}"
+            )
+        return found
+
+    # -- posts ----------------------------------------------------------------------------------
+
+    def _on_post_created(self, line: int, event: dict[str, Any]) -> list[str]:
+        if event["post"] != event["seq"]:
+            raise Bad(f"post: expected {event['seq']} (this line's seq), found {event['post']!r}")
+        return self._plain(event, ("text", "name"))
+
+    def _on_post_edited(self, line: int, event: dict[str, Any]) -> list[str]:
+        return self._plain(event, ("text",))
+
+    def _plain(self, event: dict[str, Any], members: tuple[str, ...]) -> list[str]:
+        if "plain" not in event:
+            return []
+        plain = _dict(event["plain"], "plain")
+        if set(plain) != set(members):
+            raise Bad(f"plain: expected members {list(members)}, found {sorted(plain)}")
+        self.checked["plain"] += 1
+        found = []
+        for member in members:
+            digest = hashlib.sha256(_str(plain[member], f"plain.{member}").encode()).hexdigest()
+            if digest != event[f"{member}_sha256"]:
+                found.append(
+                    f"plain.{member} hashes to {digest}, but {member}_sha256 is"
+                    f" {event[f'{member}_sha256']!r}: the text is not the one hashed"
+                )
+        return found
+
+    # -- the selection --------------------------------------------------------------------------
+
+    def _selection(self) -> dict[str, Any]:
+        selection = None if self.programme is None else self.programme.get("selection")
+        if selection is None:
+            raise Bad("the programme has no selection")
+        return dict(selection)
+
+    def candidates(self) -> list[Candidate]:
+        """The last `poll_options` line's for the selection poll, else the programme's."""
+        selection = self._selection()
+        state = self.polls.get(selection["poll"])
+        if state is None or state.options is None:
+            return [Candidate(str(c[0]), str(c[1]), int(c[2])) for c in selection["candidates"]]
+        counts = state.agreements
+        if len(counts) != len(state.options):
+            counts = [0] * len(state.options)
+        return [Candidate(*c) for c in zip(state.options, state.labels, counts, strict=True)]
+
+    def _on_committee_scored(self, line: int, event: dict[str, Any]) -> list[str]:
+        member = _str(event["member"], "member")
+        if member not in self._selection()["committee"] or event["actor"].get("id") != member:
+            raise Bad(f"member {member!r} is not a committee member scoring as themselves")
+        candidate = _str(event["candidate"], "candidate")
+        if candidate not in [c.id for c in self.candidates()]:
+            raise Bad(f"candidate {candidate!r} is not a current candidate")
+        if self.rule is None:
+            raise Bad("no usable selection rule in the programme to check the scores against")
+        given: dict[int, int] = {}
+        for pair in _list(event["scores"], "scores"):
+            question, value = (_int(n, "scores entry") for n in _list(pair, "scores entry"))
+            if not 0 <= question < len(self.rule.rubric) or question in given:
+                raise Bad(f"scores: question index {question} is not in the rubric or repeated")
+            if not self.rule.lowest <= value <= self.rule.highest:
+                raise Bad(f"scores: {value} is outside {self.rule.lowest}-{self.rule.highest}")
+            given[question] = value
+        self.scores.setdefault(member, {})[candidate] = given
+        return []
+
+    def result_rows(self) -> list[dict[str, Any]]:
+        """The selection result as the record holds it, recomputed from the record so far."""
+        selection = self._selection()
+        if self.live is None:
+            raise Bad("a result published before any live vote was recorded")
+        candidates = self.candidates()
+        ids = [c.id for c in candidates]
+        votes = {c: n for c, n in self.live.items() if c in ids}
+        committee: Scores = {
+            m: {c: q for c, q in self.scores.get(m, {}).items() if c in ids and q}
+            for m in selection["committee"]
+        }
+        try:
+            return [recorded_row(row) for row in score(candidates, votes, committee, self.rule)]
+        except RuleError as exc:
+            raise Bad(f"the selection can't be computed: {exc}") from exc
+
+    def _on_selection_published(self, line: int, event: dict[str, Any]) -> list[str]:
+        if event["published"] is not True:
+            return ["a withdrawal carries no result"] if "result" in event else []
+        self.checked["publications"] += 1
+        expected = self.result_rows()
+        self.published = (line, expected)
+        rows = _list(_dict(event.get("result"), "result").get("rows"), "result.rows")
+        if len(rows) != len(expected):
+            return [f"result: expected {len(expected)} rows, found {len(rows)}"]
+        return [
+            f"result row {n}: {wrong}"
+            for n, (want, got) in enumerate(zip(expected, rows, strict=True), start=1)
+            if (wrong := difference(want, got)) is not None
+        ]
+
+
+def recorded_row(row: Row) -> dict[str, Any]:
+    """One row of a `selection_published` line's `result`, points as exact fraction strings."""
+    return {
+        "rank": row.rank,
+        "candidate": row.candidate.id,
+        "agreements": row.candidate.agreements,
+        "live_votes": row.votes,
+        "committee_scores_given": row.scores_given,
+        "points": {part: str(p) for part, p in row.points.items()} | {"total": str(row.total)},
+    }
+
+
+def difference(expected: Any, found: Any, where: str = "") -> str | None:
+    """The first place `found` differs from `expected`, said as expected vs found."""
+    if isinstance(expected, dict) and isinstance(found, dict):
+        for key in [*expected, *(k for k in found if k not in expected)]:
+            inner = f"{where}.{key}" if where else str(key)
+            if key not in found:
+                return f"{inner}: expected {_show(expected[key])}, found nothing"
+            if key not in expected:
+                return f"{inner}: unexpected, found {_show(found[key])}"
+            wrong = difference(expected[key], found[key], inner)
+            if wrong is not None:
+                return wrong
+        return None
+    if expected == found and type(expected) is type(found):
+        return None
+    return f"{where or 'value'}: expected {_show(expected)}, found {_show(found)}"
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Bad(f"{what}: expected an object, found {_show(value)}")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise Bad(f"{what}: expected a list, found {_show(value)}")
+    return value
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise Bad(f"{what}: expected a string, found {_show(value)}")
+    return value
+
+
+def _int(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Bad(f"{what}: expected a whole number, found {_show(value)}")
+    return value
