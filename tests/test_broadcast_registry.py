@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-from townhall.broadcast import BOARD_EVENTS, POST_EVENTS, STATE_EVENTS, TALLY_EVENTS
+from townhall.broadcast import (
+    BOARD_EVENTS,
+    NOT_BROADCAST,
+    POST_EVENTS,
+    STATE_EVENTS,
+    TALLY_EVENTS,
+)
 from townhall.model.events import EVENT_TYPES
 
 
 def test_every_event_type_is_broadcast_one_way() -> None:
-    listed = Counter([*TALLY_EVENTS, *BOARD_EVENTS, *POST_EVENTS, *STATE_EVENTS])
+    listed = Counter([*TALLY_EVENTS, *BOARD_EVENTS, *POST_EVENTS, *STATE_EVENTS, *NOT_BROADCAST])
     twice = sorted(cls.__name__ for cls, n in listed.items() if n > 1)
     undecided = sorted(cls.__name__ for cls in EVENT_TYPES if cls not in listed)
     unknown = sorted(cls.__name__ for cls in listed if cls not in EVENT_TYPES)

@@ -231,7 +231,7 @@ async def test_scores_lock_and_publication_survive_a_restart(
     engine = open_engine(url, programme(), tmp_path)
     await engine.start()
     ack = (await engine.execute(KIM, ScoreCandidate("a", (5, None)))).ack
-    assert ack == {"ok": True, "candidate": "a", "scores": [5, None], "seq": 1, "duplicate": False}
+    assert ack == {"ok": True, "candidate": "a", "scores": [5, None], "seq": 2, "duplicate": False}
     again = (await engine.execute(KIM, ScoreCandidate("a", (5, None)))).ack
     assert again["duplicate"] is True and again["scores"] == [5, None]
     await engine.execute(LEE, ScoreCandidate("b", (2, 3)))

@@ -120,7 +120,7 @@ async def test_execute_applies_notifies_and_acks(make_engine: EngineFactory) -> 
     engine.subscribe(seen.append)
     await engine.execute(HOST, OpenPoll("vote"))
     outcome = await engine.execute(voter(1), Vote("vote", ("a",), "op-1"))
-    assert outcome.ack["ok"] and outcome.ack["version"] == engine.forum.seq == 2
+    assert outcome.ack["ok"] and outcome.ack["version"] == engine.forum.seq == 3
     assert len(seen) == 2
     duplicate = await engine.execute(voter(1), Vote("vote", ("a",), "op-1"))
     assert duplicate.events == [] and duplicate.ack["duplicate"] is True
@@ -136,11 +136,11 @@ async def test_a_refusal_changes_nothing(make_engine: EngineFactory) -> None:
     assert refused.value.code == "poll_not_open"
     with pytest.raises(ForumError):
         await engine.execute(voter(1), OpenPoll("vote"))
-    assert engine.forum.seq == 0
+    assert engine.forum.seq == 1  # its server_started
     await engine.close()
     again = make_engine()
     await again.start()
-    assert again.forum.seq == 0
+    assert again.forum.seq == 2  # a server_started each
     await again.close()
 
 
@@ -160,8 +160,9 @@ async def test_restart_restores_everything_acked(make_engine: EngineFactory) -> 
 
     restarted = make_engine()
     await restarted.start()
-    assert restarted.forum.state_view(Role.HOST) == expected
-    assert restarted.forum.my_ballots("p0") == mine == {"vote": {"choices": ["c"], "version": 24}}
+    # Everything but the seq, which the restart's server_started moved on.
+    assert restarted.forum.state_view(Role.HOST) == {**expected, "seq": expected["seq"] + 1}
+    assert restarted.forum.my_ballots("p0") == mine == {"vote": {"choices": ["c"], "version": 25}}
     assert restarted.forum.polls["multi"].status is PollStatus.CLOSED
     late = await restarted.execute(voter(0), Vote("vote", ("a",), "op-0"))
     assert late.ack["duplicate"] is True, "message ids survive a restart"
@@ -178,18 +179,18 @@ async def test_a_torn_last_record_is_cut_and_the_rest_kept(tmp_path: Path) -> No
     await engine.execute(voter(1), Vote("vote", ("b",), "op-1"))
     await engine.close()
     journal = tmp_path / "test-forum.journal"
-    record = msgpack.packb({"t": "ballot", "seq": 3, "poll": "vote", "participant": "p9"})
+    record = msgpack.packb({"t": "ballot", "seq": 4, "poll": "vote", "participant": "p9"})
     with journal.open("ab") as f:
         f.write(record[: len(record) // 2])  # a crash halfway through writing a record
     restarted = make_engine()
     await restarted.start()
-    assert restarted.forum.seq == 2
+    assert restarted.forum.seq == 4
     assert restarted.forum.polls["vote"].counts == {"a": 0, "b": 1, "c": 0}
     await restarted.execute(voter(2), Vote("vote", ("a",), "op-2"))
     await restarted.close()
     third = make_engine()
     await third.start()
-    assert third.forum.seq == 3
+    assert third.forum.seq == 6
     await third.close()
 
 
@@ -270,15 +271,15 @@ async def test_a_post_on_an_open_board_is_shown_at_once(make_engine: EngineFacto
     seen: list[list[Event]] = []
     engine.subscribe(lambda events: seen.append(list(events)))
     asked = await engine.execute(voter(1), SubmitPost("qna", "  Open on Sundays?  ", "민지", "o1"))
-    assert asked.ack == post_ack(1)
+    assert asked.ack == post_ack(2)
     assert seen == [list(asked.events)]
     assert asked.events == [
         PostCreated("qna", "p1", "민지", "Open on Sundays?", "visible", "o1", clock.now_ms)
     ]
-    post = engine.forum.boards.posts[1]
+    post = engine.forum.boards.posts[2]
     assert engine.forum.board_views(Role.PARTICIPANT)["qna"]["posts"] == [post.view(full=False)]
     assert engine.forum.boards.my_posts("p1") == [{**post.view(full=False), "board": "qna"}]
-    assert engine.forum.control_seq == 0, "a post is not a host event"
+    assert engine.forum.control_seq == 1, "a post is not a host event"
 
     assert await refusal(engine, HOST, SubmitPost("qna", "x", "", "o2")) == "forbidden"
     assert await refusal(engine, voter(1), SubmitPost("nope", "x", "", "o2")) == "unknown_board"
@@ -289,7 +290,7 @@ async def test_a_post_on_an_open_board_is_shown_at_once(make_engine: EngineFacto
         await refusal(engine, voter(1), SubmitPost("qna", "x", "n" * 41, "o2")) == "name_too_long"
     )
     second = await engine.execute(voter(1), SubmitPost("qna", "And holidays?", "", "o2"))
-    assert second.ack == post_ack(2), "a refused message's id is still free"
+    assert second.ack == post_ack(3), "a refused message's id is still free"
     await engine.close()
 
 
@@ -299,26 +300,26 @@ async def test_a_post_on_a_moderated_board_waits_for_the_host(make_engine: Engin
     nameless = SubmitPost("panel", "Who decides?", " ", "o1")
     assert await refusal(engine, voter(1), nameless) == "name_required"
     asked = await engine.execute(voter(1), ask)
-    assert asked.ack == post_ack(1, "pending")
+    assert asked.ack == post_ack(2, "pending")
     assert engine.forum.board_views(Role.PARTICIPANT)["panel"]["posts"] == []
-    assert [p["id"] for p in engine.forum.board_views(Role.HOST)["panel"]["posts"]] == [1]
+    assert [p["id"] for p in engine.forum.board_views(Role.HOST)["panel"]["posts"]] == [2]
     assert [p["state"] for p in engine.forum.boards.my_posts("p1")] == ["pending"]
-    assert await refusal(engine, voter(2), Upvote(1, True, "u1")) == "post_not_open"
-    assert await refusal(engine, HOST, AnswerPost(1)) == "post_not_open"
+    assert await refusal(engine, voter(2), Upvote(2, True, "u1")) == "post_not_open"
+    assert await refusal(engine, HOST, AnswerPost(2)) == "post_not_open"
 
-    await engine.execute(HOST, ApprovePost(1))
-    assert (await engine.execute(voter(1), ask)).ack == post_ack(1, "visible", duplicate=True)
-    up = await engine.execute(voter(2), Upvote(1, True, "u1"))
-    assert up.ack == upvote_ack(1, True, 1)
-    await engine.execute(HOST, HidePost(1))
-    assert await refusal(engine, voter(3), Upvote(1, True, "u1")) == "post_not_open"
-    late = await engine.execute(voter(2), Upvote(1, True, "u1"))
-    assert late.ack == upvote_ack(1, True, 1, "hidden", duplicate=True)
-    await engine.execute(HOST, ApprovePost(1))
-    await engine.execute(HOST, AnswerPost(1))
-    answered = await engine.execute(voter(3), Upvote(1, True, "u1"))
-    assert answered.ack == upvote_ack(1, True, 2, "answered"), "answered posts stay upvotable"
-    assert engine.forum.boards.posts[1].upvoters == {"p2", "p3"}
+    await engine.execute(HOST, ApprovePost(2))
+    assert (await engine.execute(voter(1), ask)).ack == post_ack(2, "visible", duplicate=True)
+    up = await engine.execute(voter(2), Upvote(2, True, "u1"))
+    assert up.ack == upvote_ack(2, True, 1)
+    await engine.execute(HOST, HidePost(2))
+    assert await refusal(engine, voter(3), Upvote(2, True, "u1")) == "post_not_open"
+    late = await engine.execute(voter(2), Upvote(2, True, "u1"))
+    assert late.ack == upvote_ack(2, True, 1, "hidden", duplicate=True)
+    await engine.execute(HOST, ApprovePost(2))
+    await engine.execute(HOST, AnswerPost(2))
+    answered = await engine.execute(voter(3), Upvote(2, True, "u1"))
+    assert answered.ack == upvote_ack(2, True, 2, "answered"), "answered posts stay upvotable"
+    assert engine.forum.boards.posts[2].upvoters == {"p2", "p3"}
     await engine.close()
 
 
@@ -329,15 +330,15 @@ async def test_a_resent_post_is_acked_as_the_same_post(make_engine: EngineFactor
     ask = SubmitPost("qna", "When does it close?", "", "o1")
     first = await engine.execute(voter(1), ask)
     again = await engine.execute(voter(1), ask)
-    assert again.events == [] and again.ack == post_ack(1, duplicate=True)
+    assert again.events == [] and again.ack == post_ack(2, duplicate=True)
     # Recognised before its text is read, as the model does: a resend is never refused.
     garbled = await engine.execute(voter(1), SubmitPost("qna", "", "n" * 99, "o1"))
     assert garbled.ack == again.ack
     assert len(seen) == 1, "a resend notifies no one"
     other = await engine.execute(voter(2), ask)
-    assert other.ack == post_ack(2), "message ids are each participant's own"
-    assert first.ack == post_ack(1)
-    assert engine.forum.seq == 2 and list(engine.forum.boards.posts) == [1, 2]
+    assert other.ack == post_ack(3), "message ids are each participant's own"
+    assert first.ack == post_ack(2)
+    assert engine.forum.seq == 3 and list(engine.forum.boards.posts) == [2, 3]
     await engine.close()
 
 
@@ -346,28 +347,28 @@ async def test_an_upvote_counts_once_and_a_late_resend_undoes_nothing(
 ) -> None:
     engine = await start(make_engine, forum_programme(), Clock())
     await engine.execute(voter(1), SubmitPost("qna", "Why?", "", "o1"))
-    up = await engine.execute(voter(2), Upvote(1, True, "u1"))
-    assert up.ack == upvote_ack(1, True, 1)
-    assert up.events == [UpvoteSet(1, "p2", True, "u1")]
-    resend = await engine.execute(voter(2), Upvote(1, True, "u1"))
-    assert resend.events == [] and resend.ack == upvote_ack(1, True, 1, duplicate=True)
-    repeat = await engine.execute(voter(2), Upvote(1, True, "u2"))
-    assert repeat.ack == upvote_ack(1, True, 1), "one upvote per participant"
-    assert repeat.events == [UpvoteSet(1, "p2", True, "u2")], "recorded though nothing moved"
-    assert (await engine.execute(voter(3), Upvote(1, True, "u1"))).ack == upvote_ack(1, True, 2)
+    up = await engine.execute(voter(2), Upvote(2, True, "u1"))
+    assert up.ack == upvote_ack(2, True, 1)
+    assert up.events == [UpvoteSet(2, "p2", True, "u1")]
+    resend = await engine.execute(voter(2), Upvote(2, True, "u1"))
+    assert resend.events == [] and resend.ack == upvote_ack(2, True, 1, duplicate=True)
+    repeat = await engine.execute(voter(2), Upvote(2, True, "u2"))
+    assert repeat.ack == upvote_ack(2, True, 1), "one upvote per participant"
+    assert repeat.events == [UpvoteSet(2, "p2", True, "u2")], "recorded though nothing moved"
+    assert (await engine.execute(voter(3), Upvote(2, True, "u1"))).ack == upvote_ack(2, True, 2)
 
-    back = await engine.execute(voter(2), Upvote(1, False, "u3"))
-    assert back.ack == upvote_ack(1, False, 1)
+    back = await engine.execute(voter(2), Upvote(2, False, "u3"))
+    assert back.ack == upvote_ack(2, False, 1)
     for op in ("u1", "u2"):  # late resends of the upvotes the take-back replaced
-        late = await engine.execute(voter(2), Upvote(1, True, op))
-        assert late.ack == upvote_ack(1, False, 1, duplicate=True)
-    assert engine.forum.boards.posts[1].upvoters == {"p3"}
+        late = await engine.execute(voter(2), Upvote(2, True, op))
+        assert late.ack == upvote_ack(2, False, 1, duplicate=True)
+    assert engine.forum.boards.posts[2].upvoters == {"p3"}
     assert engine.forum.boards.my_upvotes("p2") == {}
-    assert engine.forum.boards.my_upvotes("p3") == {"qna": [1]}
-    assert engine.forum.control_seq == 0, "upvotes are not host events"
+    assert engine.forum.boards.my_upvotes("p3") == {"qna": [2]}
+    assert engine.forum.control_seq == 1, "upvotes are not host events"
 
     assert await refusal(engine, voter(2), Upvote(99, True, "u9")) == "unknown_post"
-    assert await refusal(engine, HOST, Upvote(1, True, "u9")) == "forbidden"
+    assert await refusal(engine, HOST, Upvote(2, True, "u9")) == "forbidden"
     await engine.close()
 
 
@@ -741,12 +742,12 @@ async def test_posting_is_rate_limited_per_participant_and_board(
         return outcome.ack
 
     for n in range(POSTS_PER_WINDOW):
-        assert (await idea(f"o{n}")) == post_ack(n + 1)
+        assert (await idea(f"o{n}")) == post_ack(n + 2)
         clock.now_ms += 1000
     quick = SubmitPost("ideas", "One more", "", "o-quick")
     assert await refusal(engine, voter(1), quick) == "post_rate"
     assert (await engine.execute(voter(1), SubmitPost("ideas", "x", "", "o0"))).ack == post_ack(
-        1, duplicate=True
+        2, duplicate=True
     ), "a resend of an accepted post is acked whatever the limits"
     elsewhere = await engine.execute(voter(1), SubmitPost("panel", "And you?", "민지", "o-quick"))
     assert elsewhere.ack["duplicate"] is False, "each board has its own limit"
@@ -871,7 +872,7 @@ async def test_restart_restores_posts_upvotes_pins_and_states(make_engine: Engin
     forum = restarted.forum
     assert {role: forum.board_views(role) for role in Role} == expected
     assert (forum.boards.my_upvotes("p0"), forum.boards.my_posts("p1")) == mine
-    assert (forum.seq, forum.control_seq) == seqs
+    assert (forum.seq, forum.control_seq) == (seqs[0] + 1, seqs[0] + 1)  # its server_started
     assert forum.boards.boards["panel"].pinned == panel[2]
     assert [forum.boards.posts[p].state.value for p in panel] == [
         "visible",
@@ -893,5 +894,5 @@ async def test_restart_restores_posts_upvotes_pins_and_states(make_engine: Engin
     )
     assert await refusal(restarted, voter(5), Upvote(ideas[1], True, "u")) == "post_merged"
     fresh = await restarted.execute(voter(9), SubmitPost("panel", "New here", "새", "o"))
-    assert fresh.ack == post_ack(seqs[0] + 2, "pending")
+    assert fresh.ack == post_ack(seqs[0] + 3, "pending")
     await restarted.close()

@@ -83,8 +83,9 @@ async def test_closing_the_selection_poll_records_the_live_vote_and_a_reclose_re
     await vote_and_close(engine, ["a", "a", "b"], "first")
     ((seq, first),) = engine.forum.live_votes
     assert dict(first.counts) == {"a": 2, "b": 1, "c": 0}
-    # Opened at 1, ballots at 2-4, closed at 5, recorded at 6 with the tally's version, 4.
-    assert (seq, first.version) == (6, 4)
+    # Started at 1, opened at 2, ballots at 3-5, closed at 6, recorded at 7 with the tally's
+    # version, 5.
+    assert (seq, first.version) == (7, 5)
     # Reopened, one voter changes their mind, closed again: the new result replaces the old.
     await engine.execute(HOST, OpenPoll("vote"))
     await engine.execute(voter(1), Vote("vote", ("c",), "second-1"))

@@ -27,6 +27,8 @@ from townhall.loglimit import shorten_access_log
 from townhall.model.agenda import Programme
 from townhall.presence import Presence
 from townhall.ratelimit import AddressBuckets
+from townhall.record import http as record_http
+from townhall.record.book import RecordBook
 from townhall.transport.layer import SocketLayer
 from townhall.transport.lean_socket import Endpoint
 
@@ -64,6 +66,7 @@ class Townhall:
     keys: ForumKeys
     addresses: Addresses
     transport: SocketLayer
+    book: RecordBook  # the record's running digest, for the pages
 
     @property
     def websockets(self) -> Endpoint | None:
@@ -155,6 +158,7 @@ def build(
     )
     transport.serve(hub)
     broadcaster = Broadcaster(transport, engine, settings.tick_ms / 1000, present)
+    book = RecordBook(engine, programme, keys.secret)
     site = web.Site(
         programme=programme,
         code=keys.code,
@@ -199,6 +203,7 @@ def build(
 
     routes = [
         *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
+        *record_http.routes(book, keys.code, keys.host_key),
         *web.routes(site, health),
     ]
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
@@ -207,7 +212,13 @@ def build(
     # forum's own pages.
     asgi = SecurityHeaders(HeaderLimits(SocketIOGuard(transport.asgi(starlette_app), opened_with)))
     return Townhall(
-        asgi=asgi, engine=engine, hub=hub, keys=keys, addresses=addresses, transport=transport
+        asgi=asgi,
+        engine=engine,
+        hub=hub,
+        keys=keys,
+        addresses=addresses,
+        transport=transport,
+        book=book,
     )
 
 

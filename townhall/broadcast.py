@@ -32,6 +32,7 @@ from townhall.model.events import (
     ResultsShown,
     ScoringLocked,
     SelectionPublished,
+    ServerStarted,
     TimerPaused,
     TimerReset,
     TimerStarted,
@@ -75,6 +76,7 @@ STATE_EVENTS = (  # the forum's state, for every role
     ScoringLocked,
     SelectionPublished,
 )
+NOT_BROADCAST = (ServerStarted,)  # changes nothing a client sees: it is for the record
 
 
 class Broadcaster:

@@ -33,11 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate programme files and say what is wrong")
     check.add_argument("roomfiles", type=Path, nargs="+", help="programme files to check")
 
-    score = commands.add_parser(
-        "score", help="the experiment selection result, from a forum's journal"
+    score = commands.add_parser("score", help="the experiment selection result, from a forum's log")
+    score.add_argument(
+        "roomfile", type=Path, nargs="?", help="the programme (default: the one the log states)"
     )
-    score.add_argument("roomfile", type=Path, help="the forum programme with its [selection]")
-    score.add_argument("--data-dir", type=Path, default=Path("data"), help="where its journal is")
+    _stored_forum(score)
     score.add_argument("--committee", type=Path, help="committee scores: member,candidate,q1..qN")
     score.add_argument("--json", action="store_true", help="the full result as JSON")
 
@@ -45,13 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument("record", type=Path, help="the record, RECORD.jsonl")
     verify.add_argument("--selection", type=Path, help="a selection.json export to match with it")
 
+    record = commands.add_parser("record", help="a forum's public record (docs/record.md)")
+    _stored_forum(record)
+    record.add_argument("-o", "--output", type=Path, help="write it here, not to standard output")
+
     args = parser.parse_args(argv)
     if args.command == "verify":
         return _verify(args.record, args.selection)
     if args.command == "check":
         return _check(args.roomfiles)
     if args.command == "score":
-        return _score(args.roomfile, args.data_dir, args.committee, as_json=args.json)
+        return _score(args, as_json=args.json)
+    if args.command == "record":
+        return _record(args.forum, args.data_dir, args.redis, args.output)
     try:
         settings = Settings.from_env(os.environ).override(
             host=args.host,
@@ -83,11 +89,19 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="worker processes on one port (needs --redis)")
 
 
-def _score(roomfile: Path, data_dir: Path, committee: Path | None, *, as_json: bool) -> int:
+def _stored_forum(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--forum", metavar="ID", help="the forum's id (its programme's [forum] id)")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="its data dir")
+    parser.add_argument("--redis", metavar="URL", help="read it from Redis instead")
+
+
+def _score(args: argparse.Namespace, *, as_json: bool) -> int:
     from townhall import score_cli
 
     try:
-        table = score_cli.forum_result(roomfile, data_dir, committee)
+        table = score_cli.forum_result(
+            args.roomfile, args.data_dir, args.committee, args.redis or "memory://", args.forum
+        )
     except (ProgrammeError, score_cli.ScoreError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
@@ -108,6 +122,27 @@ def _verify(record: Path, selection: Path | None) -> int:
     if not report.ok:
         return 1
     print(f"{record}: ok", *report.summary(), sep="\n  ")
+    return 0
+
+
+def _record(forum: str | None, data_dir: Path, redis: str | None, output: Path | None) -> int:
+    from townhall.engine import EngineError
+    from townhall.record.log import StoredForum, record_bytes
+    from townhall.record.writer import RecordError
+
+    if forum is None:
+        print("townhall: name the forum: --forum ID", file=sys.stderr)
+        return 1
+    stored = StoredForum(forum, data_dir, redis or "memory://")
+    try:
+        data = record_bytes(stored)
+        if output is None:
+            sys.stdout.buffer.write(data)
+        else:
+            output.write_bytes(data)
+    except (EngineError, RecordError, OSError) as exc:
+        print(f"townhall: {stored.where}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -188,6 +188,23 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def host_refusal(request: Request, code: str, host_key: str) -> Response | None:
+    """The refusal to send instead of an export, if the request is not the host's."""
+    if request.path_params["code"].upper() != code:
+        return Response("no forum with that code", status_code=404, media_type="text/plain")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        given.strip().encode(), host_key.encode()
+    ):
+        return Response(
+            "send the host key as: Authorization: Bearer KEY",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return None
+
+
 def routes(
     forum: Callable[[], Forum],
     code: str,
@@ -203,19 +220,7 @@ def routes(
         return forum()
 
     def authorised(request: Request) -> Response | None:
-        if request.path_params["code"].upper() != code:
-            return Response("no forum with that code", status_code=404, media_type="text/plain")
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(
-            given.strip().encode(), host_key.encode()
-        ):
-            return Response(
-                "send the host key as: Authorization: Bearer KEY",
-                status_code=401,
-                media_type="text/plain",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return None
+        return host_refusal(request, code, host_key)
 
     async def posts_csv(request: Request) -> Response:
         refused = authorised(request)

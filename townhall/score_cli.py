@@ -1,4 +1,4 @@
-"""`townhall score ROOMFILE`: the selection result for a forum, from its journal, offline."""
+"""`townhall score`: the selection result for a forum, from its log, offline, on either engine."""
 
 from __future__ import annotations
 
@@ -7,30 +7,44 @@ from pathlib import Path
 from typing import Any
 
 from townhall.candidates import CandidateError, parse_committee_scores
+from townhall.engine import EngineError
 from townhall.engine.journal import Journal, JournalError, replay
+from townhall.model.agenda import Programme
 from townhall.model.errors import ForumError
 from townhall.model.forum import Forum
 from townhall.programme import load_programme
+from townhall.record.log import StoredForum, replayed
+from townhall.record.writer import RecordError
 
 
 class ScoreError(ValueError):
     """The result can't be computed: the message says from what."""
 
 
-def forum_result(roomfile: Path, data_dir: Path, committee_csv: Path | None) -> dict[str, Any]:
-    """Replay the forum's journal and score it with the programme's selection rule."""
-    programme = load_programme(roomfile)
-    selection = programme.selection
+def forum_result(
+    roomfile: Path | None,
+    data_dir: Path,
+    committee_csv: Path | None,
+    engine_url: str = "memory://",
+    forum_id: str | None = None,
+) -> dict[str, Any]:
+    """Replay the forum's log and score it with the programme's selection rule: the room file's,
+    or else the one the log last states."""
+    programme = None if roomfile is None else load_programme(roomfile)
+    if programme is not None and engine_url == "memory://" and forum_id in (None, programme.id):
+        forum = _from_journal(programme, data_dir)
+    else:
+        name = forum_id or (programme.id if programme is not None else None)
+        if name is None:
+            raise ScoreError("name the forum: a ROOMFILE or --forum ID")
+        try:
+            forum = replayed(StoredForum(name, data_dir, engine_url), programme)
+        except (EngineError, RecordError) as exc:
+            raise ScoreError(str(exc)) from exc
+    selection = forum.programme.selection
     if selection is None:
-        raise ScoreError(f"{roomfile}: no [selection] section: nothing to score")
-    forum = Forum(programme)
-    journal = Journal(data_dir / f"{programme.id}.journal")
-    if not journal.path.exists():
-        raise ScoreError(f"{journal.path}: no journal; is --data-dir the forum's data dir?")
-    try:
-        replay(journal, forum)
-    except JournalError as exc:
-        raise ScoreError(str(exc)) from exc
+        where = roomfile or f"forum {forum.programme.id!r}"
+        raise ScoreError(f"{where}: no [selection] section: nothing to score")
     if not forum.live_votes:
         raise ScoreError(f"the live vote ({selection.poll!r}) has not been closed yet")
     sheet = None
@@ -51,6 +65,18 @@ def forum_result(roomfile: Path, data_dir: Path, committee_csv: Path | None) -> 
         raise ScoreError(str(exc)) from exc
     table["committee_source"] = str(committee_csv) if sheet is not None else "the forum's log"
     return table
+
+
+def _from_journal(programme: Programme, data_dir: Path) -> Forum:
+    forum = Forum(programme)
+    journal = Journal(data_dir / f"{programme.id}.journal")
+    if not journal.path.exists():
+        raise ScoreError(f"{journal.path}: no journal; is --data-dir the forum's data dir?")
+    try:
+        replay(journal, forum)
+    except JournalError as exc:
+        raise ScoreError(str(exc)) from exc
+    return forum
 
 
 def render(table: dict[str, Any]) -> str:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from townhall.config import REDIS_SCHEMES
 from townhall.engine.base import Engine, EngineError, Listener, Outcome
 from townhall.model.agenda import Programme
 
-__all__ = ["Engine", "EngineError", "Listener", "Outcome", "keep_secrets", "open_engine"]
+__all__ = [
+    "Engine",
+    "EngineError",
+    "Listener",
+    "Outcome",
+    "keep_secrets",
+    "open_engine",
+    "read_stored_log",
+    "stored_secret",
+]
 
 
 def _scheme(url: str) -> str:
@@ -44,3 +54,27 @@ def keep_secrets(
     from townhall.engine.redis_secrets import keep_secrets as keep_in_redis
 
     return keep_in_redis(url, forum_id, fixed, fresh)
+
+
+def read_stored_log(url: str, forum_id: str, data_dir: Path) -> AsyncIterator[dict[str, Any]]:
+    """Every event record the engine for `url` stores for the forum, in order, read without a
+    server and without changing anything; raises EngineError if there is no log."""
+    if _scheme(url) == "memory":
+        from townhall.engine.memory import read_journal
+
+        return read_journal(data_dir / f"{forum_id}.journal")
+    from townhall.engine.redis_log import read_stored
+
+    return read_stored(url, forum_id)
+
+
+def stored_secret(url: str, forum_id: str, data_dir: Path) -> str:
+    """The forum's secret where the engine for `url` keeps it; never makes one: raises
+    EngineError, naming where it looked, if none is stored."""
+    if _scheme(url) == "memory":
+        from townhall.engine.memory import stored_secret as in_file
+
+        return in_file(data_dir / f"{forum_id}.keys.json")
+    from townhall.engine.redis_secrets import stored_secret as in_redis
+
+    return in_redis(url, forum_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from townhall import __version__
 from townhall.model.acks import host_ack
 from townhall.model.commands import (
     Actor,
@@ -17,8 +18,9 @@ from townhall.model.commands import (
     Upvote,
     Vote,
 )
-from townhall.model.events import Event
+from townhall.model.events import Event, ServerStarted
 from townhall.model.forum import Forum
+from townhall.model.statement import programme_statement, rules_in_force
 
 Listener = Callable[[Sequence[Event]], None]
 
@@ -94,6 +96,16 @@ class Engine(abc.ABC):
         """Claim and read what the engine can before the server listens, so that a refusal
         comes first; start() does it if not done. Nothing to do unless a backend says so."""
         return None
+
+    def started(self) -> ServerStarted:
+        """The event each start logs: this engine, this version, the programme and limits."""
+        return ServerStarted(
+            self.name, __version__, programme_statement(self.forum.programme), rules_in_force()
+        )
+
+    @abc.abstractmethod
+    def read_log(self, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """Every stored event record with a `seq` above `after`, in order, as stored."""
 
     @abc.abstractmethod
     async def start(self) -> None:

@@ -45,10 +45,11 @@ class Journal:
         for _, record in self.entries():
             yield record
 
-    def entries(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Every whole record with its byte offset. A torn last record (a crash mid-write) is
-        left out, and cut off when the journal is next opened for writing; anything else that
-        does not read as records is refused with its offset.
+    def entries(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every whole record with its byte offset, from byte `start` (a record's offset). A
+        torn last record (a crash mid-write) is left out, and cut off when the journal is next
+        opened for writing; anything else that does not read as records is refused with its
+        offset.
 
         Streams the file, so a journal of any length replays in bounded memory.
         """
@@ -56,8 +57,9 @@ class Journal:
         if not self.path.exists():
             return
         size = self.path.stat().st_size
-        good, after = 0, 0
+        good, after = start, 0
         with self.path.open("rb") as f:
+            f.seek(start)
             unpacker = msgpack.Unpacker(f, raw=False, max_buffer_size=MAX_RECORD_BYTES)
             try:
                 for record in unpacker:
@@ -66,7 +68,7 @@ class Journal:
                             f"{self.path}: byte {good}: record after event {after} is not a map"
                         )
                     yield good, record
-                    good = unpacker.tell()
+                    good = start + unpacker.tell()
                     after = record.get("seq", after)
             except (
                 msgpack.ExtraData,

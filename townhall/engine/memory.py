@@ -7,18 +7,20 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms
 from townhall.engine.journal import Journal, JournalError, header, replay
 from townhall.engine.lockfile import ForumLock
 from townhall.model.agenda import Programme
 from townhall.model.commands import Actor, Command
-from townhall.model.events import to_record
+from townhall.model.events import Event, to_record
 from townhall.model.forum import Forum
 
 FSYNC_INTERVAL = 1.0  # seconds: like Redis's appendfsync everysec
+READ_BATCH = 1000  # records read from the journal between turns of the event loop
 
 
 class MemoryEngine(Engine):
@@ -37,6 +39,7 @@ class MemoryEngine(Engine):
         self.lock = ForumLock(journal_path.with_suffix(".lock"), programme.id)
         self._loaded = False
         self._fsync_task: asyncio.Task[None] | None = None
+        self._read_mark = (0, 0)  # (seq, byte): the records after that seq start at that byte
 
     def load(self) -> None:
         """Lock the forum's files in the data dir and replay its journal."""
@@ -57,24 +60,47 @@ class MemoryEngine(Engine):
         self.journal.open()
         if self.forum.seq == 0 and not self.journal.path.stat().st_size:
             self.journal.append([header(self.forum.programme)])
+        self._store([self.started()], self.clock())
         self._fsync_task = asyncio.create_task(self._fsync_loop())
 
     async def execute(self, actor: Actor, command: Command) -> Outcome:
-        events = self.forum.decide(actor, command, self.clock())
+        now = self.clock()
+        events = self.forum.decide(actor, command, now)
         if events:
-            records = []
-            for offset, event in enumerate(events, start=1):
-                record = to_record(event)
-                record["seq"] = self.forum.seq + offset
-                records.append(record)
-            try:
-                self.journal.append(records)
-            except JournalError as exc:
-                raise EngineError(str(exc)) from exc
-            for event in events:
-                self.forum.apply(event)
-            self._notify(events)
+            self._store(events, now)
         return Outcome(events, self._ack(actor, command, events))
+
+    def _store(self, events: Sequence[Event], now: int) -> None:
+        """Append `events` to the journal, then apply them and tell the listeners."""
+        records = []
+        for offset, event in enumerate(events, start=1):
+            record = to_record(event)
+            record["at"] = now
+            record["seq"] = self.forum.seq + offset  # last: the journal reads damage by it
+            records.append(record)
+        try:
+            self.journal.append(records)
+        except JournalError as exc:
+            raise EngineError(str(exc)) from exc
+        for event in events:
+            self.forum.apply(event)
+        self._notify(events)
+
+    async def read_log(self, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+        # Read on a Journal of its own, so a torn tail it finds is not cut from the open one;
+        # start from where the last read left off when it can, so reading on is not reading all.
+        start = self._read_mark[1] if self._read_mark[0] <= after else 0
+        try:
+            for n, (byte, record) in enumerate(Journal(self.journal.path).entries(start)):
+                seq = record.get("seq")
+                if not isinstance(seq, int) or seq <= after:
+                    continue  # the journal's header, or a record already read
+                self._read_mark = (seq - 1, byte)
+                yield record
+                if n % READ_BATCH == READ_BATCH - 1:
+                    await asyncio.sleep(0)
+        except JournalError as exc:
+            raise EngineError(str(exc)) from exc
 
     async def refresh(self) -> None:
         """Nothing to do: this process holds the only copy, always current."""
@@ -107,3 +133,28 @@ def keep_secrets(path: Path, fixed: Mapping[str, str], fresh: Mapping[str, str])
             json.dump(chosen, f)
         tmp.replace(path)
     return chosen
+
+
+async def read_journal(path: Path) -> AsyncIterator[dict[str, Any]]:
+    """Every event record in the journal at `path`, for reading without a server."""
+    found = False
+    try:
+        for record in Journal(path).read():
+            found = True
+            if "seq" in record:  # the rest is the journal's own header
+                yield record
+    except JournalError as exc:
+        raise EngineError(str(exc)) from exc
+    if not found:
+        raise EngineError(f"{path}: no journal (is this the forum's data dir and id?)")
+
+
+def stored_secret(path: Path) -> str:
+    """The secret `keep_secrets` stored at `path`, without making one."""
+    try:
+        secret = json.loads(path.read_text(encoding="utf-8")).get("secret")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise EngineError(f"{path}: cannot read the forum's secret: {exc}") from exc
+    if not isinstance(secret, str) or not secret:
+        raise EngineError(f"{path}: no secret stored")
+    return secret

@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgpack
@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import RedisKeys
+from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
 from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
 from townhall.model import acks
@@ -64,7 +65,6 @@ log = logging.getLogger(__name__)
 SOCKET_TIMEOUT_S = 5.0  # refuse rather than hang when Redis stops answering; a busy loop can
 # stall reads for a second or two, which must not read as an outage
 CONTROL_RETRIES = 10  # a host command decided on a replica that was behind is decided again
-CATCH_UP_BATCH = 1000
 
 
 class RedisEngine(Engine):
@@ -103,6 +103,7 @@ class RedisEngine(Engine):
         try:
             await self._check_shape()
             await self._catch_up()
+            await self._announce()
         except RedisError as exc:
             raise EngineError(f"cannot reach Redis at {self.url}: {exc}") from exc
         self._listener = asyncio.create_task(self._listen())
@@ -160,7 +161,7 @@ class RedisEngine(Engine):
         k = self.keys
         result = await self._vote(
             keys=k.vote_keys(vote.poll),
-            args=[k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, *choices],
+            args=[k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, self.clock(), *choices],
         )
         # An option promoted since the replica's check is refused here, as the model refuses it.
         if status_of(Script.VOTE, result) == RESENT:
@@ -216,7 +217,10 @@ class RedisEngine(Engine):
         k = self.keys
         result = await self._upvote(
             keys=k.upvote_keys(board, upvote.post),
-            args=[k.channel, upvote.post, actor.id, int(upvote.up), upvote.op, BOARD_RECENT_OPS],
+            args=[
+                *(k.channel, upvote.post, actor.id, int(upvote.up), upvote.op, BOARD_RECENT_OPS),
+                self.clock(),
+            ],
         )
         post = upvote.post
         if status_of(Script.UPVOTE, result) == RESENT:
@@ -261,15 +265,33 @@ class RedisEngine(Engine):
         self, decided_on: int, events: Sequence[Event]
     ) -> list[dict[str, Any]] | None:
         """The stored records, or None if the control state moved since `decided_on`."""
-        k = self.keys
+        k, at = self.keys, self.clock()
         result = await self._control(
             # Decided on this replica, which knows every post the events name.
             keys=k.control_keys(events, self.forum.boards.posts),
-            args=[k.channel, decided_on, *(msgpack.packb(to_record(e)) for e in events)],
+            args=[k.channel, decided_on, *(self._packed(e, at) for e in events)],
         )
         if status_of(Script.CONTROL, result) == STALE:
             return None
         return [msgpack.unpackb(r, raw=False) for r in result[1:]]
+
+    @staticmethod
+    def _packed(event: Event, at: int) -> bytes:
+        packed: bytes = msgpack.packb({**to_record(event), "at": at})
+        return packed
+
+    async def _announce(self) -> None:
+        """Log this worker's start, stored like a host's event."""
+        for _ in range(CONTROL_RETRIES):
+            stored = await self._store_control(self.forum.control_seq, [self.started()])
+            if stored is not None:
+                await self._apply_own(stored)
+                return
+            await self._catch_up()
+        raise EngineError("the forum is too busy to start on; try again")
+
+    def read_log(self, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+        return read_stream(self.redis, self.keys.log, after)
 
     # -- the replica ----------------------------------------------------------------------------
 
@@ -319,19 +341,13 @@ class RedisEngine(Engine):
             self.forum = Forum(self.programme)
             self._notify_resync()
         applied: list[Event] = []
-        while True:
-            entries = await self.redis.xrange(
-                self.keys.log, min=f"{self.forum.seq + 1}-0", max="+", count=CATCH_UP_BATCH
-            )
-            if not entries:
-                return applied
-            for _, fields in entries:
-                record = msgpack.unpackb(fields[b"e"], raw=False)  # type: ignore[index]
-                if int(record["seq"]) != self.forum.seq + 1:
-                    raise EngineError(f"the log skips from {self.forum.seq} to {record['seq']}")
-                event = from_record(record)
-                self.forum.apply(event)
-                applied.append(event)
+        async for record in read_stream(self.redis, self.keys.log, self.forum.seq):
+            if int(record["seq"]) != self.forum.seq + 1:
+                raise EngineError(f"the log skips from {self.forum.seq} to {record['seq']}")
+            event = from_record(record)
+            self.forum.apply(event)
+            applied.append(event)
+        return applied
 
     async def _listen(self) -> None:
         """Follow the forum's channel for as long as the engine runs, reconnecting as needed."""

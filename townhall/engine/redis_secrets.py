@@ -31,3 +31,17 @@ def keep_secrets(
     finally:
         connection.close()
     return {name: stored[name] for name in fresh}
+
+
+def stored_secret(url: str, forum_id: str) -> str:
+    """The forum's secret as stored in Redis, without making one."""
+    connection = sync_connect(url, socket_timeout=5, decode_responses=True)
+    try:
+        secret = connection.client.hget(RedisKeys(forum_id).secrets, "secret")
+    except RedisError as exc:
+        raise EngineError(f"cannot read forum {forum_id!r} in Redis at {url}: {exc}") from exc
+    finally:
+        connection.close()
+    if not isinstance(secret, str) or not secret:
+        raise EngineError(f"Redis at {url} holds no secret for forum {forum_id!r}")
+    return secret

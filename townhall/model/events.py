@@ -167,6 +167,17 @@ class SelectionPublished:
     published: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ServerStarted:
+    """A server (or a worker) started serving the forum: what it ran and the rules in force."""
+
+    type: ClassVar[str] = "server_started"
+    engine: str
+    townhall: str
+    programme: dict[str, Any]  # model/statement.py: programme_statement
+    rules: dict[str, int]
+
+
 Event = (
     ItemChanged
     | PollOpened
@@ -188,6 +199,7 @@ Event = (
     | CommitteeScored
     | ScoringLocked
     | SelectionPublished
+    | ServerStarted
 )
 
 # Every event type, registered once: the union above is the list.
@@ -224,4 +236,16 @@ def from_record(record: dict[str, Any]) -> Event:
     if cls is CommitteeScored:
         # An empty list may come back from Lua's msgpack as an empty map.
         values["scores"] = tuple((int(q), int(v)) for q, v in values["scores"] or ())
+    if cls is ServerStarted:
+        values["programme"] = _lists(values["programme"])
     return cls(**values)
+
+
+def _lists(value: Any) -> Any:
+    """A statement back from Lua's msgpack, where an empty list is an empty map: no map in a
+    programme statement is ever empty, so every empty one was a list."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()} if value else []
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value

@@ -1,1 +1,2 @@
-"""The public record of a forum: everything that happened in it, hash-chained (docs/record.md)."""
+"""The public record: a forum's log with pseudonyms for participants and a hash chain, in the
+format docs/record.md specifies, so anyone can check it without Townhall's code."""

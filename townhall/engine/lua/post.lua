@@ -111,7 +111,7 @@ mine.p[#mine.p + 1] = seq
 redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack(mine))
 local record = cmsgpack.pack({
   t = 'post_created', seq = seq, board = ARGV[2], participant = ARGV[3], name = name,
-  text = text, state = state, op = ARGV[4], at_ms = now
+  text = text, state = state, op = ARGV[4], at_ms = now, at = now
 })
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
 redis.call('PUBLISH', ARGV[1], record)

@@ -1,6 +1,6 @@
 -- Set or take back one participant's upvote of a post, atomically with its log entry.
 -- KEYS: seq, log, posts:{board}, post_ops:{board}, upvoters:{post}
--- ARGV: channel, post, participant, up (1 or 0), op, recent_ops
+-- ARGV: channel, post, participant, up (1 or 0), op, recent_ops, now_ms
 -- Returns {'unknown', post} | {'dup', state, up, upvotes} | {'merged', into} | {'not_open'}
 --       | {'ok', seq, packed record, state, up, upvotes}
 local raw = redis.call('HGET', KEYS[3], ARGV[2])
@@ -50,7 +50,8 @@ redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack(mine))
 -- Recorded even when it changes nothing, so its late resend is recognised.
 local seq = redis.call('INCR', KEYS[1])
 local record = cmsgpack.pack({
-  t = 'upvote', seq = seq, post = id, participant = ARGV[3], up = up, op = ARGV[5]
+  t = 'upvote', seq = seq, post = id, participant = ARGV[3], up = up, op = ARGV[5],
+  at = tonumber(ARGV[7])
 })
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
 redis.call('PUBLISH', ARGV[1], record)

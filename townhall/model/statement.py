@@ -1,0 +1,126 @@
+"""What a `server_started` event states: the programme as loaded and the limits in force, as
+plain data (docs/record.md), and the programme rebuilt from that statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from townhall.model import board, board_state, forum
+from townhall.model.agenda import (
+    ChoiceMode,
+    Item,
+    ItemKind,
+    NameMode,
+    PollOption,
+    Programme,
+    Selection,
+)
+from townhall.model.scorer import Candidate, Conversion, Rule
+
+
+def programme_statement(programme: Programme) -> dict[str, Any]:
+    """The programme as the record states it: only what decides what is accepted and counted."""
+    stated: dict[str, Any] = {
+        "id": programme.id,
+        "title": programme.title,
+        "language": programme.language,
+        "items": [_item(item) for item in programme.items],
+    }
+    chosen = programme.selection
+    if chosen is not None:
+        rule = chosen.rule
+        stated["selection"] = {
+            "poll": chosen.poll,
+            "candidates": [[c.id, c.title, c.agreements] for c in chosen.candidates],
+            "committee": list(chosen.committee),
+            "rule": {
+                "weights": dict(rule.weights),
+                "conversion": rule.conversion.value,
+                "rubric": list(rule.rubric),
+                "lowest": rule.lowest,
+                "highest": rule.highest,
+                "tie_break": list(rule.tie_break),
+            },
+        }
+    return stated
+
+
+def _item(item: Item) -> dict[str, Any]:
+    stated: dict[str, Any] = {"id": item.id, "kind": item.kind.value, "title": item.title}
+    if item.kind is ItemKind.POLL:
+        stated |= {
+            "question": item.question,
+            "options": [[o.id, o.label] for o in item.options],
+            "choice": item.choice.value,
+            "max_choices": item.max_choices,
+        }
+    elif item.kind.is_board:
+        stated |= {
+            "moderated": item.moderated,
+            "names": item.names.value,
+            "max_length": item.max_length,
+            "promote_to": item.promote_to,
+            "promote_count": item.promote_count,
+        }
+    return stated
+
+
+def rules_in_force() -> dict[str, int]:
+    """The limits, beyond the programme's own settings, that decide what is accepted."""
+    return {
+        "name_max": board.NAME_MAX,
+        "post_window_ms": board.POST_WINDOW_MS,
+        "posts_per_window": board.POSTS_PER_WINDOW,
+        "posts_per_board": board.POSTS_PER_BOARD,
+        "pending_per_participant": board.PENDING_PER_PARTICIPANT,
+        "max_posts_per_board": board.MAX_POSTS_PER_BOARD,
+        "max_stored_posts_per_board": board.MAX_STORED_POSTS_PER_BOARD,
+        "ballot_ops_remembered": forum.RECENT_OPS,
+        "board_ops_remembered": board_state.RECENT_OPS,
+    }
+
+
+def programme_from(stated: dict[str, Any]) -> Programme:
+    """The programme a statement describes; raises KeyError, TypeError or ValueError if it is
+    not one."""
+    items = tuple(
+        Item(
+            id=str(raw["id"]),
+            kind=ItemKind(raw["kind"]),
+            title=str(raw["title"]),
+            question=str(raw.get("question", "")),
+            options=tuple(PollOption(str(i), str(label)) for i, label in raw.get("options", ())),
+            choice=ChoiceMode(raw.get("choice", "single")),
+            max_choices=int(raw.get("max_choices", 1)),
+            moderated=bool(raw.get("moderated", False)),
+            names=NameMode(raw.get("names", "optional")),
+            max_length=int(raw.get("max_length", 280)),
+            promote_to=str(raw.get("promote_to", "")),
+            promote_count=int(raw.get("promote_count", 3)),
+        )
+        for raw in stated["items"]
+    )
+    selection = None
+    if "selection" in stated:
+        raw = stated["selection"]
+        rule = raw["rule"]
+        selection = Selection(
+            poll=str(raw["poll"]),
+            rule=Rule(
+                weights={str(k): int(v) for k, v in rule["weights"].items()},
+                conversion=Conversion(rule["conversion"]),
+                rubric=tuple(str(q) for q in rule["rubric"]),
+                lowest=int(rule["lowest"]),
+                highest=int(rule["highest"]),
+                tie_break=tuple(str(p) for p in rule["tie_break"]),
+            ),
+            candidates=tuple(Candidate(str(i), str(t), int(n)) for i, t, n in raw["candidates"]),
+            committee=tuple(str(m) for m in raw["committee"]),
+        )
+    return Programme(
+        id=str(stated["id"]),
+        title=str(stated["title"]),
+        language=str(stated["language"]),
+        items=tuple(items),
+        selection=selection,
+    )

@@ -1,0 +1,42 @@
+"""The forum's running digest: the hash of the record's last line, kept up to date as the log
+grows, for the pages to show (docs/record.md, "The chain")."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from townhall.engine import Engine
+from townhall.model.agenda import Programme
+from townhall.record.writer import RecordWriter, write_record
+
+
+class RecordBook:
+    """One forum's record as far as it has been read: each line's hash, extended from where it
+    left off at each request, so the log is never hashed twice."""
+
+    def __init__(self, engine: Engine, programme: Programme, secret: str) -> None:
+        self.engine = engine
+        self.programme = programme
+        self.secret = secret
+        # Plain text is outside the hash, so the lines hash alike without knowing the purges.
+        self._writer = RecordWriter(programme, secret)
+        self._hashes = [self._writer.header()["hash"]]  # by seq; 0: the header
+        self._lock = asyncio.Lock()
+
+    async def digest(self) -> tuple[int, str]:
+        """The last event's seq (0: none yet) and the hash of its line."""
+        async with self._lock:
+            async for record in self.engine.read_log(len(self._hashes) - 1):
+                self._hashes.append(self._writer.line(record)["hash"])
+            return len(self._hashes) - 1, self._hashes[-1]
+
+    async def digest_at(self, seq: int) -> str | None:
+        """The hash of event `seq`'s line (0: the header's); None past the end of the log."""
+        if seq >= len(self._hashes):
+            await self.digest()
+        return self._hashes[seq] if 0 <= seq < len(self._hashes) else None
+
+    def lines(self) -> AsyncIterator[bytes]:
+        """The whole record as of now, with every text not purged, line by line."""
+        return write_record(self.engine.read_log, self.secret, self.programme)

@@ -1,0 +1,184 @@
+"""Stored log records to the record's lines (docs/record.md), replaying them into a forum
+alongside, so that each tally and result is the one the server computed at that point."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Set
+from typing import Any
+
+from townhall.model.agenda import Programme
+from townhall.model.events import (
+    CommitteeScored,
+    Event,
+    PollClosed,
+    PostCreated,
+    PostEdited,
+    PostsPurged,
+    SelectionPublished,
+    ServerStarted,
+    from_record,
+    to_record,
+)
+from townhall.model.forum import PARTICIPANT_EVENTS, Forum
+from townhall.model.statement import programme_from
+from townhall.record.chain import Chain, encoded, sha256_hex
+from townhall.record.pseudonyms import LENGTH, Pseudonyms
+
+FORMAT = "townhall-record"
+VERSION = 1
+
+
+class RecordError(ValueError):
+    """The log cannot be written as a record: the message says where and why."""
+
+
+def purged_posts(records: Iterable[dict[str, Any]]) -> set[int]:
+    """Every post a `posts_purged` record removes; their text is left out of the record."""
+    return {
+        int(post)
+        for record in records
+        if record.get("t") == PostsPurged.type
+        for post in record.get("posts") or ()
+    }
+
+
+def apply_record(forum: Forum, record: dict[str, Any]) -> Event:
+    """Apply the log's next stored record to `forum`; raises RecordError if it is not that."""
+    seq = record.get("seq")
+    if seq != forum.seq + 1:
+        raise RecordError(f"event {seq} follows {forum.seq} in the log")
+    try:
+        event = from_record(record)
+        forum.apply(event)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"event {seq}: not an event this version reads: {exc}") from exc
+    return event
+
+
+ReadLog = Callable[[], AsyncIterator[dict[str, Any]]]
+
+
+async def write_record(
+    read_log: ReadLog, secret: str, programme: Programme | None = None
+) -> AsyncIterator[bytes]:
+    """The whole record, line by line, from a log read twice: first for what the lines depend
+    on later in it (the posts purged, and the programme if not given: the last one a
+    `server_started` states), then to write them."""
+    purged: set[int] = set()
+    started: dict[str, Any] | None = None
+    async for record in read_log():
+        purged |= purged_posts([record])
+        if record.get("t") == ServerStarted.type:
+            started = record
+    writer = RecordWriter(programme or stated_programme(started), secret, purged)
+    yield encoded(writer.header())
+    async for record in read_log():
+        yield encoded(writer.line(record))
+
+
+def stated_programme(started: dict[str, Any] | None) -> Programme:
+    """The programme a `server_started` record states."""
+    if started is None:
+        raise RecordError("the log has no server_started event stating the programme")
+    try:
+        event = from_record(started)
+        assert isinstance(event, ServerStarted)
+        return programme_from(event.programme)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"event {started.get('seq')}: not a programme: {exc}") from exc
+
+
+class RecordWriter:
+    """The header, then one line per stored record, fed in log order."""
+
+    def __init__(self, programme: Programme, secret: str, purged: Set[int] = frozenset()) -> None:
+        self.forum = Forum(programme)
+        self.pseudonym = Pseudonyms(secret)
+        self.purged = purged
+        self.chain = Chain()
+
+    def header(self) -> dict[str, Any]:
+        return self.chain.link(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "forum": self.forum.programme.id,
+                "pseudonyms": {
+                    "scheme": "hmac-sha256",
+                    "length": LENGTH,
+                    "key": "per-forum secret, not published",
+                },
+            }
+        )
+
+    def line(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The next line, from the next stored record; raises RecordError if it is not that."""
+        event = apply_record(self.forum, record)
+        seq, at = self.forum.seq, record.get("at")
+        fields = _json(to_record(event))
+        del fields["t"]
+        fields.pop("participant", None)  # named by the actor's pseudonym instead
+        extra = self._extra(event, seq, fields)
+        line = {"seq": seq, "at": at, "type": event.type, "actor": self._actor(event)}
+        return self.chain.link(line | fields | extra)
+
+    def _actor(self, event: Event) -> dict[str, str]:
+        if isinstance(event, PARTICIPANT_EVENTS):
+            return {"role": "participant", "id": self.pseudonym(event.participant)}
+        if isinstance(event, CommitteeScored):
+            return {"role": "committee", "id": event.member}
+        if isinstance(event, ServerStarted):
+            return {"role": "server"}
+        return {"role": "host"}
+
+    def _extra(self, event: Event, seq: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """What a line holds beyond the event's own `fields`, from which it takes the text that
+        the line holds only as hashes."""
+        if isinstance(event, PostCreated):
+            del fields["text"], fields["name"]
+            extra: dict[str, Any] = {
+                "post": seq,
+                "text_sha256": _sha(event.text),
+                "name_sha256": _sha(event.name),
+            }
+            if seq not in self.purged:
+                extra["plain"] = {"text": event.text, "name": event.name}
+            return extra
+        if isinstance(event, PostEdited):
+            del fields["text"]
+            extra = {"text_sha256": _sha(event.text)}
+            if event.post not in self.purged:
+                extra["plain"] = {"text": event.text}
+            return extra
+        if isinstance(event, PollClosed):
+            poll = self.forum.polls[event.poll]
+            return {"tally": {o.id: poll.counts.get(o.id, 0) for o in poll.options}}
+        if isinstance(event, SelectionPublished) and event.published:
+            return {"result": {"rows": [_row(r) for r in self.forum.selection_result()["rows"]]}}
+        return {}
+
+
+def _row(row: dict[str, Any]) -> dict[str, Any]:
+    """A result row as the record states it: exact points, as fractions in strings."""
+    inputs = row["inputs"]
+    return {
+        "rank": row["rank"],
+        "candidate": row["candidate"],
+        "agreements": inputs["agreements"],
+        "live_votes": inputs["live_votes"],
+        "committee_scores_given": inputs["scores_given"],
+        "points": dict(row["exact"]),
+    }
+
+
+def _sha(text: str) -> str:
+    return sha256_hex(text.encode())
+
+
+def _json(value: Any) -> Any:
+    """Tuples as lists, as JSON has them."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
