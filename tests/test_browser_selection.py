@@ -114,6 +114,17 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     )
     assert widths == [["agreement", "25%"], ["live_vote", "12.5%"], ["committee", "46.67%"]]
     await expect(screen.locator(".selection-legend")).to_contain_text("선정단 평가 (50)")
+    # The projector names the publication's line in the public record by its hash, and the
+    # host screen shows the record's running digest.
+    assert forum.townhall is not None
+    published_seq = forum.forum.require_committee().published_seq
+    published = await forum.townhall.book.digest_at(published_seq)
+    assert published is not None
+    await expect(screen.locator("#selection-digest")).to_have_text(
+        f"이 결과의 기록 해시: {published[:12]}"
+    )
+    _, running = await forum.townhall.book.digest()
+    await expect(host_page.locator("#record-digest")).to_contain_text(running[:16])
     # The pages connect over WebSocket, so broadcasts reach them by the fast path.
     fanout = forum.hub.transport.fanout
     assert fanout is not None

@@ -170,8 +170,12 @@ def check_against_the_model(lines: list[dict[str, Any]], forum: Forum) -> None:
 
 
 def run_townhall(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_python("-m", "townhall", *args)
+
+
+def run_python(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "townhall", *args],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -200,6 +204,25 @@ async def test_the_record_of_a_forum_on_each_engine(
         assert "attachment" in response.headers["content-disposition"]
         seq, digest = await townhall.book.digest()
         forum = townhall.engine.forum
+        # The published result's line, in public for the projector; the host's running digest
+        # and the selection export, behind the key.
+        code, bearer = townhall.keys.code, {"Authorization": f"Bearer {townhall.keys.host_key}"}
+        async with httpx.AsyncClient(base_url=url) as http:
+            published = (await http.get(f"/record/{code}/published.json")).json()
+            assert (await http.get(f"/export/{code}/digest.json")).status_code == 401
+            running = (await http.get(f"/export/{code}/digest.json", headers=bearer)).json()
+            selection = (await http.get(f"/export/{code}/selection.json", headers=bearer)).json()
+        published_seq = forum.require_committee().published_seq
+        assert published == {
+            "seq": published_seq,
+            "digest": await townhall.book.digest_at(published_seq),
+        }
+        assert running == {"seq": seq, "digest": digest}
+        assert (selection["digest_seq"], selection["digest"]) == (
+            published["seq"],
+            published["digest"],
+        )
+        (tmp_path / "selection.json").write_text(json.dumps(selection), encoding="utf-8")
         # The same forum, read offline as `townhall record` reads it.
         out = tmp_path / "record.jsonl"
         done = run_townhall("record", *where, "--forum", FORUM, "-o", str(out))
@@ -261,6 +284,25 @@ async def test_the_record_of_a_forum_on_each_engine(
         "selection_published": "host",
     }
     check_against_the_model(lines, forum)
+    # `townhall verify` accepts what the server wrote, and the recount that imports nothing of
+    # Townhall's (tests/record_recount.py, written from docs/record.md) agrees line for line.
+    checked = run_townhall("verify", str(out), "--selection", str(tmp_path / "selection.json"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"digest {digest}" in checked.stdout
+    assert "its digest is in the record" in checked.stdout
+    lines_at = {line.get("seq"): line for line in lines}
+    assert lines_at[published_seq]["type"] == "selection_published"
+    assert lines_at[published_seq]["hash"] == published["digest"]
+    recounted = run_python(str(Path(__file__).parent / "record_recount.py"), str(out))
+    assert recounted.returncode == 0, recounted.stderr
+    counted = json.loads(recounted.stdout)
+    assert counted["chain_ok"] and counted["digest"] == digest
+    closes = [n for n, line in enumerate(lines, start=1) if line.get("type") == "poll_closed"]
+    assert [t["line"] for t in counted["tallies"]] == closes
+    for tally in counted["tallies"]:
+        assert tally["tally"] == lines[tally["line"] - 1]["tally"]
+    (chosen,) = counted["selections"]
+    assert chosen["rows"] == lines[chosen["line"] - 1]["result"]["rows"]
 
     # A restart adds its server_started and keeps every earlier line byte for byte.
     async with serve(programme, tmp_path, **more) as (townhall, url):
@@ -271,6 +313,9 @@ async def test_the_record_of_a_forum_on_each_engine(
     (restarted,) = lines_of(after[len(record) :])
     assert restarted["type"] == "server_started" and restarted["seq"] == seq + 1
     assert restarted["prev"] == digest
+    again = tmp_path / "after.jsonl"
+    again.write_bytes(after)
+    assert run_townhall("verify", str(again)).returncode == 0
 
 
 async def test_the_running_digest_extends_as_the_log_grows(tmp_path: Path) -> None:

@@ -202,8 +202,8 @@ def build(
         return read_cookie(cookies, COOKIE_NAME) if cookies is not None else None
 
     routes = [
-        *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
-        *record_http.routes(book, keys.code, keys.host_key),
+        *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
+        *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
         *web.routes(site, health),
     ]
     starlette_app = Starlette(routes=routes, lifespan=lifespan)

@@ -90,6 +90,7 @@ def selection_rows(table: dict[str, Any]) -> tuple[list[str], list[dict[str, Any
         "live_vote_poll",
         "live_vote_version",
         "published",
+        "record_digest",
     ]
     scores = table["committee_scores"]
     rows = []
@@ -127,6 +128,7 @@ def selection_rows(table: dict[str, Any]) -> tuple[list[str], list[dict[str, Any
                 "live_vote_poll": live.get("poll", ""),
                 "live_vote_version": live.get("version", ""),
                 "published": table["published"],
+                "record_digest": table.get("digest", ""),
             }
         )
     return columns, rows
@@ -205,14 +207,21 @@ def host_refusal(request: Request, code: str, host_key: str) -> Response | None:
     return None
 
 
+# The record's digest to stamp an export with: given the seq of the publication in force (None:
+# nothing published), `{"seq", "digest"}` of that line, else of the record's last line.
+Stamp = Callable[[int | None], Awaitable[dict[str, Any]]]
+
+
 def routes(
     forum: Callable[[], Forum],
     code: str,
     host_key: str,
     refresh: Callable[[], Awaitable[None]] | None = None,
+    stamp: Stamp | None = None,
 ) -> list[Route]:
     """The export routes; `forum` gives this process's current view of the forum, which
-    `refresh` brings up to date with the store first."""
+    `refresh` brings up to date with the store first; `stamp` gives the record's digest the
+    selection exports carry."""
 
     async def current() -> Forum:
         if refresh is not None:
@@ -260,12 +269,18 @@ def routes(
                 status_code=404,
                 media_type="text/plain",
             )
-        return {
+        table = {
             "seq": now.seq,
             "exported_at": datetime.now(UTC).isoformat(),
             "committee_source": "the forum's log",
             **now.selection_result(),
         }
+        if stamp is not None:
+            # The published result's line in the record, so the file can be matched to what the
+            # projector showed; before publication, the record as it stands.
+            stamped = await stamp(now.committee.published_seq or None)
+            table["digest"], table["digest_seq"] = stamped["digest"], stamped["seq"]
+        return table
 
     async def selection_json(request: Request) -> Response:
         table = await selection(request)

@@ -90,6 +90,8 @@ SCRIPT_STRINGS = {
     "promote": N_("Promote the {n} most agreed ideas to “{poll}”"),
     "promoted": N_("The most agreed ideas are now the options of “{poll}”."),
     "export_failed": N_("The download failed ({status})."),
+    "record_digest": N_("Public record: {seq} events, digest {digest}…"),
+    "published_digest": N_("The record's digest of this result: {digest}"),
     # The selection result and the committee's scoring.
     "part_agreement": N_("Agreements ({weight})"),
     "part_live_vote": N_("Live vote ({weight})"),

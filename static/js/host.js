@@ -47,7 +47,10 @@ const socket = connect(
     },
   },
 );
-socket.on("state", (state) => forum.setState(state, state.now_ms) && render());
+socket.on("state", (state) => {
+  if (forum.setState(state, state.now_ms)) render();
+  showDigest(); // a host command is a line in the record: show the digest it made
+});
 socket.on("tally", (tally) => forum.setTally(tally) && renderPoll());
 socket.on("board", (board) => {
   if (forum.setBoard(board) && board.board === forum.current?.id) renderBoard();
@@ -495,7 +498,29 @@ for (const link of [$("export-csv"), $("export-json")]) {
     download(`posts.${link.dataset.format}`);
   });
 }
-for (const link of document.querySelectorAll(".selection-export, .results-export")) {
+// The record's running digest: what anyone can later find in the published record.
+let digestSeq = -1;
+async function showDigest() {
+  if (document.hidden) return;
+  try {
+    const response = await fetch(`/export/${encodeURIComponent(config.code)}/digest.json`, {
+      headers: { Authorization: `Bearer ${key}` },
+      cache: "no-store",
+    });
+    if (!response.ok) return;
+    const { seq, digest } = await response.json();
+    if (seq < digestSeq) return; // an earlier request answered late
+    digestSeq = seq;
+    $("record-digest").textContent = t("record_digest", { seq, digest: digest.slice(0, 16) });
+    $("record-digest").title = digest;
+  } catch {
+    // Offline for a moment: the next turn shows it again.
+  }
+}
+showDigest();
+setInterval(showDigest, 5000);
+document.addEventListener("visibilitychange", showDigest);
+for (const link of document.querySelectorAll(".selection-export, .results-export, #record-download")) {
   link.addEventListener("click", (event) => {
     event.preventDefault();
     download(link.dataset.file);

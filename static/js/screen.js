@@ -49,6 +49,7 @@ function render() {
     $("item-title").textContent = t("selection_title");
     for (const id of ["poll-question", "results", "results-note", "board", "timer"]) $(id).hidden = true;
     renderSelection($("selection-result"), selection.result);
+    showPublishedDigest(selection.published_seq);
     return;
   }
   $("item-title").textContent = item.title;
@@ -157,4 +158,23 @@ function updatePost(node, post) {
   name.textContent = displayName(post);
   edited.hidden = !post.edited;
   node.dataset.upvotes = String(post.upvotes);
+}
+
+// The published result's line in the public record: the room can note its first characters and
+// later find the same result, unchanged, in the record anyone may check.
+let digestShownFor = null;
+async function showPublishedDigest(seq) {
+  if (!seq || seq === digestShownFor) return;
+  digestShownFor = seq;
+  $("selection-digest").textContent = "";
+  try {
+    const response = await fetch(`/record/${encodeURIComponent(config.code)}/published.json`, {
+      cache: "no-store",
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    const { digest } = await response.json();
+    $("selection-digest").textContent = t("published_digest", { digest: digest.slice(0, 12) });
+  } catch {
+    digestShownFor = null; // try again with the next state
+  }
 }

@@ -26,6 +26,9 @@ class Committee:
     scores: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
     locked: bool = False
     published: bool = False
+    # The seq of the event that published the result now shown (0: none): the record's line
+    # whose hash the projector shows, so the room can find the result in the record later.
+    published_seq: int = 0
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -120,4 +123,8 @@ class Committee:
         }
 
     def status(self) -> dict[str, Any]:
-        return {"locked": self.locked, "published": self.published}
+        return {
+            "locked": self.locked,
+            "published": self.published,
+            "published_seq": self.published_seq or None,
+        }

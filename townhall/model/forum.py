@@ -268,7 +268,11 @@ class Forum:
                 self.timer = TimerState(duration_ms=duration_ms, remaining_ms=duration_ms)
             case LiveVoteRecorded():
                 self.live_votes.append((self.seq, event))
-            case CommitteeScored() | ScoringLocked() | SelectionPublished():
+            case SelectionPublished(published=published):
+                committee = self.require_committee()
+                committee.apply(event)
+                committee.published_seq = self.seq if published else 0
+            case CommitteeScored() | ScoringLocked():
                 self.require_committee().apply(event)
             case PollOptionsSet(poll=poll_id, options=options, agreements=agreements):
                 self.promoted_agreements[poll_id] = agreements

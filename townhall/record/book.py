@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 from townhall.engine import Engine
 from townhall.model.agenda import Programme
@@ -36,6 +37,16 @@ class RecordBook:
         if seq >= len(self._hashes):
             await self.digest()
         return self._hashes[seq] if 0 <= seq < len(self._hashes) else None
+
+    async def stamp(self, published_seq: int | None) -> dict[str, Any]:
+        """What an export or a page names the record by: the line of the publication in force
+        if there is one (`published_seq`), else the record's last line."""
+        if published_seq:
+            digest = await self.digest_at(published_seq)
+            if digest is not None:
+                return {"seq": published_seq, "digest": digest}
+        seq, digest = await self.digest()
+        return {"seq": seq, "digest": digest}
 
     def lines(self) -> AsyncIterator[bytes]:
         """The whole record as of now, with every text not purged, line by line."""
