@@ -38,6 +38,7 @@ from townhall.programme import parse_programme
 from townhall.record.chain import GENESIS, line_hash, sha256_hex
 from townhall.record.log import StoredForum, record_bytes
 from townhall.record.pseudonyms import Pseudonyms
+from townhall.record.verify import verify
 from townhall.record.writer import RecordWriter
 
 ROOM = """\
@@ -304,6 +305,8 @@ async def test_the_record_of_a_forum_on_each_engine(
     (chosen,) = counted["selections"]
     assert chosen["rows"] == lines[chosen["line"] - 1]["result"]["rows"]
 
+    check_tampering(record, lines, tmp_path)
+
     # A restart adds its server_started and keeps every earlier line byte for byte.
     async with serve(programme, tmp_path, **more) as (townhall, url):
         after = (await exported(townhall, url, townhall.keys.host_key)).content
@@ -372,3 +375,37 @@ def test_pseudonyms_are_stable_per_forum_and_unrelated_across_forums() -> None:
     assert here("p1") == Pseudonyms("one forum's secret")("p1") != there("p1")
     assert here("p1") != here("p2")
     assert len(here("p1")) == len("p-") + 16
+
+
+def check_tampering(record: bytes, lines: list[dict[str, Any]], tmp_path: Path) -> None:
+    """What the server wrote fails `verify` at the right line when a byte is changed, a line
+    dropped, two lines swapped, or a well-chained ballot forged onto the end."""
+
+    def first_bad(data: bytes) -> int:
+        path = tmp_path / "tampered.jsonl"
+        path.write_bytes(data)
+        problems = verify(path).problems
+        assert problems, "the tampered record passed"
+        return problems[0].line
+
+    raw = record.splitlines(keepends=True)
+    ballot = next(n for n, line in enumerate(lines) if line.get("type") == "ballot")
+    changed = raw[ballot].replace(b'"op":"', b'"op":"X', 1)
+    assert first_bad(b"".join([*raw[:ballot], changed, *raw[ballot + 1 :]])) == ballot + 1
+    assert first_bad(b"".join([*raw[:ballot], *raw[ballot + 1 :]])) == ballot + 1
+    swapped = [*raw[:ballot], raw[ballot + 1], raw[ballot], *raw[ballot + 2 :]]
+    assert first_bad(b"".join(swapped)) == ballot + 1
+    closed = next(line for line in lines if line.get("type") == "poll_closed")
+    forged: dict[str, Any] = {
+        "actor": lines[ballot]["actor"],
+        "at": lines[-1]["at"],
+        "choices": [next(iter(closed["tally"]))],
+        "op": "forged",
+        "poll": closed["poll"],
+        "prev": lines[-1]["hash"],
+        "seq": lines[-1]["seq"] + 1,
+        "type": "ballot",
+    }
+    forged["hash"] = line_hash(forged)
+    appended = json.dumps(forged, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    assert first_bad(record + appended) == len(lines) + 1
