@@ -20,7 +20,11 @@ from townhall.model.commands import (
 )
 from townhall.model.events import Event, ServerStarted
 from townhall.model.forum import Forum
-from townhall.model.statement import programme_statement, rules_in_force
+from townhall.model.statement import (
+    programme_statement,
+    published_selection_changed,
+    rules_in_force,
+)
 
 Listener = Callable[[Sequence[Event]], None]
 
@@ -96,6 +100,12 @@ class Engine(abc.ABC):
         """Claim and read what the engine can before the server listens, so that a refusal
         comes first; start() does it if not done. Nothing to do unless a backend says so."""
         return None
+
+    def check_restart(self) -> None:
+        """Refuse to serve a programme that would change the result the log has published."""
+        reason = published_selection_changed(self.forum, self.forum.programme)
+        if reason is not None:
+            raise EngineError(f"forum {self.forum.programme.id!r}: {reason}")
 
     def started(self) -> ServerStarted:
         """The event each start logs: this engine, this version, the programme and limits."""

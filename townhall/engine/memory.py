@@ -48,6 +48,7 @@ class MemoryEngine(Engine):
         self.lock.acquire()
         try:
             replay(self.journal, self.forum)
+            self.check_restart()
             self._loaded = True
         except JournalError as exc:
             raise EngineError(str(exc)) from exc

@@ -103,6 +103,7 @@ class RedisEngine(Engine):
         try:
             await self._check_shape()
             await self._catch_up()
+            self.check_restart()
             await self._announce()
         except RedisError as exc:
             raise EngineError(f"cannot reach Redis at {self.url}: {exc}") from exc

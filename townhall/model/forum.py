@@ -50,6 +50,7 @@ from townhall.model.events import (
     ResultsShown,
     ScoringLocked,
     SelectionPublished,
+    ServerStarted,
     TimerPaused,
     TimerReset,
     TimerStarted,
@@ -77,6 +78,8 @@ class Forum:
         self.programme = programme
         self.seq = 0
         self.control_seq = 0  # the seq of the last change other than a ballot
+        # The programme the last start stated (a `server_started` event's), if any.
+        self.stated_programme: dict[str, Any] | None = None
         self.current = 0
         self.polls: dict[str, PollState] = {
             item.id: PollState(
@@ -274,11 +277,20 @@ class Forum:
                 committee.published_seq = self.seq if published else 0
             case CommitteeScored() | ScoringLocked():
                 self.require_committee().apply(event)
+            case ServerStarted(programme=stated):
+                self.stated_programme = stated
             case PollOptionsSet(poll=poll_id, options=options, agreements=agreements):
                 self.promoted_agreements[poll_id] = agreements
                 poll = self._touch(poll_id)
                 poll.options = tuple(PollOption(option_id, label) for option_id, label in options)
                 poll.counts = dict.fromkeys((o.id for o in poll.options), 0)
+
+    def restate(self, programme: Programme) -> None:
+        """Carry on under `programme`, as a restart with it did: the same agenda (a log for
+        another is refused before this), with its wording and selection settings."""
+        self.programme = programme
+        if self.committee is not None and programme.selection is not None:
+            self.committee.selection = programme.selection
 
     def require_committee(self) -> Committee:
         """The selection committee, or the refusal a forum without one gives."""

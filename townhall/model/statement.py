@@ -124,3 +124,34 @@ def programme_from(stated: dict[str, Any]) -> Programme:
         items=tuple(items),
         selection=selection,
     )
+
+
+def _counting(stated: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What of a stated `[selection]` decides a result: not its wording."""
+    if stated is None:
+        return None
+    rule = dict(stated["rule"])
+    rule["rubric"] = len(rule["rubric"])
+    return {
+        "poll": stated["poll"],
+        "candidates": [[c[0], c[2]] for c in stated["candidates"]],
+        "committee": stated["committee"],
+        "rule": rule,
+    }
+
+
+def published_selection_changed(state: forum.Forum, programme: Programme) -> str | None:
+    """Why `programme` may not take over `state`, if it would change a published result: its
+    `[selection]` counts differently from the one the last start stated. Wording may change."""
+    committee, stated = state.committee, state.stated_programme
+    if committee is None or not committee.published or stated is None:
+        return None
+    before = _counting(stated.get("selection"))
+    after = _counting(programme_statement(programme).get("selection"))
+    if before == after:
+        return None
+    return (
+        "the [selection] settings (weights, conversion, score range, tie-break, committee or"
+        " candidates) differ from those the published result was computed with. Start with the"
+        " earlier settings, withdraw the result, then change them and publish again."
+    )

@@ -9,7 +9,8 @@ from typing import Any
 
 from townhall.engine import Engine
 from townhall.model.agenda import Programme
-from townhall.record.writer import RecordWriter, write_record
+from townhall.model.events import ServerStarted
+from townhall.record.writer import YIELD_EVERY, RecordWriter, stated_programme, write_record
 
 
 class RecordBook:
@@ -28,9 +29,22 @@ class RecordBook:
     async def digest(self) -> tuple[int, str]:
         """The last event's seq (0: none yet) and the hash of its line."""
         async with self._lock:
+            if len(self._hashes) == 1:
+                self._writer = RecordWriter(await self._first_programme(), self.secret)
+                self._hashes = [self._writer.header()["hash"]]
             async for record in self.engine.read_log(len(self._hashes) - 1):
                 self._hashes.append(self._writer.line(record)["hash"])
+                if len(self._hashes) % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a long log must not hold up the votes meanwhile
             return len(self._hashes) - 1, self._hashes[-1]
+
+    async def _first_programme(self) -> Programme:
+        """The programme the record's first lines are written under, as `write_record` does:
+        the first one a start stated, else this server's."""
+        async for record in self.engine.read_log(0):
+            if record.get("t") == ServerStarted.type:
+                return stated_programme(record)
+        return self.programme
 
     async def digest_at(self, seq: int) -> str | None:
         """The hash of event `seq`'s line (0: the header's); None past the end of the log."""

@@ -3,6 +3,7 @@ alongside, so that each tally and result is the one the server computed at that 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Set
 from typing import Any
 
@@ -25,6 +26,8 @@ from townhall.record.chain import Chain, encoded, sha256_hex
 from townhall.record.pseudonyms import LENGTH, Pseudonyms
 
 FORMAT = "townhall-record"
+# Lines written between two turns of the event loop, so an export never stalls the forum.
+YIELD_EVERY = 200
 VERSION = 1
 
 
@@ -62,18 +65,24 @@ async def write_record(
     read_log: ReadLog, secret: str, programme: Programme | None = None
 ) -> AsyncIterator[bytes]:
     """The whole record, line by line, from a log read twice: first for what the lines depend
-    on later in it (the posts purged, and the programme if not given: the last one a
-    `server_started` states), then to write them."""
+    on later in it (the posts purged, and the programme the first `server_started` states, under
+    which any earlier lines are written: else `programme`), then to write them. From each
+    `server_started` line on, the lines are written under the programme it states."""
     purged: set[int] = set()
     started: dict[str, Any] | None = None
     async for record in read_log():
         purged |= purged_posts([record])
-        if record.get("t") == ServerStarted.type:
+        if started is None and record.get("t") == ServerStarted.type:
             started = record
-    writer = RecordWriter(programme or stated_programme(started), secret, purged)
+    first = stated_programme(started) if started is not None or programme is None else programme
+    writer = RecordWriter(first, secret, purged)
     yield encoded(writer.header())
+    written = 0
     async for record in read_log():
         yield encoded(writer.line(record))
+        written += 1
+        if written % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # a long record must not hold up the votes meanwhile
 
 
 def stated_programme(started: dict[str, Any] | None) -> Programme:
@@ -114,6 +123,9 @@ class RecordWriter:
     def line(self, record: dict[str, Any]) -> dict[str, Any]:
         """The next line, from the next stored record; raises RecordError if it is not that."""
         event = apply_record(self.forum, record)
+        if isinstance(event, ServerStarted):
+            # What follows was counted under the programme this start stated.
+            self.forum.restate(stated_programme(record))
         seq, at = self.forum.seq, record.get("at")
         fields = _json(to_record(event))
         del fields["t"]
