@@ -304,7 +304,7 @@ async def test_the_record_of_a_forum_on_each_engine(
     recounted = run_python(str(Path(__file__).parent / "record_recount.py"), str(out))
     assert recounted.returncode == 0, recounted.stderr
     counted = json.loads(recounted.stdout)
-    assert counted["chain_ok"] and counted["digest"] == digest
+    assert counted["chain_ok"] and counted["plain_ok"] and counted["digest"] == digest
     closes = [n for n, line in enumerate(lines, start=1) if line.get("type") == "poll_closed"]
     assert [t["line"] for t in counted["tallies"]] == closes
     for tally in counted["tallies"]:

@@ -77,6 +77,7 @@ def test_the_independent_recount_agrees_with_the_record(tmp_path: Path) -> None:
     path = write(tmp_path, build.jsonl(build.forum()))
     counted = recount(path)
     assert counted["chain_ok"] and counted["digest"] == lines[-1]["hash"]
+    assert counted["plain_ok"]
     assert [t["line"] for t in counted["tallies"]] == [
         n for n, line in enumerate(lines, start=1) if line.get("type") == "poll_closed"
     ]
