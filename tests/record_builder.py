@@ -43,17 +43,28 @@ class Events:
         return line
 
     def post(self, who: str, board: str, text: str, name: str) -> dict[str, Any]:
+        seq = len(self.lines)
         return self.add(
             who,
             "post_created",
             board=board,
-            post=len(self.lines),
+            post=seq,
             state="visible",
-            op=f"op-{len(self.lines)}",
-            at_ms=AT + 1000 * len(self.lines),
-            text_sha256=_sha(text),
-            name_sha256=_sha(name),
-            plain={"text": text, "name": name},
+            op=f"op-{seq}",
+            at_ms=AT + 1000 * seq,
+            text_sha256=salted_sha(salt(seq), text),
+            name_sha256=salted_sha(salt(seq), name),
+            plain={"salt": salt(seq), "text": text, "name": name},
+        )
+
+    def edit(self, post: int, text: str) -> dict[str, Any]:
+        seq = len(self.lines)
+        return self.add(
+            "host",
+            "post_edited",
+            post=post,
+            text_sha256=salted_sha(salt(seq), text),
+            plain={"salt": salt(seq), "text": text},
         )
 
 
@@ -74,8 +85,14 @@ def jsonl(lines: list[dict[str, Any]]) -> bytes:
     return b"".join(rfc8785.dumps(line) + b"\n" for line in chained(lines))
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def salt(seq: int) -> str:
+    """The salt of line `seq`'s texts, as the spec's writer derives it from the forum secret."""
+    return hmac.new(KEY, f"record text salt {seq}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def salted_sha(salt: str, text: str) -> str:
+    """`text_sha256` or `name_sha256`: SHA-256 of the UTF-8 bytes of the salt, then the text."""
+    return hashlib.sha256((salt + text).encode()).hexdigest()
 
 
 def poll(poll_id: str, title: str, options: list[str], choice: str = "single") -> dict[str, Any]:
@@ -169,8 +186,7 @@ def forum() -> list[dict[str, Any]]:
     e.add("host", "results", poll="lunch", visible=True)
     e.add("host", "item", index=2, timer_ms=600_000)
     post = e.post("ana", "ideas", "A repair café on Saturdays ☕", "Ana")["post"]
-    e.add("host", "post_edited", post=post, text_sha256=_sha("A repair café on Saturdays"))
-    e.lines[-1]["plain"] = {"text": "A repair café on Saturdays"}
+    e.edit(post, "A repair café on Saturdays")
     e.add("host", "item", index=3, timer_ms=300_000)
     e.add("host", "poll_opened", poll="pick")
     voters = [f"v{n}" for n in range(9)]

@@ -27,6 +27,15 @@ def recount(path: str) -> dict[str, Any]:
         out["chain_ok"] &= line["prev"] == prev and line["hash"] == own
         prev = line["hash"]
     out["digest"] = prev
+    # Each `plain` present against its salted hashes: SHA-256 of its salt, then the text.
+    out["plain_ok"] = all(
+        hashlib.sha256((line["plain"]["salt"] + line["plain"][member]).encode()).hexdigest()
+        == line[f"{member}_sha256"]
+        for line in lines
+        if "plain" in line
+        for member in ("text", "name")
+        if member in line["plain"]
+    )
     programme: dict[str, Any] = {}
     promoted: dict[str, tuple[list[list[str]], list[int]]] = {}
     ballots: dict[str, dict[str, list[str]]] = {}

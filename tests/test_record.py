@@ -262,12 +262,19 @@ async def test_the_record_of_a_forum_on_each_engine(
     posts = [line for line in events if line["type"] == "post_created"]
     assert [line["post"] for line in posts] == [line["seq"] for line in posts]
     kept, *purged = posts
-    assert kept["plain"] == {"text": "Where are the books?", "name": "Ann"}
-    assert kept["text_sha256"] == sha256_hex(b"Where are the books?")
+    salt = Pseudonyms(townhall.book.secret).salt
+    assert kept["plain"] == {"salt": salt(kept["seq"]), "text": "Where are the books?"} | {
+        "name": "Ann"
+    }
+    assert kept["text_sha256"] == sha256_hex(f"{salt(kept['seq'])}Where are the books?".encode())
+    assert kept["name_sha256"] == sha256_hex(f"{salt(kept['seq'])}Ann".encode())
     assert all("plain" not in line for line in purged)  # the purged post, and the one merged in
+    # A purged text's hash checks no guess: its salt is in no line.
+    for line in purged:
+        assert salt(line["seq"]).encode() not in record
     assert all("text" not in line and "name" not in line for line in posts)
     (edited,) = [line for line in events if line["type"] == "post_edited"]
-    assert edited["plain"] == {"text": "Where are the new books?"}
+    assert edited["plain"] == {"salt": salt(edited["seq"]), "text": "Where are the new books?"}
     assert {line["type"]: line["actor"]["role"] for line in events} == {
         "server_started": "server",
         "poll_opened": "host",
@@ -297,7 +304,7 @@ async def test_the_record_of_a_forum_on_each_engine(
     recounted = run_python(str(Path(__file__).parent / "record_recount.py"), str(out))
     assert recounted.returncode == 0, recounted.stderr
     counted = json.loads(recounted.stdout)
-    assert counted["chain_ok"] and counted["digest"] == digest
+    assert counted["chain_ok"] and counted["plain_ok"] and counted["digest"] == digest
     closes = [n for n, line in enumerate(lines, start=1) if line.get("type") == "poll_closed"]
     assert [t["line"] for t in counted["tallies"]] == closes
     for tally in counted["tallies"]:
@@ -368,6 +375,35 @@ def test_lines_from_records_stored_before_times_or_through_lua() -> None:
     opened = writer.line({"t": "poll_opened", "poll": "vote", "seq": 2, "at": 5})
     assert (opened["at"], opened["prev"]) == (5, started["hash"])
     assert programme_from(statement) == programme  # this room sets nothing a statement leaves out
+
+
+def test_a_purged_posts_hashes_check_no_guess_at_its_text_or_name() -> None:
+    """Each post's text and name are hashed with a salt published only in its `plain`: once a
+    purge leaves `plain` out, trying candidate texts against the hash finds nothing."""
+    programme = parse_programme(ROOM, source="record.toml")
+    post: dict[str, Any] = {"t": "post_created", "board": "panel", "participant": P1.id}
+    post["state"] = "visible"
+    posts: list[dict[str, Any]] = [
+        post | {"text": "555-0142", "name": "Bo", "op": f"s{seq}", "at_ms": seq, "seq": seq}
+        for seq in (1, 2)
+    ]
+    edit: dict[str, Any] = {"t": "post_edited", "post": 2, "text": "555-0142", "seq": 3}
+    lines = []
+    for purged in (frozenset({2}), frozenset({2}), frozenset()):
+        writer = RecordWriter(programme, "a forum's secret", purged)
+        writer.header()
+        lines.append([writer.line(record) for record in [*posts, edit]])
+    assert lines[0] == lines[1]  # the salts are the forum's: every record hashes alike
+    kept, gone, edited = lines[0]
+    assert "plain" not in gone and "plain" not in edited
+    for line in (gone, edited):
+        guesses = {sha256_hex(text.encode()) for text in ("555-0142", "Bo")}
+        assert line["text_sha256"] not in guesses and line.get("name_sha256") not in guesses
+    salts = {kept["plain"]["salt"], *(line["plain"]["salt"] for line in lines[2])}
+    assert len(salts) == 3 and all(len(s) == 32 for s in salts)  # one per line, 128 bits
+    assert kept["text_sha256"] == sha256_hex((kept["plain"]["salt"] + "555-0142").encode())
+    assert kept["text_sha256"] != gone["text_sha256"]  # the same text, unlinkable once purged
+    assert [line["hash"] for line in lines[0]] == [line["hash"] for line in lines[2]]
 
 
 def test_pseudonyms_are_stable_per_forum_and_unrelated_across_forums() -> None:

@@ -77,6 +77,7 @@ def test_the_independent_recount_agrees_with_the_record(tmp_path: Path) -> None:
     path = write(tmp_path, build.jsonl(build.forum()))
     counted = recount(path)
     assert counted["chain_ok"] and counted["digest"] == lines[-1]["hash"]
+    assert counted["plain_ok"]
     assert [t["line"] for t in counted["tallies"]] == [
         n for n, line in enumerate(lines, start=1) if line.get("type") == "poll_closed"
     ]
@@ -256,11 +257,97 @@ def test_a_plain_text_that_is_not_the_one_hashed_fails(tmp_path: Path) -> None:
     assert "plain.text hashes to" in problem.message and "not the one hashed" in problem.message
 
 
+def purge(lines: list[dict[str, Any]], *posts: int) -> list[dict[str, Any]]:
+    """The forum with its idea board's `posts` purged at the end, and their `plain` left out."""
+    events = build.Events("x")
+    events.lines = lines
+    events.add("host", "posts_purged", board="ideas", posts=list(posts))
+    for line in lines:
+        if line.get("post") in posts and line["type"] in ("post_created", "post_edited"):
+            del line["plain"]
+    return lines
+
+
 def test_a_purged_text_may_be_left_out(tmp_path: Path) -> None:
     lines = build.forum()
-    del lines[line_of(lines, "post_created") - 1]["plain"]
-    report = verify(write(tmp_path, build.jsonl(lines)))
-    assert report.problems == [] and report.checked["plain"] == 1
+    report = verify(
+        write(tmp_path, build.jsonl(purge(lines, _first(lines, "post_created")["seq"])))
+    )
+    assert report.problems == [] and "plain" not in report.checked
+
+
+def test_a_post_merged_into_a_purged_one_is_purged_with_it(tmp_path: Path) -> None:
+    """A purge lists the posts merged into the ones it removes: their text goes too."""
+    lines = build.forum()
+    events = build.Events("x")
+    events.lines = lines
+    first = _first(lines, "post_created")["seq"]
+    second = events.post("ben", "ideas", "Repairs, please", "")["seq"]
+    events.add("host", "posts_merged", source=second, target=first)
+    events.add("host", "post_state", post=first, state="hidden")
+    report = verify(write(tmp_path, build.jsonl(purge(lines, first, second))))
+    assert report.problems == []
+
+
+@pytest.mark.parametrize("kind", ["post_created", "post_edited"])
+def test_a_plain_left_out_of_a_post_never_purged_fails(tmp_path: Path, kind: str) -> None:
+    lines = build.forum()
+    number = line_of(lines, kind)
+    post = lines[number - 1]["post"]
+    del lines[number - 1]["plain"]
+    [problem] = verify(write(tmp_path, build.jsonl(lines))).problems
+    assert (problem.line, problem.message) == (
+        number,
+        f"plain is missing but post {post} is never purged",
+    )
+    # Another post's purge is not this one's.
+    events = build.Events("x")
+    events.lines = lines
+    other = events.post("ben", "ideas", "Repairs, please", "")["seq"]
+    events.add("host", "posts_purged", board="ideas", posts=[other])
+    [problem] = verify(write(tmp_path, build.jsonl(lines))).problems
+    assert problem.line == number and f"post {post} is never purged" in problem.message
+
+
+def test_plain_needs_its_salt_and_the_hashes_are_salted(tmp_path: Path) -> None:
+    lines = build.forum()
+    number = line_of(lines, "post_created")
+    post = lines[number - 1]
+    assert post["text_sha256"] == build.salted_sha(post["plain"]["salt"], post["plain"]["text"])
+    del post["plain"]["salt"]
+    [problem] = verify(write(tmp_path, build.jsonl(lines))).problems
+    assert problem.line == number
+    assert "plain: expected members ['name', 'salt', 'text']" in problem.message
+    # Unsalted hashes, which let anyone check a guess at a purged text, are not the format.
+    lines = build.forum()
+    post = lines[number - 1]
+    post["text_sha256"] = hashlib.sha256(post["plain"]["text"].encode()).hexdigest()
+    [problem] = verify(write(tmp_path, build.jsonl(lines))).problems
+    assert problem.line == number and "plain.salt + plain.text hashes to" in problem.message
+    post["plain"]["salt"] = "not hex"
+    [problem] = verify(write(tmp_path, build.jsonl(lines))).problems
+    assert "plain.salt: expected 32 lowercase hex digits" in problem.message
+
+
+def test_a_byte_order_mark_is_said_once(tmp_path: Path) -> None:
+    report = verify(write(tmp_path, b"\xef\xbb\xbf" + FORUM))
+    assert [(p.line, p.message) for p in report.problems] == [
+        (
+            1,
+            "the file starts with a byte-order mark; a record has none"
+            " — was it saved by an editor?",
+        )
+    ]
+
+
+def test_crlf_line_ends_are_said_once_at_the_first(tmp_path: Path) -> None:
+    report = verify(write(tmp_path, FORUM.replace(b"\n", b"\r\n")))
+    assert [(p.line, p.message) for p in report.problems] == [
+        (1, "line ends are CRLF; a record uses LF (the first is line 1's)")
+    ]
+    mixed = b"".join(r + (b"\r\n" if n >= 5 else b"\n") for n, r in enumerate(RAW, start=1))
+    [problem] = verify(write(tmp_path, mixed)).problems
+    assert problem.line == 5 and problem.message.startswith("line ends are CRLF")
 
 
 def _first(lines: list[dict[str, Any]], kind: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "verify":
-        return _verify(args.record, args.selection)
+        return _printing(lambda: _verify(args.record, args.selection))
     if args.command == "check":
         return _check(args.roomfiles)
     if args.command == "score":
         return _score(args, as_json=args.json)
     if args.command == "record":
-        return _record(args.forum, args.data_dir, args.redis, args.output)
+        return _printing(lambda: _record(args.forum, args.data_dir, args.redis, args.output))
     try:
         settings = Settings.from_env(os.environ).override(
             host=args.host,
@@ -74,6 +74,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo" and args.data_dir is None and "TOWNHALL_DATA_DIR" not in os.environ:
         settings = settings.override(data_dir=Path("data") / "demo")
     return _serve(roomfile, settings)
+
+
+def _printing(command: Callable[[], int]) -> int:
+    """Run a command that writes to standard output; if that is closed before it is done (as
+    by `| head`), end quietly with status 1, as the Python docs' note on SIGPIPE advises: what
+    is left to flush goes to devnull, so no traceback follows at exit."""
+    try:
+        status = command()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -140,9 +154,13 @@ def _record(forum: str | None, data_dir: Path, redis: str | None, output: Path |
             sys.stdout.buffer.write(data)
         else:
             output.write_bytes(data)
+    except BrokenPipeError:
+        raise  # standard output closed early: `_printing` ends quietly
     except (EngineError, RecordError, OSError) as exc:
         print(f"townhall: {stored.where}: {exc}", file=sys.stderr)
         return 1
+    for warning in stored.warnings():
+        print(f"townhall: warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -68,6 +68,23 @@ def read_stored_log(url: str, forum_id: str, data_dir: Path) -> AsyncIterator[di
     return read_stored(url, forum_id)
 
 
+def stored_log_warnings(url: str, forum_id: str, data_dir: Path) -> list[str]:
+    """What a reader of the stored log should be told it leaves out: a journal's torn last
+    record (a crash mid-write), which reading skips. Redis stores each event whole."""
+    if _scheme(url) != "memory":
+        return []
+    from townhall.engine.memory import torn_record
+
+    path = data_dir / f"{forum_id}.journal"
+    torn = torn_record(path)
+    if torn is None:
+        return []
+    return [
+        f"{path}: the last record is torn from byte {torn} on (cut off mid-write, as by a"
+        " crash): it is left out, so what was being stored there is not in the record"
+    ]
+
+
 def stored_secret(url: str, forum_id: str, data_dir: Path) -> str:
     """The forum's secret where the engine for `url` keeps it; never makes one: raises
     EngineError, naming where it looked, if none is stored."""

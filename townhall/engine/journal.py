@@ -40,6 +40,11 @@ class Journal:
         self.dirty = False
         self._torn_at: int | None = None  # where reading found a torn last record
 
+    @property
+    def torn_at(self) -> int | None:
+        """The byte where the last full reading found a torn last record; None if it did not."""
+        return self._torn_at
+
     def read(self) -> Iterator[dict[str, Any]]:
         """Every whole record in the file, in order."""
         for _, record in self.entries():

@@ -150,6 +150,18 @@ async def read_journal(path: Path) -> AsyncIterator[dict[str, Any]]:
         raise EngineError(f"{path}: no journal (is this the forum's data dir and id?)")
 
 
+def torn_record(path: Path) -> int | None:
+    """The byte where the journal at `path` has a torn last record (a crash mid-write), which
+    reading leaves out; None if it has none, or can't be read."""
+    journal = Journal(path)
+    try:
+        for _ in journal.entries():
+            pass
+    except JournalError:
+        return None
+    return journal.torn_at
+
+
 def stored_secret(path: Path) -> str:
     """The secret `keep_secrets` stored at `path`, without making one."""
     try:

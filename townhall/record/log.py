@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from townhall.engine import read_stored_log, stored_secret
+from townhall.engine import read_stored_log, stored_log_warnings, stored_secret
 from townhall.model.agenda import Programme
 from townhall.model.events import ServerStarted
 from townhall.model.forum import Forum
@@ -34,6 +34,10 @@ class StoredForum:
 
     def secret(self) -> str:
         return stored_secret(self.engine_url, self.forum, self.data_dir)
+
+    def warnings(self) -> list[str]:
+        """What reading the stored log left out, as a journal's torn last record."""
+        return stored_log_warnings(self.engine_url, self.forum, self.data_dir)
 
 
 def record_bytes(stored: StoredForum) -> bytes:

@@ -16,6 +16,8 @@ from typing import Any
 
 from townhall.model.scorer import Candidate, Conversion, Row, Rule, RuleError, Scores, score
 
+SALT = re.compile(r"[0-9a-f]{32}\Z")  # a `plain` member's salt
+
 
 class Bad(ValueError):
     """A line that can't be replayed as it stands; the message says what is wrong with it."""
@@ -43,6 +45,8 @@ class Replay:
     live: dict[str, int] | None = None  # the last live vote's counts
     scores: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
     published: tuple[int, list[dict[str, Any]]] | None = None  # (line, rows) of the last one
+    purged: set[int] = field(default_factory=set)  # every post a `posts_purged` line lists
+    unplain: list[tuple[int, int]] = field(default_factory=list)  # (line, post) with no `plain`
     checked: Counter[str] = field(default_factory=Counter)
 
     def apply(self, line: int, event: dict[str, Any]) -> list[str]:
@@ -193,24 +197,44 @@ class Replay:
     def _on_post_created(self, line: int, event: dict[str, Any]) -> list[str]:
         if event["post"] != event["seq"]:
             raise Bad(f"post: expected {event['seq']} (this line's seq), found {event['post']!r}")
-        return self._plain(event, ("text", "name"))
+        return self._plain(line, event, ("text", "name"))
 
     def _on_post_edited(self, line: int, event: dict[str, Any]) -> list[str]:
-        return self._plain(event, ("text",))
+        return self._plain(line, event, ("text",))
 
-    def _plain(self, event: dict[str, Any], members: tuple[str, ...]) -> list[str]:
+    def _on_posts_purged(self, line: int, event: dict[str, Any]) -> list[str]:
+        self.purged.update(_int(post, "posts entry") for post in _list(event["posts"], "posts"))
+        return []
+
+    def unpurged(self) -> list[tuple[int, str]]:
+        """At the end: each post line without `plain` whose post no `posts_purged` line lists,
+        for only a purge may leave a post's text out."""
+        return [
+            (line, f"plain is missing but post {post} is never purged")
+            for line, post in self.unplain
+            if post not in self.purged
+        ]
+
+    def _plain(self, line: int, event: dict[str, Any], members: tuple[str, ...]) -> list[str]:
         if "plain" not in event:
+            self.unplain.append((line, _int(event["post"], "post")))
             return []
         plain = _dict(event["plain"], "plain")
-        if set(plain) != set(members):
-            raise Bad(f"plain: expected members {list(members)}, found {sorted(plain)}")
+        if set(plain) != {"salt", *members}:
+            raise Bad(
+                f"plain: expected members {sorted({'salt', *members})}, found {sorted(plain)}"
+            )
+        salt = _str(plain["salt"], "plain.salt")
+        if not SALT.match(salt):
+            raise Bad(f"plain.salt: expected 32 lowercase hex digits, found {_show(salt)}")
         self.checked["plain"] += 1
         found = []
         for member in members:
-            digest = hashlib.sha256(_str(plain[member], f"plain.{member}").encode()).hexdigest()
+            text = _str(plain[member], f"plain.{member}")
+            digest = hashlib.sha256((salt + text).encode()).hexdigest()
             if digest != event[f"{member}_sha256"]:
                 found.append(
-                    f"plain.{member} hashes to {digest}, but {member}_sha256 is"
+                    f"plain.salt + plain.{member} hashes to {digest}, but {member}_sha256 is"
                     f" {event[f'{member}_sha256']!r}: the text is not the one hashed"
                 )
         return found

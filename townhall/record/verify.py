@@ -21,6 +21,7 @@ FORMAT = "townhall-record"
 VERSION = 1
 ZEROS = "0" * 64
 HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, as some editors save it
 HEADER = ("format", "version", "forum", "pseudonyms", "prev", "hash")
 COMMON = ("seq", "at", "type", "actor", "prev", "hash")
 # Each event type: who may cause it, its own members, and those it may carry besides.
@@ -101,11 +102,10 @@ def line_hash(line: dict[str, Any]) -> str:
 
 def verify(path: str | Path, selection_json: str | Path | None = None) -> Report:
     """Check the record at `path`, and the selection export if given, as docs/record.md says."""
-    data = _read(path)
+    data, found = _damage(_read(path))
     export = None if selection_json is None else _export(selection_json)
     report = Report()
     replay = Replay()
-    found: list[Problem] = []
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
@@ -137,6 +137,7 @@ def verify(path: str | Path, selection_json: str | Path | None = None) -> Report
             shape = _event(line, replay)
             wrong += shape or replay.apply(number, line)
         found += [Problem(number, w) for w in wrong]
+    found += [Problem(number, message) for number, message in replay.unpurged()]
     report.lines = len(lines)
     report.digest = hashes[-1][1] if hashes and hashes[-1][0] == len(lines) else None
     report.checked = dict(replay.checked)
@@ -151,6 +152,28 @@ def _read(path: str | Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise RecordError(f"{path}: can't read it: {exc.strerror or exc}") from exc
+
+
+def _damage(data: bytes) -> tuple[bytes, list[Problem]]:
+    """The file without two common kinds of damage, each said once: a byte-order mark and CRLF
+    line ends, as an editor may leave them; the rest is checked as if they were not there."""
+    found = []
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+        found.append(
+            Problem(
+                1,
+                "the file starts with a byte-order mark; a record has none"
+                " — was it saved by an editor?",
+            )
+        )
+    if b"\r\n" in data:
+        first = data[: data.index(b"\r\n")].count(b"\n") + 1
+        data = data.replace(b"\r\n", b"\n")
+        found.append(
+            Problem(first, f"line ends are CRLF; a record uses LF (the first is line {first}'s)")
+        )
+    return data, found
 
 
 def _export(path: str | Path) -> dict[str, Any]:

@@ -148,19 +148,21 @@ class RecordWriter:
         the line holds only as hashes."""
         if isinstance(event, PostCreated):
             del fields["text"], fields["name"]
+            salt = self.pseudonym.salt(seq)
             extra: dict[str, Any] = {
                 "post": seq,
-                "text_sha256": _sha(event.text),
-                "name_sha256": _sha(event.name),
+                "text_sha256": _sha(salt, event.text),
+                "name_sha256": _sha(salt, event.name),
             }
             if seq not in self.purged:
-                extra["plain"] = {"text": event.text, "name": event.name}
+                extra["plain"] = {"salt": salt, "text": event.text, "name": event.name}
             return extra
         if isinstance(event, PostEdited):
             del fields["text"]
-            extra = {"text_sha256": _sha(event.text)}
+            salt = self.pseudonym.salt(seq)
+            extra = {"text_sha256": _sha(salt, event.text)}
             if event.post not in self.purged:
-                extra["plain"] = {"text": event.text}
+                extra["plain"] = {"salt": salt, "text": event.text}
             return extra
         if isinstance(event, PollClosed):
             poll = self.forum.polls[event.poll]
@@ -183,8 +185,10 @@ def _row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sha(text: str) -> str:
-    return sha256_hex(text.encode())
+def _sha(salt: str, text: str) -> str:
+    """A text's commitment: SHA-256 of its salt and then the text, so that without the salt
+    (published only in `plain`) no guess at the text can be checked against it."""
+    return sha256_hex((salt + text).encode())
 
 
 def _json(value: Any) -> Any:
