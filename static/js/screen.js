@@ -45,6 +45,7 @@ function render() {
   const published = Boolean(selection?.published && selection.result);
   document.body.dataset.selection = String(published);
   $("selection").hidden = !published;
+  if (!published) showPublishedDigest(null);
   if (published) {
     $("item-title").textContent = t("selection_title");
     for (const id of ["poll-question", "results", "results-note", "board", "timer"]) $(id).hidden = true;
@@ -164,17 +165,19 @@ function updatePost(node, post) {
 // later find the same result, unchanged, in the record anyone may check.
 let digestShownFor = null;
 async function showPublishedDigest(seq) {
-  if (!seq || seq === digestShownFor) return;
+  if (seq === digestShownFor) return;
   digestShownFor = seq;
   $("selection-digest").textContent = "";
+  if (!seq) return; // nothing published: nothing to name
   try {
     const response = await fetch(`/record/${encodeURIComponent(config.code)}/published.json`, {
       cache: "no-store",
     });
     if (!response.ok) throw new Error(String(response.status));
     const { digest } = await response.json();
+    if (digestShownFor !== seq) return; // withdrawn or republished meanwhile
     $("selection-digest").textContent = t("published_digest", { digest: digest.slice(0, 12) });
   } catch {
-    digestShownFor = null; // try again with the next state
+    if (digestShownFor === seq) digestShownFor = null; // try again with the next state
   }
 }
