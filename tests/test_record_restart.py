@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import serve
+from tests.conftest import free_socket, serve
 from tests.test_record import ENGINES, FORUM, HOST, ROOM, hold_a_forum, run_townhall, settings_for
 from townhall.engine import EngineError, open_engine
 from townhall.model.commands import PublishSelection
@@ -71,3 +71,25 @@ async def test_a_published_result_holds_through_a_restart_with_other_settings(
     checked = run_townhall("verify", str(tmp_path / "after.jsonl"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "selection results recomputed: 2" in checked.stdout
+
+
+async def test_townhall_serve_on_redis_says_why_it_will_not_start(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """On Redis the engine starts inside the app's startup: its refusal is one line there too."""
+    redis_url = request.getfixturevalue("redis_url")
+    async with serve(parse_programme(ROOM, source="room.toml"), tmp_path, redis_url=redis_url) as (
+        live,
+        _,
+    ):
+        await hold_a_forum(live)
+    room = tmp_path / "reweighted.toml"
+    room.write_text(REWEIGHTED, encoding="utf-8")
+    with free_socket() as held:
+        port = str(held.getsockname()[1])
+    done = run_townhall(
+        "serve", str(room), "--redis", redis_url, "--port", port, "--data-dir", str(tmp_path)
+    )
+    assert done.returncode != 0
+    assert "townhall: forum 'record-forum': the [selection] settings" in done.stderr
+    assert "Traceback" not in done.stderr

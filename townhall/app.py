@@ -18,7 +18,7 @@ from townhall import export, web
 from townhall.broadcast import Broadcaster
 from townhall.collector import Collector
 from townhall.config import Settings, SettingsError
-from townhall.engine import Engine, open_engine
+from townhall.engine import Engine, EngineError, open_engine
 from townhall.http_guard import HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME, Identities, read_cookie
@@ -181,7 +181,11 @@ def build(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await engine.start()
+        try:
+            await engine.start()
+        except EngineError as exc:
+            refusals.append(str(exc))
+            raise
         broadcaster.start()
         collector = Collector(lambda: (engine.forum.seq, len(hub.connections)))
         collector.start()
@@ -206,11 +210,15 @@ def build(
         *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
         *web.routes(site, health),
     ]
+    refusals: list[str] = []  # the engine's refusal to start, said as a sentence
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
     # Outermost first: every response, refusals and the Socket.IO endpoint's included, carries
     # the security headers; oversized requests are refused unread; long-polling only from the
     # forum's own pages.
-    asgi = SecurityHeaders(HeaderLimits(SocketIOGuard(transport.asgi(starlette_app), opened_with)))
+    guarded = SecurityHeaders(
+        HeaderLimits(SocketIOGuard(transport.asgi(starlette_app), opened_with))
+    )
+    asgi = StartupRefusal(guarded, refusals)
     return Townhall(
         asgi=asgi,
         engine=engine,
@@ -220,6 +228,27 @@ def build(
         transport=transport,
         book=book,
     )
+
+
+class StartupRefusal:
+    """uvicorn prints what a failed startup says: for the engine's refusal to start (a forum
+    it may not serve as configured) that is one sentence, not a traceback."""
+
+    def __init__(self, app: Any, refusals: list[str]) -> None:
+        self.app = app
+        self.refusals = refusals
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def say(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.refusals:
+                message = {**message, "message": f"townhall: {self.refusals[-1]}"}
+            await send(message)
+
+        await self.app(scope, receive, say)
 
 
 def create_app() -> Any:
