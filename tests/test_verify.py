@@ -276,6 +276,26 @@ def test_a_purged_text_may_be_left_out(tmp_path: Path) -> None:
     assert report.problems == [] and "plain" not in report.checked
 
 
+def test_a_purged_post_that_keeps_its_text_fails(tmp_path: Path) -> None:
+    """A purge takes a post's text out of the record: one still carrying it is named."""
+    lines = build.forum()
+    first = _first(lines, "post_created")
+    events = build.Events("x")
+    events.lines = lines
+    events.add("host", "posts_purged", board="ideas", posts=[first["seq"]])
+    problems = verify(write(tmp_path, build.jsonl(lines))).problems
+    carrying = [
+        n
+        for n, line in enumerate(lines, start=1)
+        if line.get("post") == first["seq"] and "plain" in line
+    ]
+    assert [p.line for p in problems] == carrying and carrying[0] == lines.index(first) + 1
+    assert all(
+        f"post {first['seq']} was purged, but its plain text is still here" in p.message
+        for p in problems
+    )
+
+
 def test_a_post_merged_into_a_purged_one_is_purged_with_it(tmp_path: Path) -> None:
     """A purge lists the posts merged into the ones it removes: their text goes too."""
     lines = build.forum()
@@ -304,8 +324,7 @@ def test_a_plain_left_out_of_a_post_never_purged_fails(tmp_path: Path, kind: str
     events = build.Events("x")
     events.lines = lines
     other = events.post("ben", "ideas", "Repairs, please", "")["seq"]
-    events.add("host", "posts_purged", board="ideas", posts=[other])
-    [problem] = verify(write(tmp_path, build.jsonl(lines))).problems
+    [problem] = verify(write(tmp_path, build.jsonl(purge(lines, other)))).problems
     assert problem.line == number and f"post {post} is never purged" in problem.message
 
 

@@ -47,6 +47,7 @@ class Replay:
     published: tuple[int, list[dict[str, Any]]] | None = None  # (line, rows) of the last one
     purged: set[int] = field(default_factory=set)  # every post a `posts_purged` line lists
     unplain: list[tuple[int, int]] = field(default_factory=list)  # (line, post) with no `plain`
+    plain: list[tuple[int, int]] = field(default_factory=list)  # (line, post) with its `plain`
     checked: Counter[str] = field(default_factory=Counter)
 
     def apply(self, line: int, event: dict[str, Any]) -> list[str]:
@@ -208,17 +209,25 @@ class Replay:
 
     def unpurged(self) -> list[tuple[int, str]]:
         """At the end: each post line without `plain` whose post no `posts_purged` line lists,
-        for only a purge may leave a post's text out."""
-        return [
+        for only a purge may leave a post's text out; and each that still has `plain` though its
+        post was purged, for a purge takes the text out of every record made after it."""
+        missing = [
             (line, f"plain is missing but post {post} is never purged")
             for line, post in self.unplain
             if post not in self.purged
         ]
+        kept = [
+            (line, f"post {post} was purged, but its plain text is still here")
+            for line, post in self.plain
+            if post in self.purged
+        ]
+        return sorted(missing + kept)
 
     def _plain(self, line: int, event: dict[str, Any], members: tuple[str, ...]) -> list[str]:
         if "plain" not in event:
             self.unplain.append((line, _int(event["post"], "post")))
             return []
+        self.plain.append((line, _int(event["post"], "post")))
         plain = _dict(event["plain"], "plain")
         if set(plain) != {"salt", *members}:
             raise Bad(
