@@ -20,6 +20,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def salted_sha256(salt: str, text: str) -> str:
+    """A post text's commitment: SHA-256 of its salt and then the text, so that without the salt
+    (published only in `plain`) no guess at the text can be checked against it."""
+    return sha256_hex((salt + text).encode())
+
+
 def line_hash(line: dict[str, Any]) -> str:
     """SHA-256 of the line's canonical form without `hash` and `plain`."""
     return sha256_hex(canonical({k: v for k, v in line.items() if k not in UNHASHED}))

@@ -7,14 +7,15 @@ It reads only the record: the programme comes from the latest `server_started` l
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from townhall.model.scorer import Candidate, Conversion, Row, Rule, RuleError, Scores, score
+from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, Scores, result
+from townhall.record.chain import salted_sha256
+from townhall.record.writer import result_row
 
 SALT = re.compile(r"[0-9a-f]{32}\Z")  # a `plain` member's salt
 
@@ -240,7 +241,7 @@ class Replay:
         found = []
         for member in members:
             text = _str(plain[member], f"plain.{member}")
-            digest = hashlib.sha256((salt + text).encode()).hexdigest()
+            digest = salted_sha256(salt, text)
             if digest != event[f"{member}_sha256"]:
                 found.append(
                     f"plain.salt + plain.{member} hashes to {digest}, but {member}_sha256 is"
@@ -300,7 +301,8 @@ class Replay:
             for m in selection["committee"]
         }
         try:
-            return [recorded_row(row) for row in score(candidates, votes, committee, self.rule)]
+            rows = result(candidates, votes, committee, self.rule)["rows"]
+            return [result_row(row) for row in rows]
         except RuleError as exc:
             raise Bad(f"the selection can't be computed: {exc}") from exc
 
@@ -318,18 +320,6 @@ class Replay:
             for n, (want, got) in enumerate(zip(expected, rows, strict=True), start=1)
             if (wrong := difference(want, got)) is not None
         ]
-
-
-def recorded_row(row: Row) -> dict[str, Any]:
-    """One row of a `selection_published` line's `result`, points as exact fraction strings."""
-    return {
-        "rank": row.rank,
-        "candidate": row.candidate.id,
-        "agreements": row.candidate.agreements,
-        "live_votes": row.votes,
-        "committee_scores_given": row.scores_given,
-        "points": {part: str(p) for part, p in row.points.items()} | {"total": str(row.total)},
-    }
 
 
 def difference(expected: Any, found: Any, where: str = "") -> str | None:

@@ -6,7 +6,6 @@ problem names its line, and problems are listed in line order: the first bad lin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from typing import Any
 
 import rfc8785
 
+from townhall.record.chain import canonical as to_canonical
+from townhall.record.chain import line_hash
 from townhall.record.recount import Replay, difference
 
 FORMAT = "townhall-record"
@@ -92,12 +93,6 @@ class Report:
                 + (", its digest is in the record" if n("export_digest") else ", no digest")
             )
         return said
-
-
-def line_hash(line: dict[str, Any]) -> str:
-    """A line's `hash`: SHA-256 of the canonical form of the line without `hash` and `plain`."""
-    hashed = {k: v for k, v in line.items() if k not in ("hash", "plain")}
-    return hashlib.sha256(rfc8785.dumps(hashed)).hexdigest()
 
 
 def verify(path: str | Path, selection_json: str | Path | None = None) -> Report:
@@ -203,7 +198,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     if not isinstance(line, dict):
         return None, [f"not a JSON object but {type(line).__name__}"]
     try:
-        canonical = rfc8785.dumps(line)
+        canonical = to_canonical(line)
     except rfc8785.CanonicalizationError as exc:
         return None, [f"can't be put in canonical form: {exc}"]
     if canonical != raw:

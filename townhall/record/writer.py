@@ -22,7 +22,7 @@ from townhall.model.events import (
 )
 from townhall.model.forum import PARTICIPANT_EVENTS, Forum
 from townhall.model.statement import programme_from
-from townhall.record.chain import Chain, encoded, sha256_hex
+from townhall.record.chain import Chain, encoded, salted_sha256
 from townhall.record.pseudonyms import LENGTH, Pseudonyms
 
 FORMAT = "townhall-record"
@@ -151,8 +151,8 @@ class RecordWriter:
             salt = self.pseudonym.salt(seq)
             extra: dict[str, Any] = {
                 "post": seq,
-                "text_sha256": _sha(salt, event.text),
-                "name_sha256": _sha(salt, event.name),
+                "text_sha256": salted_sha256(salt, event.text),
+                "name_sha256": salted_sha256(salt, event.name),
             }
             if seq not in self.purged:
                 extra["plain"] = {"salt": salt, "text": event.text, "name": event.name}
@@ -160,7 +160,7 @@ class RecordWriter:
         if isinstance(event, PostEdited):
             del fields["text"]
             salt = self.pseudonym.salt(seq)
-            extra = {"text_sha256": _sha(salt, event.text)}
+            extra = {"text_sha256": salted_sha256(salt, event.text)}
             if event.post not in self.purged:
                 extra["plain"] = {"salt": salt, "text": event.text}
             return extra
@@ -168,11 +168,13 @@ class RecordWriter:
             poll = self.forum.polls[event.poll]
             return {"tally": {o.id: poll.counts.get(o.id, 0) for o in poll.options}}
         if isinstance(event, SelectionPublished) and event.published:
-            return {"result": {"rows": [_row(r) for r in self.forum.selection_result()["rows"]]}}
+            return {
+                "result": {"rows": [result_row(r) for r in self.forum.selection_result()["rows"]]}
+            }
         return {}
 
 
-def _row(row: dict[str, Any]) -> dict[str, Any]:
+def result_row(row: dict[str, Any]) -> dict[str, Any]:
     """A result row as the record states it: exact points, as fractions in strings."""
     inputs = row["inputs"]
     return {
@@ -183,12 +185,6 @@ def _row(row: dict[str, Any]) -> dict[str, Any]:
         "committee_scores_given": inputs["scores_given"],
         "points": dict(row["exact"]),
     }
-
-
-def _sha(salt: str, text: str) -> str:
-    """A text's commitment: SHA-256 of its salt and then the text, so that without the salt
-    (published only in `plain`) no guess at the text can be checked against it."""
-    return sha256_hex((salt + text).encode())
 
 
 def _json(value: Any) -> Any:
