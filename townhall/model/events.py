@@ -41,6 +41,9 @@ class BallotCast:
     participant: str
     choices: tuple[str, ...]
     op: str
+    # The voter's ballot-code group ("jury", "audience", ...); empty for a voter with no code,
+    # and in logs written before groups existed.
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,8 @@ def to_record(event: Event) -> dict[str, Any]:
     """A plain dict (msgpack- and JSON-safe) with the event's type under `t`."""
     record = asdict(event)
     record["t"] = event.type
+    if isinstance(event, BallotCast) and not event.group:
+        del record["group"]  # a ballot without a code reads as it did before groups existed
     return record
 
 

@@ -314,7 +314,7 @@ class Forum:
             ops = (event.op,)
         for choice in event.choices:
             poll.counts[choice] += 1
-        poll.ballots[event.participant] = Ballot(event.choices, self.seq, ops)
+        poll.ballots[event.participant] = Ballot(event.choices, self.seq, ops, event.group)
 
     def execute(self, actor: Actor, command: Command, now_ms: int) -> list[Event]:
         """Decide and apply in one step; returns the events applied."""

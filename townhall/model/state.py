@@ -23,6 +23,7 @@ class Ballot:
     choices: tuple[str, ...]
     version: int
     ops: tuple[str, ...]
+    group: str = ""  # the voter's ballot-code group; empty without a code
 
 
 @dataclass(slots=True)
