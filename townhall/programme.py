@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from townhall.candidates import CandidateError, load_candidates
+from townhall.codes.book import CodeBook
 from townhall.model.agenda import (
     ChoiceMode,
     Item,
@@ -19,12 +20,12 @@ from townhall.model.agenda import (
     Selection,
 )
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
-from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
+from townhall.programme_eligibility import read_eligibility
+from townhall.programme_fields import ID_PATTERN, FieldReader, ProgrammeError, line_from_message
 
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
 LANGUAGES = ("ko", "en")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,12}$")
 MAX_ITEMS = 200
 MAX_OPTIONS = 12
@@ -54,6 +55,8 @@ _ITEM_KEYS = {
         "choice",
         "max_choices",
         "results",
+        "voters",
+        "by_group",
     },
     ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "names", "max_length"},
     ItemKind.IDEAS: {
@@ -103,10 +106,12 @@ class _Reader(FieldReader):
         self.base = base
 
     def programme(self, data: dict[str, Any], default_id: str) -> Programme:
-        unknown = set(data) - {"forum", "items", "selection"}
+        unknown = set(data) - {"forum", "items", "selection", "eligibility"}
         if unknown:
             key = sorted(unknown)[0]
-            raise self.fail(key, "unknown section (expected [forum], [[items]] and [selection])")
+            raise self.fail(
+                key, "unknown section (expected [forum], [[items]], [selection], [eligibility])"
+            )
         forum = data.get("forum")
         if not isinstance(forum, dict):
             raise self.fail("forum", "missing [forum] table with the forum's title and language")
@@ -141,7 +146,17 @@ class _Reader(FieldReader):
         selection = None
         if "selection" in data:
             selection = self.selection(data["selection"], items)
+        eligibility, groups = read_eligibility(self, data.get("eligibility", {}), forum_id)
+        for i, item in enumerate(items):
+            unknown_group = sorted(set(item.voters) - set(groups))
+            if unknown_group:
+                raise self.fail(
+                    f"items[{i}].voters",
+                    f"{unknown_group[0]!r} is not one of [eligibility] groups",
+                )
         return Programme(
+            eligibility=eligibility,
+            codes=CodeBook(self.base / eligibility.book),
             selection=selection,
             id=forum_id,
             title=self.string(forum, "title", "forum", max_length=200),
@@ -338,7 +353,19 @@ class _Reader(FieldReader):
             results = ResultsMode(self.string(raw, "results", where, default="on_reveal"))
         except ValueError:
             raise self.fail(f"{where}.results", "must be live or on_reveal") from None
+        voters = raw.get("voters", [])
+        if (
+            not isinstance(voters, list)
+            or not all(isinstance(g, str) for g in voters)
+            or len(set(voters)) != len(voters)
+        ):
+            raise self.fail(f"{where}.voters", "a list of ballot-code groups, each once")
+        by_group = raw.get("by_group", False)
+        if not isinstance(by_group, bool):
+            raise self.fail(f"{where}.by_group", "must be true or false")
         return {
+            "voters": tuple(voters),
+            "by_group": by_group,
             "question": self.string(raw, "question", where, default="", max_length=300),
             "options": tuple(options),
             "choice": choice,

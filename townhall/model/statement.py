@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from townhall.model import board, board_state, forum
+from townhall.model import ballots, board, board_state, forum
 from townhall.model.agenda import (
     ChoiceMode,
     Item,
@@ -15,6 +15,7 @@ from townhall.model.agenda import (
     Programme,
     Selection,
 )
+from townhall.model.eligibility import Eligibility, EligibilityMode
 from townhall.model.scorer import Candidate, Conversion, Rule
 
 
@@ -26,6 +27,13 @@ def programme_statement(programme: Programme) -> dict[str, Any]:
         "language": programme.language,
         "items": [_item(item) for item in programme.items],
     }
+    rules = programme.eligibility
+    if rules != Eligibility():
+        stated["eligibility"] = {
+            "mode": rules.mode.value,
+            "groups": list(rules.groups),
+            "self_agreement": rules.self_agreement,
+        }
     chosen = programme.selection
     if chosen is not None:
         rule = chosen.rule
@@ -54,6 +62,11 @@ def _item(item: Item) -> dict[str, Any]:
             "choice": item.choice.value,
             "max_choices": item.max_choices,
         }
+        # Stated only when set, so a programme without them states what it always did.
+        if item.voters:
+            stated["voters"] = list(item.voters)
+        if item.by_group:
+            stated["by_group"] = True
     elif item.kind.is_board:
         stated |= {
             "moderated": item.moderated,
@@ -75,7 +88,7 @@ def rules_in_force() -> dict[str, int]:
         "pending_per_participant": board.PENDING_PER_PARTICIPANT,
         "max_posts_per_board": board.MAX_POSTS_PER_BOARD,
         "max_stored_posts_per_board": board.MAX_STORED_POSTS_PER_BOARD,
-        "ballot_ops_remembered": forum.RECENT_OPS,
+        "ballot_ops_remembered": ballots.RECENT_OPS,
         "board_ops_remembered": board_state.RECENT_OPS,
     }
 
@@ -97,8 +110,16 @@ def programme_from(stated: dict[str, Any]) -> Programme:
             max_length=int(raw.get("max_length", 280)),
             promote_to=str(raw.get("promote_to", "")),
             promote_count=int(raw.get("promote_count", 3)),
+            voters=tuple(str(g) for g in raw.get("voters", ())),
+            by_group=bool(raw.get("by_group", False)),
         )
         for raw in stated["items"]
+    )
+    rules = stated.get("eligibility", {})
+    eligibility = Eligibility(
+        mode=EligibilityMode(rules.get("mode", "open")),
+        self_agreement=bool(rules.get("self_agreement", False)),
+        groups=tuple(str(g) for g in rules.get("groups", ())),
     )
     selection = None
     if "selection" in stated:
@@ -123,6 +144,7 @@ def programme_from(stated: dict[str, Any]) -> Programme:
         language=str(stated["language"]),
         items=tuple(items),
         selection=selection,
+        eligibility=eligibility,
     )
 
 

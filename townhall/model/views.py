@@ -41,6 +41,8 @@ def state_view(forum: Forum, role: Role) -> dict[str, Any]:
     }
     if forum.committee is not None:
         view["selection"] = selection.selection_view(forum, role)
+    if role is Role.HOST and forum.codes.in_use:
+        view["codes"] = forum.codes.host_view()
     return view
 
 
@@ -59,6 +61,8 @@ def item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[s
         view["choice"] = item.choice.value
         view["max_choices"] = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
         view["results"] = item.results.value
+        view["voters"] = list(item.voters)
+        view["by_group"] = item.by_group
     if item.kind.is_board:
         view["moderated"] = item.moderated
         view["names"] = item.names.value

@@ -16,7 +16,8 @@ import rfc8785
 
 from townhall.record.chain import canonical as to_canonical
 from townhall.record.chain import line_hash
-from townhall.record.recount import Replay, difference
+from townhall.record.recount import Replay
+from townhall.record.values import difference
 
 FORMAT = "townhall-record"
 VERSION = 1
@@ -30,9 +31,9 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "server_started": ("server", ("engine", "townhall", "programme", "rules"), ()),
     "item": ("host", ("index", "timer_ms"), ()),
     "poll_opened": ("host", ("poll",), ("at_ms",)),
-    "poll_closed": ("host", ("poll", "tally"), ("at_ms",)),
+    "poll_closed": ("host", ("poll", "tally"), ("at_ms", "groups")),
     "results": ("host", ("poll", "visible"), ()),
-    "ballot": ("participant", ("poll", "choices", "op"), ()),
+    "ballot": ("participant", ("poll", "choices", "op"), ("group",)),
     "timer_started": ("host", ("at_ms",), ()),
     "timer_paused": ("host", ("at_ms", "remaining_ms"), ()),
     "timer_reset": ("host", ("duration_ms",), ()),
@@ -52,6 +53,8 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "committee_scored": ("committee", ("member", "candidate", "scores"), ()),
     "scoring_locked": ("host", ("locked",), ()),
     "selection_published": ("host", ("published",), ("result",)),
+    "code_redeemed": ("participant", ("group",), ()),
+    "code_revoked": ("host", ("voter", "group"), ()),
 }
 
 

@@ -1,0 +1,44 @@
+"""A programme's `[eligibility]`: who may take part, and the ballot-code groups there are
+(docs/ballot-codes.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from townhall.model.eligibility import Eligibility, EligibilityMode
+from townhall.programme_fields import ID_PATTERN, FieldReader
+
+KEYS = {"mode", "groups", "self_agreement", "codes"}
+
+
+def read_eligibility(
+    reader: FieldReader, raw: Any, forum_id: str
+) -> tuple[Eligibility, tuple[str, ...]]:
+    """Who may take part (docs/ballot-codes.md), and the ballot-code groups there are."""
+    where = "eligibility"
+    if not isinstance(raw, dict):
+        raise reader.fail(where, "must be a table")
+    reader.no_unknown_keys(raw, KEYS, where)
+    try:
+        mode = EligibilityMode(reader.string(raw, "mode", where, default="open"))
+    except ValueError:
+        raise reader.fail(f"{where}.mode", "must be open or codes") from None
+    groups = raw.get("groups", [])
+    if (
+        not isinstance(groups, list)
+        or len(groups) > 20
+        or not all(isinstance(g, str) and ID_PATTERN.match(g) for g in groups)
+        or len(set(groups)) != len(groups)
+    ):
+        raise reader.fail(
+            f"{where}.groups", "a list of up to 20 unique group names (a-z, 0-9, _ and -)"
+        )
+    own = raw.get("self_agreement", False)
+    if not isinstance(own, bool):
+        raise reader.fail(f"{where}.self_agreement", "must be true or false")
+    book = reader.string(raw, "codes", where, default=f"{forum_id}.codes.jsonl", max_length=300)
+    if not book.endswith(".jsonl") or "/" in book or "\\" in book:
+        raise reader.fail(
+            f"{where}.codes", "a file name ending .jsonl, beside the programme (no folders)"
+        )
+    return Eligibility(mode, own, book, tuple(groups)), tuple(groups)
