@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import msgpack
 import pytest
 
-from tests.conftest import forum_programme
+from tests.conftest import ENGINES, EngineFactory, engine_url, forum_programme
 from townhall.engine import Engine, EngineError, open_engine
 from townhall.model import board as board_rules
 from townhall.model.agenda import Programme
@@ -48,7 +48,6 @@ from townhall.model.forum import PollStatus
 from townhall.programme import parse_programme
 
 HOST = Actor(Role.HOST, "host")
-ENGINES = ["memory", "redis"]
 
 # Two boards: a moderated Q&A that wants a nickname, and ideas promoted to a poll's options.
 BOARD_ROOM = """
@@ -81,27 +80,6 @@ options = [{ id = "keep", label = "Keep things as they are" }, { id = "other", l
 
 def board_programme() -> Programme:
     return parse_programme(BOARD_ROOM, source="boards.toml")
-
-
-class EngineFactory(Protocol):
-    def __call__(self, programme: Programme | None = None) -> Engine: ...
-
-
-def engine_url(request: pytest.FixtureRequest, kind: str) -> str:
-    return "memory://" if kind == "memory" else str(request.getfixturevalue("redis_url"))
-
-
-@pytest.fixture(params=ENGINES)
-def make_engine(request: pytest.FixtureRequest, tmp_path: Path) -> EngineFactory:
-    """A factory of engines sharing one store, so a second engine is a restart of the first.
-
-    Engines run the test programme unless given another."""
-    url = engine_url(request, request.param)
-
-    def make(programme: Programme | None = None) -> Engine:
-        return open_engine(url, programme or forum_programme(), tmp_path)
-
-    return make
 
 
 @pytest.fixture(params=ENGINES)

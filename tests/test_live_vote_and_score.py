@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_engine_contract import ENGINES, engine_url
+from tests.conftest import ENGINES, engine_url
 from townhall.cli import main
 from townhall.engine import Engine, open_engine
 from townhall.model.commands import (

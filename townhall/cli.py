@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
 from townhall.model.agenda import ItemKind
 from townhall.programme import ProgrammeError, load_programme
@@ -49,7 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _stored_forum(record)
     record.add_argument("-o", "--output", type=Path, help="write it here, not to standard output")
 
+    codes_cli.add_parser(commands)
+
     args = parser.parse_args(argv)
+    if args.command == "codes":
+        return codes_cli.run(args)
     if args.command == "verify":
         return _printing(lambda: _verify(args.record, args.selection))
     if args.command == "check":

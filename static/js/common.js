@@ -214,8 +214,31 @@ export function renderBars(container, item, tally) {
     );
   });
   const footer = el("p", { class: "bar-total", text: `${tally?.voters ?? 0} ${t("voters")}` });
-  container.replaceChildren(...rows, footer);
+  // A poll shown by group: each group's bars side by side under the whole room's (jury | room).
+  const groups = Object.entries(tally?.groups ?? {});
+  const byGroup = groups.length
+    ? [el("div", { class: "group-bars" }, ...groups.map(([g, c]) => groupBars(item, g, c)))]
+    : [];
+  container.replaceChildren(...rows, footer, ...byGroup);
   container.dataset.version = String(tally?.version ?? 0);
+}
+
+function groupBars(item, group, counts) {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const rows = item.options.map((option) => {
+    const n = counts[option.id] ?? 0;
+    const bar = el("span", { class: "bar-fill" });
+    bar.style.width = `${total ? (n / total) * 100 : 0}%`;
+    return el(
+      "div",
+      { class: "bar-row", "data-option": option.id },
+      el("span", { class: "bar-label", text: option.label }),
+      el("span", { class: "bar-track" }, bar),
+      el("span", { class: "bar-count", text: `${n} · ${total ? Math.round((n / total) * 100) : 0}%` }),
+    );
+  });
+  const title = el("h3", { class: "group-title", text: group || t("group_none") });
+  return el("section", { class: "group-col", "data-group": group }, title, ...rows);
 }
 
 export function pollStatusText(poll) {

@@ -17,6 +17,7 @@ import {
   syncList,
   t,
 } from "./common.js";
+import { renderCodes, setUpRevoke } from "./host-codes.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
 // it is kept for this tab so a reload or a language switch does not lose it.
@@ -81,6 +82,8 @@ async function send(event, payload = {}) {
   return reply.ok ? reply : null;
 }
 
+setUpRevoke(send);
+
 // Resolves to whether the command was accepted.
 async function command(event, payload = {}) {
   return (await send(event, payload)) !== null;
@@ -101,6 +104,7 @@ function render() {
   renderPresence();
   renderTimer();
   renderSelectionPanel();
+  renderCodes(state.codes);
   $("export").hidden = !state.items.some(isBoard);
   $("results-export").hidden = !state.items.some((i) => i.kind === "poll");
 }
