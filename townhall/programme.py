@@ -7,7 +7,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from townhall.candidates import CandidateError, load_candidates
+from townhall.candidates import MAX_AGREEMENTS, CandidateError, load_candidates
+from townhall.ids import ID_PATTERN, slug
 from townhall.model.agenda import (
     ChoiceMode,
     Item,
@@ -24,7 +25,6 @@ from townhall.programme_fields import FieldReader, ProgrammeError, line_from_mes
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
 LANGUAGES = ("ko", "en")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,12}$")
 MAX_ITEMS = 200
 MAX_OPTIONS = 12
@@ -215,11 +215,7 @@ class _Reader(FieldReader):
         options = set(poll.option_ids)
         ids = {c.id for c in candidates}
         if options and ids != options:
-            gap = sorted(options - ids) or sorted(ids - options)
-            raise self.fail(
-                f"{where}.candidates",
-                f"the candidates must be the poll's options; {gap[0]!r} is only in one of them",
-            )
+            raise self.fail(f"{where}.candidates", _not_the_options(candidates, options))
         return Selection(poll_id, rule, tuple(candidates), tuple(committee))
 
     def candidates(self, raw: dict[str, Any], where: str) -> list[Candidate]:
@@ -244,7 +240,7 @@ class _Reader(FieldReader):
                 Candidate(
                     self.string(entry, "id", at, pattern=ID_PATTERN),
                     self.string(entry, "title", at, max_length=200),
-                    self.integer(entry, "agreements", at, default=0, low=0, high=10_000_000),
+                    self.integer(entry, "agreements", at, default=0, low=0, high=MAX_AGREEMENTS),
                 )
             )
         if len({c.id for c in found}) != len(found):
@@ -348,5 +344,24 @@ class _Reader(FieldReader):
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:40]
-    return slug or "forum"
+    return slug(name) or "forum"
+
+
+def _not_the_options(candidates: list[Candidate], options: set[str]) -> str:
+    """What differs between the candidates and the poll's options; each candidate with its title,
+    as its id may have been made from the title (`candidates.made_id`)."""
+    ids = {c.id for c in candidates}
+    parts = []
+    if only_options := sorted(options - ids):
+        parts.append(f"not among the candidates: {_listed([repr(o) for o in only_options])}")
+    if only_candidates := [c for c in candidates if c.id not in options]:
+        shown = [
+            f"{c.id!r} ({c.title[:30]}{'…' if len(c.title) > 30 else ''})" for c in only_candidates
+        ]
+        parts.append(f"not among the poll's options: {_listed(shown)}")
+    return "the candidates must be the poll's options; " + "; ".join(parts)
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - MAX_OPTIONS
+    return ", ".join(names[:MAX_OPTIONS]) + (f" and {more} more" if more > 0 else "")
