@@ -7,8 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from townhall.candidates import CandidateError, load_candidates
+from townhall.candidates import MAX_AGREEMENTS, CandidateError, load_candidates
 from townhall.codes.book import CodeBook
+from townhall.ids import ID_PATTERN, slug
 from townhall.model.agenda import (
     ChoiceMode,
     Item,
@@ -21,7 +22,7 @@ from townhall.model.agenda import (
 )
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
 from townhall.programme_eligibility import read_eligibility
-from townhall.programme_fields import ID_PATTERN, FieldReader, ProgrammeError, line_from_message
+from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
 
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
@@ -230,11 +231,7 @@ class _Reader(FieldReader):
         options = set(poll.option_ids)
         ids = {c.id for c in candidates}
         if options and ids != options:
-            gap = sorted(options - ids) or sorted(ids - options)
-            raise self.fail(
-                f"{where}.candidates",
-                f"the candidates must be the poll's options; {gap[0]!r} is only in one of them",
-            )
+            raise self.fail(f"{where}.candidates", _not_the_options(candidates, options))
         return Selection(poll_id, rule, tuple(candidates), tuple(committee))
 
     def candidates(self, raw: dict[str, Any], where: str) -> list[Candidate]:
@@ -259,7 +256,7 @@ class _Reader(FieldReader):
                 Candidate(
                     self.string(entry, "id", at, pattern=ID_PATTERN),
                     self.string(entry, "title", at, max_length=200),
-                    self.integer(entry, "agreements", at, default=0, low=0, high=10_000_000),
+                    self.integer(entry, "agreements", at, default=0, low=0, high=MAX_AGREEMENTS),
                 )
             )
         if len({c.id for c in found}) != len(found):
@@ -375,5 +372,24 @@ class _Reader(FieldReader):
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:40]
-    return slug or "forum"
+    return slug(name) or "forum"
+
+
+def _not_the_options(candidates: list[Candidate], options: set[str]) -> str:
+    """What differs between the candidates and the poll's options; each candidate with its title,
+    as its id may have been made from the title (`candidates.made_id`)."""
+    ids = {c.id for c in candidates}
+    parts = []
+    if only_options := sorted(options - ids):
+        parts.append(f"not among the candidates: {_listed([repr(o) for o in only_options])}")
+    if only_candidates := [c for c in candidates if c.id not in options]:
+        shown = [
+            f"{c.id!r} ({c.title[:30]}{'…' if len(c.title) > 30 else ''})" for c in only_candidates
+        ]
+        parts.append(f"not among the poll's options: {_listed(shown)}")
+    return "the candidates must be the poll's options; " + "; ".join(parts)
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - MAX_OPTIONS
+    return ", ".join(names[:MAX_OPTIONS]) + (f" and {more} more" if more > 0 else "")

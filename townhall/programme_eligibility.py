@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from townhall.ids import ID_PATTERN
 from townhall.model.eligibility import Eligibility, EligibilityMode
-from townhall.programme_fields import ID_PATTERN, FieldReader
+from townhall.programme_fields import FieldReader
 
 KEYS = {"mode", "groups", "self_agreement", "codes"}
 

@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # item, option, member and group ids
-
 
 @dataclass(frozen=True)
 class ProgrammeError(Exception):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from townhall.codes.book import BookError, CodeBook, Issued
 from townhall.codes.cards import card_page
+from townhall.ids import ID_PATTERN
 from townhall.model.agenda import Programme
 from townhall.model.eligibility import EligibilityMode
 from townhall.programme import ProgrammeError, load_programme
-from townhall.programme_fields import ID_PATTERN
 
 DEFAULT_GROUP = "audience"
 
