@@ -5,7 +5,10 @@ Each test drives an engine as the hub does: a phone acts as the voter of the cod
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import EngineFactory
 from tests.test_engine_contract import HOST, Clock, refusal, start
@@ -27,6 +30,9 @@ from townhall.model.commands import (
 )
 from townhall.model.eligibility import CodeProblem
 from townhall.programme import load_programme
+from townhall.record.chain import Chain, encoded
+from townhall.record.verify import verify
+from townhall.record.writer import write_record
 
 ROOM = """
 [forum]
@@ -294,3 +300,62 @@ def test_every_single_mistyped_character_is_caught() -> None:
         for position in range(code_format.LENGTH):
             for wrong in code_format.ALPHABET.replace(code[position], ""):
                 assert not code_format.checks(code[:position] + wrong + code[position + 1 :])
+
+
+async def test_the_record_names_voters_not_phones_and_verify_checks_eligibility(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    for n, code in enumerate((codes.jury[0], codes.jury[1], codes.audience[0])):
+        await act(engine, phone(n), RedeemCode(code))
+        await act(engine, phone(n), Vote("pre", (("yes", "no")[n % 2],), "v"))
+    await act(engine, phone(9), RedeemCode(codes.jury[0]))  # the first juror's second phone
+    await act(engine, phone(9), Vote("final", ("no",), "f"))
+    await engine.execute(HOST, RevokeCode("jury-2"))
+    await engine.execute(HOST, ClosePoll("pre"))
+    await engine.execute(HOST, ClosePoll("final"))
+    record = b"".join([chunk async for chunk in write_record(engine.read_log, "a secret")])
+    await engine.close()
+    text = record.decode()
+    assert "phone-" not in text and "jury-1" not in text, "pseudonyms only"
+    lines = [json.loads(line) for line in record.splitlines()]
+    path = tmp_path / "record.jsonl"
+    path.write_bytes(record)
+    report = verify(path)
+    assert report.ok, report.problems
+    closed = next(line for line in lines if line.get("type") == "poll_closed")
+    assert closed["groups"] == {"audience": {"yes": 1, "no": 0}, "jury": {"yes": 1, "no": 1}}
+    redeemed = [line for line in lines if line.get("type") == "code_redeemed"]
+    assert redeemed[0]["actor"] == redeemed[-1]["actor"], "one voter on two phones"
+    assert set(redeemed[0]) == {"seq", "at", "type", "actor", "group", "prev", "hash"}
+
+    def problems_after(change: Callable[[list[dict[str, Any]]], None]) -> list[str]:
+        edited = [dict(line) for line in lines]
+        change(edited)
+        chain = Chain()
+        relinked = [
+            chain.link({k: v for k, v in line.items() if k not in ("prev", "hash")})
+            for line in edited
+        ]
+        path.write_bytes(b"".join(encoded(line) for line in relinked))
+        return [p.message for p in verify(path).problems]
+
+    def regroup(edited: list[dict[str, Any]]) -> None:
+        ballot = next(line for line in edited if line.get("type") == "ballot")
+        ballot["group"] = "audience"
+
+    assert any("redeemed no 'audience' ballot code" in p for p in problems_after(regroup))
+
+    def forge(edited: list[dict[str, Any]]) -> None:
+        revoked = next(line for line in edited if line.get("type") == "code_revoked")
+        ballot = next(
+            line for line in edited if line.get("type") == "ballot" and line["poll"] == "pre"
+        )
+        at = edited.index(revoked) + 1
+        late = {**ballot, "actor": {"role": "participant", "id": revoked["voter"]}, "op": "x"}
+        edited.insert(at, late)
+        for seq, line in enumerate(edited[1:], start=1):
+            line["seq"] = seq
+
+    assert any("whose ballot code was revoked" in p for p in problems_after(forge))
