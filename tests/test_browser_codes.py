@@ -160,3 +160,15 @@ def test_townhall_codes_refuses_an_open_forum_and_one_without_a_join_code(
     room.write_text(ROOM.format(mode="codes", extra="").replace('code = "JURY"\n', ""))
     assert main(["codes", str(room), "--count", "2", "--public-url", "https://f.example.org"]) == 2
     assert "forum.code: set the forum's join code" in capsys.readouterr().err
+
+
+def test_a_code_book_that_cannot_be_read_stops_the_server_before_it_serves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    room = tmp_path / "jury.toml"
+    room.write_text(ROOM.format(mode="codes", extra=""), encoding="utf-8")
+    book = tmp_path / "jury-forum.codes.jsonl"
+    book.write_text('{"townhall_codes": 1, "forum": "jury-forum"}\nnot json\n', encoding="utf-8")
+    (tmp_path / "jury-forum.codes.key").write_text("00" * 32)
+    assert main(["serve", str(room), "--data-dir", str(tmp_path / "data"), "--port", "1"]) == 1
+    assert f"{book}:2: not a JSON line" in capsys.readouterr().err

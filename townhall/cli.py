@@ -185,6 +185,7 @@ def _check(paths: Sequence[Path]) -> int:
                 f"; selection: {len(programme.selection.candidates)} candidates,"
                 f" {len(programme.selection.committee)} committee members"
             )
+        summary += codes_cli.summary(path, programme)
         print(summary)
     return 1 if failed else 0
 
@@ -226,6 +227,7 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     options = uvicorn_options(settings)
     try:
         programme = load_programme(roomfile)
+        codes_cli.check_book(roomfile, programme)
         if settings.workers > 1:
             return _serve_workers(roomfile, programme, settings, options)
         townhall = build(programme, settings, on_ready=_print_addresses)
@@ -234,6 +236,8 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     except (ProgrammeError, EngineError, OSError, ValueError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
+    if codes_cli.uses_codes(programme):
+        print(f"  Ballot codes{codes_cli.summary(roomfile, programme)[len('; ballot codes'):]}")
     server = uvicorn.Server(uvicorn.Config(townhall.asgi, **options))
     server.run()
     return 0 if server.started else 1

@@ -96,11 +96,35 @@ def check(roomfile: Path, programme: Programme, group: str, url: str) -> None:
             "--public-url: give the address phones open, like https://forum.example.org;"
             " it goes into every card's QR code"
         )
-    uses_codes = programme.eligibility.mode is EligibilityMode.CODES or any(
-        item.voters for item in programme.items
-    )
-    if not uses_codes:
+    if not uses_codes(programme):
         raise CodesError(
             f"{roomfile}: eligibility.mode: the forum is open to every phone, so codes would"
             ' change nothing; set [eligibility] mode = "codes", or name a poll\'s voters'
         )
+
+
+def summary(roomfile: Path, programme: Programme) -> str:
+    """What `townhall check` says of a programme's ballot codes: the codes issued per group, or
+    that none are yet; nothing for a forum that uses none."""
+    if not uses_codes(programme):
+        return ""
+    book = roomfile.parent / programme.eligibility.book
+    issued = CodeBook(book).issued()
+    if not issued:
+        return f"; ballot codes: none issued yet (townhall codes {roomfile} --count N --group …)"
+    counts = ", ".join(f"{n} {group}" for group, n in sorted(issued.items()))
+    return f"; ballot codes: {counts} in {book.name}"
+
+
+def check_book(roomfile: Path, programme: Programme) -> None:
+    """Refuse to serve a code forum whose book is there but can't be read (raises BookError);
+    a book not made yet is fine: codes may be issued while the forum runs."""
+    book = roomfile.parent / programme.eligibility.book
+    if uses_codes(programme) and book.exists():
+        CodeBook(book).load()
+
+
+def uses_codes(programme: Programme) -> bool:
+    return programme.eligibility.mode is EligibilityMode.CODES or any(
+        item.voters for item in programme.items
+    )
