@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import Live, serve
@@ -102,3 +105,23 @@ async def test_the_host_sees_codes_and_revokes_one(jury: tuple[Live, Codes]) -> 
     screen = await live.screen()
     assert "codes" not in (await screen.call("snapshot", {}))["state"], "for the host only"
     assert (await phone.call("code_revoke", {"card": "jury-1"}))["error"]["code"] == "forbidden"
+
+
+async def test_the_results_export_has_each_groups_counts(jury: tuple[Live, Codes]) -> None:
+    live, codes = jury
+    host = await live.open_poll("pre")
+    for code, choice in ((codes.jury[0], "yes"), (codes.audience[0], "no")):
+        phone, _ = await live.phone()
+        await phone.call("redeem", {"code": code})
+        assert (await phone.call("vote", {"poll": "pre", "choices": [choice], "op": "v"}))["ok"]
+    assert (await host.call("poll_close", {"poll": "pre"}))["ok"]
+    bearer = {"Authorization": f"Bearer {live.host_key}"}
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        exported = (await http.get(f"/export/{live.code}/results.json", headers=bearer)).json()
+        sheet = (await http.get(f"/export/{live.code}/results.csv", headers=bearer)).text
+    pre, final = exported["polls"][0], exported["polls"][1]
+    assert pre["groups"] == {"audience": {"yes": 0, "no": 1}, "jury": {"yes": 1, "no": 0}}
+    assert (final["groups"], final["voter_groups"]) == (None, ["jury"])
+    rows = list(csv.DictReader(io.StringIO(sheet.removeprefix("\ufeff"))))
+    jury_rows = [(r["option"], r["count"]) for r in rows if r["group"] == "jury"]
+    assert jury_rows == [("yes", "1"), ("no", "0")]
