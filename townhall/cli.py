@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _stored_forum(record)
     record.add_argument("-o", "--output", type=Path, help="write it here, not to standard output")
 
-    codes_cli.add_parser(commands)
+    codes_cli.arguments(commands.add_parser("codes", help=codes_cli.HELP))
 
     args = parser.parse_args(argv)
     if args.command == "codes":

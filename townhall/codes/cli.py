@@ -22,19 +22,15 @@ class CodesError(Exception):
     """A reason the codes can't be made, worded for the organiser."""
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    codes = commands.add_parser(
-        "codes", help="make one-time ballot codes and a page of cards to print"
-    )
+HELP = "make one-time ballot codes and a page of cards to print"
+
+
+def arguments(codes: argparse.ArgumentParser) -> None:
     codes.add_argument("roomfile", type=Path, help="the forum programme (rooms/*.toml)")
     codes.add_argument("--count", type=int, required=True, help="how many codes to make")
     codes.add_argument("--group", default=DEFAULT_GROUP, help="their group: jury, audience, …")
-    codes.add_argument(
-        "--public-url", help="the address phones open (default: TOWNHALL_PUBLIC_URL)"
-    )
-    codes.add_argument(
-        "-o", "--output", type=Path, help="the cards page (default: beside the book)"
-    )
+    codes.add_argument("--public-url", help="the address phones open (or TOWNHALL_PUBLIC_URL)")
+    codes.add_argument("-o", "--output", type=Path, help="the cards page (default: by the book)")
 
 
 def run(args: argparse.Namespace) -> int:
