@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import EngineFactory
 from tests.test_engine_contract import HOST, Clock, refusal, start
 from townhall.codes import format as code_format
@@ -29,7 +31,9 @@ from townhall.model.commands import (
     Vote,
 )
 from townhall.model.eligibility import CodeProblem
-from townhall.programme import load_programme
+from townhall.model.forum import Forum
+from townhall.model.statement import programme_from, programme_statement
+from townhall.programme import ProgrammeError, load_programme, parse_programme
 from townhall.record.chain import Chain, encoded
 from townhall.record.verify import verify
 from townhall.record.writer import write_record
@@ -359,3 +363,18 @@ async def test_the_record_names_voters_not_phones_and_verify_checks_eligibility(
             line["seq"] = seq
 
     assert any("whose ballot code was revoked" in p for p in problems_after(forge))
+
+
+def test_groups_may_have_names_on_screen_and_polls_name_only_known_groups(tmp_path: Path) -> None:
+    programme, _ = jury_room(tmp_path, extra='labels = { jury = "배심원단" }')
+    assert programme.eligibility.labels == (("jury", "배심원단"),)
+    forum = Forum(programme)
+    assert forum.state_view(Role.SCREEN)["group_labels"] == {"jury": "배심원단"}
+    statement = programme_statement(programme)
+    assert statement["eligibility"]["labels"] == {"jury": "배심원단"}
+    assert programme_from(statement).eligibility == programme.eligibility
+    with pytest.raises(ProgrammeError, match=r"eligibility.labels: 'press' is not one of"):
+        jury_room(tmp_path, extra='labels = { press = "기자" }')
+    room = ROOM.format(mode="codes", extra="").replace('voters = ["jury"]', 'voters = ["jurry"]')
+    with pytest.raises(ProgrammeError, match=r"items\[1\].voters: 'jurry' is not one of"):
+        parse_programme(room, source="jury.toml")

@@ -9,7 +9,7 @@ from townhall.ids import ID_PATTERN
 from townhall.model.eligibility import Eligibility, EligibilityMode
 from townhall.programme_fields import FieldReader
 
-KEYS = {"mode", "groups", "self_agreement", "codes"}
+KEYS = {"mode", "groups", "labels", "self_agreement", "codes"}
 
 
 def read_eligibility(
@@ -34,6 +34,16 @@ def read_eligibility(
         raise reader.fail(
             f"{where}.groups", "a list of up to 20 unique group names (a-z, 0-9, _ and -)"
         )
+    labels = raw.get("labels", {})
+    if not isinstance(labels, dict) or not all(
+        isinstance(label, str) and 0 < len(label.strip()) <= 40 for label in labels.values()
+    ):
+        raise reader.fail(
+            f"{where}.labels", 'a table of each group\'s name on screen: jury = "배심원단"'
+        )
+    unnamed = sorted(set(labels) - set(groups))
+    if unnamed:
+        raise reader.fail(f"{where}.labels", f"{unnamed[0]!r} is not one of the groups")
     own = raw.get("self_agreement", False)
     if not isinstance(own, bool):
         raise reader.fail(f"{where}.self_agreement", "must be true or false")
@@ -42,4 +52,5 @@ def read_eligibility(
         raise reader.fail(
             f"{where}.codes", "a file name ending .jsonl, beside the programme (no folders)"
         )
-    return Eligibility(mode, own, book, tuple(groups)), tuple(groups)
+    named = tuple((g, labels[g].strip()) for g in groups if g in labels)
+    return Eligibility(mode, own, book, tuple(groups), named), tuple(groups)

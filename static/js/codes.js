@@ -1,6 +1,6 @@
 // Ballot codes on the phone: the code from a card's QR link, the form to type one, and the
 // check character, tested here so a typo is caught before anything is sent.
-import { $, errorText, t } from "./common.js";
+import { $, errorText, groupLabel, t } from "./common.js";
 
 // As townhall/codes/format.py: no 0, O, 1 or I; 8 random symbols and a Luhn mod 32 check.
 const ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -41,14 +41,15 @@ export function codeFromLink() {
   return decodeURIComponent(match[1]);
 }
 
-// "jury-17" as the phone says it: the group and the card's number.
-export function voterText(voter) {
+// "jury-17" as the phone says it: the group (by its name on screen) and the card's number.
+export function voterText(voter, labels = {}) {
   const cut = voter.lastIndexOf("-");
-  return t("code_held", { group: voter.slice(0, cut), n: voter.slice(cut + 1) });
+  const group = voter.slice(0, cut);
+  return t("code_held", { group: groupLabel(labels, group) ?? group, n: voter.slice(cut + 1) });
 }
 
 // Draws the code box for where the phone stands: whether a code is needed, and why.
-export function renderCodeBox(eligibility, item) {
+export function renderCodeBox(eligibility, item, labels = {}) {
   const box = $("code-box");
   const held = $("code-held");
   const voters = item?.kind === "poll" ? (item.voters ?? []) : [];
@@ -58,10 +59,10 @@ export function renderCodeBox(eligibility, item) {
   if (!box.hidden) {
     $("code-why").textContent = forumNeeds
       ? t("code_needed")
-      : t("code_for_poll", { groups: voters.join(", ") });
+      : t("code_for_poll", { groups: voters.map((g) => groupLabel(labels, g) ?? g).join(", ") });
   }
   held.hidden = !eligibility?.voter;
-  if (eligibility?.voter) held.textContent = voterText(eligibility.voter);
+  if (eligibility?.voter) held.textContent = voterText(eligibility.voter, labels);
   return { forumNeeds, pollNeeds };
 }
 

@@ -1,10 +1,10 @@
 // The host's ballot codes: per group, the codes issued, redeemed, on a phone now, used and
 // revoked; and revoking one, named by its card's number or its code.
-import { $, el, t } from "./common.js";
+import { $, el, groupLabel, t } from "./common.js";
 
 const COLUMNS = ["issued", "redeemed", "held", "acted", "revoked"];
 
-export function renderCodes(codes) {
+export function renderCodes(codes, labels = {}) {
   const panel = $("codes-panel");
   panel.hidden = !codes;
   if (!codes) return;
@@ -18,7 +18,7 @@ export function renderCodes(codes) {
     el(
       "tr",
       {},
-      el("th", { scope: "row", text: group }),
+      el("th", { scope: "row", text: groupLabel(labels, group) ? `${labels[group]} (${group})` : group }),
       ...COLUMNS.map((c) => el("td", { text: String(counts[c]) })),
     ),
   );

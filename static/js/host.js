@@ -104,7 +104,7 @@ function render() {
   renderPresence();
   renderTimer();
   renderSelectionPanel();
-  renderCodes(state.codes);
+  renderCodes(state.codes, state.group_labels);
   $("export").hidden = !state.items.some(isBoard);
   $("results-export").hidden = !state.items.some((i) => i.kind === "poll");
 }
@@ -184,7 +184,7 @@ function renderPoll() {
   $("poll-close").disabled = poll.status !== "open";
   $("results-show").disabled = poll.results_visible;
   $("results-hide").disabled = !poll.results_visible;
-  renderBars($("results"), item, poll.tally);
+  renderBars($("results"), item, poll.tally, forum.state.group_labels);
 }
 
 function renderPresence() {

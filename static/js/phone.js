@@ -97,7 +97,7 @@ function render(resetBallot) {
   renderSelection($("selection-result"), result);
   $("item-step").textContent = `${state.current + 1} / ${state.items.length}`;
   $("item-title").textContent = item.title;
-  const { forumNeeds, pollNeeds } = renderCodeBox(eligibility, item);
+  const { forumNeeds, pollNeeds } = renderCodeBox(eligibility, item, state.group_labels);
   const pollBox = $("poll");
   const shownPoll = pollBox.dataset.poll;
   pollBox.hidden = item.kind !== "poll";
@@ -175,7 +175,7 @@ function renderResults() {
   box.hidden = !poll.tally;
   $("results-note").hidden = Boolean(poll.tally);
   $("results-note").textContent = t("results_hidden");
-  if (poll.tally) renderBars(box, item, poll.tally);
+  if (poll.tally) renderBars(box, item, poll.tally, forum.state.group_labels);
 }
 
 function renderTimer() {

@@ -38,6 +38,7 @@ class Eligibility:
         default="", compare=False
     )  # the code book's file, as the programme names it (for messages only)
     groups: tuple[str, ...] = ()  # the ballot-code groups polls may name as their voters
+    labels: tuple[tuple[str, str], ...] = ()  # (group, its name on screen), where given
 
 
 @dataclass(frozen=True, slots=True)

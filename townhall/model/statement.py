@@ -34,6 +34,8 @@ def programme_statement(programme: Programme) -> dict[str, Any]:
             "groups": list(rules.groups),
             "self_agreement": rules.self_agreement,
         }
+        if rules.labels:  # no map in a statement is empty: Lua's msgpack can't tell one
+            stated["eligibility"]["labels"] = dict(rules.labels)
     chosen = programme.selection
     if chosen is not None:
         rule = chosen.rule
@@ -120,6 +122,7 @@ def programme_from(stated: dict[str, Any]) -> Programme:
         mode=EligibilityMode(rules.get("mode", "open")),
         self_agreement=bool(rules.get("self_agreement", False)),
         groups=tuple(str(g) for g in rules.get("groups", ())),
+        labels=tuple((str(g), str(n)) for g, n in (rules.get("labels") or {}).items()),
     )
     selection = None
     if "selection" in stated:
