@@ -1,5 +1,5 @@
 """The `townhall` command: serve a programme, run the demo, check a programme file, verify a
-forum's public record."""
+forum's public record, draw a jury."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from townhall import draw_cli
 from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
 from townhall.model.agenda import ItemKind
@@ -51,10 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     record.add_argument("-o", "--output", type=Path, help="write it here, not to standard output")
 
     codes_cli.arguments(commands.add_parser("codes", help=codes_cli.HELP))
+    draw_cli.arguments(commands.add_parser("draw", help=draw_cli.HELP))
 
     args = parser.parse_args(argv)
     if args.command == "codes":
         return codes_cli.run(args)
+    if args.command == "draw":
+        return _printing(lambda: draw_cli.run(args))
     if args.command == "verify":
         return _printing(lambda: _verify(args.record, args.selection))
     if args.command == "check":
