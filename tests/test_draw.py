@@ -101,9 +101,12 @@ def test_every_draw_meets_every_quota(lottery_500: Lottery) -> None:
             assert low <= have[category, value] <= high, (n, category, value)
         panels.add(result.panel)
     # The seed picks among the distribution's panels (maximin may need only a few), and a
-    # hundred seeds reach more than one of them.
+    # hundred seeds reach more than one of them; every one of them meets every quota.
     assert panels <= set(lottery_500.distribution.panels)
     assert len(panels) > 1
+    for panel in lottery_500.distribution.panels:
+        have = counts(lottery_500, panel)
+        assert all(low <= have[c, v] <= high for c, v, low, high in QUOTAS_50)
 
     report = lottery_500.draw(SEED).report
     chances = report["probabilities"]
