@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from townhall.draw import commitment
 from townhall.draw.pool import PERSONAL, DrawError
@@ -31,6 +32,15 @@ def arguments(draw: argparse.ArgumentParser) -> None:
     )
     draw.add_argument("--out", type=Path, help="write the report here, as JSON")
     draw.add_argument("--panel", type=Path, help="write the selected ids and their values here")
+    draw.add_argument(
+        "--codes",
+        metavar="ROOMFILE",
+        type=Path,
+        help="make the panel's ballot codes and cards for this forum, and put the report in its"
+        " record",
+    )
+    draw.add_argument("--group", default="jury", help="the panel's code group (default jury)")
+    draw.add_argument("--public-url", help="with --codes: the address phones open")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,6 +81,37 @@ def run(args: argparse.Namespace) -> int:
     from townhall.draw.report import render
 
     print(render(result.report))
+    if args.codes is not None:
+        return _codes(args, result.report)
+    return 0
+
+
+def _codes(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    """The panel's ballot codes, one card per juror with their applicant id on it, and the
+    report beside the forum's programme, where the server takes it into the record."""
+    from townhall.codes.book import BookError
+    from townhall.codes.cli import CodesError, make_codes
+    from townhall.programme import ProgrammeError, load_programme
+
+    panel = report["panel"]
+    try:
+        programme = load_programme(args.codes)
+        issued, page, book = make_codes(
+            args.codes, len(panel), args.group, args.public_url, labels=panel
+        )
+    except (CodesError, ProgrammeError, BookError) as exc:
+        print(f"townhall: {exc}", file=sys.stderr)
+        return 2
+    kept = args.codes.parent / programme.eligibility.draw
+    text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    _write(kept, text.encode("utf-8"))
+    print(
+        f"\nmade {len(issued)} {args.group} codes, cards No. {issued[0].n} to {issued[-1].n},"
+        " each with its juror's applicant id\n"
+        f"  cards to print: {page} (the codes in clear: print, then delete it)\n"
+        f"  code book: {book}\n"
+        f"  the draw's report, for the forum's record: {kept}"
+    )
     return 0
 
 

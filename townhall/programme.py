@@ -21,7 +21,7 @@ from townhall.model.agenda import (
     Selection,
 )
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
-from townhall.programme_eligibility import read_eligibility
+from townhall.programme_eligibility import read_draw_report, read_eligibility
 from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
 
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
@@ -158,6 +158,7 @@ class _Reader(FieldReader):
         return Programme(
             eligibility=eligibility,
             codes=CodeBook(self.base / eligibility.book),
+            draw=read_draw_report(self.base / eligibility.draw),
             selection=selection,
             id=forum_id,
             title=self.string(forum, "title", "forum", max_length=200),

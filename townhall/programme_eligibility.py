@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from townhall.ids import ID_PATTERN
 from townhall.model.eligibility import Eligibility, EligibilityMode
-from townhall.programme_fields import FieldReader
+from townhall.programme_fields import FieldReader, ProgrammeError
 
-KEYS = {"mode", "groups", "labels", "self_agreement", "codes"}
+KEYS = {"mode", "groups", "labels", "self_agreement", "codes", "draw"}
 
 
 def read_eligibility(
@@ -52,5 +54,36 @@ def read_eligibility(
         raise reader.fail(
             f"{where}.codes", "a file name ending .jsonl, beside the programme (no folders)"
         )
+    draw = reader.string(raw, "draw", where, default=f"{forum_id}.draw.json", max_length=300)
+    if not draw.endswith(".json") or "/" in draw or "\\" in draw:
+        raise reader.fail(
+            f"{where}.draw", "a file name ending .json, beside the programme (no folders)"
+        )
     named = tuple((g, labels[g].strip()) for g in groups if g in labels)
-    return Eligibility(mode, own, book, tuple(groups), named), tuple(groups)
+    return Eligibility(mode, own, book, tuple(groups), named, draw), tuple(groups)
+
+
+DRAW_FORMAT = "townhall-draw/1"  # townhall/draw/report.py, which the server does not import
+
+
+def read_draw_report(path: Path) -> dict[str, Any] | None:
+    """The jury draw's report beside the programme (`townhall draw --codes`), for the record, or
+    None if there is none. Its numbers with a fraction (the applicants' chances) are kept as the
+    decimal text the report wrote: the record holds no floating-point number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProgrammeError(str(path), None, "", f"cannot read the draw's report ({exc})") from exc
+    try:
+        report = json.loads(text, parse_float=str)
+    except ValueError as exc:
+        raise ProgrammeError(str(path), None, "", f"the draw's report is not JSON: {exc}") from exc
+    if not isinstance(report, dict) or report.get("format") != DRAW_FORMAT:
+        raise ProgrammeError(str(path), None, "", f"not a draw report ({DRAW_FORMAT})")
+    wanted = {"seats": int, "seed": str, "commitment": str, "quotas": list, "panel": list}
+    for key, kind in wanted.items():
+        if not isinstance(report.get(key), kind):
+            raise ProgrammeError(str(path), None, key, f"the draw's report needs {key}")
+    return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from townhall.model.eligibility import CodeLookup, Eligibility, NoCodes
 from townhall.model.scorer import Candidate, Rule
@@ -98,6 +99,8 @@ class Programme:
     eligibility: Eligibility = field(default_factory=Eligibility)
     # The issued ballot codes (townhall/codes/book.py): data beside the programme, not in it.
     codes: CodeLookup = field(default_factory=NoCodes, compare=False, repr=False)
+    # The jury draw's report (docs/draw.md), stated in the record; None without a draw.
+    draw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

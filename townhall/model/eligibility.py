@@ -39,6 +39,7 @@ class Eligibility:
     )  # the code book's file, as the programme names it (for messages only)
     groups: tuple[str, ...] = ()  # the ballot-code groups polls may name as their voters
     labels: tuple[tuple[str, str], ...] = ()  # (group, its name on screen), where given
+    draw: str = field(default="", compare=False)  # the jury draw's report file, if any
 
 
 @dataclass(frozen=True, slots=True)

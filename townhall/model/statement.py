@@ -36,6 +36,8 @@ def programme_statement(programme: Programme) -> dict[str, Any]:
         }
         if rules.labels:  # no map in a statement is empty: Lua's msgpack can't tell one
             stated["eligibility"]["labels"] = dict(rules.labels)
+    if programme.draw is not None:
+        stated["draw"] = programme.draw
     chosen = programme.selection
     if chosen is not None:
         rule = chosen.rule
@@ -148,6 +150,7 @@ def programme_from(stated: dict[str, Any]) -> Programme:
         items=tuple(items),
         selection=selection,
         eligibility=eligibility,
+        draw=stated.get("draw"),
     )
 
 

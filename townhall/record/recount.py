@@ -14,6 +14,7 @@ from typing import Any
 
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, Scores, result
 from townhall.record.chain import salted_sha256
+from townhall.record.draw_check import draw_problems
 from townhall.record.values import Bad, _dict, _int, _list, _show, _str, difference
 from townhall.record.writer import result_row
 
@@ -77,9 +78,12 @@ class Replay:
             if _dict(item, "programme item").get("kind") == "poll":
                 self.polls.setdefault(_str(item.get("id"), "programme item id"), PollReplay())
         self.programme, self.rule = programme, None
+        found = draw_problems(programme["draw"]) if "draw" in programme else []
+        if "draw" in programme and not found:
+            self.checked["draws"] += 1
         selection = programme.get("selection")
         if selection is None:
-            return []
+            return found
         try:
             raw = _dict(_dict(selection, "programme.selection")["rule"], "selection rule")
             self.rule = Rule(
@@ -92,7 +96,7 @@ class Replay:
             ).check()
         except (KeyError, TypeError, ValueError) as exc:
             raise Bad(f"programme.selection.rule is not usable: {exc}") from exc
-        return []
+        return found
 
     def _item_of(self, poll: str) -> dict[str, Any]:
         if self.programme is None:

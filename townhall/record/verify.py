@@ -90,6 +90,11 @@ class Report:
             f" {n('live_votes', 0)}; selection results recomputed: {n('publications', 0)};"
             f" plain texts against their hashes: {n('plain', 0)}",
         ]
+        if "codes" in self.checked or "draws" in self.checked:
+            said.append(
+                f"ballot codes: {n('codes', 0)} redeemed, every ballot's group checked;"
+                f" jury draws checked against their commitment and quotas: {n('draws', 0)}"
+            )
         if "export_rows" in self.checked:
             said.append(
                 f"selection export: {n('export_rows')} rows match the last published result"
