@@ -237,7 +237,7 @@ def _serve(roomfile: Path, settings: Settings) -> int:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
     if codes_cli.uses_codes(programme):
-        print(f"  Ballot codes{codes_cli.summary(roomfile, programme)[len('; ballot codes'):]}")
+        print(f"  Ballot codes{codes_cli.summary(roomfile, programme)[len('; ballot codes') :]}")
     server = uvicorn.Server(uvicorn.Config(townhall.asgi, **options))
     server.run()
     return 0 if server.started else 1
