@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.conftest import EngineFactory
 from tests.test_engine_contract import HOST, Clock, refusal, start
+from tests.test_redis_engine import deafen, two_workers
 from townhall.codes import format as code_format
 from townhall.codes.book import CodeBook
 from townhall.engine import Engine
@@ -213,6 +214,55 @@ async def test_a_revoked_code_stops_and_its_ballots_stay_marked(
     }
     assert "codes" not in engine.forum.state_view(Role.SCREEN)
     await engine.close()
+
+
+async def test_a_message_decided_as_a_voter_whose_code_is_revoked_meanwhile_is_refused(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    # The hub finds who a phone acts as, then the engine decides: a revocation in between (on
+    # another worker, or while the message waits) must not let the voter act after it.
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    await act(engine, phone(1), RedeemCode(codes.jury[0]))
+    await act(engine, phone(2), RedeemCode(codes.jury[1]))
+    post = int(str((await act(engine, phone(2), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+    juror = engine.forum.actor_for(phone(1))
+    await engine.execute(HOST, RevokeCode("jury-1"))
+    for command in (
+        Vote("final", ("yes",), "v"),
+        SubmitPost("ideas", "Late", "", "q"),
+        Upvote(post, True, "u"),
+    ):
+        assert await refusal(engine, juror, command) == "code_revoked", command
+    assert engine.forum.polls["final"].ballots == {}
+    assert engine.forum.boards.posts[post].upvoters == set()
+    assert len(engine.forum.boards.posts) == 1
+    await engine.close()
+
+
+async def test_a_worker_that_has_not_heard_of_a_revocation_stores_nothing_for_the_voter(
+    redis_url: str, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    async with two_workers(programme, redis_url) as (a, b):
+        await a.execute(HOST, OpenPoll("final"))
+        await act(a, phone(1), RedeemCode(codes.jury[0]))
+        await act(a, phone(2), RedeemCode(codes.jury[1]))
+        post = int(str((await act(a, phone(2), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+        await b.catch_up()
+        await deafen(b)
+        await a.execute(HOST, RevokeCode("jury-1"))
+        assert b.forum.actor_for(phone(1)).id == "jury-1", "B has not heard"
+        for command in (
+            Vote("final", ("yes",), "v"),
+            SubmitPost("ideas", "Late", "", "q"),
+            Upvote(post, True, "u"),
+        ):
+            assert await refused(b, phone(1), command) == "code_revoked", command
+        await b.catch_up()
+        assert b.forum.polls["final"].ballots == {}
+        assert b.forum.boards.posts[post].upvoters == set()
+        assert len(b.forum.boards.posts) == 1
 
 
 async def test_bindings_and_revocations_survive_a_restart(
