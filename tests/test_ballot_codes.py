@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import EngineFactory
 from tests.test_engine_contract import HOST, Clock, refusal, start
 from tests.test_redis_engine import deafen, two_workers
@@ -21,6 +23,7 @@ from townhall.model.commands import (
     Actor,
     ClosePoll,
     Command,
+    MergePosts,
     OpenPoll,
     RedeemCode,
     RevokeCode,
@@ -295,6 +298,26 @@ async def test_no_one_agrees_with_their_own_post_unless_the_programme_allows(
     assert await refused(engine, phone(1), Upvote(post, True, "u")) == "own_post"
     assert (await act(engine, phone(1), Upvote(post, False, "u2")))["ok"], "taking back is fine"
     assert (await act(engine, phone(2), Upvote(post, True, "u")))["upvotes"] == 1
+    await engine.close()
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+async def test_a_merge_makes_no_one_agree_with_their_own_post_unless_the_programme_allows(
+    make_engine: EngineFactory, tmp_path: Path, allowed: bool
+) -> None:
+    # Phone 1 agrees with a duplicate of its own idea; the host folds the duplicate into it.
+    extra = "self_agreement = true" if allowed else ""
+    programme, _ = jury_room(tmp_path, mode="open", extra=extra)
+    engine = await start(make_engine, programme, Clock())
+    own = int(str((await act(engine, phone(1), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+    twin = int(str((await act(engine, phone(2), SubmitPost("ideas", "Seats", "", "p")))["post"]))
+    await act(engine, phone(1), Upvote(twin, True, "u"))
+    await act(engine, phone(3), Upvote(twin, True, "u"))
+    await engine.execute(HOST, MergePosts(twin, own))
+    expected = {"phone-1", "phone-3"} if allowed else {"phone-3"}
+    assert engine.forum.boards.posts[own].upvoters == expected
+    took_back = await act(engine, phone(3), Upvote(own, False, "u2"))
+    assert took_back["upvotes"] == len(expected) - 1, "the stored count agrees"
     await engine.close()
 
 
