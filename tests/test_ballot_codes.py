@@ -432,3 +432,70 @@ async def test_the_record_names_voters_not_phones_and_verify_checks_eligibility(
             line["seq"] = seq
 
     assert any("whose ballot code was revoked" in p for p in problems_after(forge))
+
+
+async def test_verify_holds_posts_agreements_and_codes_to_the_code_rules(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    await act(engine, phone(1), RedeemCode(codes.jury[0]))
+    await act(engine, phone(2), RedeemCode(codes.audience[0]))
+    post = int(str((await act(engine, phone(1), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+    await act(engine, phone(2), Upvote(post, True, "u"))
+    await act(engine, phone(2), Vote("pre", ("yes",), "v"))
+    await engine.execute(HOST, RevokeCode("jury-1"))
+    await engine.execute(HOST, ClosePoll("pre"))
+    record = b"".join([chunk async for chunk in write_record(engine.read_log, "a secret")])
+    await engine.close()
+    lines = [json.loads(line) for line in record.splitlines()]
+    path = tmp_path / "record.jsonl"
+    path.write_bytes(record)
+    assert verify(path).ok
+
+    def problems_after(change: Callable[[list[dict[str, Any]]], None]) -> list[str]:
+        edited = [json.loads(json.dumps(line)) for line in lines]
+        change(edited)
+        for seq, line in enumerate(edited[1:], start=1):
+            line["seq"] = seq
+        chain = Chain()
+        path.write_bytes(
+            b"".join(
+                encoded(chain.link({k: v for k, v in line.items() if k not in ("prev", "hash")}))
+                for line in edited
+            )
+        )
+        return [p.message for p in verify(path).problems]
+
+    def first(edited: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+        return next(line for line in edited if line.get("type") == kind)
+
+    def revoked_agrees(edited: list[dict[str, Any]]) -> None:
+        # The revoked juror's agreement, after the revocation.
+        upvote, revoked = first(edited, "upvote"), first(edited, "code_revoked")
+        late = {**upvote, "actor": {"role": "participant", "id": revoked["voter"]}, "op": "x"}
+        edited.insert(edited.index(revoked) + 1, late)
+
+    assert any("was revoked before it" in p for p in problems_after(revoked_agrees))
+
+    def codeless_agrees(edited: list[dict[str, Any]]) -> None:
+        upvote = first(edited, "upvote")
+        upvote["actor"] = {"role": "participant", "id": "p-00000000000000aa"}
+
+    assert any("redeemed no ballot code" in p for p in problems_after(codeless_agrees))
+
+    def another_group(edited: list[dict[str, Any]]) -> None:
+        redeemed = first(edited, "code_redeemed")
+        edited.insert(edited.index(redeemed) + 1, {**redeemed, "group": "audience"})
+
+    assert any("a code of group 'jury' before" in p for p in problems_after(another_group))
+
+    def undeclared_group(edited: list[dict[str, Any]]) -> None:
+        first(edited, "code_redeemed")["group"] = "press"
+
+    assert any("not one of the programme's" in p for p in problems_after(undeclared_group))
+
+    def groups_left_out(edited: list[dict[str, Any]]) -> None:
+        del first(edited, "poll_closed")["groups"]
+
+    assert any("no groups" in p for p in problems_after(groups_left_out))

@@ -164,8 +164,7 @@ class Replay:
             raise Bad(f"a ballot from {voter}, whose ballot code was revoked before it")
         if group and self.code_groups.get(voter) != group:
             raise Bad(f"group: {voter} redeemed no {group!r} ballot code before voting")
-        rules = self.programme.get("eligibility", {}) if self.programme else {}
-        if not group and rules.get("mode") == "codes":
+        if not group and self._eligibility().get("mode") == "codes":
             raise Bad("a ballot with no group, in a forum that takes part by ballot code")
         voters = self._item_of(poll).get("voters") or []
         if voters and group not in voters:
@@ -184,10 +183,36 @@ class Replay:
 
     def _on_code_redeemed(self, line: int, event: dict[str, Any]) -> list[str]:
         voter = _str(event["actor"].get("id"), "actor.id")
+        group = _str(event["group"], "group")
         if voter in self.revoked:
             raise Bad(f"{voter} redeemed a ballot code that was revoked")
-        self.code_groups[voter] = _str(event["group"], "group")
+        if self.code_groups.get(voter, group) != group:
+            # A voter is one card, and a card is in one group.
+            raise Bad(f"group: {voter} redeemed a code of group {self.code_groups[voter]!r} before")
+        declared = self._eligibility().get("groups") or []
+        if declared and group not in declared:
+            raise Bad(f"group: {group!r} is not one of the programme's eligibility.groups")
+        self.code_groups[voter] = group
         self.checked["codes"] += 1
+        return []
+
+    def _eligibility(self) -> dict[str, Any]:
+        return dict(self.programme.get("eligibility") or {}) if self.programme else {}
+
+    def _check_member(self, event: dict[str, Any]) -> None:
+        """A post or an agreement comes from no revoked voter and, in a forum that takes part by
+        ballot code, from a voter who redeemed one."""
+        actor = _str(event["actor"].get("id"), "actor.id")
+        if actor in self.revoked:
+            raise Bad(f"{event['type']} from {actor}, whose ballot code was revoked before it")
+        if self._eligibility().get("mode") == "codes" and actor not in self.code_groups:
+            raise Bad(
+                f"{event['type']} from {actor}, who redeemed no ballot code, in a forum that"
+                " takes part by ballot code"
+            )
+
+    def _on_upvote(self, line: int, event: dict[str, Any]) -> list[str]:
+        self._check_member(event)
         return []
 
     def _on_code_revoked(self, line: int, event: dict[str, Any]) -> list[str]:
@@ -207,6 +232,8 @@ class Replay:
                 f"tally of poll {poll!r}: expected {_show(expected)} from the ballots,"
                 f" found {_show(event['tally'])}"
             )
+        if "groups" not in event and self._item_of(poll).get("by_group"):
+            found.append(f"poll_closed for poll {poll!r}, which is kept by group, has no groups")
         if "groups" in event:
             by_group = self.group_tally(poll)
             if by_group != event["groups"]:
@@ -244,7 +271,12 @@ class Replay:
     def _on_post_created(self, line: int, event: dict[str, Any]) -> list[str]:
         if event["post"] != event["seq"]:
             raise Bad(f"post: expected {event['seq']} (this line's seq), found {event['post']!r}")
-        return self._plain(line, event, ("text", "name"))
+        found = self._plain(line, event, ("text", "name"))
+        try:
+            self._check_member(event)
+        except Bad as exc:
+            found.append(str(exc))
+        return found
 
     def _on_post_edited(self, line: int, event: dict[str, Any]) -> list[str]:
         return self._plain(line, event, ("text",))
