@@ -6,7 +6,9 @@ Each test drives an engine as the hub does: a phone acts as the voter of the cod
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from tests.conftest import EngineFactory
 from tests.test_engine_contract import HOST, Clock, refusal, start
 from tests.test_redis_engine import deafen, two_workers
 from townhall.codes import format as code_format
-from townhall.codes.book import CodeBook
+from townhall.codes.book import CodeBook, Issued
 from townhall.engine import Engine
 from townhall.model.agenda import Programme
 from townhall.model.commands import (
@@ -364,6 +366,29 @@ def test_the_code_book_holds_no_code_and_reads_new_codes_at_once(tmp_path: Path)
     assert not isinstance(found, CodeProblem) and found.voter == "audience-3"
     assert reader.issued() == {"jury": 2, "audience": 1}
     assert reader.find(code_format.make()) is CodeProblem.UNKNOWN
+
+
+@pytest.mark.parametrize("book_made", [True, False])
+def test_codes_made_at_once_each_get_a_card_number_of_their_own(
+    tmp_path: Path, book_made: bool
+) -> None:
+    # Two organisers making latecomers' codes at once (or `townhall draw --codes` beside
+    # `townhall codes`): no two codes may be one voter.
+    path = tmp_path / "forum.codes.jsonl"
+    if book_made:
+        CodeBook(path).issue(1, "jury", "forum")
+    start = threading.Barrier(3)
+
+    def make(_: int) -> list[Issued]:
+        start.wait()
+        return CodeBook(path).issue(2000, "jury", "forum")
+
+    with ThreadPoolExecutor(3) as pool:
+        made = [c for batch in pool.map(make, range(3)) for c in batch]
+    assert len({c.voter for c in made}) == len(made) == 6000
+    reader = CodeBook(path)
+    assert reader.issued() == {"jury": 6000 + book_made}
+    assert all(reader.find(c.code) != CodeProblem.UNKNOWN for c in made)
 
 
 def test_every_single_mistyped_character_is_caught() -> None:
