@@ -6,7 +6,9 @@ Each test drives an engine as the hub does: a phone acts as the voter of the cod
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +16,16 @@ import pytest
 
 from tests.conftest import EngineFactory
 from tests.test_engine_contract import HOST, Clock, refusal, start
+from tests.test_redis_engine import deafen, two_workers
 from townhall.codes import format as code_format
-from townhall.codes.book import CodeBook
+from townhall.codes.book import CodeBook, Issued
 from townhall.engine import Engine
 from townhall.model.agenda import Programme
 from townhall.model.commands import (
     Actor,
     ClosePoll,
     Command,
+    MergePosts,
     OpenPoll,
     RedeemCode,
     RevokeCode,
@@ -219,6 +223,55 @@ async def test_a_revoked_code_stops_and_its_ballots_stay_marked(
     await engine.close()
 
 
+async def test_a_message_decided_as_a_voter_whose_code_is_revoked_meanwhile_is_refused(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    # The hub finds who a phone acts as, then the engine decides: a revocation in between (on
+    # another worker, or while the message waits) must not let the voter act after it.
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    await act(engine, phone(1), RedeemCode(codes.jury[0]))
+    await act(engine, phone(2), RedeemCode(codes.jury[1]))
+    post = int(str((await act(engine, phone(2), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+    juror = engine.forum.actor_for(phone(1))
+    await engine.execute(HOST, RevokeCode("jury-1"))
+    for command in (
+        Vote("final", ("yes",), "v"),
+        SubmitPost("ideas", "Late", "", "q"),
+        Upvote(post, True, "u"),
+    ):
+        assert await refusal(engine, juror, command) == "code_revoked", command
+    assert engine.forum.polls["final"].ballots == {}
+    assert engine.forum.boards.posts[post].upvoters == set()
+    assert len(engine.forum.boards.posts) == 1
+    await engine.close()
+
+
+async def test_a_worker_that_has_not_heard_of_a_revocation_stores_nothing_for_the_voter(
+    redis_url: str, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    async with two_workers(programme, redis_url) as (a, b):
+        await a.execute(HOST, OpenPoll("final"))
+        await act(a, phone(1), RedeemCode(codes.jury[0]))
+        await act(a, phone(2), RedeemCode(codes.jury[1]))
+        post = int(str((await act(a, phone(2), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+        await b.catch_up()
+        await deafen(b)
+        await a.execute(HOST, RevokeCode("jury-1"))
+        assert b.forum.actor_for(phone(1)).id == "jury-1", "B has not heard"
+        for command in (
+            Vote("final", ("yes",), "v"),
+            SubmitPost("ideas", "Late", "", "q"),
+            Upvote(post, True, "u"),
+        ):
+            assert await refused(b, phone(1), command) == "code_revoked", command
+        await b.catch_up()
+        assert b.forum.polls["final"].ballots == {}
+        assert b.forum.boards.posts[post].upvoters == set()
+        assert len(b.forum.boards.posts) == 1
+
+
 async def test_bindings_and_revocations_survive_a_restart(
     make_engine: EngineFactory, tmp_path: Path
 ) -> None:
@@ -249,6 +302,26 @@ async def test_no_one_agrees_with_their_own_post_unless_the_programme_allows(
     assert await refused(engine, phone(1), Upvote(post, True, "u")) == "own_post"
     assert (await act(engine, phone(1), Upvote(post, False, "u2")))["ok"], "taking back is fine"
     assert (await act(engine, phone(2), Upvote(post, True, "u")))["upvotes"] == 1
+    await engine.close()
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+async def test_a_merge_makes_no_one_agree_with_their_own_post_unless_the_programme_allows(
+    make_engine: EngineFactory, tmp_path: Path, allowed: bool
+) -> None:
+    # Phone 1 agrees with a duplicate of its own idea; the host folds the duplicate into it.
+    extra = "self_agreement = true" if allowed else ""
+    programme, _ = jury_room(tmp_path, mode="open", extra=extra)
+    engine = await start(make_engine, programme, Clock())
+    own = int(str((await act(engine, phone(1), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+    twin = int(str((await act(engine, phone(2), SubmitPost("ideas", "Seats", "", "p")))["post"]))
+    await act(engine, phone(1), Upvote(twin, True, "u"))
+    await act(engine, phone(3), Upvote(twin, True, "u"))
+    await engine.execute(HOST, MergePosts(twin, own))
+    expected = {"phone-1", "phone-3"} if allowed else {"phone-3"}
+    assert engine.forum.boards.posts[own].upvoters == expected
+    took_back = await act(engine, phone(3), Upvote(own, False, "u2"))
+    assert took_back["upvotes"] == len(expected) - 1, "the stored count agrees"
     await engine.close()
 
 
@@ -295,6 +368,29 @@ def test_the_code_book_holds_no_code_and_reads_new_codes_at_once(tmp_path: Path)
     assert not isinstance(found, CodeProblem) and found.voter == "audience-3"
     assert reader.issued() == {"jury": 2, "audience": 1}
     assert reader.find(code_format.make()) is CodeProblem.UNKNOWN
+
+
+@pytest.mark.parametrize("book_made", [True, False])
+def test_codes_made_at_once_each_get_a_card_number_of_their_own(
+    tmp_path: Path, book_made: bool
+) -> None:
+    # Two organisers making latecomers' codes at once (or `townhall draw --codes` beside
+    # `townhall codes`): no two codes may be one voter.
+    path = tmp_path / "forum.codes.jsonl"
+    if book_made:
+        CodeBook(path).issue(1, "jury", "forum")
+    start = threading.Barrier(3)
+
+    def make(_: int) -> list[Issued]:
+        start.wait()
+        return CodeBook(path).issue(2000, "jury", "forum")
+
+    with ThreadPoolExecutor(3) as pool:
+        made = [c for batch in pool.map(make, range(3)) for c in batch]
+    assert len({c.voter for c in made}) == len(made) == 6000
+    reader = CodeBook(path)
+    assert reader.issued() == {"jury": 6000 + book_made}
+    assert all(reader.find(c.code) != CodeProblem.UNKNOWN for c in made)
 
 
 def test_every_single_mistyped_character_is_caught() -> None:
@@ -378,3 +474,70 @@ def test_groups_may_have_names_on_screen_and_polls_name_only_known_groups(tmp_pa
     room = ROOM.format(mode="codes", extra="").replace('voters = ["jury"]', 'voters = ["jurry"]')
     with pytest.raises(ProgrammeError, match=r"items\[1\].voters: 'jurry' is not one of"):
         parse_programme(room, source="jury.toml")
+
+
+async def test_verify_holds_posts_agreements_and_codes_to_the_code_rules(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    await act(engine, phone(1), RedeemCode(codes.jury[0]))
+    await act(engine, phone(2), RedeemCode(codes.audience[0]))
+    post = int(str((await act(engine, phone(1), SubmitPost("ideas", "Benches", "", "p")))["post"]))
+    await act(engine, phone(2), Upvote(post, True, "u"))
+    await act(engine, phone(2), Vote("pre", ("yes",), "v"))
+    await engine.execute(HOST, RevokeCode("jury-1"))
+    await engine.execute(HOST, ClosePoll("pre"))
+    record = b"".join([chunk async for chunk in write_record(engine.read_log, "a secret")])
+    await engine.close()
+    lines = [json.loads(line) for line in record.splitlines()]
+    path = tmp_path / "record.jsonl"
+    path.write_bytes(record)
+    assert verify(path).ok
+
+    def problems_after(change: Callable[[list[dict[str, Any]]], None]) -> list[str]:
+        edited = [json.loads(json.dumps(line)) for line in lines]
+        change(edited)
+        for seq, line in enumerate(edited[1:], start=1):
+            line["seq"] = seq
+        chain = Chain()
+        path.write_bytes(
+            b"".join(
+                encoded(chain.link({k: v for k, v in line.items() if k not in ("prev", "hash")}))
+                for line in edited
+            )
+        )
+        return [p.message for p in verify(path).problems]
+
+    def first(edited: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+        return next(line for line in edited if line.get("type") == kind)
+
+    def revoked_agrees(edited: list[dict[str, Any]]) -> None:
+        # The revoked juror's agreement, after the revocation.
+        upvote, revoked = first(edited, "upvote"), first(edited, "code_revoked")
+        late = {**upvote, "actor": {"role": "participant", "id": revoked["voter"]}, "op": "x"}
+        edited.insert(edited.index(revoked) + 1, late)
+
+    assert any("was revoked before it" in p for p in problems_after(revoked_agrees))
+
+    def codeless_agrees(edited: list[dict[str, Any]]) -> None:
+        upvote = first(edited, "upvote")
+        upvote["actor"] = {"role": "participant", "id": "p-00000000000000aa"}
+
+    assert any("redeemed no ballot code" in p for p in problems_after(codeless_agrees))
+
+    def another_group(edited: list[dict[str, Any]]) -> None:
+        redeemed = first(edited, "code_redeemed")
+        edited.insert(edited.index(redeemed) + 1, {**redeemed, "group": "audience"})
+
+    assert any("a code of group 'jury' before" in p for p in problems_after(another_group))
+
+    def undeclared_group(edited: list[dict[str, Any]]) -> None:
+        first(edited, "code_redeemed")["group"] = "press"
+
+    assert any("not one of the programme's" in p for p in problems_after(undeclared_group))
+
+    def groups_left_out(edited: list[dict[str, Any]]) -> None:
+        del first(edited, "poll_closed")["groups"]
+
+    assert any("no groups" in p for p in problems_after(groups_left_out))

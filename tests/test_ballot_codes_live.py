@@ -7,13 +7,16 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
+import socketio
 
-from tests.conftest import Live, serve
+from tests.conftest import WAIT_S, Live, serve
 from tests.test_ballot_codes import Codes, jury_room
 from townhall.codes import format as code_format
 from townhall.hub import CODE_TRIES_PER_ADDRESS, CODE_TRIES_PER_CONNECTION
+from townhall.identity import COOKIE_NAME
 
 
 @pytest.fixture
@@ -125,3 +128,49 @@ async def test_the_results_export_has_each_groups_counts(jury: tuple[Live, Codes
     rows = list(csv.DictReader(io.StringIO(sheet.removeprefix("\ufeff"))))
     jury_rows = [(r["option"], r["count"]) for r in rows if r["group"] == "jury"]
     assert jury_rows == [("yes", "1"), ("no", "0")]
+
+
+async def phone_from(live: Live, address: str, transports: list[str]) -> socketio.AsyncClient:
+    """A phone connecting from another loopback address: another phone in the hall."""
+    cookie = await live.new_cookie()
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))
+    sio = socketio.AsyncClient(reconnection=False, http_session=session)
+    await sio.connect(
+        live.url,
+        auth={"role": "participant", "code": live.code},
+        headers={"Cookie": f"{COOKIE_NAME}={cookie}"},
+        transports=transports,
+        wait_timeout=WAIT_S,
+    )
+    return sio
+
+
+# Straight to a WebSocket (the lean path), or long-polling first (python-engineio's own path).
+@pytest.mark.parametrize("transports", [["websocket"], ["polling", "websocket"]])
+async def test_an_address_out_of_tries_leaves_every_other_address_its_own(
+    jury: tuple[Live, Codes], transports: list[str]
+) -> None:
+    live, codes = jury
+    per_connection = int(CODE_TRIES_PER_CONNECTION[1])
+    spent = 0
+    while spent < CODE_TRIES_PER_ADDRESS[1]:
+        guesser = await phone_from(live, "127.0.0.1", transports)
+        for _ in range(per_connection):
+            reply = await guesser.call("redeem", {"code": code_format.make()}, timeout=WAIT_S)
+            assert reply["error"]["code"] == "unknown_code"
+            spent += 1
+        await closed(guesser)
+    late = await phone_from(live, "127.0.0.1", transports)
+    refused = await late.call("redeem", {"code": codes.jury[1]}, timeout=WAIT_S)
+    await closed(late)
+    assert refused["error"]["code"] == "rate_limited"
+    # A phone on another address has its own tries: one guesser does not shut the hall out.
+    other = await phone_from(live, "127.0.0.2", transports)
+    redeemed = await other.call("redeem", {"code": codes.jury[0]}, timeout=WAIT_S)
+    await closed(other)
+    assert redeemed == {"ok": True, "voter": "jury-1", "group": "jury", "duplicate": False}
+
+
+async def closed(phone: socketio.AsyncClient) -> None:
+    await phone.disconnect()
+    await phone.eio.http.close()

@@ -14,8 +14,10 @@ import importlib
 import inspect
 
 import pytest
+import uvicorn
 from wsproto.frame_protocol import FrameProtocol
 
+from townhall.transport.handshake import client_host
 from townhall.transport.lean_socket import LeanSocket
 
 # module, class (or "" for the module itself), the names Townhall uses on it
@@ -117,3 +119,15 @@ def test_what_the_socket_layer_reads_on_a_started_server_is_there() -> None:
         assert not missing, f"{type(owner).__name__} no longer has {missing}"
     socket = engineio.async_socket.AsyncSocket(server.eio, "sid")
     assert callable(socket.queue.empty)
+
+
+def test_the_lean_handshake_reads_the_client_address_as_uvicorn_gives_it_to_the_app() -> None:
+    # client_host runs uvicorn's proxy-headers middleware to its end without an event loop.
+    config = uvicorn.Config(app="townhall.app:create_app", forwarded_allow_ips="127.0.0.1")
+    forwarded = [(b"x-forwarded-for", b"203.0.113.7")]
+    assert client_host(config, ("127.0.0.1", 50000), forwarded) == "203.0.113.7"
+    assert client_host(config, ("198.51.100.2", 50000), forwarded) == "198.51.100.2"
+    assert client_host(config, ("::1", 50000, 0, 0), []) == "::1"
+    assert client_host(config, "", forwarded) == ""  # a Unix socket's peer
+    unproxied = uvicorn.Config(app="townhall.app:create_app", proxy_headers=False)
+    assert client_host(unproxied, ("127.0.0.1", 50000), forwarded) == "127.0.0.1"

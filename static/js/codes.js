@@ -33,7 +33,8 @@ export function problem(typed) {
 }
 
 // The code a card's QR link carries in its fragment (#ballot=...), taken off the address at
-// once so it is not left in the history or shared with the page's link.
+// once so it is not in the tab's back list or shared with the page's link. (The browser's own
+// history of visited pages keeps the address as opened: nothing a page does reaches that.)
 export function codeFromLink() {
   const match = /(?:^#|&)ballot=([^&]+)/.exec(location.hash);
   if (!match) return null;

@@ -8,11 +8,14 @@ against the 2**40 possible codes. docs/ballot-codes.md has the whole of it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,22 @@ class Issued:
 
 def key_path(book: Path) -> Path:
     return book.with_name(book.name.removesuffix(".jsonl") + ".key")
+
+
+def lock_path(book: Path) -> Path:
+    return book.with_name(book.name.removesuffix(".jsonl") + ".lock")
+
+
+@contextlib.contextmanager
+def _locked(book: Path) -> Iterator[None]:
+    """Hold the book's lock file (flock(2)): one `issue` at a time reads the last card's number
+    and appends after it, however many are run at once; another waits its turn."""
+    fd = os.open(lock_path(book), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 class CodeBook:
@@ -121,10 +140,14 @@ class CodeBook:
         their hashes to the book (made, with its key, if there is none yet)."""
         if not 1 <= count <= MAX_CODES:
             raise BookError(f"--count: from 1 to {MAX_CODES} codes at a time")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(self.path):
+            return self._issue(count, group, forum)
+
+    def _issue(self, count: int, group: str, forum: str) -> list[Issued]:
         if self.path.exists():
             self.load()
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._key = _make_key(key_path(self.path))
             header = {"townhall_codes": FORMAT, "forum": forum}
             self.path.write_text(json.dumps(header) + "\n", encoding="utf-8")

@@ -211,7 +211,10 @@ class RedisEngine(Engine):
         result = await self._control(
             # Decided on this replica, which knows every post the events name.
             keys=k.control_keys(events, self.forum.boards.posts),
-            args=[k.channel, decided_on, *(self._packed(e, at) for e in events)],
+            args=[
+                *(k.channel, decided_on, int(self.forum.programme.eligibility.self_agreement)),
+                *(self._packed(e, at) for e in events),
+            ],
         )
         if status_of(Script.CONTROL, result) == STALE:
             return None

@@ -141,16 +141,23 @@ class RedisKeys:
             self.ballots(poll),
             self.counts(poll),
             self.options(poll),
+            self.codes_revoked,
         ]
 
     def redeem_keys(self) -> list[str]:
         return [self.seq, self.log, self.codes_revoked, self.code_phones, self.phone_codes]
 
     def post_keys(self, board: str) -> list[str]:
-        return [self.seq, self.log, self.posts(board), self.post_ops(board), self.counted_posts]
+        return [
+            *(self.seq, self.log, self.posts(board), self.post_ops(board), self.counted_posts),
+            self.codes_revoked,
+        ]
 
     def upvote_keys(self, board: str, post: int) -> list[str]:
-        return [self.seq, self.log, self.posts(board), self.post_ops(board), self.upvoters(post)]
+        return [
+            *(self.seq, self.log, self.posts(board), self.post_ops(board), self.upvoters(post)),
+            self.codes_revoked,
+        ]
 
     def control_keys(self, events: Sequence[Event], posts: Mapping[int, Post]) -> list[str]:
         """The keys every control.lua call gets, then those each of `events` names; `posts`

@@ -50,6 +50,7 @@ STATUSES: dict[Script, dict[str, Refusal | None]] = {
         RESENT: None,
         "unknown": lambda reply: refusals.unknown_option(text(reply[1])),
         "closed": lambda _: refusals.poll_not_open(),
+        "revoked": lambda _: refusals.code_revoked(),
     },
     Script.POST: {
         STORED: None,
@@ -60,6 +61,7 @@ STATUSES: dict[Script, dict[str, Refusal | None]] = {
         "post_limit": lambda _: refusals.post_limit(board.POSTS_PER_BOARD),
         "pending_limit": lambda _: refusals.pending_limit(board.PENDING_PER_PARTICIPANT),
         "post_rate": lambda _: refusals.post_rate(),
+        "code_revoked": lambda _: refusals.code_revoked(),
     },
     Script.UPVOTE: {
         STORED: None,
@@ -67,6 +69,7 @@ STATUSES: dict[Script, dict[str, Refusal | None]] = {
         "unknown": lambda reply: refusals.unknown_post(int(reply[1])),
         "merged": lambda reply: refusals.upvoted_post_merged(int(reply[1])),
         "not_open": lambda _: refusals.upvoted_post_not_shown(),
+        "revoked": lambda _: refusals.code_revoked(),
     },
     Script.CONTROL: {
         STORED: None,

@@ -244,8 +244,9 @@ class Boards:
 
     # -- applying -------------------------------------------------------------------------------
 
-    def apply(self, event: Event, seq: int) -> str:
-        """Record one board event at `seq`; returns the board it changed."""
+    def apply(self, event: Event, seq: int, allow_own: bool = False) -> str:
+        """Record one board event at `seq`; returns the board it changed. `allow_own`: whether
+        the programme lets a participant agree with their own post (a merge follows it too)."""
         match event:
             case PostCreated():
                 board = self.boards[event.board]
@@ -285,7 +286,8 @@ class Boards:
                 board.pinned = post_id
             case PostsMerged(source=source_id, target=target_id):
                 source, target = self.posts[source_id], self.posts[target_id]
-                target.upvoters |= source.upvoters
+                joined = source.upvoters if allow_own else source.upvoters - {target.author}
+                target.upvoters |= joined
                 source.upvoters = set()
                 source.state = PostState.MERGED
                 source.merged_into = target_id

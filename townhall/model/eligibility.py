@@ -110,7 +110,10 @@ class Codes:
         return Actor(Role.PARTICIPANT, voter, self.group_of[voter])
 
     def check_member(self, actor: Actor) -> None:
-        """Refuse a participant without a code in a forum that needs one."""
+        """Refuse a participant without a code in a forum that needs one, and a voter whose
+        code was revoked since the phone was found to hold it."""
+        if actor.group != NO_GROUP and actor.id in self.revoked:
+            raise refusals.code_revoked()
         if self.settings.mode is EligibilityMode.CODES and actor.group == NO_GROUP:
             raise refusals.not_eligible()
 

@@ -238,7 +238,7 @@ class Forum:
         if isinstance(event, BallotCast | PostCreated | UpvoteSet):
             self.codes.note_act(event.participant)
         if isinstance(event, BOARD_EVENTS):
-            self.boards.apply(event, self.seq)
+            self.boards.apply(event, self.seq, self.programme.eligibility.self_agreement)
             return
         match event:
             case BallotCast():

@@ -15,6 +15,7 @@ from typing import Any
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, Scores, result
 from townhall.record.chain import salted_sha256
 from townhall.record.draw_check import draw_problems
+from townhall.record.recount_codes import CodeReplay
 from townhall.record.values import Bad, _dict, _int, _list, _show, _str, difference
 from townhall.record.writer import result_row
 
@@ -45,8 +46,7 @@ class Replay:
     scores: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
     published: tuple[int, list[dict[str, Any]]] | None = None  # (line, rows) of the last one
     purged: set[int] = field(default_factory=set)  # every post a `posts_purged` line lists
-    code_groups: dict[str, str] = field(default_factory=dict)  # voter -> their code's group
-    revoked: set[str] = field(default_factory=set)  # voters whose codes were revoked
+    codes: CodeReplay = field(default_factory=CodeReplay)  # who holds which group's code
     unplain: list[tuple[int, int]] = field(default_factory=list)  # (line, post) with no `plain`
     plain: list[tuple[int, int]] = field(default_factory=list)  # (line, post) with its `plain`
     checked: Counter[str] = field(default_factory=Counter)
@@ -157,45 +157,42 @@ class Replay:
         if choices != [o for o in options if o in choices] or not 1 <= len(choices) <= limit:
             raise Bad(f"choices: expected 1 to {limit} of {options} in that order, found {choices}")
         voter = _str(event["actor"].get("id"), "actor.id")
-        self._check_eligible(poll, voter, _str(event.get("group", ""), "group"))
+        group = _str(event.get("group", ""), "group")
+        voters = self._item_of(poll).get("voters") or []
+        self.codes.ballot(poll, voter, group, self._rules(), voters)
         state.ballots[voter] = tuple(choices)
         state.groups[voter] = event.get("group", "")
         return []
 
-    def _check_eligible(self, poll: str, voter: str, group: str) -> None:
-        """A ballot's group is its voter's code's, and one the forum and the poll let vote."""
-        if voter in self.revoked:
-            raise Bad(f"a ballot from {voter}, whose ballot code was revoked before it")
-        if group and self.code_groups.get(voter) != group:
-            raise Bad(f"group: {voter} redeemed no {group!r} ballot code before voting")
-        rules = self.programme.get("eligibility", {}) if self.programme else {}
-        if not group and rules.get("mode") == "codes":
-            raise Bad("a ballot with no group, in a forum that takes part by ballot code")
-        voters = self._item_of(poll).get("voters") or []
-        if voters and group not in voters:
-            raise Bad(f"group: poll {poll!r} is for {voters} only, found {group!r}")
-
     def group_tally(self, poll: str) -> dict[str, dict[str, int]]:
         """Per group, for each current option, how many current ballots from it include it."""
-        state = self.polls[poll]
+        state, options = self.polls[poll], self.options(poll)
         found: dict[str, dict[str, int]] = {}
         for group in sorted(set(state.groups.values())):
             ballots = [b for v, b in state.ballots.items() if state.groups[v] == group]
-            found[group] = {o: sum(o in b for b in ballots) for o in self.options(poll)}
+            found[group] = {o: sum(o in b for b in ballots) for o in options}
         return found
 
-    # -- ballot codes -------------------------------------------------------------------------
+    # -- ballot codes: recount_codes.py ---------------------------------------------------------
+
+    def _rules(self) -> dict[str, Any]:
+        return dict(self.programme.get("eligibility") or {}) if self.programme else {}
 
     def _on_code_redeemed(self, line: int, event: dict[str, Any]) -> list[str]:
         voter = _str(event["actor"].get("id"), "actor.id")
-        if voter in self.revoked:
-            raise Bad(f"{voter} redeemed a ballot code that was revoked")
-        self.code_groups[voter] = _str(event["group"], "group")
-        self.checked["codes"] += 1
+        self.codes.redeemed(voter, _str(event["group"], "group"), self._rules(), self.checked)
+        return []
+
+    def _check_member(self, event: dict[str, Any]) -> None:
+        actor = _str(event["actor"].get("id"), "actor.id")
+        self.codes.member(str(event["type"]), actor, self._rules())
+
+    def _on_upvote(self, line: int, event: dict[str, Any]) -> list[str]:
+        self._check_member(event)
         return []
 
     def _on_code_revoked(self, line: int, event: dict[str, Any]) -> list[str]:
-        self.revoked.add(_str(event["voter"], "voter"))
+        self.codes.revoked.add(_str(event["voter"], "voter"))
         return []
 
     def _on_poll_closed(self, line: int, event: dict[str, Any]) -> list[str]:
@@ -211,6 +208,8 @@ class Replay:
                 f"tally of poll {poll!r}: expected {_show(expected)} from the ballots,"
                 f" found {_show(event['tally'])}"
             )
+        if "groups" not in event and self._item_of(poll).get("by_group"):
+            found.append(f"poll_closed for poll {poll!r}, which is kept by group, has no groups")
         if "groups" in event:
             by_group = self.group_tally(poll)
             if by_group != event["groups"]:
@@ -248,7 +247,12 @@ class Replay:
     def _on_post_created(self, line: int, event: dict[str, Any]) -> list[str]:
         if event["post"] != event["seq"]:
             raise Bad(f"post: expected {event['seq']} (this line's seq), found {event['post']!r}")
-        return self._plain(line, event, ("text", "name"))
+        found = self._plain(line, event, ("text", "name"))
+        try:
+            self._check_member(event)
+        except Bad as exc:
+            found.append(str(exc))
+        return found
 
     def _on_post_edited(self, line: int, event: dict[str, Any]) -> list[str]:
         return self._plain(line, event, ("text",))

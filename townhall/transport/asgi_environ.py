@@ -48,6 +48,7 @@ async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> d
     if event["type"] not in ("http.request", "websocket.connect"):
         return {}
     raw_uri = scope["path"]
+    client = scope.get("client")
     query_string = ""
     if scope.get("query_string"):
         try:
@@ -71,7 +72,9 @@ async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> d
         "RAW_URI": raw_uri,
         "SCRIPT_NAME": "",
         "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
+        # The client's address, which uvicorn took from X-Forwarded-For for a proxy it trusts
+        # (python-engineio's driver writes 127.0.0.1 for every client).
+        "REMOTE_ADDR": client[0] if client else "",
         "REMOTE_PORT": "0",
         "SERVER_NAME": "asgi",
         "SERVER_PORT": "0",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from wsproto.utilities import generate_accept_token
 
 
@@ -51,8 +52,36 @@ def environ_of(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]])
     return environ
 
 
-# What a connection keeps of its environ: the handlers read the cookie, nothing else.
-KEPT = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "HTTP_COOKIE")
+def client_host(config: Any, peer: Any, headers: list[tuple[bytes, bytes]]) -> str:
+    """The client's address, as uvicorn gives it to the ASGI app on every other path: the
+    peer's, or the one `X-Forwarded-For` names when the peer is a proxy uvicorn trusts
+    (`FORWARDED_ALLOW_IPS`, 127.0.0.1 and ::1 by default); "" if there is none (a Unix socket).
+
+    The handshake never reaches the app, so uvicorn's own middleware is run on it here. It
+    awaits nothing but the app, which only notes the scope, so it runs to its end at once."""
+    if not isinstance(peer, tuple) or not peer:
+        return ""
+    scope: dict[str, Any] = {"type": "websocket", "client": tuple(peer[:2]), "headers": headers}
+    if getattr(config, "proxy_headers", False):
+        middleware: Any = ProxyHeadersMiddleware(_noted, config.forwarded_allow_ips)
+        step = middleware(scope, None, None)
+        try:
+            step.send(None)
+        except StopIteration:
+            pass
+        else:  # pragma: no cover - the middleware awaits nothing else
+            step.close()
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+async def _noted(scope: Any, receive: Any, send: Any) -> None:
+    """The app `client_host` runs the middleware on: the scope, changed in place, is all."""
+
+
+# What a connection keeps of its environ: the handlers read the cookie and the client's
+# address (whose ballot-code tries a `redeem` spends), nothing else.
+KEPT = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "HTTP_COOKIE", "REMOTE_ADDR")
 
 
 def slim(environ: dict[str, Any]) -> dict[str, Any]:

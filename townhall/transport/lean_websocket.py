@@ -25,7 +25,13 @@ from typing import Any, cast
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 from wsproto.frame_protocol import CloseReason, FrameProtocol, Opcode, ParseFailed
 
-from townhall.transport.handshake import environ_of, read_head, slim, switching_protocols
+from townhall.transport.handshake import (
+    client_host,
+    environ_of,
+    read_head,
+    slim,
+    switching_protocols,
+)
 from townhall.transport.http_limits import release
 from townhall.transport.lean_socket import STATE_KEY, Endpoint, LeanSocket
 
@@ -201,6 +207,10 @@ class EngineIOWebSocket(asyncio.Protocol):
             self._hand_over(request + b"\r\n\r\n" + rest)
             return
         environ = environ_of(parts[0], parts[1], headers)
+        assert self.transport is not None
+        environ["REMOTE_ADDR"] = client_host(
+            self.config, self.transport.get_extra_info("peername"), headers
+        )
         named = dict(headers)
         key = named.get(b"sec-websocket-key")
         if (

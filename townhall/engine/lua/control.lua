@@ -6,7 +6,8 @@
 --   upvoters:{source}, upvoters:{target}; posts_purged: posts:{board}, post_ops:{board},
 --   upvoters:{post} for each post purged; poll_options: options:{poll}, counts:{poll};
 --   code_revoked: codes_revoked, code_phones, phone_codes
--- ARGV: channel, expected control version, packed record...
+-- ARGV: channel, expected control version, self_agreement ('1' if the programme lets a participant
+--   agree with their own post, else '0'), packed record...
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
 -- Returns {'stale', version} | {'ok', packed record...}
@@ -16,7 +17,7 @@ local version = tonumber(redis.call('HGET', KEYS[3], 'version') or '0')
 if version ~= tonumber(ARGV[2]) then
   return {'stale', version}
 end
-if #ARGV == 2 then
+if #ARGV == 3 then
   return {'ok'}  -- nothing to store: the caller only asked whether its view is current
 end
 -- Each known event type, and how many of the extra keys it names (posts_purged: see below).
@@ -31,7 +32,7 @@ local known = {
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
 local next_key = 8
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local event = cmsgpack.unpack(ARGV[i])
   local wanted = known[event.t]
   if wanted == nil then
@@ -142,13 +143,19 @@ for i, e in ipairs(events) do
   elseif e.t == 'post_pinned' then
     redis.call('HSET', KEYS[6], e.board, e.post)
   elseif e.t == 'posts_merged' then
-    -- The target's upvoters become the union of both sets: nobody is counted twice.
+    -- The target's upvoters become the union of both sets: nobody is counted twice, and the
+    -- target's author joins only where the programme lets one agree with one's own post.
     local source = read_post(named[1], e.source)
+    local author = read_post(named[1], e.target).a
+    local agreed = redis.call('SISMEMBER', named[3], author) == 1
     recount(source.b, source.s, 'merged')
     source.s = 'merged'
     source.m = e.target
     redis.call('HSET', named[1], e.source, cmsgpack.pack(source))
     redis.call('SUNIONSTORE', named[3], named[3], named[2])
+    if ARGV[3] ~= '1' and not agreed then
+      redis.call('SREM', named[3], author)
+    end
     redis.call('DEL', named[2])
     unpin(source.b, e.source)
   elseif e.t == 'posts_purged' then

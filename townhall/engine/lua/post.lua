@@ -1,10 +1,11 @@
 -- Make one participant's post on a board, atomically with its log entry; recognise a resend.
--- KEYS: seq, log, posts:{board}, post_ops:{board}, counted_posts
+-- KEYS: seq, log, posts:{board}, post_ops:{board}, counted_posts, codes_revoked
 -- ARGV: channel, board, participant, op, recent_ops, now_ms, window_ms, per_window, per_board,
 --       pending_per_participant, max_counted, max_stored, [state, name, text]
 -- Without state, name and text (the worker refused the message as written) only looks for a
 -- resend: the model recognises one before it reads the text.
--- Returns {'dup', post, state} | {'new'} | {'board_full'} | {'board_stored_full'}
+-- Returns {'dup', post, state} | {'code_revoked'} | {'new'} | {'board_full'}
+--       | {'board_stored_full'}
 --       | {'post_limit'} | {'pending_limit'} | {'post_rate'} | {'ok', seq, packed record}
 local raw = redis.call('HGET', KEYS[4], ARGV[3])
 local mine = {o = {}, t = {}}
@@ -26,6 +27,10 @@ for i, seen in ipairs(mine.o) do
     end
     break
   end
+end
+-- A voter whose code was revoked on another worker, which this one has not heard yet.
+if redis.call('SISMEMBER', KEYS[6], ARGV[3]) == 1 then
+  return {'code_revoked'}
 end
 if #ARGV < 15 then
   return {'new'}

@@ -1,7 +1,8 @@
 -- Set or take back one participant's upvote of a post, atomically with its log entry.
--- KEYS: seq, log, posts:{board}, post_ops:{board}, upvoters:{post}
+-- KEYS: seq, log, posts:{board}, post_ops:{board}, upvoters:{post}, codes_revoked
 -- ARGV: channel, post, participant, up (1 or 0), op, recent_ops, now_ms
--- Returns {'unknown', post} | {'dup', state, up, upvotes} | {'merged', into} | {'not_open'}
+-- Returns {'unknown', post} | {'dup', state, up, upvotes} | {'revoked'} | {'merged', into}
+--       | {'not_open'}
 --       | {'ok', seq, packed record, state, up, upvotes}
 local raw = redis.call('HGET', KEYS[3], ARGV[2])
 if not raw then
@@ -26,6 +27,10 @@ for i, seen in ipairs(mine.o) do
     reused = i
     break
   end
+end
+-- A voter whose code was revoked on another worker, which this one has not heard yet.
+if redis.call('SISMEMBER', KEYS[6], ARGV[3]) == 1 then
+  return {'revoked'}
 end
 if post.s == 'merged' then
   return {'merged', post.m}

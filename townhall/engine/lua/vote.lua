@@ -1,7 +1,7 @@
 -- Cast or replace one participant's ballot, atomically with its log entry.
--- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}, options:{poll}
+-- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}, options:{poll}, codes_revoked
 -- ARGV: channel, poll, participant, op, recent_ops, now_ms, group ('' for none), choice...
--- Returns {'unknown', choice} | {'dup', version, packed choices} | {'closed'}
+-- Returns {'unknown', choice} | {'dup', version, packed choices} | {'revoked'} | {'closed'}
 --       | {'ok', seq, packed record}
 if redis.call('EXISTS', KEYS[6]) == 1 then
   -- The worker checked the choices against its replica, which may not have heard yet that the
@@ -24,6 +24,11 @@ if raw then
       return {'dup', ballot.v, cmsgpack.pack(ballot.c)}
     end
   end
+end
+-- The worker found the voter on its replica, which may not have heard yet that the host
+-- revoked the code on another worker: the stored revocations are the truth.
+if redis.call('SISMEMBER', KEYS[7], ARGV[3]) == 1 then
+  return {'revoked'}
 end
 if redis.call('HGET', KEYS[3], ARGV[2]) ~= 'open' then
   return {'closed'}
