@@ -33,6 +33,7 @@ from townhall.model.events import (
     ScoringLocked,
     SelectionPublished,
     ServerStarted,
+    ShiftShown,
     TimerPaused,
     TimerReset,
     TimerStarted,
@@ -75,6 +76,7 @@ STATE_EVENTS = (  # the forum's state, for every role
     CommitteeScored,
     ScoringLocked,
     SelectionPublished,
+    ShiftShown,
 )
 NOT_BROADCAST = (ServerStarted,)  # changes nothing a client sees: it is for the record
 

@@ -18,6 +18,7 @@ from townhall.model.agenda import (
     ResultsMode,
     Selection,
 )
+from townhall.model.comparison import comparison_problem
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
 from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
 
@@ -54,6 +55,8 @@ _ITEM_KEYS = {
         "choice",
         "max_choices",
         "results",
+        "compare_to",
+        "shift_min_cell",
     },
     ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "names", "max_length"},
     ItemKind.IDEAS: {
@@ -138,6 +141,9 @@ class _Reader(FieldReader):
                 raise self.fail(
                     f"items[{i}].promote_to", f"{item.promote_to!r} is not a poll in this programme"
                 )
+        wrong = comparison_problem(items)
+        if wrong is not None:
+            raise self.fail(f"items[{wrong[0]}].compare_to", wrong[1])
         selection = None
         if "selection" in data:
             selection = self.selection(data["selection"], items)
@@ -338,12 +344,19 @@ class _Reader(FieldReader):
             results = ResultsMode(self.string(raw, "results", where, default="on_reveal"))
         except ValueError:
             raise self.fail(f"{where}.results", "must be live or on_reveal") from None
+        compare_to = self.string(raw, "compare_to", where, default="", pattern=ID_PATTERN)
+        if "shift_min_cell" in raw and not compare_to:
+            raise self.fail(f"{where}.shift_min_cell", "only for a poll with compare_to")
         return {
             "question": self.string(raw, "question", where, default="", max_length=300),
             "options": tuple(options),
             "choice": choice,
             "max_choices": max_choices,
             "results": results,
+            "compare_to": compare_to,
+            "shift_min_cell": self.integer(
+                raw, "shift_min_cell", where, default=3, low=1, high=100
+            ),
         }
 
 

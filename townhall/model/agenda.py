@@ -56,6 +56,10 @@ class Item:
     choice: ChoiceMode = ChoiceMode.SINGLE
     max_choices: int = 1
     results: ResultsMode = ResultsMode.ON_REVEAL
+    # The earlier poll this one is compared with (the pre-vote), and the fewest people a cell
+    # of that comparison must hold for phones and the projector to show it (model/shift.py).
+    compare_to: str = ""
+    shift_min_cell: int = 3
     # Board (Q&A and ideas) settings.
     moderated: bool = False  # posts wait for the host's approval
     names: NameMode = NameMode.OPTIONAL

@@ -57,6 +57,15 @@ class ShowResults:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowShift:
+    """Show (or hide) on phones and the projector how opinion moved between a poll and the
+    earlier poll it is compared with."""
+
+    poll: str
+    visible: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     pass
 
@@ -202,6 +211,7 @@ Command = (
     | ScoreCandidate
     | LockScoring
     | PublishSelection
+    | ShowShift
 )
 HOST_COMMANDS = (
     Goto,
@@ -223,4 +233,5 @@ HOST_COMMANDS = (
     PromoteIdeas,
     LockScoring,
     PublishSelection,
+    ShowShift,
 )

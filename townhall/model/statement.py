@@ -54,6 +54,8 @@ def _item(item: Item) -> dict[str, Any]:
             "choice": item.choice.value,
             "max_choices": item.max_choices,
         }
+        if item.compare_to:  # stated only where set, so other programmes state what they did
+            stated |= {"compare_to": item.compare_to, "shift_min_cell": item.shift_min_cell}
     elif item.kind.is_board:
         stated |= {
             "moderated": item.moderated,
@@ -97,6 +99,8 @@ def programme_from(stated: dict[str, Any]) -> Programme:
             max_length=int(raw.get("max_length", 280)),
             promote_to=str(raw.get("promote_to", "")),
             promote_count=int(raw.get("promote_count", 3)),
+            compare_to=str(raw.get("compare_to", "")),
+            shift_min_cell=int(raw.get("shift_min_cell", 3)),
         )
         for raw in stated["items"]
     )
