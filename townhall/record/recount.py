@@ -15,6 +15,7 @@ from typing import Any
 
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, Scores, result
 from townhall.record.chain import salted_sha256
+from townhall.record.shift_recount import shift_problems
 from townhall.record.writer import result_row
 
 SALT = re.compile(r"[0-9a-f]{32}\Z")  # a `plain` member's salt
@@ -28,6 +29,7 @@ class Bad(ValueError):
 class PollReplay:
     status: str = "not opened"  # then "open" or "closed"
     ballots: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)  # each ballot's group, if it has one
     # Set by a `poll_options` line; until then the programme's options are current.
     options: list[str] | None = None
     labels: list[str] = field(default_factory=list)
@@ -153,7 +155,8 @@ class Replay:
             raise Bad(f"choices: {unknown[0]!r} is not an option of poll {poll!r}")
         if choices != [o for o in options if o in choices] or not 1 <= len(choices) <= limit:
             raise Bad(f"choices: expected 1 to {limit} of {options} in that order, found {choices}")
-        state.ballots[_str(event["actor"].get("id"), "actor.id")] = tuple(choices)
+        state.ballots[voter := _str(event["actor"].get("id"), "actor.id")] = tuple(choices)
+        state.groups[voter] = _str(event.get("group", ""), "group")
         return []
 
     def _on_poll_closed(self, line: int, event: dict[str, Any]) -> list[str]:
@@ -193,6 +196,15 @@ class Replay:
                 f" ballots, found {_show(counts)}"
             )
         return found
+
+    def _on_shift(self, line: int, event: dict[str, Any]) -> list[str]:
+        poll, final = self._poll(event)
+        stated = self._item_of(poll).get("compare_to")
+        if event["compare_to"] != stated:
+            raise Bad(f"compare_to: the programme compares {poll!r} with {stated!r}")
+        pre = self._poll({"poll": stated})[1]
+        self.checked["shifts"] += event["visible"] is True
+        return shift_problems(pre, final, event)
 
     # -- posts ----------------------------------------------------------------------------------
 

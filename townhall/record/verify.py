@@ -32,7 +32,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "poll_opened": ("host", ("poll",), ("at_ms",)),
     "poll_closed": ("host", ("poll", "tally"), ("at_ms",)),
     "results": ("host", ("poll", "visible"), ()),
-    "ballot": ("participant", ("poll", "choices", "op"), ()),
+    "ballot": ("participant", ("poll", "choices", "op"), ("group",)),
     "timer_started": ("host", ("at_ms",), ()),
     "timer_paused": ("host", ("at_ms", "remaining_ms"), ()),
     "timer_reset": ("host", ("duration_ms",), ()),
@@ -52,6 +52,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "committee_scored": ("committee", ("member", "candidate", "scores"), ()),
     "scoring_locked": ("host", ("locked",), ()),
     "selection_published": ("host", ("published",), ("result",)),
+    "shift": ("host", ("poll", "compare_to", "visible", "cells"), ()),
 }
 
 
@@ -85,6 +86,7 @@ class Report:
             "checked on every line: canonical form, hash chain, seq, members and actor",
             f"recounted: poll tallies at their close: {n('polls', 0)}; live votes:"
             f" {n('live_votes', 0)}; selection results recomputed: {n('publications', 0)};"
+            f" opinion shifts recomputed: {n('shifts', 0)};"
             f" plain texts against their hashes: {n('plain', 0)}",
         ]
         if "export_rows" in self.checked:
