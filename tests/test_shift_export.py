@@ -134,9 +134,9 @@ async def check_the_forum(live: Live, tmp_path: Path) -> None:
     for body in (as_json.text, as_csv.text, record.text):
         assert not any(pid in body for pid in ids)
 
-    path = tmp_path / "record.jsonl"
-    path.write_bytes(record.content)
-    report = verify(path)
+    saved = tmp_path / "record.jsonl"
+    saved.write_bytes(record.content)
+    report = verify(saved)
     assert report.problems == [] and report.checked["shifts"] == 1
 
     assert (await host.call("shift_hide", {"poll": "final"}))["ok"]
