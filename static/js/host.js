@@ -17,6 +17,7 @@ import {
   syncList,
   t,
 } from "./common.js";
+import { renderHostShift } from "./shift.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
 // it is kept for this tab so a reload or a language switch does not lose it.
@@ -101,6 +102,7 @@ function render() {
   renderPresence();
   renderTimer();
   renderSelectionPanel();
+  renderHostShift(state, item, $("shift-panel"), command);
   $("export").hidden = !state.items.some(isBoard);
   $("results-export").hidden = !state.items.some((i) => i.kind === "poll");
 }

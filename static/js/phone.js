@@ -19,6 +19,7 @@ import {
   t,
 } from "./common.js";
 import { postViews } from "./phone-posts.js";
+import { renderPhoneShift } from "./shift.js";
 
 const forum = new ForumState();
 let mine = {};
@@ -62,6 +63,7 @@ function render(resetBallot) {
   const result = state.selection?.published ? state.selection.result : null;
   $("selection-box").hidden = !result;
   renderSelection($("selection-result"), result);
+  renderPhoneShift(state, $("shift-box"));
   $("item-step").textContent = `${state.current + 1} / ${state.items.length}`;
   $("item-title").textContent = item.title;
   const pollBox = $("poll");

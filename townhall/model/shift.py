@@ -113,15 +113,18 @@ def percent(part: int, whole: int) -> float:
 
 def public_figures(full: dict[str, Any], min_cell: int) -> dict[str, Any]:
     """`full` as phones and the projector may see it: no cell of 1 to `min_cell` - 1 people is
-    shown, nor anything it could be worked out from (see `Disclosure`). The net shift per option
-    is kept unless keeping it would hide more than half of the people in everyone's table; then
-    it is left out if that hides fewer."""
+    shown, nor anything it could be worked out from (see `Disclosure`). That is worked out twice,
+    keeping the net shift per option and leaving it out; the room gets the way that shows more
+    of the people in everyone's table who changed their mind, then more people in it, and on a
+    tie the one with the net shift."""
     pops = [full["everyone"], *full["by_group"]]
-    plan = Disclosure(pops, full["pre_options"], full["final_options"], min_cell, net=True)
-    if 2 * plan.visible_people() < full["everyone"]["both"]:
-        other = Disclosure(pops, full["pre_options"], full["final_options"], min_cell, net=False)
-        if other.visible_people() > plan.visible_people():
-            plan = other
+    plans = [
+        Disclosure(pops, full["pre_options"], full["final_options"], min_cell, net=net)
+        for net in (True, False)
+    ]
+    plan = max(
+        plans, key=lambda p: (p.visible_people(moved=True), p.visible_people(), p is plans[0])
+    )
     shown = [plan.shown(i, pop) for i, pop in enumerate(pops)]
     withdrawn = len(pops) > 1 and not plan.groups
     return {**full, "everyone": shown[0], "by_group": shown[1:], "groups_hidden": withdrawn}
@@ -137,9 +140,11 @@ class Disclosure:
     equation on the hidden cells; a hidden cell that the equations fix (taking, too, that hidden
     cells of one sign adding up to nothing are each nothing) is exposed. While one is, the
     smallest visible cell it shares an equation with is hidden as well (one of its own
-    population's first); if there is none, a total goes instead: the population's net shift,
-    then its count of changes, then the groups as a whole, then everyone's net shift and count
-    of changes. A population of fewer than `min_cell` people shows only its counts of people."""
+    population's first); if there is none, a total goes instead. For a group: its net shift,
+    then every group's table (each keeping its count of people and of changes), then its count
+    of changes, then the groups altogether; for everyone: its net shift, then the groups' tables,
+    then the groups; and last everyone's net shift and count of changes. A population of fewer
+    than `min_cell` people shows only its counts of people."""
 
     def __init__(
         self,
@@ -164,11 +169,17 @@ class Disclosure:
         # Checking the groups' cells against everyone's grows fast with their number; past this
         # many cells in all the room sees everyone's table alone, which stays quick to check.
         self.groups = self.pops > 1 and len(self.values) <= MAX_CHECKED_CELLS
+        self.tables = self.groups  # each group's cells, or only its counts and changes
         self.protect()
 
-    def visible_people(self) -> int:
-        """The people in everyone's cells that are shown."""
-        return sum(self.values[v] for v in self.cells_of(0) if v not in self.hidden)
+    def visible_people(self, *, moved: bool = False) -> int:
+        """The people in everyone's cells that are shown (`moved`: only those off the diagonal)."""
+        cells = zip(self.cells_of(0), self.pairs, strict=True)
+        return sum(
+            self.values[v]
+            for v, (pre, final) in cells
+            if v not in self.hidden and not (moved and pre == final)
+        )
 
     def cells_of(self, pop: int) -> range:
         return range(pop * len(self.pairs), (pop + 1) * len(self.pairs))
@@ -242,16 +253,25 @@ class Disclosure:
 
     def withdraw(self, pop: int) -> bool:
         """Stop showing the next total that may expose `pop`'s cells; False if none is left."""
-        for step in (pop, 0):
-            if self.net[step]:
-                self.net[step] = False
-                return True
-            if self.changed[step]:
-                self.changed[step] = False
-                return True
-            if self.groups:
+        if pop:  # a group: its net shift, the groups' tables, its count of changes, the groups
+            order = [("net", pop), ("tables", 0), ("changed", pop), ("groups", 0)]
+        else:
+            order = [("net", 0), ("tables", 0), ("groups", 0)]
+        for what, at in [*order, ("net", 0), ("changed", 0)]:
+            if what == "net" and self.net[at]:
+                self.net[at] = False
+            elif what == "changed" and self.changed[at]:
+                self.changed[at] = False
+            elif what == "tables" and self.groups and self.tables:
+                self.tables = False
+                for group in range(1, self.pops):
+                    self.hidden.update(self.cells_of(group))
+                    self.net[group] = False
+            elif what == "groups" and self.groups:
                 self.groups = False
-                return True
+            else:
+                continue
+            return True
         return False
 
     def shown(self, pop: int, full: dict[str, Any]) -> dict[str, Any]:
