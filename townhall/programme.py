@@ -20,6 +20,7 @@ from townhall.model.agenda import (
 )
 from townhall.model.comparison import comparison_problem
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
+from townhall.model.shift import DEFAULT_MIN_CELL
 from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
 
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
@@ -355,7 +356,7 @@ class _Reader(FieldReader):
             "results": results,
             "compare_to": compare_to,
             "shift_min_cell": self.integer(
-                raw, "shift_min_cell", where, default=3, low=1, high=100
+                raw, "shift_min_cell", where, default=DEFAULT_MIN_CELL, low=1, high=100
             ),
         }
 

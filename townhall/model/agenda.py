@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from townhall.model.scorer import Candidate, Rule
+from townhall.model.shift import DEFAULT_MIN_CELL
 
 
 class ItemKind(StrEnum):
@@ -59,7 +60,7 @@ class Item:
     # The earlier poll this one is compared with (the pre-vote), and the fewest people a cell
     # of that comparison must hold for phones and the projector to show it (model/shift.py).
     compare_to: str = ""
-    shift_min_cell: int = 3
+    shift_min_cell: int = DEFAULT_MIN_CELL
     # Board (Q&A and ideas) settings.
     moderated: bool = False  # posts wait for the host's approval
     names: NameMode = NameMode.OPTIONAL

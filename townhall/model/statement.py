@@ -16,6 +16,7 @@ from townhall.model.agenda import (
     Selection,
 )
 from townhall.model.scorer import Candidate, Conversion, Rule
+from townhall.model.shift import DEFAULT_MIN_CELL
 
 
 def programme_statement(programme: Programme) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def programme_from(stated: dict[str, Any]) -> Programme:
             promote_to=str(raw.get("promote_to", "")),
             promote_count=int(raw.get("promote_count", 3)),
             compare_to=str(raw.get("compare_to", "")),
-            shift_min_cell=int(raw.get("shift_min_cell", 3)),
+            shift_min_cell=int(raw.get("shift_min_cell", DEFAULT_MIN_CELL)),
         )
         for raw in stated["items"]
     )
