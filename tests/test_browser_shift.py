@@ -113,8 +113,13 @@ async def test_the_host_shows_the_flow_on_the_projector(browser: Browser, forum:
     await host.screenshot(path=ARTIFACTS / "shift-host.png", full_page=True)
     await phone.screenshot(path=ARTIFACTS / "shift-phone.png", full_page=True)
 
+    # Shown, it stays on the projector as the agenda moves on, and the host can hide it from there.
+    await host.locator(".agenda li", has_text="Panels").get_by_role("button").click()
+    await expect(host.locator("#current-title")).to_have_text("Panels")
+    await expect(shift).to_be_visible()
     await panel.locator(".shift-toggle").click()
     await expect(shift).to_be_hidden()
-    await expect(screen.locator("#item-title")).to_have_text("Final vote")
+    await expect(panel).to_be_hidden()
+    await expect(screen.locator("#item-title")).to_have_text("Panels")
     await expect(phone.locator("#shift-box")).to_be_hidden()
     assert errors == []

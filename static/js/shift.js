@@ -283,11 +283,15 @@ export function renderPhoneShift(state, box) {
   if (entry) renderShift(box.querySelector(".shift-body"), entry, { title: pollsTitle(state, entry) });
 }
 
-// The host: the comparison of the poll on screen (or of the one it is compared with), whole,
-// with what the room would see of it, and the button that shows it to the room.
+// The host: the comparison of the poll on screen (or of the one it is compared with, or the one
+// the room is shown, so it can be hidden from any item), whole, with what the room would see of
+// it, and the button that shows it to the room.
 export function renderHostShift(state, current, box, send) {
   const entries = Object.values(state.shift ?? {});
-  const entry = entries.find((e) => e.poll === current?.id) ?? entries.find((e) => e.compare_to === current?.id);
+  const entry =
+    entries.find((e) => e.poll === current?.id) ??
+    entries.find((e) => e.compare_to === current?.id) ??
+    entries.find((e) => e.visible);
   box.hidden = !entry;
   if (!entry) return;
   const title = pollsTitle(state, entry);
