@@ -8,7 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -20,6 +20,7 @@ from tests.browser import CHROMIUM_FLAGS, chromium_path
 from tests.redis_server import RedisServer
 from townhall.app import Townhall, build
 from townhall.config import Settings
+from townhall.engine import Engine, open_engine
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME
 from townhall.model.agenda import Programme
@@ -298,3 +299,27 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
             yield forum
         finally:
             await forum.close_clients()
+
+
+ENGINES = ["memory", "redis"]
+
+
+class EngineFactory(Protocol):
+    def __call__(self, programme: Programme | None = None) -> Engine: ...
+
+
+def engine_url(request: pytest.FixtureRequest, kind: str) -> str:
+    return "memory://" if kind == "memory" else str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture(params=ENGINES)
+def make_engine(request: pytest.FixtureRequest, tmp_path: Path) -> EngineFactory:
+    """A factory of engines sharing one store, so a second engine is a restart of the first.
+
+    Engines run the test programme unless given another."""
+    url = engine_url(request, request.param)
+
+    def make(programme: Programme | None = None) -> Engine:
+        return open_engine(url, programme or forum_programme(), tmp_path)
+
+    return make

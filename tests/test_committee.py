@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Live, Refused, serve
-from tests.test_engine_contract import ENGINES, engine_url
+from tests.conftest import ENGINES, Live, Refused, engine_url, serve
 from townhall.engine import open_engine
 from townhall.keys import committee_key
 from townhall.model.commands import (

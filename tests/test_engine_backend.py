@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_engine_contract import ENGINES, engine_url
+from tests.conftest import ENGINES, engine_url
 from tests.test_live_vote_and_score import ROOM
 from townhall import score_cli
 from townhall.engine import EngineError, keep_secrets, open_engine

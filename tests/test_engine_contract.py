@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import msgpack
 import pytest
 
-from tests.conftest import forum_programme
+from tests.conftest import ENGINES, EngineFactory, engine_url, forum_programme
 from townhall.engine import Engine, EngineError, open_engine
 from townhall.model import board as board_rules
 from townhall.model.agenda import Programme
@@ -48,7 +48,6 @@ from townhall.model.forum import PollStatus
 from townhall.programme import parse_programme
 
 HOST = Actor(Role.HOST, "host")
-ENGINES = ["memory", "redis"]
 
 # Two boards: a moderated Q&A that wants a nickname, and ideas promoted to a poll's options.
 BOARD_ROOM = """
@@ -81,27 +80,6 @@ options = [{ id = "keep", label = "Keep things as they are" }, { id = "other", l
 
 def board_programme() -> Programme:
     return parse_programme(BOARD_ROOM, source="boards.toml")
-
-
-class EngineFactory(Protocol):
-    def __call__(self, programme: Programme | None = None) -> Engine: ...
-
-
-def engine_url(request: pytest.FixtureRequest, kind: str) -> str:
-    return "memory://" if kind == "memory" else str(request.getfixturevalue("redis_url"))
-
-
-@pytest.fixture(params=ENGINES)
-def make_engine(request: pytest.FixtureRequest, tmp_path: Path) -> EngineFactory:
-    """A factory of engines sharing one store, so a second engine is a restart of the first.
-
-    Engines run the test programme unless given another."""
-    url = engine_url(request, request.param)
-
-    def make(programme: Programme | None = None) -> Engine:
-        return open_engine(url, programme or forum_programme(), tmp_path)
-
-    return make
 
 
 @pytest.fixture(params=ENGINES)
@@ -380,15 +358,19 @@ async def test_message_ids_are_remembered_per_board_up_to_a_limit(
     post = (await engine.execute(voter(1), idea)).ack["post"]
     question = await engine.execute(voter(1), SubmitPost("panel", "Who?", "민지", "o1"))
     assert question.ack == post_ack(post + 1, "pending"), "another board: another message"
+    # Someone else's idea: one's own takes no agreement from oneself.
+    other = (await engine.execute(voter(2), SubmitPost("ideas", "Open later", "", "o2"))).ack
     for n in range(RECENT_OPS - 1):
-        await engine.execute(voter(1), Upvote(post, n % 2 == 0, f"u{n}"))
+        await engine.execute(voter(1), Upvote(other["post"], n % 2 == 0, f"u{n}"))
     assert (await engine.execute(voter(1), idea)).ack == post_ack(post, duplicate=True)
-    await engine.execute(voter(1), Upvote(post, True, "u-last"))
+    await engine.execute(voter(1), Upvote(other["post"], True, "u-last"))
     # The oldest id is forgotten now: a resend that late is taken for a new message.
     forgotten = await engine.execute(voter(1), idea)
     assert forgotten.ack == post_ack(engine.forum.seq)
-    late = await engine.execute(voter(1), Upvote(post, False, "u1"))
-    assert late.ack == upvote_ack(post, True, 1, duplicate=True), "the next oldest is remembered"
+    late = await engine.execute(voter(1), Upvote(other["post"], False, "u1"))
+    assert late.ack == upvote_ack(other["post"], True, 1, duplicate=True), (
+        "the next oldest is remembered"
+    )
     await engine.close()
 
 
@@ -776,8 +758,8 @@ async def test_a_merge_joins_upvoters_without_counting_anyone_twice(
     make_engine: EngineFactory,
 ) -> None:
     engine = await start(make_engine, board_programme(), Clock())
-    a = (await engine.execute(voter(1), SubmitPost("ideas", "Longer hours", "", "oa"))).ack["post"]
-    b = (await engine.execute(voter(2), SubmitPost("ideas", "Open later", "", "ob"))).ack["post"]
+    a = (await engine.execute(voter(7), SubmitPost("ideas", "Longer hours", "", "oa"))).ack["post"]
+    b = (await engine.execute(voter(8), SubmitPost("ideas", "Open later", "", "ob"))).ack["post"]
     for n, post in ((1, a), (2, a), (2, b), (3, b)):
         await engine.execute(voter(n), Upvote(post, True, f"u{post}"))
     await engine.execute(HOST, PinPost("ideas", b))
@@ -806,7 +788,7 @@ async def test_promoted_ideas_replace_the_polls_options(make_engine: EngineFacto
     engine = await start(make_engine, board_programme(), Clock())
     texts = ("Longer hours", "A reading garden", "More comics")
     ids = [
-        (await engine.execute(voter(n), SubmitPost("ideas", text, "", "o"))).ack["post"]
+        (await engine.execute(voter(10 + n), SubmitPost("ideas", text, "", "o"))).ack["post"]
         for n, text in enumerate(texts)
     ]
     for n, post in ((0, ids[1]), (1, ids[1]), (2, ids[1]), (0, ids[2])):
@@ -854,24 +836,24 @@ async def test_restart_restores_posts_upvotes_pins_and_states(make_engine: Engin
     await engine.execute(HOST, PinPost("panel", panel[2]))
     await engine.execute(HOST, HidePost(panel[3]))
     ideas = [
-        (await engine.execute(voter(1), SubmitPost("ideas", f"Idea {n}", "", f"i{n}"))).ack["post"]
+        (await engine.execute(voter(9), SubmitPost("ideas", f"Idea {n}", "", f"i{n}"))).ack["post"]
         for n in range(3)
     ]
     for n in range(5):
         await engine.execute(voter(n), Upvote(ideas[n % 2], True, "u"))
-    await engine.execute(voter(0), Upvote(panel[0], True, "u"))
+    await engine.execute(voter(3), Upvote(panel[0], True, "u"))
     await engine.execute(HOST, MergePosts(ideas[1], ideas[0]))
     await engine.execute(voter(2), Upvote(ideas[0], False, "u-back"))
     forum = engine.forum
     expected = {role: forum.board_views(role) for role in Role}
-    mine = (forum.boards.my_upvotes("p0"), forum.boards.my_posts("p1"))
+    mine = (forum.boards.my_upvotes("p0"), forum.boards.my_posts("p9"))
     seqs = (forum.seq, forum.control_seq)
     await engine.close()
 
     restarted = await start(make_engine, board_programme(), clock)
     forum = restarted.forum
     assert {role: forum.board_views(role) for role in Role} == expected
-    assert (forum.boards.my_upvotes("p0"), forum.boards.my_posts("p1")) == mine
+    assert (forum.boards.my_upvotes("p0"), forum.boards.my_posts("p9")) == mine
     assert (forum.seq, forum.control_seq) == (seqs[0] + 1, seqs[0] + 1)  # its server_started
     assert forum.boards.boards["panel"].pinned == panel[2]
     assert [forum.boards.posts[p].state.value for p in panel] == [
@@ -885,14 +867,14 @@ async def test_restart_restores_posts_upvotes_pins_and_states(make_engine: Engin
     # What the scripts check survived too: message ids, upvoters, posting times.
     late = await restarted.execute(voter(2), Upvote(ideas[0], True, "u"))
     assert late.ack == upvote_ack(ideas[0], False, 4, duplicate=True)
-    resent = await restarted.execute(voter(1), SubmitPost("ideas", "Idea 0", "", "i0"))
+    resent = await restarted.execute(voter(9), SubmitPost("ideas", "Idea 0", "", "i0"))
     assert resent.ack == post_ack(ideas[0], duplicate=True)
     back = await restarted.execute(voter(4), Upvote(ideas[0], False, "u-back"))
     assert back.ack == upvote_ack(ideas[0], False, 3)
-    assert await refusal(restarted, voter(1), SubmitPost("ideas", "Idea 3", "", "i3")) == (
+    assert await refusal(restarted, voter(9), SubmitPost("ideas", "Idea 3", "", "i3")) == (
         "post_rate"
     )
     assert await refusal(restarted, voter(5), Upvote(ideas[1], True, "u")) == "post_merged"
-    fresh = await restarted.execute(voter(9), SubmitPost("panel", "New here", "새", "o"))
+    fresh = await restarted.execute(voter(8), SubmitPost("panel", "New here", "새", "o"))
     assert fresh.ack == post_ack(seqs[0] + 3, "pending")
     await restarted.close()

@@ -4,7 +4,8 @@ The modules of townhall/transport/ (the lean WebSocket, the Engine.IO and Socket
 their socket rules, the HTTP protocol's limits) reach into python-engineio, python-socketio,
 uvicorn and wsproto below their public interfaces, and pyproject.toml pins those libraries below
 their next minor release. An upgrade that renames or removes one of these names fails here, by
-name, before it fails somewhere stranger.
+name, before it fails somewhere stranger. So does townhall/draw/lottery.py, which calls
+sortition-algorithms' module-level functions beyond its package exports.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ USED: list[tuple[str, str, tuple[str, ...]]] = [
         "HttpToolsProtocol",
         ("on_message_begin", "on_headers_complete", "on_response_complete", "connection_lost"),
     ),
+    (
+        "sortition_algorithms.committee_generation",
+        "",
+        ("find_distribution_maximin", "standardize_distribution"),
+    ),
+    ("sortition_algorithms.core", "", ("lottery_rounding",)),
+    ("sortition_algorithms.utils", "", ("set_random_provider",)),
+    ("sortition_algorithms.features", "", ("FeatureValueMinMax", "set_default_max_flex")),
+    ("sortition_algorithms.people", "People", ("add",)),
 ]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_engine_contract import ENGINES, engine_url
+from tests.conftest import ENGINES, engine_url
 from townhall.cli import main
 from townhall.engine import Engine, open_engine
 from townhall.model.commands import (
@@ -143,10 +143,30 @@ async def test_score_from_the_journal_with_the_committees_sheet(
         ("member,candidate,q1,q2\nkim,z,5,5\n", ":2: 'z' is not a candidate"),
         ("member,candidate,q1,q2\nkim,a,5,x\n", ":2: q2 'x' is not a whole number"),
         ("member,candidate,q1,q2\nkim,a,9,5\n", "outside 1-5"),
+        *(
+            (
+                f"member,candidate,q1,q2\nkim,a,5,5\n\nlee,b,{digit},\n",
+                f":4: q1 {digit!r} is not a whole number; write it with the digits 0-9",
+            )
+            for digit in ("²", "٣", "３")
+        ),
+        (
+            "member,candidate,q1,q2\nkim,a,5," + "4" * 5000 + "\n",
+            ":2: q2 '44444444444444444444…' is not a whole number",
+        ),
+        (
+            'member,candidate,q1,q2\nkim,a,5,"' + "x" * 200_000 + '"\n',
+            ":2: not CSV: field larger than field limit (131072)",
+        ),
+        ("member,candidate,q1,q2\n".encode("cp949") + "kim,a,오,\n".encode("cp949"), "not UTF-8"),
     ],
 )
 async def test_score_refuses_a_bad_sheet_naming_the_line(
-    room: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], sheet: str, reason: str
+    room: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sheet: str | bytes,
+    reason: str,
 ) -> None:
     data = tmp_path / "data"
     engine = open_engine("memory://", load_programme(room), data)
@@ -154,9 +174,11 @@ async def test_score_refuses_a_bad_sheet_naming_the_line(
     await vote_and_close(engine, ["a"], "v")
     await engine.close()
     path = tmp_path / "sheet.csv"
-    path.write_text(sheet, encoding="utf-8")
+    path.write_bytes(sheet if isinstance(sheet, bytes) else sheet.encode())
     assert main(["score", str(room), "--data-dir", str(data), "--committee", str(path)]) == 1
-    assert reason in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert reason in err
+    assert err.count("\n") == 1
 
 
 async def test_score_before_the_live_vote_closed_says_so(

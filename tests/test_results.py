@@ -19,8 +19,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser import ARTIFACTS
-from tests.conftest import Client, Live, serve
-from tests.test_engine_contract import ENGINES, engine_url
+from tests.conftest import ENGINES, Client, Live, engine_url, serve
 from townhall.engine import open_engine
 from townhall.model.commands import Actor, ClosePoll, OpenPoll, PublishSelection, Role, Vote
 from townhall.model.errors import ForumError

@@ -55,8 +55,15 @@ def test_sentinel_urls_are_parsed_strictly() -> None:
     target = parse_sentinel_url("redis+sentinel://:s3cret@10.0.0.1:26379,[::1]:26380/forum/2")
     assert target.sentinels == [("10.0.0.1", 26379), ("::1", 26380)]
     assert (target.service, target.db, target.password) == ("forum", 2, "s3cret")
-    for bad in ("redis+sentinel://h:1", "redis+sentinel://h/forum", "redis+sentinel://h:1/a/b"):
-        with pytest.raises(ValueError):
+    for bad in (
+        "redis+sentinel://h:1",
+        "redis+sentinel://h/forum",
+        "redis+sentinel://h:1/a/b",
+        "redis+sentinel://h:²/forum",
+        "redis+sentinel://h:٢٦٣٧٩/forum",
+        "redis+sentinel://h:1/forum/３",
+    ):
+        with pytest.raises(ValueError, match=r"each sentinel is host:port|give the master's name"):
             parse_sentinel_url(bad)
 
 

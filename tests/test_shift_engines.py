@@ -8,16 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_until
-from tests.test_engine_contract import HOST, EngineFactory, make_engine, voter
+from tests.conftest import EngineFactory, wait_until
+from tests.test_engine_contract import HOST, voter
 from tests.test_shift import ROOM
 from townhall.engine import Engine, open_engine
 from townhall.model.commands import ClosePoll, Command, OpenPoll, Role, ShowShift, Vote
 from townhall.model.errors import ForumError
 from townhall.model.events import ShiftShown
 from townhall.programme import parse_programme
-
-__all__ = ["make_engine"]  # the fixture, parametrised over both engines
 
 PROGRAMME = parse_programme(ROOM, source="battle.toml")
 # By hand, 6 people: p0-p2 a>a, p3 a>b, p4 b>b, p5 b>a; p6 only the pre-vote (c).

@@ -11,7 +11,7 @@ from tests.record_builder import chained
 from tests.test_shift import PEOPLE, ROOM
 from tests.test_verify import recount, write
 from townhall.model.commands import Actor, ClosePoll, OpenPoll, Role, ShowShift
-from townhall.model.events import BallotCast, Event, ServerStarted, to_record
+from townhall.model.events import BallotCast, CodeRedeemed, Event, ServerStarted, to_record
 from townhall.model.forum import Forum
 from townhall.model.statement import programme_statement, rules_in_force
 from townhall.programme import parse_programme
@@ -21,12 +21,16 @@ from townhall.record.writer import RecordWriter
 
 HOST = Actor(Role.HOST)
 SECRET = "shift record secret"
+# The battle, its jurors and audience voting with ballot codes, the rest without.
+CODED_ROOM = ROOM.replace(
+    "[[items]]", '[eligibility]\ngroups = ["jury", "audience"]\n\n[[items]]', 1
+)
 
 
 def battle_log() -> list[Event]:
     """A start, the two polls voted in by tests.test_shift's people (with their groups), the
     shift shown, hidden, and the final vote reopened."""
-    programme = parse_programme(ROOM, source="battle.toml")
+    programme = parse_programme(CODED_ROOM, source="battle.toml")
     forum = Forum(programme)
     log: list[Event] = []
 
@@ -36,6 +40,13 @@ def battle_log() -> list[Event]:
             log.append(event)
 
     run([ServerStarted("memory", "0.1.0", programme_statement(programme), rules_in_force())])
+    run(
+        [
+            CodeRedeemed(person, group, f"phone-{person}")
+            for person, (group, *_) in PEOPLE.items()
+            if group
+        ]
+    )
     for at, poll in enumerate(("pre", "final")):
         run(forum.decide(HOST, OpenPoll(poll), 0))
         for person, (group, *choices) in PEOPLE.items():
@@ -49,7 +60,7 @@ def battle_log() -> list[Event]:
 
 def record_lines() -> list[dict[str, Any]]:
     """The battle's record, as the server writes it."""
-    writer = RecordWriter(parse_programme(ROOM, source="battle.toml"), SECRET)
+    writer = RecordWriter(parse_programme(CODED_ROOM, source="battle.toml"), SECRET)
     lines = [writer.header()]
     for seq, event in enumerate(battle_log(), start=1):
         lines.append(writer.line({**to_record(event), "seq": seq, "at": 1_785_000_000_000 + seq}))

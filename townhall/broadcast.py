@@ -16,6 +16,8 @@ from townhall.engine import Engine
 from townhall.model.commands import Role
 from townhall.model.events import (
     BallotCast,
+    CodeRedeemed,
+    CodeRevoked,
     CommitteeScored,
     Event,
     ItemChanged,
@@ -77,6 +79,8 @@ STATE_EVENTS = (  # the forum's state, for every role
     ScoringLocked,
     SelectionPublished,
     ShiftShown,
+    CodeRedeemed,  # the host's count of codes in use
+    CodeRevoked,
 )
 NOT_BROADCAST = (ServerStarted,)  # changes nothing a client sees: it is for the record
 

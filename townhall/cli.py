@@ -1,5 +1,5 @@
 """The `townhall` command: serve a programme, run the demo, check a programme file, verify a
-forum's public record."""
+forum's public record, draw a jury."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from townhall import draw_cli
+from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
 from townhall.model.agenda import ItemKind
 from townhall.programme import ProgrammeError, load_programme
@@ -49,7 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _stored_forum(record)
     record.add_argument("-o", "--output", type=Path, help="write it here, not to standard output")
 
+    codes_cli.arguments(commands.add_parser("codes", help=codes_cli.HELP))
+    draw_cli.arguments(commands.add_parser("draw", help=draw_cli.HELP))
+
     args = parser.parse_args(argv)
+    if args.command == "codes":
+        return codes_cli.run(args)
+    if args.command == "draw":
+        return _printing(lambda: draw_cli.run(args))
     if args.command == "verify":
         return _printing(lambda: _verify(args.record, args.selection))
     if args.command == "check":
@@ -180,6 +189,7 @@ def _check(paths: Sequence[Path]) -> int:
                 f"; selection: {len(programme.selection.candidates)} candidates,"
                 f" {len(programme.selection.committee)} committee members"
             )
+        summary += codes_cli.summary(path, programme)
         print(summary)
     return 1 if failed else 0
 
@@ -221,6 +231,7 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     options = uvicorn_options(settings)
     try:
         programme = load_programme(roomfile)
+        codes_cli.check_book(roomfile, programme)
         if settings.workers > 1:
             return _serve_workers(roomfile, programme, settings, options)
         townhall = build(programme, settings, on_ready=_print_addresses)
@@ -229,6 +240,8 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     except (ProgrammeError, EngineError, OSError, ValueError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
+    if codes_cli.uses_codes(programme):
+        print(f"  Ballot codes{codes_cli.summary(roomfile, programme)[len('; ballot codes') :]}")
     server = uvicorn.Server(uvicorn.Config(townhall.asgi, **options))
     server.run()
     return 0 if server.started else 1

@@ -144,12 +144,14 @@ RESULT_COLUMNS = (
     "opened_at",
     "closed_at",
     "closes",
+    "group",
 )
 
 
 def result_rows(polls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per option of every poll: its count now, when the poll first opened and last
-    closed, and its count at each close, in order, separated by spaces."""
+    closed, and its count at each close, in order, separated by spaces; then, for a poll kept
+    by group, one row per group and option with the group's count (`group` names it)."""
     rows = []
     for poll in polls:
         spells = poll["openings"]
@@ -167,8 +169,22 @@ def result_rows(polls: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "opened_at": (spells[0]["opened_at"] or "") if spells else "",
                     "closed_at": closed[-1] if closed else "",
                     "closes": " ".join(str(c.get(option["id"], 0)) for c in closes),
+                    "group": "",
                 }
             )
+        # A poll kept by group: each group's count of each option, after the whole poll's.
+        for group, counts in (poll["groups"] or {}).items():
+            for option in poll["options"]:
+                rows.append(
+                    {
+                        "poll": poll["poll"],
+                        "question": poll["question"],
+                        "option": option["id"],
+                        "label": option["label"],
+                        "count": counts.get(option["id"], 0),
+                        "group": group or "(no code)",
+                    }
+                )
     return rows
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
@@ -14,11 +14,11 @@ import socketio
 from townhall.engine import Engine, EngineError
 from townhall.identity import Identities
 from townhall.loglimit import LogLimiter, brief
-from townhall.model.commands import Actor, Role
+from townhall.model.commands import Actor, RedeemCode, Role
 from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import decode
 from townhall.presence import Presence
-from townhall.ratelimit import TokenBucket
+from townhall.ratelimit import AddressBuckets, TokenBucket, address_key
 from townhall.transport.layer import NAMESPACE, SocketLayer
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,14 @@ RATES = {
 # Posts and upvotes per second one participant may send over all their tabs and phones.
 BOARD_RATE = (2.0, 10.0)
 BOARD_EVENTS = frozenset({"post", "upvote"})
+# Wrong ballot codes (well formed, check character right, never issued or revoked) a connection,
+# an address and the whole forum may try, per second and in a burst. A typo caught by the check
+# character costs nothing: it could never have been a way in. docs/ballot-codes.md states the
+# odds these leave a guesser.
+CODE_TRIES_PER_CONNECTION = (1 / 30, 5)
+CODE_TRIES_PER_ADDRESS = (0.1, 20)
+CODE_TRIES_PER_FORUM = (5.0, 100)
+WRONG_CODE = frozenset({"unknown_code", "code_revoked"})
 
 
 def error_ack(code: str, message: str) -> dict[str, Any]:
@@ -46,8 +54,10 @@ def error_ack(code: str, message: str) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Connection:
-    actor: Actor
+    actor: Actor  # a participant's phone, as its cookie names it
     bucket: TokenBucket
+    address: str = ""
+    code_tries: TokenBucket = field(default_factory=lambda: TokenBucket(*CODE_TRIES_PER_CONNECTION))
 
 
 class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -77,6 +87,8 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         # Per participant, not per connection; dropped when their last connection closes.
         self.open_connections: Counter[str] = Counter()
         self.board_buckets: dict[str, TokenBucket] = {}
+        self.code_tries = AddressBuckets(*CODE_TRIES_PER_ADDRESS)
+        self.forum_code_tries = TokenBucket(*CODE_TRIES_PER_FORUM)
 
     def presence(self) -> dict[str, int]:
         return self.present.counts()
@@ -109,7 +121,12 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
                 )
             if event == "snapshot":
                 return await self.snapshot(connection.actor)
-            outcome = await self.engine.execute(connection.actor, decode(event, data))
+            command = decode(event, data)
+            if isinstance(command, RedeemCode):
+                return await self.redeem(connection, command)
+            # A phone holding a ballot code acts as the code's voter, as the forum knows it now.
+            actor = self.engine.forum.actor_for(connection.actor)
+            outcome = await self.engine.execute(actor, command)
             return outcome.ack
         except ForumError as exc:
             return exc.as_ack()
@@ -134,7 +151,8 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
                 log.exception("failed authenticating %s", sid)
             raise _refuse("internal_error", "the connection could not be checked") from exc
         rate, burst = RATES[actor.role]
-        self.connections[sid] = Connection(actor, TokenBucket(rate, burst))
+        address = address_key(environ.get("REMOTE_ADDR"))
+        self.connections[sid] = Connection(actor, TokenBucket(rate, burst), address)
         self.open_connections[actor.id] += 1
         self.present.joined(actor.role)
         await self.transport.join(sid, actor.role, environ)
@@ -153,6 +171,25 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             del self.open_connections[participant]
             self.board_buckets.pop(participant, None)
         self.present.left(connection.actor.role)
+
+    async def redeem(self, connection: Connection, command: RedeemCode) -> dict[str, Any]:
+        """Redeem a ballot code for the phone itself; wrong codes are counted against the
+        connection, its address and the forum, so guessing is slow wherever it comes from."""
+        if not (
+            connection.code_tries.available()
+            and self.code_tries.available(connection.address)
+            and self.forum_code_tries.available()
+        ):
+            return error_ack("rate_limited", "too many wrong codes; wait a minute and try again")
+        try:
+            outcome = await self.engine.execute(connection.actor, command)
+        except ForumError as exc:
+            if exc.code in WRONG_CODE:
+                connection.code_tries.take()
+                self.code_tries.take(connection.address)
+                self.forum_code_tries.take()
+            raise
+        return outcome.ack
 
     def _board_bucket(self, actor: Actor) -> TokenBucket:
         bucket = self.board_buckets.get(actor.id)
@@ -194,6 +231,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         """Everything a client needs to draw itself from scratch, as `actor` may see it."""
         await self.engine.refresh()
         forum = self.engine.forum
+        actor = forum.actor_for(actor)
         reply: dict[str, Any] = {
             "ok": True,
             "forum": self.forum_info,
@@ -205,6 +243,7 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
             reply["mine"] = forum.my_ballots(actor.id)
             reply["my_upvotes"] = forum.boards.my_upvotes(actor.id)
             reply["my_posts"] = forum.boards.my_posts(actor.id)
+            reply["eligibility"] = forum.codes.phone_view(actor)
         if actor.role is Role.HOST:
             reply["presence"] = await self.engine.presence(self.presence())
             reply["committee_links"] = {

@@ -22,7 +22,9 @@ from townhall.model.commands import (
     PromoteIdeas,
     PublishSelection,
     PurgeHidden,
+    RedeemCode,
     ResetTimer,
+    RevokeCode,
     ScoreCandidate,
     ShowResults,
     ShowShift,
@@ -211,6 +213,8 @@ DECODERS: dict[str, Callable[[Any], Command]] = {
     "scoring_unlock": _no_fields(lambda: LockScoring(locked=False)),
     "selection_publish": _no_fields(lambda: PublishSelection(published=True)),
     "selection_withdraw": _no_fields(lambda: PublishSelection(published=False)),
+    "redeem": lambda data: RedeemCode(_unicode(_text(_fields(data, {"code"}), "code"))),
+    "code_revoke": lambda data: RevokeCode(_unicode(_text(_fields(data, {"card"}), "card"))),
 }
 
 

@@ -7,7 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from townhall.candidates import CandidateError, load_candidates
+from townhall.candidates import MAX_AGREEMENTS, CandidateError, load_candidates
+from townhall.codes.book import CodeBook
+from townhall.ids import ID_PATTERN, slug
 from townhall.model.agenda import (
     ChoiceMode,
     Item,
@@ -18,15 +20,14 @@ from townhall.model.agenda import (
     ResultsMode,
     Selection,
 )
-from townhall.model.comparison import comparison_problem
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
-from townhall.model.shift import DEFAULT_MIN_CELL
+from townhall.programme_comparison import COMPARISON_KEYS, check_comparisons, read_comparison
+from townhall.programme_eligibility import read_draw_report, read_eligibility
 from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
 
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
 LANGUAGES = ("ko", "en")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,12}$")
 MAX_ITEMS = 200
 MAX_OPTIONS = 12
@@ -56,8 +57,9 @@ _ITEM_KEYS = {
         "choice",
         "max_choices",
         "results",
-        "compare_to",
-        "shift_min_cell",
+        "voters",
+        "by_group",
+        *COMPARISON_KEYS,
     },
     ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "names", "max_length"},
     ItemKind.IDEAS: {
@@ -107,10 +109,12 @@ class _Reader(FieldReader):
         self.base = base
 
     def programme(self, data: dict[str, Any], default_id: str) -> Programme:
-        unknown = set(data) - {"forum", "items", "selection"}
+        unknown = set(data) - {"forum", "items", "selection", "eligibility"}
         if unknown:
             key = sorted(unknown)[0]
-            raise self.fail(key, "unknown section (expected [forum], [[items]] and [selection])")
+            raise self.fail(
+                key, "unknown section (expected [forum], [[items]], [selection], [eligibility])"
+            )
         forum = data.get("forum")
         if not isinstance(forum, dict):
             raise self.fail("forum", "missing [forum] table with the forum's title and language")
@@ -142,13 +146,22 @@ class _Reader(FieldReader):
                 raise self.fail(
                     f"items[{i}].promote_to", f"{item.promote_to!r} is not a poll in this programme"
                 )
-        wrong = comparison_problem(items)
-        if wrong is not None:
-            raise self.fail(f"items[{wrong[0]}].compare_to", wrong[1])
+        check_comparisons(self, items)
         selection = None
         if "selection" in data:
             selection = self.selection(data["selection"], items)
+        eligibility, groups = read_eligibility(self, data.get("eligibility", {}), forum_id)
+        for i, item in enumerate(items):
+            unknown_group = sorted(set(item.voters) - set(groups))
+            if unknown_group:
+                raise self.fail(
+                    f"items[{i}].voters",
+                    f"{unknown_group[0]!r} is not one of [eligibility] groups",
+                )
         return Programme(
+            eligibility=eligibility,
+            codes=CodeBook(self.base / eligibility.book),
+            draw=read_draw_report(self.base / eligibility.draw),
             selection=selection,
             id=forum_id,
             title=self.string(forum, "title", "forum", max_length=200),
@@ -222,11 +235,7 @@ class _Reader(FieldReader):
         options = set(poll.option_ids)
         ids = {c.id for c in candidates}
         if options and ids != options:
-            gap = sorted(options - ids) or sorted(ids - options)
-            raise self.fail(
-                f"{where}.candidates",
-                f"the candidates must be the poll's options; {gap[0]!r} is only in one of them",
-            )
+            raise self.fail(f"{where}.candidates", _not_the_options(candidates, options))
         return Selection(poll_id, rule, tuple(candidates), tuple(committee))
 
     def candidates(self, raw: dict[str, Any], where: str) -> list[Candidate]:
@@ -251,7 +260,7 @@ class _Reader(FieldReader):
                 Candidate(
                     self.string(entry, "id", at, pattern=ID_PATTERN),
                     self.string(entry, "title", at, max_length=200),
-                    self.integer(entry, "agreements", at, default=0, low=0, high=10_000_000),
+                    self.integer(entry, "agreements", at, default=0, low=0, high=MAX_AGREEMENTS),
                 )
             )
         if len({c.id for c in found}) != len(found):
@@ -345,22 +354,47 @@ class _Reader(FieldReader):
             results = ResultsMode(self.string(raw, "results", where, default="on_reveal"))
         except ValueError:
             raise self.fail(f"{where}.results", "must be live or on_reveal") from None
-        compare_to = self.string(raw, "compare_to", where, default="", pattern=ID_PATTERN)
-        if "shift_min_cell" in raw and not compare_to:
-            raise self.fail(f"{where}.shift_min_cell", "only for a poll with compare_to")
+        voters = raw.get("voters", [])
+        if (
+            not isinstance(voters, list)
+            or not all(isinstance(g, str) for g in voters)
+            or len(set(voters)) != len(voters)
+        ):
+            raise self.fail(f"{where}.voters", "a list of ballot-code groups, each once")
+        by_group = raw.get("by_group", False)
+        if not isinstance(by_group, bool):
+            raise self.fail(f"{where}.by_group", "must be true or false")
         return {
+            "voters": tuple(voters),
+            "by_group": by_group,
             "question": self.string(raw, "question", where, default="", max_length=300),
             "options": tuple(options),
             "choice": choice,
             "max_choices": max_choices,
             "results": results,
-            "compare_to": compare_to,
-            "shift_min_cell": self.integer(
-                raw, "shift_min_cell", where, default=DEFAULT_MIN_CELL, low=1, high=100
-            ),
+            **read_comparison(self, raw, where),
         }
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:40]
-    return slug or "forum"
+    return slug(name) or "forum"
+
+
+def _not_the_options(candidates: list[Candidate], options: set[str]) -> str:
+    """What differs between the candidates and the poll's options; each candidate with its title,
+    as its id may have been made from the title (`candidates.made_id`)."""
+    ids = {c.id for c in candidates}
+    parts = []
+    if only_options := sorted(options - ids):
+        parts.append(f"not among the candidates: {_listed([repr(o) for o in only_options])}")
+    if only_candidates := [c for c in candidates if c.id not in options]:
+        shown = [
+            f"{c.id!r} ({c.title[:30]}{'…' if len(c.title) > 30 else ''})" for c in only_candidates
+        ]
+        parts.append(f"not among the poll's options: {_listed(shown)}")
+    return "the candidates must be the poll's options; " + "; ".join(parts)
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - MAX_OPTIONS
+    return ", ".join(names[:MAX_OPTIONS]) + (f" and {more} more" if more > 0 else "")

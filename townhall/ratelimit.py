@@ -29,6 +29,13 @@ class TokenBucket:
             return True
         return False
 
+    def available(self, now: float | None = None) -> bool:
+        """Whether a token could be spent now, without spending it."""
+        now = time.monotonic() if now is None else now
+        if self.tokens < 0:
+            return self.burst >= 1
+        return min(self.burst, self.tokens + (now - self.updated) * self.rate) >= 1
+
 
 # Client addresses whose buckets are kept at once; past it the least recently seen is dropped,
 # which only hands that address a fresh burst.
@@ -71,6 +78,11 @@ class AddressBuckets:
         self.max_addresses = max_addresses
         self.clock = clock
         self.buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def available(self, address: str) -> bool:
+        """Whether the address has a token to spend now, without spending it."""
+        bucket = self.buckets.get(address)
+        return self.rate <= 0 or bucket is None or bucket.available(self.clock())
 
     def take(self, address: str) -> float:
         """Spend one of the address's tokens: 0 if it had one, else the seconds until it will."""

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from townhall.candidates import CandidateError, parse_committee_scores
+from townhall.candidates import CandidateError, parse_committee_scores, read_sheet
 from townhall.engine import EngineError
 from townhall.engine.journal import Journal, JournalError, replay
 from townhall.model.agenda import Programme
@@ -51,13 +51,13 @@ def forum_result(
     if committee_csv is not None:
         try:
             sheet = parse_committee_scores(
-                committee_csv.read_text(encoding="utf-8-sig"),
+                read_sheet(committee_csv),
                 source=str(committee_csv),
                 candidates={c.id for c in forum.selection_candidates()},
                 members=set(selection.committee),
                 questions=len(selection.rule.rubric),
             )
-        except (OSError, CandidateError) as exc:
+        except CandidateError as exc:
             raise ScoreError(str(exc)) from exc
     try:
         table = forum.selection_result(sheet)

@@ -190,4 +190,29 @@ SCRIPT_STRINGS = {
     "err_no_promotion": N_("This board has no poll to promote ideas to."),
     "err_not_enough_ideas": N_("A poll needs at least two ideas to choose from."),
     "err_poll_started": N_("That poll has started: its options can no longer change."),
+    # Ballot codes.
+    "code_held": N_("You take part as {group}, card No. {n}"),
+    "code_needed": N_(
+        "This forum takes part by ballot code. Scan the QR code on your card, or type its code."
+    ),
+    "code_for_poll": N_("This vote is for {groups} only. If you have a card, enter its code."),
+    "err_code_malformed": N_("A code is 9 letters and digits, like ABC-DEF-GHJ."),
+    "err_code_typo": N_("That code has a typo. Check each character against your card."),
+    "err_unknown_code": N_("There is no such code. Check it against your card."),
+    "err_code_revoked": N_("This code was revoked. Ask the organisers."),
+    "err_not_eligible": N_("Enter the code on your card first."),
+    "err_codes_not_used": N_("This forum does not use ballot codes."),
+    "err_own_post": N_("You can't agree with your own post."),
+    "err_unknown_card": N_("There is no such card."),
+    "group_none": N_("no code"),
+    "codes_group": N_("Group"),
+    "codes_issued": N_("issued"),
+    "codes_redeemed": N_("redeemed"),
+    "codes_held": N_("on a phone now"),
+    "codes_acted": N_("used"),
+    "codes_revoked": N_("revoked"),
+    "code_revoke_confirm": N_(
+        "Revoke {card}? It can no longer take part; what it did stays on record, marked."
+    ),
+    "code_revoked_done": N_("Revoked {card}."),
 }

@@ -24,6 +24,10 @@ export function el(tag, props = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
+// A ballot-code group's name on screen, as the programme gives it, or null.
+export const groupLabel = (labels, group) =>
+  labels && Object.hasOwn(labels, group) ? labels[group] : null;
+
 // An error ack in the reader's language where the page knows the code, else the server's words.
 export function errorText(error) {
   const key = `err_${error?.code}`;
@@ -196,7 +200,7 @@ export function connect(auth, { onSnapshot, onError }) {
 }
 
 // Result bars: one row per option with its count and share; the leader is marked.
-export function renderBars(container, item, tally) {
+export function renderBars(container, item, tally, labels = {}) {
   const counts = tally?.counts ?? {};
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const top = Math.max(0, ...Object.values(counts));
@@ -214,8 +218,31 @@ export function renderBars(container, item, tally) {
     );
   });
   const footer = el("p", { class: "bar-total", text: `${tally?.voters ?? 0} ${t("voters")}` });
-  container.replaceChildren(...rows, footer);
+  // A poll shown by group: each group's bars side by side under the whole room's (jury | room).
+  const groups = Object.entries(tally?.groups ?? {});
+  const byGroup = groups.length
+    ? [el("div", { class: "group-bars" }, ...groups.map(([g, c]) => groupBars(item, g, c, labels)))]
+    : [];
+  container.replaceChildren(...rows, footer, ...byGroup);
   container.dataset.version = String(tally?.version ?? 0);
+}
+
+function groupBars(item, group, counts, labels) {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const rows = item.options.map((option) => {
+    const n = counts[option.id] ?? 0;
+    const bar = el("span", { class: "bar-fill" });
+    bar.style.width = `${total ? (n / total) * 100 : 0}%`;
+    return el(
+      "div",
+      { class: "bar-row", "data-option": option.id },
+      el("span", { class: "bar-label", text: option.label }),
+      el("span", { class: "bar-track" }, bar),
+      el("span", { class: "bar-count", text: `${n} · ${total ? Math.round((n / total) * 100) : 0}%` }),
+    );
+  });
+  const title = el("h3", { class: "group-title", text: groupLabel(labels, group) ?? (group || t("group_none")) });
+  return el("section", { class: "group-col", "data-group": group }, title, ...rows);
 }
 
 export function pollStatusText(poll) {

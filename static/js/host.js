@@ -17,6 +17,7 @@ import {
   syncList,
   t,
 } from "./common.js";
+import { renderCodes, setUpRevoke } from "./host-codes.js";
 import { renderHostShift } from "./shift.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
@@ -82,6 +83,8 @@ async function send(event, payload = {}) {
   return reply.ok ? reply : null;
 }
 
+setUpRevoke(send);
+
 // Resolves to whether the command was accepted.
 async function command(event, payload = {}) {
   return (await send(event, payload)) !== null;
@@ -103,6 +106,7 @@ function render() {
   renderTimer();
   renderSelectionPanel();
   renderHostShift(state, item, $("shift-panel"), command);
+  renderCodes(state.codes, state.group_labels);
   $("export").hidden = !state.items.some(isBoard);
   $("results-export").hidden = !state.items.some((i) => i.kind === "poll");
 }
@@ -182,7 +186,7 @@ function renderPoll() {
   $("poll-close").disabled = poll.status !== "open";
   $("results-show").disabled = poll.results_visible;
   $("results-hide").disabled = !poll.results_visible;
-  renderBars($("results"), item, poll.tally);
+  renderBars($("results"), item, poll.tally, forum.state.group_labels);
 }
 
 function renderPresence() {

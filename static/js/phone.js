@@ -18,6 +18,7 @@ import {
   syncList,
   t,
 } from "./common.js";
+import { codeFromLink, redeem, renderCodeBox } from "./codes.js";
 import { postViews } from "./phone-posts.js";
 import { renderPhoneShift } from "./shift.js";
 
@@ -29,19 +30,19 @@ let myPosts = new Map(); // id -> this phone's own post as last heard, pending o
 let pendingPost = null; // {board, text, name?, op}: a post sent and not yet acked
 const pendingUpvotes = new Map(); // post id -> {post, up, op}: upvotes sent and not yet acked
 let sortOrder = "top";
+let eligibility = null; // {mode, codes, voter, group}: whether this phone needs a ballot code
+let cardCode = codeFromLink(); // a code from a card's QR link, redeemed once connected
 
 const socket = connect(
   { role: "participant", code: config.code },
   {
     onSnapshot(reply) {
-      forum.setSnapshot(reply);
-      mine = reply.mine ?? {};
-      myUpvotes = new Set(Object.values(reply.my_upvotes ?? {}).flat());
-      myPosts = new Map((reply.my_posts ?? []).map((post) => [post.id, post]));
-      render(true);
-      if (pending) send();
-      if (pendingPost) sendPost();
-      for (const upvote of pendingUpvotes.values()) sendUpvote(upvote);
+      applySnapshot(reply);
+      if (cardCode) {
+        $("code-input").value = cardCode; // there to send again if this try is lost
+        cardCode = null;
+        redeem(socket, $("code-input").value, redeemed);
+      }
     },
     onError(error) {
       $("vote-state").textContent = error.message;
@@ -49,6 +50,38 @@ const socket = connect(
     },
   },
 );
+
+function applySnapshot(reply) {
+  forum.setSnapshot(reply);
+  eligibility = reply.eligibility ?? null;
+  mine = reply.mine ?? {};
+  myUpvotes = new Set(Object.values(reply.my_upvotes ?? {}).flat());
+  myPosts = new Map((reply.my_posts ?? []).map((post) => [post.id, post]));
+  render(true);
+  if (pending) send();
+  if (pendingPost) sendPost();
+  for (const upvote of pendingUpvotes.values()) sendUpvote(upvote);
+}
+
+// After a code is redeemed (or found gone), the phone starts again from a snapshot: its
+// ballots, posts and agreements are now the code's voter's.
+async function refresh() {
+  try {
+    const reply = await socket.timeout(8000).emitWithAck("snapshot", {});
+    if (reply.ok) applySnapshot(reply);
+  } catch {
+    // The connection's own snapshot on reconnect will do it.
+  }
+}
+
+function redeemed(reply) {
+  if (reply.ok) refresh();
+}
+
+$("code-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  redeem(socket, $("code-input").value, redeemed);
+});
 socket.on("state", (state) => forum.setState(state, state.now_ms) && render(false));
 socket.on("tally", (tally) => forum.setTally(tally) && renderResults());
 socket.on("board", (board) => {
@@ -66,6 +99,7 @@ function render(resetBallot) {
   renderPhoneShift(state, $("shift-box"));
   $("item-step").textContent = `${state.current + 1} / ${state.items.length}`;
   $("item-title").textContent = item.title;
+  const { forumNeeds, pollNeeds } = renderCodeBox(eligibility, item, state.group_labels);
   const pollBox = $("poll");
   const shownPoll = pollBox.dataset.poll;
   pollBox.hidden = item.kind !== "poll";
@@ -78,12 +112,13 @@ function render(resetBallot) {
     const open = poll.status === "open";
     for (const input of $("options").querySelectorAll("input")) input.disabled = !open;
     if (open) limitChoices();
-    $("vote").disabled = !open || pending !== null;
-    $("vote").hidden = !open;
+    $("vote").disabled = !open || pending !== null || forumNeeds || pollNeeds;
+    $("vote").hidden = !open || forumNeeds || pollNeeds;
     showVoteState(item);
     renderResults();
   }
   renderBoard();
+  $("post-form").hidden = forumNeeds; // a phone without its code can't post here
   renderTimer();
 }
 
@@ -142,7 +177,7 @@ function renderResults() {
   box.hidden = !poll.tally;
   $("results-note").hidden = Boolean(poll.tally);
   $("results-note").textContent = t("results_hidden");
-  if (poll.tally) renderBars(box, item, poll.tally);
+  if (poll.tally) renderBars(box, item, poll.tally, forum.state.group_labels);
 }
 
 function renderTimer() {
@@ -181,7 +216,8 @@ function voteAnswered(vote, reply) {
     render(false);
   } else {
     render(true);
-    $("vote-state").textContent = reply.error.message;
+    $("vote-state").textContent = errorText(reply.error);
+    if (reply.error.code === "not_eligible") refresh();
   }
 }
 
@@ -286,6 +322,7 @@ function upvoteAnswered(upvote, reply) {
     if (post) post.upvotes = reply.upvotes;
   } else {
     $("board-state").textContent = errorText(reply.error);
+    if (reply.error.code === "not_eligible") refresh();
   }
   renderBoard();
 }
@@ -360,6 +397,7 @@ function postAnswered(post, reply) {
     renderBoard();
     state.textContent = errorText(reply.error);
     state.classList.add("error");
+    if (reply.error.code === "not_eligible") refresh();
   }
 }
 

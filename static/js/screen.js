@@ -79,7 +79,7 @@ function renderResults() {
   box.hidden = !poll.tally;
   note.hidden = Boolean(poll.tally);
   note.textContent = poll.status === "pending" ? t("poll_pending") : t("results_hidden");
-  if (poll.tally) renderBars(box, item, poll.tally);
+  if (poll.tally) renderBars(box, item, poll.tally, forum.state.group_labels);
 }
 
 function renderTimer() {

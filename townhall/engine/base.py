@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from townhall import __version__
-from townhall.model.acks import host_ack
+from townhall.model.acks import host_ack, redeem_ack
 from townhall.model.commands import (
     Actor,
     Command,
+    RedeemCode,
     ScoreCandidate,
     SubmitPost,
     Upvote,
@@ -94,6 +95,8 @@ class Engine(abc.ABC):
             return self.forum.post_ack(actor, command, duplicate=not events)
         if isinstance(command, ScoreCandidate):
             return self.forum.score_ack(actor, command.candidate, duplicate=not events)
+        if isinstance(command, RedeemCode):
+            return redeem_ack(self.forum, actor, duplicate=not events)
         return host_ack(self.forum.seq, command, events)
 
     def load(self) -> None:

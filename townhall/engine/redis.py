@@ -25,6 +25,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from townhall.engine import redis_participant as participant
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import RedisKeys
@@ -32,21 +33,15 @@ from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
 from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
 from townhall.model import acks
-from townhall.model import board as board_rules
 from townhall.model.acks import host_ack
 from townhall.model.agenda import Programme
-from townhall.model.board import (
-    BOARD_HOST_COMMANDS,
-    PostState,
-    check_name,
-    check_post_text,
-    check_poster,
-)
-from townhall.model.board import RECENT_OPS as BOARD_RECENT_OPS
+from townhall.model.ballots import RECENT_OPS
+from townhall.model.board import BOARD_HOST_COMMANDS
 from townhall.model.commands import (
     Actor,
     Command,
     PromoteIdeas,
+    RedeemCode,
     ScoreCandidate,
     SubmitPost,
     Upvote,
@@ -58,7 +53,7 @@ from townhall.model.events import (
     from_record,
     to_record,
 )
-from townhall.model.forum import RECENT_OPS, Forum
+from townhall.model.forum import Forum
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +84,10 @@ class RedisEngine(Engine):
         self.redis = self.connection.client
         self._vote = self.redis.register_script(Script.VOTE.source())
         self._control = self.redis.register_script(Script.CONTROL.source())
-        self._post = self.redis.register_script(Script.POST.source())
-        self._upvote = self.redis.register_script(Script.UPVOTE.source())
+        self.post_script = self.redis.register_script(Script.POST.source())
+        self.upvote_script = self.redis.register_script(Script.UPVOTE.source())
         self._shape = self.redis.register_script(Script.SHAPE.source())
+        self.redeem_script = self.redis.register_script(Script.REDEEM.source())
         self._apply_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -102,7 +98,7 @@ class RedisEngine(Engine):
     async def start(self) -> None:
         try:
             await self._check_shape()
-            await self._catch_up()
+            await self.catch_up()
             self.check_restart()
             await self._announce()
         except RedisError as exc:
@@ -143,9 +139,11 @@ class RedisEngine(Engine):
             if isinstance(command, Vote):
                 return await self._cast(actor, command)
             if isinstance(command, SubmitPost):
-                return await self._submit(actor, command)
+                return await participant.submit(self, actor, command)
             if isinstance(command, Upvote):
-                return await self._set_upvote(actor, command)
+                return await participant.set_upvote(self, actor, command)
+            if isinstance(command, RedeemCode):
+                return await participant.redeem(self, actor, command)
             return await self._control_command(actor, command)
         except RedisError as exc:
             raise EngineError(f"Redis is unavailable: {exc}") from exc
@@ -157,79 +155,22 @@ class RedisEngine(Engine):
             if exc.code != "unknown_option":
                 raise
             # The replica may not have heard yet that the poll's options were promoted.
-            await self._catch_up()
+            await self.catch_up()
             choices = self.forum.check_vote(actor, vote)
         k = self.keys
         result = await self._vote(
             keys=k.vote_keys(vote.poll),
-            args=[k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, self.clock(), *choices],
+            args=[
+                *(k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, self.clock(), actor.group),
+                *choices,
+            ],
         )
         # An option promoted since the replica's check is refused here, as the model refuses it.
         if status_of(Script.VOTE, result) == RESENT:
             stored = msgpack.unpackb(result[2], raw=False)
             return Outcome([], acks.vote_ack(vote.poll, stored, int(result[1]), True))
-        events = await self._apply_own(unpack_all(result[2]))
+        events = await self.apply_own(unpack_all(result[2]))
         return Outcome(events, acks.vote_ack(vote.poll, list(choices), int(result[1]), False))
-
-    async def _submit(self, actor: Actor, post: SubmitPost) -> Outcome:
-        """A post: its text and name are checked here, the rest by `post.lua` in one step."""
-        check_poster(actor)
-        board = self.forum.boards.board(post.board)
-        k = self.keys
-        keys = k.post_keys(post.board)
-        args: list[str | int] = [
-            k.channel,
-            post.board,
-            actor.id,
-            post.op,
-            BOARD_RECENT_OPS,
-            self.clock(),
-            # Read from the model at each post, as the model reads them, so both engines
-            # always hold a board to the same numbers.
-            board_rules.POST_WINDOW_MS,
-            board_rules.POSTS_PER_WINDOW,
-            board_rules.POSTS_PER_BOARD,
-            board_rules.PENDING_PER_PARTICIPANT,
-            board_rules.MAX_POSTS_PER_BOARD,
-            board_rules.MAX_STORED_POSTS_PER_BOARD,
-        ]
-        try:
-            written = check_post_text(board, post.text)
-            name = check_name(board, post.name)
-        except ForumError:
-            # The model recognises a resend before it reads the text, so ask Redis first.
-            result = await self._post(keys=keys, args=args)
-            if status_of(Script.POST, result) == RESENT:
-                return Outcome([], acks.post_ack(int(result[1]), text(result[2]), True))
-            raise
-        state = PostState.PENDING if board.item.moderated else PostState.VISIBLE
-        result = await self._post(keys=keys, args=[*args, state.value, name, written])
-        if status_of(Script.POST, result) == RESENT:
-            return Outcome([], acks.post_ack(int(result[1]), text(result[2]), True))
-        events = await self._apply_own(unpack_all(result[2]))
-        return Outcome(events, acks.post_ack(int(result[1]), state.value, False))
-
-    async def _set_upvote(self, actor: Actor, upvote: Upvote) -> Outcome:
-        """An upvote or its taking back, checked and stored by `upvote.lua` in one step."""
-        check_poster(actor)
-        if upvote.post not in self.forum.boards.posts:
-            await self._catch_up()  # made on another worker a moment ago, perhaps
-        board = self.forum.boards.post(upvote.post).board  # a post never changes boards
-        k = self.keys
-        result = await self._upvote(
-            keys=k.upvote_keys(board, upvote.post),
-            args=[
-                *(k.channel, upvote.post, actor.id, int(upvote.up), upvote.op, BOARD_RECENT_OPS),
-                self.clock(),
-            ],
-        )
-        post = upvote.post
-        if status_of(Script.UPVOTE, result) == RESENT:
-            state, up, upvotes = result[1:4]
-            return Outcome([], acks.upvote_ack(post, text(state), bool(up), int(upvotes), True))
-        events = await self._apply_own(unpack_all(result[2]))
-        state, up, upvotes = result[3:6]
-        return Outcome(events, acks.upvote_ack(post, text(state), bool(up), int(upvotes), False))
 
     async def _control_command(self, actor: Actor, command: Command) -> Outcome:
         """Decide on the replica, then store only if Redis's control state is the one decided on.
@@ -240,7 +181,7 @@ class RedisEngine(Engine):
         if isinstance(command, (*BOARD_HOST_COMMANDS, PromoteIdeas)):
             # These read posts and upvotes, which participants change without moving the control
             # version: decide on a replica that has every post and upvote stored so far.
-            await self._catch_up()
+            await self.catch_up()
         for _ in range(CONTROL_RETRIES):
             decided_on = self.forum.control_seq
             try:
@@ -248,15 +189,15 @@ class RedisEngine(Engine):
             except ForumError:
                 if await self._store_control(decided_on, []) is not None:
                     raise
-                await self._catch_up()
+                await self.catch_up()
                 continue
             stored = await self._store_control(decided_on, events)
             if stored is None:
-                await self._catch_up()  # another host command got in first: decide again
+                await self.catch_up()  # another host command got in first: decide again
                 continue
             if not stored:
                 return Outcome([], self._ack(actor, command, []))
-            events = await self._apply_own(stored)
+            events = await self.apply_own(stored)
             if isinstance(command, ScoreCandidate):
                 return Outcome(events, self._ack(actor, command, events))
             return Outcome(events, host_ack(stored[-1]["seq"], command, events))
@@ -286,9 +227,9 @@ class RedisEngine(Engine):
         for _ in range(CONTROL_RETRIES):
             stored = await self._store_control(self.forum.control_seq, [self.started()])
             if stored is not None:
-                await self._apply_own(stored)
+                await self.apply_own(stored)
                 return
-            await self._catch_up()
+            await self.catch_up()
         raise EngineError("the forum is too busy to start on; try again")
 
     def read_log(self, after: int = 0) -> AsyncIterator[dict[str, Any]]:
@@ -296,7 +237,7 @@ class RedisEngine(Engine):
 
     # -- the replica ----------------------------------------------------------------------------
 
-    async def _apply_own(self, records: Sequence[dict[str, Any]]) -> list[Event]:
+    async def apply_own(self, records: Sequence[dict[str, Any]]) -> list[Event]:
         """Apply a command's own stored records; returns its events, whoever applied them first.
 
         The pub/sub message may reach the listener before the script's reply reaches here; the
@@ -323,7 +264,7 @@ class RedisEngine(Engine):
                 self._notify(applied)
             return applied
 
-    async def _catch_up(self) -> None:
+    async def catch_up(self) -> None:
         async with self._apply_lock:
             applied = await self._catch_up_locked()
             if applied:
@@ -358,7 +299,7 @@ class RedisEngine(Engine):
             try:
                 await pubsub.subscribe(self.keys.channel)
                 await self._check_shape()  # Redis may have come back empty
-                await self._catch_up()  # whatever was published before the subscription
+                await self.catch_up()  # whatever was published before the subscription
                 if not self.available:
                     self.available = True
                     delay = 0.1
@@ -384,7 +325,7 @@ class RedisEngine(Engine):
         # A phone that reconnects to this worker right after another acked its post must see
         # it; if Redis can't be read, the replica as it stands is the best there is.
         with contextlib.suppress(RedisError, OSError, EngineError):
-            await self._catch_up()
+            await self.catch_up()
 
     # -- presence -------------------------------------------------------------------------------
 

@@ -34,13 +34,18 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     sentinels = []
     for host in hosts.split(","):
         name, _, port = host.rpartition(":")
-        if not name or not port.isdigit():
+        if not name or not _digits(port):
             raise ValueError(f"{url!r}: each sentinel is host:port")
         sentinels.append((name.strip("[]"), int(port)))
     path = [p for p in parts.path.split("/") if p]
-    if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+    if not path or len(path) > 2 or (len(path) == 2 and not _digits(path[1])):
         raise ValueError(f"{url!r}: give the master's name and optionally the db: /mymaster/0")
     return SentinelTarget(sentinels, path[0], int(path[1]) if len(path) == 2 else 0, password)
+
+
+def _digits(text: str) -> bool:
+    # isdigit() alone also passes '²', which int() then refuses, and '٣', which it reads as 3.
+    return text.isascii() and text.isdigit()
 
 
 @dataclass(slots=True)

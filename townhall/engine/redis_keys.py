@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from townhall.model.board_state import Post
 from townhall.model.events import (
+    CodeRevoked,
     Event,
     PollOptionsSet,
     PostEdited,
@@ -96,6 +97,21 @@ class RedisKeys:
         return self._key("pinned")
 
     @property
+    def codes_revoked(self) -> str:
+        """Set: the voters (`jury-17`) of the ballot codes the host revoked."""
+        return self._key("codes_revoked")
+
+    @property
+    def code_phones(self) -> str:
+        """Hash: voter -> the phone (participant id) that holds the voter's code now."""
+        return self._key("code_phones")
+
+    @property
+    def phone_codes(self) -> str:
+        """Hash: phone (participant id) -> the voter whose code it holds now."""
+        return self._key("phone_codes")
+
+    @property
     def shape(self) -> str:
         """String: the agenda's shape (item ids, kinds, option ids) the stored state belongs to."""
         return self._key("shape")
@@ -126,6 +142,9 @@ class RedisKeys:
             self.counts(poll),
             self.options(poll),
         ]
+
+    def redeem_keys(self) -> list[str]:
+        return [self.seq, self.log, self.codes_revoked, self.code_phones, self.phone_codes]
 
     def post_keys(self, board: str) -> list[str]:
         return [self.seq, self.log, self.posts(board), self.post_ops(board), self.counted_posts]
@@ -160,4 +179,6 @@ class RedisKeys:
                 keys += [self.upvoters(post) for post in event.posts]
             elif isinstance(event, PollOptionsSet):
                 keys += [self.options(event.poll), self.counts(event.poll)]
+            elif isinstance(event, CodeRevoked):
+                keys += [self.codes_revoked, self.code_phones, self.phone_codes]
         return keys

@@ -25,6 +25,7 @@ class Script(StrEnum):
     POST = "post.lua"
     UPVOTE = "upvote.lua"
     CONTROL = "control.lua"
+    REDEEM = "redeem.lua"
     SHAPE = "shape.lua"  # returns the stored shape, not a status
 
     def source(self) -> str:
@@ -70,6 +71,11 @@ STATUSES: dict[Script, dict[str, Refusal | None]] = {
     Script.CONTROL: {
         STORED: None,
         STALE: None,
+    },
+    Script.REDEEM: {
+        STORED: None,
+        RESENT: None,
+        "revoked": lambda _: refusals.code_revoked(),
     },
 }
 

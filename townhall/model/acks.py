@@ -84,3 +84,9 @@ def host_ack(seq: int, command: Command, events: Sequence[Event]) -> dict[str, A
     if isinstance(command, PurgeHidden):
         ack["purged"] = sum(len(e.posts) for e in events if isinstance(e, PostsPurged))
     return ack
+
+
+def redeem_ack(forum: Forum, phone: Actor, duplicate: bool) -> dict[str, Any]:
+    """The voter a phone acts as now that it holds a ballot code, and the voter's group."""
+    acting = forum.actor_for(phone)
+    return {"ok": True, "voter": acting.id, "group": acting.group, "duplicate": duplicate}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from townhall.model.eligibility import CodeLookup, Eligibility, NoCodes
 from townhall.model.scorer import Candidate, Rule
 from townhall.model.shift import DEFAULT_MIN_CELL
 
@@ -67,6 +69,10 @@ class Item:
     max_length: int = 280
     promote_to: str = ""  # ideas: the poll whose options the top posts become
     promote_count: int = 3
+    # Poll eligibility: the ballot-code groups that may vote (none named: the forum's rule),
+    # and whether the results are shown by group side by side.
+    voters: tuple[str, ...] = ()
+    by_group: bool = False
 
     @property
     def option_ids(self) -> tuple[str, ...]:
@@ -95,6 +101,11 @@ class Programme:
     subtitle: str = ""
     code: str = ""
     selection: Selection | None = None
+    eligibility: Eligibility = field(default_factory=Eligibility)
+    # The issued ballot codes (townhall/codes/book.py): data beside the programme, not in it.
+    codes: CodeLookup = field(default_factory=NoCodes, compare=False, repr=False)
+    # The jury draw's report (docs/draw.md), stated in the record; None without a draw.
+    draw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -80,6 +80,12 @@ def check_poster(actor: Actor) -> None:
         raise refusals.participants_only_post()
 
 
+def check_not_own(post: Post, participant: str) -> None:
+    """One's own post takes no agreement from oneself, unless the programme allows it."""
+    if post.author == participant:
+        raise refusals.own_post()
+
+
 def check_board_room(board: Board) -> None:
     """Hidden posts leave room for others; every post stays within the stored bound."""
     if len(board.posts) >= MAX_STORED_POSTS_PER_BOARD:
@@ -166,7 +172,7 @@ class Boards:
             PostCreated(board.item.id, participant, name, text, state.value, command.op, now_ms)
         ]
 
-    def decide_upvote(self, participant: str, command: Upvote) -> list[Event]:
+    def decide_upvote(self, participant: str, command: Upvote, *, allow_own: bool) -> list[Event]:
         post = self.post(command.post)
         board = self.boards[post.board]
         if board.seen(participant, command.op) == post.id:
@@ -174,6 +180,8 @@ class Boards:
         # An id reused for another post is a new message: checked like one, so it never reads
         # out the state or count of a post it may not upvote.
         upvotable(post)
+        if command.up and not allow_own:
+            check_not_own(post, participant)
         # Recorded even when it changes nothing, so its late resend is recognised.
         return [UpvoteSet(post.id, participant, command.up, command.op)]
 

@@ -17,6 +17,8 @@ class Role(StrEnum):
 class Actor:
     role: Role
     id: str = ""
+    # A participant's ballot-code group ("jury"); empty for a phone that holds no code.
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,20 @@ class PublishSelection:
     published: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RedeemCode:
+    """Bind this phone to the voter of a ballot code, as typed or scanned from its card."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeCode:
+    """Stop a ballot code, named by its card (`jury-17`) or the code: what it did stays."""
+
+    card: str
+
+
 Command = (
     Vote
     | Goto
@@ -212,6 +228,8 @@ Command = (
     | LockScoring
     | PublishSelection
     | ShowShift
+    | RedeemCode
+    | RevokeCode
 )
 HOST_COMMANDS = (
     Goto,
@@ -234,4 +252,5 @@ HOST_COMMANDS = (
     LockScoring,
     PublishSelection,
     ShowShift,
+    RevokeCode,
 )

@@ -193,6 +193,26 @@ class ServerStarted:
     rules: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class CodeRedeemed:
+    """A phone redeemed a ballot code: it acts as the code's voter from now on, and any phone
+    that held the code before no longer does."""
+
+    type: ClassVar[str] = "code_redeemed"
+    voter: str
+    group: str
+    participant: str  # the phone; never in the record, which names the voter
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRevoked:
+    """The host revoked a ballot code: it can no longer act; what it did stays on record."""
+
+    type: ClassVar[str] = "code_revoked"
+    voter: str
+    group: str
+
+
 Event = (
     ItemChanged
     | PollOpened
@@ -216,6 +236,8 @@ Event = (
     | SelectionPublished
     | ServerStarted
     | ShiftShown
+    | CodeRedeemed
+    | CodeRevoked
 )
 
 # Every event type, registered once: the union above is the list.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from townhall.model import acks, comparison, refusals, results, selection, views
-from townhall.model.agenda import ChoiceMode, Item, ItemKind, PollOption, Programme, ResultsMode
+from townhall.model import acks, ballots, comparison, refusals, results, selection, views
+from townhall.model.agenda import Item, ItemKind, PollOption, Programme, ResultsMode
 from townhall.model.board import (
     BOARD_EVENTS,
     BOARD_HOST_COMMANDS,
@@ -25,7 +25,9 @@ from townhall.model.commands import (
     PauseTimer,
     PromoteIdeas,
     PublishSelection,
+    RedeemCode,
     ResetTimer,
+    RevokeCode,
     Role,
     ScoreCandidate,
     ShowResults,
@@ -37,9 +39,12 @@ from townhall.model.commands import (
     Vote,
 )
 from townhall.model.committee import Committee
+from townhall.model.eligibility import Codes
 from townhall.model.errors import ForumError
 from townhall.model.events import (
     BallotCast,
+    CodeRedeemed,
+    CodeRevoked,
     CommitteeScored,
     Event,
     ItemChanged,
@@ -62,11 +67,7 @@ from townhall.model.scorer import Candidate, Scores
 from townhall.model.state import Ballot, PollState, PollStatus, TimerState
 
 # Events participants cause; everything else is the host's and moves the control version.
-PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet)
-
-# How many of a ballot's recent message ids are remembered, so a late resend is recognised.
-# One phone has one vote in flight at a time; this covers several tabs changing votes at once.
-RECENT_OPS = 16
+PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet, CodeRedeemed)
 
 
 def _planned_ms(item: Item) -> int:
@@ -94,6 +95,9 @@ class Forum:
             if item.kind is ItemKind.POLL
         }
         self.boards = Boards(programme.items)
+        self.codes = Codes(
+            programme.eligibility, programme.codes, any(item.voters for item in programme.items)
+        )
         # Each recording of the selection poll's result, with its seq; the last one counts.
         self.live_votes: list[tuple[int, LiveVoteRecorded]] = []
         # Per poll whose options were promoted from ideas: each option's upvotes when promoted.
@@ -109,12 +113,16 @@ class Forum:
     def decide(self, actor: Actor, command: Command, now_ms: int) -> list[Event]:
         """The events `command` produces, or a ForumError; the state is not touched."""
         if isinstance(command, Vote):
-            return self._decide_vote(actor, command)
+            return ballots.decide_vote(self, actor, command)
         if isinstance(command, SubmitPost | Upvote):
-            check_poster(actor)
+            self.check_member(actor)
             if isinstance(command, SubmitPost):
                 return self.boards.decide_post(actor.id, command, now_ms)
-            return self.boards.decide_upvote(actor.id, command)
+            own = self.programme.eligibility.self_agreement
+            return self.boards.decide_upvote(actor.id, command, allow_own=own)
+        if isinstance(command, RedeemCode):
+            check_poster(actor)
+            return self.codes.decide_redeem(actor.id, command.code)
         if isinstance(command, ScoreCandidate):
             if actor.role is not Role.COMMITTEE:
                 raise refusals.committee_only()
@@ -129,6 +137,8 @@ class Forum:
             return self.boards.decide_host(command)
         if isinstance(command, ShowShift):
             return self.shifts.decide(self, command)
+        if isinstance(command, RevokeCode):
+            return self.codes.decide_revoke(command.card)
         match command:
             case Goto(item=item_id):
                 index = self.programme.index_of(item_id)
@@ -200,39 +210,18 @@ class Forum:
         raise refusals.unknown_command(type(command).__name__)  # pragma: no cover
 
     def check_vote(self, actor: Actor, vote: Vote) -> tuple[str, ...]:
-        """The vote's choices in option order, if the vote is well formed for its poll.
+        """The vote's choices in option order, if the vote is well formed for its poll and
+        `actor` may cast it; reads only the programme and who holds which ballot code."""
+        return ballots.check_vote(self, actor, vote)
 
-        Reads only the programme, never the changing state, so any engine can run it before
-        the atomic part (is the poll open, is this message new) that `_decide_vote` does here.
-        """
-        if actor.role is not Role.PARTICIPANT or not actor.id:
-            raise refusals.participants_only_vote()
-        poll = self._poll(vote.poll)
-        item = poll.item
-        option_ids = [o.id for o in poll.options]
-        unknown = [c for c in vote.choices if c not in option_ids]
-        if unknown:
-            raise refusals.unknown_option(unknown[0])
-        if not vote.choices or len(set(vote.choices)) != len(vote.choices):
-            raise refusals.invalid_choice()
-        limit = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
-        if len(vote.choices) > limit:
-            raise refusals.too_many_choices(limit)
-        return tuple(c for c in option_ids if c in vote.choices)
+    def check_member(self, actor: Actor) -> None:
+        """Only a participant posts and agrees, and only with a code where the forum asks."""
+        check_poster(actor)
+        self.codes.check_member(actor)
 
-    def _decide_vote(self, actor: Actor, vote: Vote) -> list[Event]:
-        choices = self.check_vote(actor, vote)
-        poll = self.polls[vote.poll]
-        ballot = poll.ballots.get(actor.id)
-        if ballot is not None and vote.op in ballot.ops:
-            # A resend of a message already counted: acked as it stands, even once the poll
-            # has closed, so the phone never reports a counted vote as refused.
-            return []
-        if poll.status is not PollStatus.OPEN:
-            raise refusals.poll_not_open()
-        # A repeat of the same choices under a new id is still recorded, so that a late resend of
-        # it can never revert a later change.
-        return [BallotCast(vote.poll, actor.id, choices, vote.op)]
+    def actor_for(self, actor: Actor) -> Actor:
+        """Who a participant's phone acts as now: the voter of the ballot code it holds."""
+        return self.codes.actor_for(actor)
 
     def _move_to(self, index: int) -> list[Event]:
         if index == self.current:
@@ -252,12 +241,16 @@ class Forum:
         self.seq += 1
         if not isinstance(event, PARTICIPANT_EVENTS):
             self.control_seq = self.seq
+        if isinstance(event, BallotCast | PostCreated | UpvoteSet):
+            self.codes.note_act(event.participant)
         if isinstance(event, BOARD_EVENTS):
             self.boards.apply(event, self.seq)
             return
         match event:
             case BallotCast():
-                self._apply_ballot(event)
+                ballots.apply_ballot(self, event)
+            case CodeRedeemed() | CodeRevoked():
+                self.codes.apply(event)
             case ItemChanged(index=index, timer_ms=timer_ms):
                 self.current = index
                 self.timer = TimerState(duration_ms=timer_ms, remaining_ms=timer_ms)
@@ -292,11 +285,13 @@ class Forum:
                 poll = self._touch(poll_id)
                 poll.options = tuple(PollOption(option_id, label) for option_id, label in options)
                 poll.counts = dict.fromkeys((o.id for o in poll.options), 0)
+                poll.group_counts = {}
 
     def restate(self, programme: Programme) -> None:
         """Carry on under `programme`, as a restart with it did: the same agenda (a log for
         another is refused before this), with its wording and selection settings."""
         self.programme = programme
+        self.codes.settings, self.codes.lookup = programme.eligibility, programme.codes
         if self.committee is not None and programme.selection is not None:
             self.committee.selection = programme.selection
 
@@ -310,19 +305,6 @@ class Forum:
         poll = self.polls[poll_id]
         poll.version = self.seq
         return poll
-
-    def _apply_ballot(self, event: BallotCast) -> None:
-        poll = self._touch(event.poll)
-        previous = poll.ballots.get(event.participant)
-        if previous is not None:
-            for choice in previous.choices:
-                poll.counts[choice] -= 1
-            ops = (*previous.ops[-(RECENT_OPS - 1) :], event.op)
-        else:
-            ops = (event.op,)
-        for choice in event.choices:
-            poll.counts[choice] += 1
-        poll.ballots[event.participant] = Ballot(event.choices, self.seq, ops, event.group)
 
     def execute(self, actor: Actor, command: Command, now_ms: int) -> list[Event]:
         """Decide and apply in one step; returns the events applied."""

@@ -251,3 +251,48 @@ def no_live_vote() -> Conflict:
 
 def selection_invalid(reason: str) -> Conflict:
     return Conflict(reason, code="selection_invalid")
+
+
+# -- ballot codes and who may take part ---------------------------------------------------------
+
+
+def not_eligible() -> Forbidden:
+    return Forbidden(
+        "this forum takes part by ballot code: enter the code on your card", code="not_eligible"
+    )
+
+
+def not_eligible_for_poll(groups: tuple[str, ...]) -> Forbidden:
+    return Forbidden(f"this vote is for {', '.join(groups)} only", code="not_eligible")
+
+
+def codes_not_used() -> Conflict:
+    return Conflict("this forum does not use ballot codes", code="codes_not_used")
+
+
+def code_malformed() -> InvalidPayload:
+    return InvalidPayload(
+        "a ballot code is 9 letters and digits, like ABC-DEF-GHJ", code="code_malformed"
+    )
+
+
+def code_typo() -> InvalidPayload:
+    return InvalidPayload(
+        "this code has a typo: check each character against the card", code="code_typo"
+    )
+
+
+def unknown_code() -> NotFound:
+    return NotFound("there is no such ballot code", code="unknown_code")
+
+
+def code_revoked() -> Forbidden:
+    return Forbidden("this ballot code was revoked; ask the organisers", code="code_revoked")
+
+
+def unknown_card(card: str) -> NotFound:
+    return NotFound(f"no card {card!r}: give its number (jury-17) or its code", code="unknown_card")
+
+
+def own_post() -> Conflict:
+    return Conflict("you can't agree with your own post", code="own_post")

@@ -53,6 +53,14 @@ def poll_results(forum: Forum) -> list[dict[str, Any]]:
                     for o in poll.options
                 ],
                 "voters": len(poll.ballots),
+                # Ballot codes: the groups that may vote (none: the forum's rule), and each
+                # group's counts where the poll keeps them ("": voters without a code).
+                "voter_groups": list(item.voters),
+                "groups": (
+                    {g: dict(c) for g, c in sorted(poll.group_counts.items())}
+                    if item.by_group
+                    else None
+                ),
                 "openings": [_opening(o) for o in poll.openings],
                 "selection_poll": is_selection,
                 "live_votes": [

@@ -45,7 +45,18 @@ class PollState:
     version: int = 0
     ballots: dict[str, Ballot] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # Per ballot-code group ("" for voters without a code), each option's count.
+    group_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     openings: list[Opening] = field(default_factory=list)
+
+    def count(self, choices: tuple[str, ...], group: str, step: int) -> None:
+        """Add (step 1) or take back (step -1) one ballot's choices, in all and in its group."""
+        in_group = self.group_counts.get(group)
+        if in_group is None:
+            in_group = self.group_counts[group] = dict.fromkeys(self.counts, 0)
+        for choice in choices:
+            self.counts[choice] += step
+            in_group[choice] += step
 
     def open(self, at_ms: int) -> None:
         self.status = PollStatus.OPEN
@@ -58,12 +69,15 @@ class PollState:
 
     def tally(self) -> dict[str, Any]:
         """The result as sent to screens: every option's count and the poll's version."""
-        return {
+        tally: dict[str, Any] = {
             "poll": self.item.id,
             "version": self.version,
             "counts": dict(self.counts),
             "voters": len(self.ballots),
         }
+        if self.item.by_group:
+            tally["groups"] = {group: dict(c) for group, c in sorted(self.group_counts.items())}
+        return tally
 
 
 @dataclass(slots=True)

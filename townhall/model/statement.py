@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from townhall.model import board, board_state, forum
+from townhall.model import ballots, board, board_state, forum
 from townhall.model.agenda import (
     ChoiceMode,
     Item,
@@ -15,6 +15,7 @@ from townhall.model.agenda import (
     Programme,
     Selection,
 )
+from townhall.model.eligibility import Eligibility, EligibilityMode
 from townhall.model.scorer import Candidate, Conversion, Rule
 from townhall.model.shift import DEFAULT_MIN_CELL
 
@@ -27,6 +28,17 @@ def programme_statement(programme: Programme) -> dict[str, Any]:
         "language": programme.language,
         "items": [_item(item) for item in programme.items],
     }
+    rules = programme.eligibility
+    if rules != Eligibility():
+        stated["eligibility"] = {
+            "mode": rules.mode.value,
+            "groups": list(rules.groups),
+            "self_agreement": rules.self_agreement,
+        }
+        if rules.labels:  # no map in a statement is empty: Lua's msgpack can't tell one
+            stated["eligibility"]["labels"] = dict(rules.labels)
+    if programme.draw is not None:
+        stated["draw"] = programme.draw
     chosen = programme.selection
     if chosen is not None:
         rule = chosen.rule
@@ -55,7 +67,12 @@ def _item(item: Item) -> dict[str, Any]:
             "choice": item.choice.value,
             "max_choices": item.max_choices,
         }
-        if item.compare_to:  # stated only where set, so other programmes state what they did
+        # Stated only when set, so a programme without them states what it always did.
+        if item.voters:
+            stated["voters"] = list(item.voters)
+        if item.by_group:
+            stated["by_group"] = True
+        if item.compare_to:
             stated |= {"compare_to": item.compare_to, "shift_min_cell": item.shift_min_cell}
     elif item.kind.is_board:
         stated |= {
@@ -78,7 +95,7 @@ def rules_in_force() -> dict[str, int]:
         "pending_per_participant": board.PENDING_PER_PARTICIPANT,
         "max_posts_per_board": board.MAX_POSTS_PER_BOARD,
         "max_stored_posts_per_board": board.MAX_STORED_POSTS_PER_BOARD,
-        "ballot_ops_remembered": forum.RECENT_OPS,
+        "ballot_ops_remembered": ballots.RECENT_OPS,
         "board_ops_remembered": board_state.RECENT_OPS,
     }
 
@@ -100,10 +117,19 @@ def programme_from(stated: dict[str, Any]) -> Programme:
             max_length=int(raw.get("max_length", 280)),
             promote_to=str(raw.get("promote_to", "")),
             promote_count=int(raw.get("promote_count", 3)),
+            voters=tuple(str(g) for g in raw.get("voters", ())),
+            by_group=bool(raw.get("by_group", False)),
             compare_to=str(raw.get("compare_to", "")),
             shift_min_cell=int(raw.get("shift_min_cell", DEFAULT_MIN_CELL)),
         )
         for raw in stated["items"]
+    )
+    rules = stated.get("eligibility", {})
+    eligibility = Eligibility(
+        mode=EligibilityMode(rules.get("mode", "open")),
+        self_agreement=bool(rules.get("self_agreement", False)),
+        groups=tuple(str(g) for g in rules.get("groups", ())),
+        labels=tuple((str(g), str(n)) for g, n in (rules.get("labels") or {}).items()),
     )
     selection = None
     if "selection" in stated:
@@ -128,6 +154,8 @@ def programme_from(stated: dict[str, Any]) -> Programme:
         language=str(stated["language"]),
         items=tuple(items),
         selection=selection,
+        eligibility=eligibility,
+        draw=stated.get("draw"),
     )
 
 

@@ -43,6 +43,10 @@ def state_view(forum: Forum, role: Role) -> dict[str, Any]:
         view["selection"] = selection.selection_view(forum, role)
     if any(item.compare_to for item in forum.programme.items):
         view["shift"] = forum.shifts.view(forum, role)
+    if forum.codes.in_use:
+        view["group_labels"] = dict(forum.programme.eligibility.labels)
+    if role is Role.HOST and forum.codes.in_use:
+        view["codes"] = forum.codes.host_view()
     return view
 
 
@@ -61,6 +65,8 @@ def item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[s
         view["choice"] = item.choice.value
         view["max_choices"] = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
         view["results"] = item.results.value
+        view["voters"] = list(item.voters)
+        view["by_group"] = item.by_group
     if item.kind.is_board:
         view["moderated"] = item.moderated
         view["names"] = item.names.value

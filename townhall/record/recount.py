@@ -7,7 +7,6 @@ It reads only the record: the programme comes from the latest `server_started` l
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,21 +14,19 @@ from typing import Any
 
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, Scores, result
 from townhall.record.chain import salted_sha256
+from townhall.record.draw_check import draw_problems
 from townhall.record.shift_recount import shift_problems
+from townhall.record.values import Bad, _dict, _int, _list, _show, _str, difference
 from townhall.record.writer import result_row
 
 SALT = re.compile(r"[0-9a-f]{32}\Z")  # a `plain` member's salt
-
-
-class Bad(ValueError):
-    """A line that can't be replayed as it stands; the message says what is wrong with it."""
 
 
 @dataclass(slots=True)
 class PollReplay:
     status: str = "not opened"  # then "open" or "closed"
     ballots: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)  # each ballot's group, if it has one
+    groups: dict[str, str] = field(default_factory=dict)  # voter -> the group they voted in
     # Set by a `poll_options` line; until then the programme's options are current.
     options: list[str] | None = None
     labels: list[str] = field(default_factory=list)
@@ -49,6 +46,8 @@ class Replay:
     scores: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
     published: tuple[int, list[dict[str, Any]]] | None = None  # (line, rows) of the last one
     purged: set[int] = field(default_factory=set)  # every post a `posts_purged` line lists
+    code_groups: dict[str, str] = field(default_factory=dict)  # voter -> their code's group
+    revoked: set[str] = field(default_factory=set)  # voters whose codes were revoked
     unplain: list[tuple[int, int]] = field(default_factory=list)  # (line, post) with no `plain`
     plain: list[tuple[int, int]] = field(default_factory=list)  # (line, post) with its `plain`
     checked: Counter[str] = field(default_factory=Counter)
@@ -80,9 +79,12 @@ class Replay:
             if _dict(item, "programme item").get("kind") == "poll":
                 self.polls.setdefault(_str(item.get("id"), "programme item id"), PollReplay())
         self.programme, self.rule = programme, None
+        found = draw_problems(programme["draw"]) if "draw" in programme else []
+        if "draw" in programme and not found:
+            self.checked["draws"] += 1
         selection = programme.get("selection")
         if selection is None:
-            return []
+            return found
         try:
             raw = _dict(_dict(selection, "programme.selection")["rule"], "selection rule")
             self.rule = Rule(
@@ -95,7 +97,7 @@ class Replay:
             ).check()
         except (KeyError, TypeError, ValueError) as exc:
             raise Bad(f"programme.selection.rule is not usable: {exc}") from exc
-        return []
+        return found
 
     def _item_of(self, poll: str) -> dict[str, Any]:
         if self.programme is None:
@@ -155,8 +157,46 @@ class Replay:
             raise Bad(f"choices: {unknown[0]!r} is not an option of poll {poll!r}")
         if choices != [o for o in options if o in choices] or not 1 <= len(choices) <= limit:
             raise Bad(f"choices: expected 1 to {limit} of {options} in that order, found {choices}")
-        state.ballots[voter := _str(event["actor"].get("id"), "actor.id")] = tuple(choices)
-        state.groups[voter] = _str(event.get("group", ""), "group")
+        voter = _str(event["actor"].get("id"), "actor.id")
+        self._check_eligible(poll, voter, _str(event.get("group", ""), "group"))
+        state.ballots[voter] = tuple(choices)
+        state.groups[voter] = event.get("group", "")
+        return []
+
+    def _check_eligible(self, poll: str, voter: str, group: str) -> None:
+        """A ballot's group is its voter's code's, and one the forum and the poll let vote."""
+        if voter in self.revoked:
+            raise Bad(f"a ballot from {voter}, whose ballot code was revoked before it")
+        if group and self.code_groups.get(voter) != group:
+            raise Bad(f"group: {voter} redeemed no {group!r} ballot code before voting")
+        rules = self.programme.get("eligibility", {}) if self.programme else {}
+        if not group and rules.get("mode") == "codes":
+            raise Bad("a ballot with no group, in a forum that takes part by ballot code")
+        voters = self._item_of(poll).get("voters") or []
+        if voters and group not in voters:
+            raise Bad(f"group: poll {poll!r} is for {voters} only, found {group!r}")
+
+    def group_tally(self, poll: str) -> dict[str, dict[str, int]]:
+        """Per group, for each current option, how many current ballots from it include it."""
+        state = self.polls[poll]
+        found: dict[str, dict[str, int]] = {}
+        for group in sorted(set(state.groups.values())):
+            ballots = [b for v, b in state.ballots.items() if state.groups[v] == group]
+            found[group] = {o: sum(o in b for b in ballots) for o in self.options(poll)}
+        return found
+
+    # -- ballot codes -------------------------------------------------------------------------
+
+    def _on_code_redeemed(self, line: int, event: dict[str, Any]) -> list[str]:
+        voter = _str(event["actor"].get("id"), "actor.id")
+        if voter in self.revoked:
+            raise Bad(f"{voter} redeemed a ballot code that was revoked")
+        self.code_groups[voter] = _str(event["group"], "group")
+        self.checked["codes"] += 1
+        return []
+
+    def _on_code_revoked(self, line: int, event: dict[str, Any]) -> list[str]:
+        self.revoked.add(_str(event["voter"], "voter"))
         return []
 
     def _on_poll_closed(self, line: int, event: dict[str, Any]) -> list[str]:
@@ -172,6 +212,13 @@ class Replay:
                 f"tally of poll {poll!r}: expected {_show(expected)} from the ballots,"
                 f" found {_show(event['tally'])}"
             )
+        if "groups" in event:
+            by_group = self.group_tally(poll)
+            if by_group != event["groups"]:
+                found.append(
+                    f"tally by group of poll {poll!r}: expected {_show(by_group)} from the"
+                    f" ballots, found {_show(event['groups'])}"
+                )
         return found
 
     def _on_live_vote(self, line: int, event: dict[str, Any]) -> list[str]:
@@ -332,49 +379,3 @@ class Replay:
             for n, (want, got) in enumerate(zip(expected, rows, strict=True), start=1)
             if (wrong := difference(want, got)) is not None
         ]
-
-
-def difference(expected: Any, found: Any, where: str = "") -> str | None:
-    """The first place `found` differs from `expected`, said as expected vs found."""
-    if isinstance(expected, dict) and isinstance(found, dict):
-        for key in [*expected, *(k for k in found if k not in expected)]:
-            inner = f"{where}.{key}" if where else str(key)
-            if key not in found:
-                return f"{inner}: expected {_show(expected[key])}, found nothing"
-            if key not in expected:
-                return f"{inner}: unexpected, found {_show(found[key])}"
-            wrong = difference(expected[key], found[key], inner)
-            if wrong is not None:
-                return wrong
-        return None
-    if expected == found and type(expected) is type(found):
-        return None
-    return f"{where or 'value'}: expected {_show(expected)}, found {_show(found)}"
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _dict(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Bad(f"{what}: expected an object, found {_show(value)}")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise Bad(f"{what}: expected a list, found {_show(value)}")
-    return value
-
-
-def _str(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise Bad(f"{what}: expected a string, found {_show(value)}")
-    return value
-
-
-def _int(value: Any, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Bad(f"{what}: expected a whole number, found {_show(value)}")
-    return value

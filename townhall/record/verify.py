@@ -16,7 +16,8 @@ import rfc8785
 
 from townhall.record.chain import canonical as to_canonical
 from townhall.record.chain import line_hash
-from townhall.record.recount import Replay, difference
+from townhall.record.recount import Replay
+from townhall.record.values import difference
 
 FORMAT = "townhall-record"
 VERSION = 1
@@ -30,7 +31,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "server_started": ("server", ("engine", "townhall", "programme", "rules"), ()),
     "item": ("host", ("index", "timer_ms"), ()),
     "poll_opened": ("host", ("poll",), ("at_ms",)),
-    "poll_closed": ("host", ("poll", "tally"), ("at_ms",)),
+    "poll_closed": ("host", ("poll", "tally"), ("at_ms", "groups")),
     "results": ("host", ("poll", "visible"), ()),
     "ballot": ("participant", ("poll", "choices", "op"), ("group",)),
     "timer_started": ("host", ("at_ms",), ()),
@@ -53,6 +54,8 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "scoring_locked": ("host", ("locked",), ()),
     "selection_published": ("host", ("published",), ("result",)),
     "shift": ("host", ("poll", "compare_to", "visible", "cells"), ()),
+    "code_redeemed": ("participant", ("group",), ()),
+    "code_revoked": ("host", ("voter", "group"), ()),
 }
 
 
@@ -89,6 +92,11 @@ class Report:
             f" opinion shifts recomputed: {n('shifts', 0)};"
             f" plain texts against their hashes: {n('plain', 0)}",
         ]
+        if "codes" in self.checked or "draws" in self.checked:
+            said.append(
+                f"ballot codes: {n('codes', 0)} redeemed, every ballot's group checked;"
+                f" jury draws checked against their commitment and quotas: {n('draws', 0)}"
+            )
         if "export_rows" in self.checked:
             said.append(
                 f"selection export: {n('export_rows')} rows match the last published result"

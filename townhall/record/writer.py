@@ -9,6 +9,8 @@ from typing import Any
 
 from townhall.model.agenda import Programme
 from townhall.model.events import (
+    CodeRedeemed,
+    CodeRevoked,
     CommitteeScored,
     Event,
     PollClosed,
@@ -130,11 +132,17 @@ class RecordWriter:
         fields = _json(to_record(event))
         del fields["t"]
         fields.pop("participant", None)  # named by the actor's pseudonym instead
+        if isinstance(event, CodeRedeemed):
+            del fields["voter"]  # the actor: the phone is never named, only the code's voter
+        elif isinstance(event, CodeRevoked):
+            fields["voter"] = self.pseudonym(event.voter)
         extra = self._extra(event, seq, fields)
         line = {"seq": seq, "at": at, "type": event.type, "actor": self._actor(event)}
         return self.chain.link(line | fields | extra)
 
     def _actor(self, event: Event) -> dict[str, str]:
+        if isinstance(event, CodeRedeemed):
+            return {"role": "participant", "id": self.pseudonym(event.voter)}
         if isinstance(event, PARTICIPANT_EVENTS):
             return {"role": "participant", "id": self.pseudonym(event.participant)}
         if isinstance(event, CommitteeScored):
@@ -166,7 +174,15 @@ class RecordWriter:
             return extra
         if isinstance(event, PollClosed):
             poll = self.forum.polls[event.poll]
-            return {"tally": {o.id: poll.counts.get(o.id, 0) for o in poll.options}}
+            closed: dict[str, Any] = {
+                "tally": {o.id: poll.counts.get(o.id, 0) for o in poll.options}
+            }
+            if poll.item.by_group:
+                closed["groups"] = {
+                    group: {o.id: counts.get(o.id, 0) for o in poll.options}
+                    for group, counts in sorted(poll.group_counts.items())
+                }
+            return closed
         if isinstance(event, SelectionPublished) and event.published:
             return {
                 "result": {"rows": [result_row(r) for r in self.forum.selection_result()["rows"]]}

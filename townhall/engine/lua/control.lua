@@ -4,7 +4,8 @@
 --   the keys each
 --   names: post_state, post_edited: posts:{board}; posts_merged: posts:{board},
 --   upvoters:{source}, upvoters:{target}; posts_purged: posts:{board}, post_ops:{board},
---   upvoters:{post} for each post purged; poll_options: options:{poll}, counts:{poll}
+--   upvoters:{post} for each post purged; poll_options: options:{poll}, counts:{poll};
+--   code_revoked: codes_revoked, code_phones, phone_codes
 -- ARGV: channel, expected control version, packed record...
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
@@ -25,7 +26,7 @@ local known = {
   post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, posts_purged = 2,
   poll_options = 2,
   live_vote = 0, committee_scored = 0, scoring_locked = 0, selection_published = 0,
-  server_started = 0, shift = 0,
+  server_started = 0, shift = 0, code_revoked = 3,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
@@ -184,6 +185,14 @@ for i, e in ipairs(events) do
   -- committee_scored, scoring_locked, selection_published, server_started and shift change
   -- nothing the scripts check: the model decided them on a replica at this control version, and
   -- the log keeps them.
+  elseif e.t == 'code_revoked' then
+    -- The code can't be redeemed again, and the phone holding it holds nothing now.
+    redis.call('SADD', named[1], e.voter)
+    local phone = redis.call('HGET', named[2], e.voter)
+    if phone then
+      redis.call('HDEL', named[3], phone)
+      redis.call('HDEL', named[2], e.voter)
+    end
   elseif e.t == 'poll_options' then
     -- New options, counted from nothing (the poll has no ballots yet: the model checked).
     redis.call('DEL', named[1], named[2])

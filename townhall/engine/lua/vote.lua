@@ -1,6 +1,6 @@
 -- Cast or replace one participant's ballot, atomically with its log entry.
 -- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}, options:{poll}
--- ARGV: channel, poll, participant, op, recent_ops, now_ms, choice...
+-- ARGV: channel, poll, participant, op, recent_ops, now_ms, group ('' for none), choice...
 -- Returns {'unknown', choice} | {'dup', version, packed choices} | {'closed'}
 --       | {'ok', seq, packed record}
 if redis.call('EXISTS', KEYS[6]) == 1 then
@@ -8,7 +8,7 @@ if redis.call('EXISTS', KEYS[6]) == 1 then
   -- poll's options were promoted from an idea board: the stored options are the truth. (With no
   -- stored options, as for a moment after Redis came back empty, the programme's, checked by the
   -- worker, apply.)
-  for i = 7, #ARGV do
+  for i = 8, #ARGV do
     if redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 0 then
       return {'unknown', ARGV[i]}
     end
@@ -29,7 +29,7 @@ if redis.call('HGET', KEYS[3], ARGV[2]) ~= 'open' then
   return {'closed'}
 end
 local choices = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   choices[#choices + 1] = ARGV[i]
 end
 local ops = {}
@@ -50,7 +50,7 @@ local seq = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack({c = choices, v = seq, o = ops}))
 local record = cmsgpack.pack({
   t = 'ballot', seq = seq, poll = ARGV[2], participant = ARGV[3], choices = choices, op = ARGV[4],
-  at = tonumber(ARGV[6])
+  at = tonumber(ARGV[6]), group = ARGV[7] ~= '' and ARGV[7] or nil
 })
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
 redis.call('PUBLISH', ARGV[1], record)

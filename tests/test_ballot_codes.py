@@ -1,0 +1,380 @@
+"""Ballot codes on both engines: one person is one voter where the forum asks for it.
+
+Each test drives an engine as the hub does: a phone acts as the voter of the code it holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EngineFactory
+from tests.test_engine_contract import HOST, Clock, refusal, start
+from townhall.codes import format as code_format
+from townhall.codes.book import CodeBook
+from townhall.engine import Engine
+from townhall.model.agenda import Programme
+from townhall.model.commands import (
+    Actor,
+    ClosePoll,
+    Command,
+    OpenPoll,
+    RedeemCode,
+    RevokeCode,
+    Role,
+    SubmitPost,
+    Upvote,
+    Vote,
+)
+from townhall.model.eligibility import CodeProblem
+from townhall.model.forum import Forum
+from townhall.model.statement import programme_from, programme_statement
+from townhall.programme import ProgrammeError, load_programme, parse_programme
+from townhall.record.chain import Chain, encoded
+from townhall.record.verify import verify
+from townhall.record.writer import write_record
+
+ROOM = """
+[forum]
+id = "jury-forum"
+title = "정책배틀"
+code = "JURY"
+
+[eligibility]
+mode = "{mode}"
+groups = ["jury", "audience"]
+{extra}
+
+[[items]]
+id = "pre"
+kind = "poll"
+title = "Pre-vote"
+by_group = true
+options = [{{ id = "yes", label = "Yes" }}, {{ id = "no", label = "No" }}]
+
+[[items]]
+id = "final"
+kind = "poll"
+title = "The jury's final vote"
+voters = ["jury"]
+options = [{{ id = "yes", label = "Yes" }}, {{ id = "no", label = "No" }}]
+
+[[items]]
+id = "ideas"
+kind = "ideas"
+title = "Ideas"
+"""
+
+
+def jury_room(tmp_path: Path, mode: str = "codes", extra: str = "") -> tuple[Programme, Codes]:
+    """The room, with 3 jury codes and 2 audience codes issued into its book."""
+    room = tmp_path / "jury.toml"
+    room.write_text(ROOM.format(mode=mode, extra=extra), encoding="utf-8")
+    book = CodeBook(tmp_path / "jury-forum.codes.jsonl")
+    jury = [c.code for c in book.issue(3, "jury", "jury-forum")]
+    audience = [c.code for c in book.issue(2, "audience", "jury-forum")]
+    return load_programme(room), Codes(jury, audience)
+
+
+class Codes:
+    def __init__(self, jury: list[str], audience: list[str]) -> None:
+        self.jury, self.audience = jury, audience
+
+
+def phone(n: int) -> Actor:
+    return Actor(Role.PARTICIPANT, f"phone-{n}")
+
+
+async def act(engine: Engine, who: Actor, command: Command) -> dict[str, object]:
+    """As the hub does it: a phone redeems as itself and acts as the voter it holds."""
+    actor = who if isinstance(command, RedeemCode) else engine.forum.actor_for(who)
+    return (await engine.execute(actor, command)).ack
+
+
+async def refused(engine: Engine, who: Actor, command: Command) -> str:
+    actor = who if isinstance(command, RedeemCode) else engine.forum.actor_for(who)
+    return await refusal(engine, actor, command)
+
+
+async def opened(make_engine: EngineFactory, programme: Programme) -> Engine:
+    engine = await start(make_engine, programme, Clock())
+    for poll in ("pre", "final"):
+        await engine.execute(HOST, OpenPoll(poll))
+    return engine
+
+
+async def test_code_mode_refuses_every_phone_without_a_code(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    # Thirty fresh cookies, as one laptop's private windows make them: none of them counts.
+    for n in range(30):
+        assert await refused(engine, phone(n), Vote("pre", ("yes",), "v")) == "not_eligible"
+    assert await refused(engine, phone(0), SubmitPost("ideas", "Open at night", "", "p")) == (
+        "not_eligible"
+    )
+    assert engine.forum.polls["pre"].counts == {"yes": 0, "no": 0}
+
+    ack = await act(engine, phone(0), RedeemCode(code_format.shown(codes.audience[0]).lower()))
+    assert ack == {"ok": True, "voter": "audience-4", "group": "audience", "duplicate": False}
+    assert (await act(engine, phone(0), Vote("pre", ("yes",), "v")))["ok"]
+    posted = await act(engine, phone(0), SubmitPost("ideas", "Open at night", "", "p"))
+    assert await refused(engine, phone(1), Upvote(int(str(posted["post"])), True, "u")) == (
+        "not_eligible"
+    )
+    assert engine.forum.polls["pre"].counts == {"yes": 1, "no": 0}
+    await engine.close()
+
+
+async def test_guessed_and_mistyped_codes_get_nowhere(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    good = codes.jury[0]
+    typo = good[:3] + ("A" if good[3] != "A" else "B") + good[4:]  # one character wrong
+    swapped = good[1] + good[0] + good[2:]
+    guess = code_format.make()  # well formed, its check right, never issued
+    assert await refused(engine, phone(1), RedeemCode("hello")) == "code_malformed"
+    assert await refused(engine, phone(1), RedeemCode("0OO-1II-OOO")) == "code_malformed"
+    assert await refused(engine, phone(1), RedeemCode(typo)) == "code_typo"
+    if swapped != good:
+        assert await refused(engine, phone(1), RedeemCode(swapped)) == "code_typo"
+    assert await refused(engine, phone(1), RedeemCode(guess)) == "unknown_code"
+    assert await refused(engine, phone(1), Vote("final", ("yes",), "v")) == "not_eligible"
+    assert (await act(engine, phone(1), RedeemCode(f" {good[:3]} {good[3:6]}-{good[6:]} ")))["ok"]
+    await engine.close()
+
+
+async def test_a_code_used_on_two_phones_is_one_voter(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    code = codes.jury[1]
+    assert (await act(engine, phone(1), RedeemCode(code)))["voter"] == "jury-2"
+    await act(engine, phone(1), Vote("final", ("yes",), "v1"))
+    # The first phone dies; its owner borrows another and scans the card again.
+    assert (await act(engine, phone(2), RedeemCode(code)))["voter"] == "jury-2"
+    changed = await act(engine, phone(2), Vote("final", ("no",), "v2"))
+    assert changed["choices"] == ["no"]
+    poll = engine.forum.polls["final"]
+    assert (poll.counts, len(poll.ballots)) == ({"yes": 0, "no": 1}, 1), "one voter, one ballot"
+    # The code moved: the first phone holds nothing now.
+    assert await refused(engine, phone(1), Vote("final", ("yes",), "v3")) == "not_eligible"
+    again = await act(engine, phone(2), RedeemCode(code))
+    assert again["duplicate"] is True, "scanning the card again on the same phone changes nothing"
+    await engine.close()
+
+
+async def test_a_jury_only_poll_counts_only_jurors_and_a_poll_shows_groups(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    for n, code in enumerate(codes.jury + codes.audience):
+        await act(engine, phone(n), RedeemCode(code))
+    assert await refused(engine, phone(3), Vote("final", ("yes",), "v")) == "not_eligible"
+    for n, choice in enumerate(("yes", "yes", "no", "no", "no")):
+        await act(engine, phone(n), Vote("pre", (choice,), "pre"))
+        if n < 3:
+            await act(engine, phone(n), Vote("final", (choice,), "final"))
+    final = engine.forum.polls["final"].tally()
+    assert (final["counts"], final["voters"]) == ({"yes": 2, "no": 1}, 3)
+    assert "groups" not in final
+    pre = engine.forum.polls["pre"].tally()
+    assert pre["counts"] == {"yes": 2, "no": 3}
+    assert pre["groups"] == {"audience": {"yes": 0, "no": 2}, "jury": {"yes": 2, "no": 1}}
+    await engine.close()
+
+
+async def test_a_revoked_code_stops_and_its_ballots_stay_marked(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    await act(engine, phone(1), RedeemCode(codes.jury[0]))
+    await act(engine, phone(1), Vote("pre", ("yes",), "v"))
+    assert await refused(engine, HOST, RevokeCode("jury-99")) == "unknown_card"
+    assert await refused(engine, phone(1), RevokeCode("jury-1")) == "forbidden"
+    assert (await engine.execute(HOST, RevokeCode("JURY-1"))).ack["ok"]
+    assert (await engine.execute(HOST, RevokeCode(codes.jury[0]))).events == [], "already"
+    assert await refused(engine, phone(1), Vote("pre", ("no",), "v2")) == "not_eligible"
+    assert await refused(engine, phone(2), RedeemCode(codes.jury[0])) == "code_revoked"
+    assert engine.forum.polls["pre"].counts == {"yes": 1, "no": 0}, "what it did stands"
+    view = engine.forum.state_view(Role.HOST)["codes"]
+    assert view["groups"]["jury"] == {
+        "issued": 3,
+        "redeemed": 1,
+        "held": 0,
+        "acted": 1,
+        "revoked": 1,
+    }
+    assert "codes" not in engine.forum.state_view(Role.SCREEN)
+    await engine.close()
+
+
+async def test_bindings_and_revocations_survive_a_restart(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    clock = Clock()
+    engine = await start(make_engine, programme, clock)
+    await engine.execute(HOST, OpenPoll("final"))
+    await act(engine, phone(1), RedeemCode(codes.jury[0]))
+    await act(engine, phone(2), RedeemCode(codes.jury[1]))
+    await engine.execute(HOST, RevokeCode("jury-2"))
+    await engine.close()
+
+    restarted = await start(make_engine, programme, clock)
+    assert restarted.forum.actor_for(phone(1)) == Actor(Role.PARTICIPANT, "jury-1", "jury")
+    assert (await act(restarted, phone(1), Vote("final", ("yes",), "v")))["ok"]
+    assert await refused(restarted, phone(3), RedeemCode(codes.jury[1])) == "code_revoked"
+    assert await refused(restarted, phone(2), Vote("final", ("yes",), "w")) == "not_eligible"
+    await restarted.execute(HOST, ClosePoll("final"))
+    await restarted.close()
+
+
+async def test_no_one_agrees_with_their_own_post_unless_the_programme_allows(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, _ = jury_room(tmp_path, mode="open")
+    engine = await start(make_engine, programme, Clock())
+    post = int(str((await act(engine, phone(1), SubmitPost("ideas", "Idea", "", "p")))["post"]))
+    assert await refused(engine, phone(1), Upvote(post, True, "u")) == "own_post"
+    assert (await act(engine, phone(1), Upvote(post, False, "u2")))["ok"], "taking back is fine"
+    assert (await act(engine, phone(2), Upvote(post, True, "u")))["upvotes"] == 1
+    await engine.close()
+
+
+async def test_the_programme_may_allow_agreeing_with_ones_own_post(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, _ = jury_room(tmp_path, mode="open", extra="self_agreement = true")
+    engine = await start(make_engine, programme, Clock())
+    post = int(str((await act(engine, phone(1), SubmitPost("ideas", "Idea", "", "p")))["post"]))
+    assert (await act(engine, phone(1), Upvote(post, True, "u")))["upvotes"] == 1
+    await engine.close()
+
+
+async def test_an_open_forum_takes_codes_only_for_a_poll_that_names_its_voters(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path, mode="open")
+    engine = await opened(make_engine, programme)
+    assert (await act(engine, phone(1), Vote("pre", ("yes",), "v")))["ok"], "open to every phone"
+    assert await refused(engine, phone(1), Vote("final", ("yes",), "v")) == "not_eligible"
+    await act(engine, phone(1), RedeemCode(codes.jury[2]))
+    assert (await act(engine, phone(1), Vote("final", ("yes",), "v")))["ok"]
+    # As the juror, the phone is a new voter in the open poll: its cookie's ballot stays apart.
+    assert (await act(engine, phone(1), Vote("pre", ("no",), "v2")))["ok"]
+    assert engine.forum.polls["pre"].tally()["groups"] == {
+        "": {"yes": 1, "no": 0},
+        "jury": {"yes": 0, "no": 1},
+    }
+    await engine.close()
+
+
+def test_the_code_book_holds_no_code_and_reads_new_codes_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "forum.codes.jsonl"
+    book = CodeBook(path)
+    first = book.issue(2, "jury", "forum")
+    text = path.read_text(encoding="utf-8")
+    assert all(c.code not in text for c in first)
+    key = path.with_name("forum.codes.key")
+    assert key.stat().st_mode & 0o777 == 0o600
+    reader = CodeBook(path)  # the server's copy
+    assert reader.find(first[0].code) == book.find(first[0].code)
+    later = book.issue(1, "audience", "forum")  # issued while the forum runs
+    found = reader.find(later[0].code)
+    assert not isinstance(found, CodeProblem) and found.voter == "audience-3"
+    assert reader.issued() == {"jury": 2, "audience": 1}
+    assert reader.find(code_format.make()) is CodeProblem.UNKNOWN
+
+
+def test_every_single_mistyped_character_is_caught() -> None:
+    for _ in range(200):
+        code = code_format.make()
+        assert code_format.checks(code)
+        for position in range(code_format.LENGTH):
+            for wrong in code_format.ALPHABET.replace(code[position], ""):
+                assert not code_format.checks(code[:position] + wrong + code[position + 1 :])
+
+
+async def test_the_record_names_voters_not_phones_and_verify_checks_eligibility(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    programme, codes = jury_room(tmp_path)
+    engine = await opened(make_engine, programme)
+    for n, code in enumerate((codes.jury[0], codes.jury[1], codes.audience[0])):
+        await act(engine, phone(n), RedeemCode(code))
+        await act(engine, phone(n), Vote("pre", (("yes", "no")[n % 2],), "v"))
+    await act(engine, phone(9), RedeemCode(codes.jury[0]))  # the first juror's second phone
+    await act(engine, phone(9), Vote("final", ("no",), "f"))
+    await engine.execute(HOST, RevokeCode("jury-2"))
+    await engine.execute(HOST, ClosePoll("pre"))
+    await engine.execute(HOST, ClosePoll("final"))
+    record = b"".join([chunk async for chunk in write_record(engine.read_log, "a secret")])
+    await engine.close()
+    text = record.decode()
+    assert "phone-" not in text and "jury-1" not in text, "pseudonyms only"
+    lines = [json.loads(line) for line in record.splitlines()]
+    path = tmp_path / "record.jsonl"
+    path.write_bytes(record)
+    report = verify(path)
+    assert report.ok, report.problems
+    closed = next(line for line in lines if line.get("type") == "poll_closed")
+    assert closed["groups"] == {"audience": {"yes": 1, "no": 0}, "jury": {"yes": 1, "no": 1}}
+    redeemed = [line for line in lines if line.get("type") == "code_redeemed"]
+    assert redeemed[0]["actor"] == redeemed[-1]["actor"], "one voter on two phones"
+    assert set(redeemed[0]) == {"seq", "at", "type", "actor", "group", "prev", "hash"}
+
+    def problems_after(change: Callable[[list[dict[str, Any]]], None]) -> list[str]:
+        edited = [dict(line) for line in lines]
+        change(edited)
+        chain = Chain()
+        relinked = [
+            chain.link({k: v for k, v in line.items() if k not in ("prev", "hash")})
+            for line in edited
+        ]
+        path.write_bytes(b"".join(encoded(line) for line in relinked))
+        return [p.message for p in verify(path).problems]
+
+    def regroup(edited: list[dict[str, Any]]) -> None:
+        ballot = next(line for line in edited if line.get("type") == "ballot")
+        ballot["group"] = "audience"
+
+    assert any("redeemed no 'audience' ballot code" in p for p in problems_after(regroup))
+
+    def forge(edited: list[dict[str, Any]]) -> None:
+        revoked = next(line for line in edited if line.get("type") == "code_revoked")
+        ballot = next(
+            line for line in edited if line.get("type") == "ballot" and line["poll"] == "pre"
+        )
+        at = edited.index(revoked) + 1
+        late = {**ballot, "actor": {"role": "participant", "id": revoked["voter"]}, "op": "x"}
+        edited.insert(at, late)
+        for seq, line in enumerate(edited[1:], start=1):
+            line["seq"] = seq
+
+    assert any("whose ballot code was revoked" in p for p in problems_after(forge))
+
+
+def test_groups_may_have_names_on_screen_and_polls_name_only_known_groups(tmp_path: Path) -> None:
+    programme, _ = jury_room(tmp_path, extra='labels = { jury = "배심원단" }')
+    assert programme.eligibility.labels == (("jury", "배심원단"),)
+    forum = Forum(programme)
+    assert forum.state_view(Role.SCREEN)["group_labels"] == {"jury": "배심원단"}
+    statement = programme_statement(programme)
+    assert statement["eligibility"]["labels"] == {"jury": "배심원단"}
+    assert programme_from(statement).eligibility == programme.eligibility
+    with pytest.raises(ProgrammeError, match=r"eligibility.labels: 'press' is not one of"):
+        jury_room(tmp_path, extra='labels = { press = "기자" }')
+    room = ROOM.format(mode="codes", extra="").replace('voters = ["jury"]', 'voters = ["jurry"]')
+    with pytest.raises(ProgrammeError, match=r"items\[1\].voters: 'jurry' is not one of"):
+        parse_programme(room, source="jury.toml")

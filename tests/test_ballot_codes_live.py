@@ -1,0 +1,127 @@
+"""Ballot codes through a real server: real Socket.IO phones with real cookies."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Live, serve
+from tests.test_ballot_codes import Codes, jury_room
+from townhall.codes import format as code_format
+from townhall.hub import CODE_TRIES_PER_ADDRESS, CODE_TRIES_PER_CONNECTION
+
+
+@pytest.fixture
+async def jury(tmp_path: Path) -> AsyncIterator[tuple[Live, Codes]]:
+    programme, codes = jury_room(tmp_path)
+    async with serve(programme, tmp_path / "data") as (townhall, url):
+        live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
+        try:
+            yield live, codes
+        finally:
+            await live.close_clients()
+
+
+async def test_thirty_fresh_cookies_without_codes_move_nothing(jury: tuple[Live, Codes]) -> None:
+    live, codes = jury
+    await live.open_poll("pre")
+    for _ in range(30):
+        phone, _cookie = await live.phone()
+        ack = await phone.call("vote", {"poll": "pre", "choices": ["yes"], "op": "v"})
+        assert ack["error"]["code"] == "not_eligible"
+        await phone.close()
+    assert live.forum.polls["pre"].tally()["counts"] == {"yes": 0, "no": 0}
+
+    phone, cookie = await live.phone()
+    snapshot = await phone.call("snapshot", {})
+    assert snapshot["eligibility"] == {
+        "mode": "codes",
+        "codes": True,
+        "voter": None,
+        "group": None,
+    }
+    redeemed = await phone.call("redeem", {"code": code_format.shown(codes.jury[0])})
+    assert redeemed == {"ok": True, "voter": "jury-1", "group": "jury", "duplicate": False}
+    assert (await phone.call("vote", {"poll": "pre", "choices": ["yes"], "op": "v"}))["ok"]
+    assert live.forum.polls["pre"].tally()["counts"] == {"yes": 1, "no": 0}
+    # Another tab of the same phone is the same voter: it sees the ballot as its own.
+    tab, _ = await live.phone(cookie)
+    again = await tab.call("snapshot", {})
+    assert again["mine"]["pre"]["choices"] == ["yes"]
+    assert again["eligibility"]["voter"] == "jury-1"
+
+
+async def test_guessing_is_slowed_per_connection_and_per_address(
+    jury: tuple[Live, Codes],
+) -> None:
+    live, codes = jury
+    phone, _ = await live.phone()
+    # Typos cost nothing: a code whose check character is wrong could never be a way in.
+    typo = codes.jury[0][:-1] + next(ch for ch in code_format.ALPHABET if ch != codes.jury[0][-1])
+    for _ in range(4):  # (a connection's messages are limited too: 10 at once)
+        assert (await phone.call("redeem", {"code": typo}))["error"]["code"] == "code_typo"
+    per_connection = int(CODE_TRIES_PER_CONNECTION[1])
+    for _ in range(per_connection):
+        wrong = await phone.call("redeem", {"code": code_format.make()})
+        assert wrong["error"]["code"] == "unknown_code"
+    # Out of tries: even the right code waits now, so guessing costs time whatever it finds.
+    held = await phone.call("redeem", {"code": codes.jury[0]})
+    assert held["error"]["code"] == "rate_limited"
+    # A new connection from the same address shares the address's tries.
+    tried = per_connection
+    refused = None
+    while tried <= CODE_TRIES_PER_ADDRESS[1]:
+        other, _ = await live.phone()
+        for _ in range(per_connection):
+            reply = await other.call("redeem", {"code": code_format.make()})
+            if reply["error"]["code"] == "rate_limited":
+                refused = tried
+                break
+            tried += 1
+        await other.close()
+        if refused is not None:
+            break
+    assert refused == CODE_TRIES_PER_ADDRESS[1], "the address is out of tries"
+    assert live.forum.codes.voter_of == {}, "nothing was bound"
+
+
+async def test_the_host_sees_codes_and_revokes_one(jury: tuple[Live, Codes]) -> None:
+    live, codes = jury
+    host = await live.host()
+    phone, _ = await live.phone()
+    await phone.call("redeem", {"code": codes.audience[0]})
+    state = (await host.call("snapshot", {}))["state"]
+    assert state["codes"]["groups"]["audience"]["redeemed"] == 1
+    assert state["codes"]["groups"]["jury"]["issued"] == 3
+    revoked = await host.call("code_revoke", {"card": "audience-4"})
+    assert revoked["ok"]
+    refused = await phone.call("vote", {"poll": "pre", "choices": ["yes"], "op": "v"})
+    assert refused["error"]["code"] == "not_eligible"
+    screen = await live.screen()
+    assert "codes" not in (await screen.call("snapshot", {}))["state"], "for the host only"
+    assert (await phone.call("code_revoke", {"card": "jury-1"}))["error"]["code"] == "forbidden"
+
+
+async def test_the_results_export_has_each_groups_counts(jury: tuple[Live, Codes]) -> None:
+    live, codes = jury
+    host = await live.open_poll("pre")
+    for code, choice in ((codes.jury[0], "yes"), (codes.audience[0], "no")):
+        phone, _ = await live.phone()
+        await phone.call("redeem", {"code": code})
+        assert (await phone.call("vote", {"poll": "pre", "choices": [choice], "op": "v"}))["ok"]
+    assert (await host.call("poll_close", {"poll": "pre"}))["ok"]
+    bearer = {"Authorization": f"Bearer {live.host_key}"}
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        exported = (await http.get(f"/export/{live.code}/results.json", headers=bearer)).json()
+        sheet = (await http.get(f"/export/{live.code}/results.csv", headers=bearer)).text
+    pre, final = exported["polls"][0], exported["polls"][1]
+    assert pre["groups"] == {"audience": {"yes": 0, "no": 1}, "jury": {"yes": 1, "no": 0}}
+    assert (final["groups"], final["voter_groups"]) == (None, ["jury"])
+    rows = list(csv.DictReader(io.StringIO(sheet.removeprefix("\ufeff"))))
+    jury_rows = [(r["option"], r["count"]) for r in rows if r["group"] == "jury"]
+    assert jury_rows == [("yes", "1"), ("no", "0")]
