@@ -23,7 +23,8 @@ function svg(tag, attrs = {}) {
 
 const signed = (n) => (n > 0 ? `+${n}` : String(n));
 const fixed1 = (n) => (n > 0 ? `+${n.toFixed(1)}` : n.toFixed(1));
-export const groupName = (group) => (group === "" ? t("shift_no_code") : group);
+// A group by its name on screen ([eligibility] labels), else its id; "" is the phones with no code.
+export const groupName = (group, labels = {}) => (group === "" ? t("shift_no_code") : (labels[group] ?? group));
 
 // The headline: how many of the people in both polls changed their mind.
 export function headline(pop) {
@@ -184,7 +185,7 @@ export function flowDiagram(figures, pop, { labels = true } = {}) {
 const drawable = (pop) => !pop.hidden && pop.cells.some((cell) => cell.people != null);
 
 // The whole comparison: the headline, everyone's flow, and each group side by side.
-export function renderShift(container, entry, { title = null, groups = true } = {}) {
+export function renderShift(container, entry, { title = null, groups = true, labels = {} } = {}) {
   const figures = entry?.figures;
   if (!figures) {
     container.replaceChildren();
@@ -209,7 +210,7 @@ export function renderShift(container, entry, { title = null, groups = true } = 
         el(
           "section",
           { class: "shift-group", "data-group": pop.group },
-          el("h3", { class: "shift-group-name", text: groupName(pop.group) }),
+          el("h3", { class: "shift-group-name", text: groupName(pop.group, labels) }),
           el("p", { class: "shift-group-headline", text: pop.hidden ? t("shift_too_few", { n: entry.min_cell }) : headline(pop) }),
           drawable(pop) ? flowDiagram(figures, pop, { labels: false }) : el("span"),
         ),
@@ -233,12 +234,18 @@ export function renderShift(container, entry, { title = null, groups = true } = 
 }
 
 // Each label sits beside its option, unless that would overlap its neighbour (options few chose
-// are thin): then they are moved apart just enough, and kept inside the drawing's height.
+// are thin): then they are moved apart just enough, and kept inside the drawing's height. Labels
+// that can't all fit that height are made smaller until they do.
 function spreadLabels(container) {
   for (const column of container.querySelectorAll(".shift-labels")) {
     const height = column.clientHeight;
     const labels = [...column.children];
     if (!height || labels.length === 0) continue;
+    column.style.fontSize = "";
+    for (let size = 1; size > 0.55; size -= 0.1) {
+      if (labels.reduce((sum, label) => sum + label.offsetHeight, 0) <= height) break;
+      column.style.fontSize = `${size - 0.1}em`;
+    }
     const spans = labels.map((label) => ({ label, size: label.offsetHeight, want: (parseFloat(label.dataset.at) / 100) * height }));
     let floor = 0;
     for (const span of spans) {
@@ -273,14 +280,14 @@ export function renderScreenShift(state, box) {
   box.hidden = !entry;
   if (!entry) return;
   box.querySelector(".shift-title").textContent = t("shift_title");
-  renderShift(box.querySelector(".shift-body"), entry, { title: pollsTitle(state, entry) });
+  renderShift(box.querySelector(".shift-body"), entry, { title: pollsTitle(state, entry), labels: state.group_labels });
 }
 
 // A phone: the comparison below whatever item is on, while it is shown.
 export function renderPhoneShift(state, box) {
   const entry = shownShift(state);
   box.hidden = !entry;
-  if (entry) renderShift(box.querySelector(".shift-body"), entry, { title: pollsTitle(state, entry) });
+  if (entry) renderShift(box.querySelector(".shift-body"), entry, { title: pollsTitle(state, entry), labels: state.group_labels });
 }
 
 // The host: the comparison of the poll on screen (or of the one it is compared with, or the one
@@ -305,7 +312,8 @@ export function renderHostShift(state, current, box, send) {
   button.textContent = t(entry.visible ? "shift_hide" : "shift_show");
   button.disabled = !entry.ready && !entry.visible;
   button.onclick = () => send(entry.visible ? "shift_hide" : "shift_show", { poll: entry.poll });
-  renderShift(box.querySelector(".shift-body"), entry, { title });
+  const labels = state.group_labels;
+  renderShift(box.querySelector(".shift-body"), entry, { title, labels });
   const publicView = entry.public;
   const hidden = publicView ? [publicView.everyone, ...publicView.by_group].reduce((n, pop) => n + pop.cells.filter((c) => c.people == null && !pop.hidden).length, 0) : 0;
   const note = box.querySelector(".shift-public");
@@ -314,5 +322,5 @@ export function renderHostShift(state, current, box, send) {
   const preview = box.querySelector(".shift-preview");
   preview.hidden = !publicView;
   preview.ontoggle = () => spreadLabels(preview);
-  renderShift(box.querySelector(".shift-preview-body"), publicView ? { ...entry, figures: publicView } : null, { title });
+  renderShift(box.querySelector(".shift-preview-body"), publicView ? { ...entry, figures: publicView } : null, { title, labels });
 }
