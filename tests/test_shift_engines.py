@@ -1,6 +1,6 @@
 """Showing and hiding the opinion shift on both engines: the acks, the refusals, the figures the
-event carries, the polls held still while it is shown, and all of it across a restart (on Redis,
-also as a second worker hears it)."""
+event carries, the polls held still while it is shown, groups from ballot codes, and all of it
+across a restart (on Redis, also as a second worker hears it)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,21 @@ import pytest
 from tests.conftest import EngineFactory, wait_until
 from tests.test_engine_contract import HOST, voter
 from tests.test_shift import ROOM
+from townhall.codes.book import CodeBook
 from townhall.engine import Engine, open_engine
-from townhall.model.commands import ClosePoll, Command, OpenPoll, Role, ShowShift, Vote
+from townhall.model.commands import (
+    Actor,
+    ClosePoll,
+    Command,
+    OpenPoll,
+    RedeemCode,
+    Role,
+    ShowShift,
+    Vote,
+)
 from townhall.model.errors import ForumError
 from townhall.model.events import ShiftShown
-from townhall.programme import parse_programme
+from townhall.programme import load_programme, parse_programme
 
 PROGRAMME = parse_programme(ROOM, source="battle.toml")
 # By hand, 6 people: p0-p2 a>a, p3 a>b, p4 b>b, p5 b>a; p6 only the pre-vote (c).
@@ -109,3 +119,52 @@ async def test_a_second_redis_worker_sees_it_shown_and_hidden(
     await wait_until(lambda: not first.forum.shifts.shown, "the first worker to hear it hidden")
     await first.close()
     await second.close()
+
+
+async def test_groups_come_from_the_ballot_codes(
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
+    """Jurors and the audience vote with their cards' codes, one person without: the shown
+    cells are by group, through each engine's store and a restart."""
+    room = tmp_path / "battle.toml"
+    coded = '[eligibility]\ngroups = ["jury", "audience"]\n\n[[items]]'
+    # A jury-only poll puts codes in use in this open forum, as in rooms/policy-battle-jury.toml.
+    jury_only = '\n[[items]]\nid = "advice"\nkind = "poll"\ntitle = "Advice"\nvoters = ["jury"]\n'
+    jury_only += 'options = [{id = "yes", label = "Yes"}, {id = "no", label = "No"}]\n'
+    text = ROOM.replace("[[items]]", coded, 1).replace("[forum]", '[forum]\ncode = "BATTLE"')
+    room.write_text(text + jury_only, encoding="utf-8")
+    book = CodeBook(tmp_path / "battle.codes.jsonl")
+    cards = [c.code for c in book.issue(2, "jury", "battle")]
+    cards += [c.code for c in book.issue(1, "audience", "battle")]
+    programme = load_programme(room)
+    engine = make_engine(programme)
+    await engine.start()
+    phones = [Actor(Role.PARTICIPANT, f"phone-{n}") for n in range(4)]
+    for phone, card in zip(phones, cards, strict=False):
+        assert (await engine.execute(phone, RedeemCode(card))).ack["ok"]
+    # By hand: juror 1 a>a, juror 2 a>b, the audience card b>b, the phone without a code c>c.
+    for poll, choices in (("pre", "aabc"), ("final", "abbc")):
+        await engine.execute(HOST, OpenPoll(poll))
+        for n, (phone, choice) in enumerate(zip(phones, choices, strict=True)):
+            vote = Vote(poll, (choice,), f"{poll}-{n}")
+            assert (await engine.execute(engine.forum.actor_for(phone), vote)).ack["ok"]
+        await engine.execute(HOST, ClosePoll(poll))
+    [shown] = (await engine.execute(HOST, ShowShift("final", visible=True))).events
+    assert isinstance(shown, ShiftShown)
+    assert shown.cells == (
+        ("", "c", "c", 1),
+        ("audience", "b", "b", 1),
+        ("jury", "a", "a", 1),
+        ("jury", "a", "b", 1),
+    )
+    view = engine.forum.state_view(Role.HOST)["shift"]["final"]["figures"]
+    assert [(pop["group"], pop["both"], pop["changed"]) for pop in view["by_group"]] == [
+        ("audience", 1, 0),
+        ("jury", 2, 1),
+        ("", 1, 0),
+    ]
+    await engine.close()
+    restarted = make_engine(programme)
+    await restarted.start()
+    assert restarted.forum.shifts.shown["final"].cells == shown.cells
+    await restarted.close()
