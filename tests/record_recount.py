@@ -1,6 +1,7 @@
 """An independent recount of a Townhall public record, written from docs/record.md alone: it
 imports nothing from Townhall. It checks the chain, then recomputes every poll's tally at its
-close, each live vote and each published selection result, and prints them as JSON.
+close, each live vote, each published selection result and each shown opinion shift, and
+prints them as JSON.
 
     python tests/record_recount.py RECORD.jsonl
 """
@@ -20,6 +21,7 @@ def recount(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as file:
         lines = [json.loads(text) for text in file.read().splitlines()]
     out: dict[str, Any] = {"chain_ok": True, "tallies": [], "live_votes": [], "selections": []}
+    out["shifts"] = []
     prev = "0" * 64
     for line in lines:
         hashed = {k: v for k, v in line.items() if k not in ("hash", "plain")}
@@ -39,6 +41,7 @@ def recount(path: str) -> dict[str, Any]:
     programme: dict[str, Any] = {}
     promoted: dict[str, tuple[list[list[str]], list[int]]] = {}
     ballots: dict[str, dict[str, list[str]]] = {}
+    groups: dict[str, dict[str, str]] = {}
     scores: dict[tuple[str, str], list[list[int]]] = {}
     live: dict[str, int] = {}
 
@@ -59,6 +62,7 @@ def recount(path: str) -> dict[str, Any]:
             promoted[event["poll"]] = (event["options"], event["agreements"])
         elif kind == "ballot":
             ballots.setdefault(event["poll"], {})[event["actor"]["id"]] = event["choices"]
+            groups.setdefault(event["poll"], {})[event["actor"]["id"]] = event.get("group", "")
         elif kind == "poll_closed":
             out["tallies"].append(
                 {"line": number, "poll": event["poll"], "tally": tally(event["poll"])}
@@ -69,6 +73,18 @@ def recount(path: str) -> dict[str, Any]:
             out["live_votes"].append({"line": number, "poll": event["poll"], "counts": counts})
         elif kind == "committee_scored":
             scores[(event["member"], event["candidate"])] = event["scores"]
+        elif kind == "shift" and event["visible"]:
+            pre, final = (ballots.get(p, {}) for p in (event["compare_to"], event["poll"]))
+            pre_groups, final_groups = (
+                groups.get(p, {}) for p in (event["compare_to"], event["poll"])
+            )
+            cells: dict[tuple[str, str, str], int] = {}
+            for person in set(pre) | set(final):
+                group = final_groups.get(person) or pre_groups.get(person) or ""
+                key = (group, pre.get(person, [""])[0], final.get(person, [""])[0])
+                cells[key] = cells.get(key, 0) + 1
+            listed = [[*key, n] for key, n in sorted(cells.items())]
+            out["shifts"].append({"line": number, "poll": event["poll"], "cells": listed})
         elif kind == "selection_published" and event["published"]:
             rows = selection(programme["selection"], promoted, live, scores)
             out["selections"].append({"line": number, "rows": rows})

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from townhall import export, web
+from townhall import export, shift_export, web
 from townhall.broadcast import Broadcaster
 from townhall.collector import Collector
 from townhall.config import Settings, SettingsError
@@ -208,6 +208,7 @@ def build(
     routes = [
         *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
         *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
+        *shift_export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
         *web.routes(site, health),
     ]
     refusals: list[str] = []  # the engine's refusal to start, said as a sentence

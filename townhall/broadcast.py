@@ -35,6 +35,7 @@ from townhall.model.events import (
     ScoringLocked,
     SelectionPublished,
     ServerStarted,
+    ShiftShown,
     TimerPaused,
     TimerReset,
     TimerStarted,
@@ -77,6 +78,7 @@ STATE_EVENTS = (  # the forum's state, for every role
     CommitteeScored,
     ScoringLocked,
     SelectionPublished,
+    ShiftShown,
     CodeRedeemed,  # the host's count of codes in use
     CodeRevoked,
 )

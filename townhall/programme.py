@@ -21,6 +21,7 @@ from townhall.model.agenda import (
     Selection,
 )
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
+from townhall.programme_comparison import COMPARISON_KEYS, check_comparisons, read_comparison
 from townhall.programme_eligibility import read_draw_report, read_eligibility
 from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
 
@@ -58,6 +59,7 @@ _ITEM_KEYS = {
         "results",
         "voters",
         "by_group",
+        *COMPARISON_KEYS,
     },
     ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "names", "max_length"},
     ItemKind.IDEAS: {
@@ -144,6 +146,7 @@ class _Reader(FieldReader):
                 raise self.fail(
                     f"items[{i}].promote_to", f"{item.promote_to!r} is not a poll in this programme"
                 )
+        check_comparisons(self, items)
         selection = None
         if "selection" in data:
             selection = self.selection(data["selection"], items)
@@ -369,6 +372,7 @@ class _Reader(FieldReader):
             "choice": choice,
             "max_choices": max_choices,
             "results": results,
+            **read_comparison(self, raw, where),
         }
 
 

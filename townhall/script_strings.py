@@ -115,6 +115,36 @@ SCRIPT_STRINGS = {
     "rule_missing": N_("A score not given is left out of the mean and shown as missing."),
     "rule_ties": N_("Ties are broken by: {order}."),
     "live_vote_replaced": N_("The live vote was closed again and replaced {n} earlier result(s)."),
+    # How opinion moved between a pre-vote and a final vote (static/js/shift.js).
+    "shift_title": N_("How opinion moved"),
+    "shift_headline": N_("{changed} of {both} people ({percent}%) changed their mind"),
+    "shift_headline_both": N_("{both} people voted in both polls"),
+    "shift_before": N_("Before"),
+    "shift_after": N_("After"),
+    "shift_count": N_("{n}"),
+    "shift_points": N_("{points} pts"),
+    "shift_only": N_("Voted only before: {pre}; only after: {final} (not in the diagram)."),
+    "shift_legend": N_("Pale bands kept their choice; bright bands changed their mind."),
+    "shift_hidden_note": N_(
+        "Hatched: moves of fewer than {n} people, hidden so that no one can be singled out, with"
+        " any figure that would give them away."
+    ),
+    "shift_too_few": N_("Fewer than {n} people: not shown, so that no one can be singled out."),
+    "shift_groups_hidden": N_("By group: not shown, as it would single people out."),
+    "shift_no_code": N_("No code"),
+    "shift_show": N_("Show on the projector and phones"),
+    "shift_hide": N_("Hide from the projector and phones"),
+    "shift_waiting": N_("Close both polls to compare them."),
+    "shift_ready": N_("Both polls are closed. Only you see this until you show it."),
+    "shift_visible": N_("Shown on the projector and phones."),
+    "shift_public_hidden": N_(
+        "The room does not see {n} of these cells: each holds fewer than {k} people, or would"
+        " give one away."
+    ),
+    "shift_public_whole": N_("The room sees every figure here."),
+    "err_shift_polls_open": N_("Close both polls first: the comparison is of final choices."),
+    "err_shift_shown": N_("How opinion moved is on screen: hide it before reopening the poll."),
+    "err_no_comparison": N_("This poll is not compared with an earlier one."),
     "selection_title": N_("Selection result"),
     "selection_preview": N_("Preview: not published. Phones and the projector don’t see this."),
     "selection_published": N_("Published: shown on the projector and phones."),

@@ -18,6 +18,7 @@ import {
   t,
 } from "./common.js";
 import { renderCodes, setUpRevoke } from "./host-codes.js";
+import { renderHostShift } from "./shift.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
 // it is kept for this tab so a reload or a language switch does not lose it.
@@ -104,6 +105,7 @@ function render() {
   renderPresence();
   renderTimer();
   renderSelectionPanel();
+  renderHostShift(state, item, $("shift-panel"), command);
   renderCodes(state.codes, state.group_labels);
   $("export").hidden = !state.items.some(isBoard);
   $("results-export").hidden = !state.items.some((i) => i.kind === "poll");

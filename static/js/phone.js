@@ -20,6 +20,7 @@ import {
 } from "./common.js";
 import { codeFromLink, redeem, renderCodeBox } from "./codes.js";
 import { postViews } from "./phone-posts.js";
+import { renderPhoneShift } from "./shift.js";
 
 const forum = new ForumState();
 let mine = {};
@@ -95,6 +96,7 @@ function render(resetBallot) {
   const result = state.selection?.published ? state.selection.result : null;
   $("selection-box").hidden = !result;
   renderSelection($("selection-result"), result);
+  renderPhoneShift(state, $("shift-box"));
   $("item-step").textContent = `${state.current + 1} / ${state.items.length}`;
   $("item-title").textContent = item.title;
   const { forumNeeds, pollNeeds } = renderCodeBox(eligibility, item, state.group_labels);

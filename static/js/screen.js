@@ -15,6 +15,7 @@ import {
   syncList,
   t,
 } from "./common.js";
+import { renderScreenShift } from "./shift.js";
 
 const TOP_POSTS = 8; // at most, and fewer if the screen can't hold them at a readable size
 const TOP_POSTS_KEPT = 3; // shown even if the screen must cut them short
@@ -39,6 +40,7 @@ socket.on("board", (board) => {
 function render() {
   const item = forum.current;
   if (!item) return;
+  renderScreenShift(forum.state, $("shift")); // over the stage while the host shows it
   // Once the host publishes the selection, the room sees its ranked breakdown in place of the
   // item, until the host withdraws it.
   const selection = forum.state.selection;

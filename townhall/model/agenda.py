@@ -8,6 +8,7 @@ from typing import Any
 
 from townhall.model.eligibility import CodeLookup, Eligibility, NoCodes
 from townhall.model.scorer import Candidate, Rule
+from townhall.model.shift import DEFAULT_MIN_CELL
 
 
 class ItemKind(StrEnum):
@@ -58,6 +59,10 @@ class Item:
     choice: ChoiceMode = ChoiceMode.SINGLE
     max_choices: int = 1
     results: ResultsMode = ResultsMode.ON_REVEAL
+    # The earlier poll this one is compared with (the pre-vote), and the fewest people a cell
+    # of that comparison must hold for phones and the projector to show it (model/shift.py).
+    compare_to: str = ""
+    shift_min_cell: int = DEFAULT_MIN_CELL
     # Board (Q&A and ideas) settings.
     moderated: bool = False  # posts wait for the host's approval
     names: NameMode = NameMode.OPTIONAL

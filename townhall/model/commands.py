@@ -59,6 +59,15 @@ class ShowResults:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowShift:
+    """Show (or hide) on phones and the projector how opinion moved between a poll and the
+    earlier poll it is compared with."""
+
+    poll: str
+    visible: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     pass
 
@@ -218,6 +227,7 @@ Command = (
     | ScoreCandidate
     | LockScoring
     | PublishSelection
+    | ShowShift
     | RedeemCode
     | RevokeCode
 )
@@ -241,5 +251,6 @@ HOST_COMMANDS = (
     PromoteIdeas,
     LockScoring,
     PublishSelection,
+    ShowShift,
     RevokeCode,
 )

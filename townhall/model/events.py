@@ -171,6 +171,18 @@ class SelectionPublished:
 
 
 @dataclass(frozen=True, slots=True)
+class ShiftShown:
+    """How opinion moved between `compare_to` and `poll` shown (or hidden) in the room; when
+    shown, with the figures as computed then: model/shift.py's cells."""
+
+    type: ClassVar[str] = "shift"
+    poll: str
+    compare_to: str
+    visible: bool
+    cells: tuple[tuple[str, str, str, int], ...] = ()  # (group, pre, final, people)
+
+
+@dataclass(frozen=True, slots=True)
 class ServerStarted:
     """A server (or a worker) started serving the forum: what it ran and the rules in force."""
 
@@ -223,6 +235,7 @@ Event = (
     | ScoringLocked
     | SelectionPublished
     | ServerStarted
+    | ShiftShown
     | CodeRedeemed
     | CodeRevoked
 )
@@ -265,6 +278,10 @@ def from_record(record: dict[str, Any]) -> Event:
         values["scores"] = tuple((int(q), int(v)) for q, v in values["scores"] or ())
     if cls is ServerStarted:
         values["programme"] = _lists(values["programme"])
+    if cls is ShiftShown:
+        values["cells"] = tuple(
+            (str(g), str(p), str(f), int(n)) for g, p, f, n in values["cells"] or ()
+        )
     return cls(**values)
 
 

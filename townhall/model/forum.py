@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from townhall.model import acks, ballots, refusals, results, selection, views
+from townhall.model import acks, ballots, comparison, refusals, results, selection, views
 from townhall.model.agenda import Item, ItemKind, PollOption, Programme, ResultsMode
 from townhall.model.board import (
     BOARD_EVENTS,
@@ -31,6 +31,7 @@ from townhall.model.commands import (
     Role,
     ScoreCandidate,
     ShowResults,
+    ShowShift,
     StartTimer,
     Step,
     SubmitPost,
@@ -56,6 +57,7 @@ from townhall.model.events import (
     ScoringLocked,
     SelectionPublished,
     ServerStarted,
+    ShiftShown,
     TimerPaused,
     TimerReset,
     TimerStarted,
@@ -102,6 +104,7 @@ class Forum:
         self.promoted_agreements: dict[str, tuple[int, ...]] = {}
         selection = programme.selection
         self.committee = Committee(selection) if selection is not None else None
+        self.shifts = comparison.Shifts()
         first_ms = _planned_ms(programme.items[0])
         self.timer = TimerState(duration_ms=first_ms, remaining_ms=first_ms)
 
@@ -132,6 +135,8 @@ class Forum:
             raise refusals.host_only()
         if isinstance(command, BOARD_HOST_COMMANDS):
             return self.boards.decide_host(command)
+        if isinstance(command, ShowShift):
+            return self.shifts.decide(self, command)
         if isinstance(command, RevokeCode):
             return self.codes.decide_revoke(command.card)
         match command:
@@ -153,6 +158,7 @@ class Forum:
                     return []
                 if self.committee is not None:
                     self.committee.check_reopen(poll_id)
+                self.shifts.check_reopen(poll_id)
                 return [PollOpened(poll_id, now_ms)]
             case PromoteIdeas(board=board_id):
                 top = promotable(self.boards.board(board_id))
@@ -270,6 +276,8 @@ class Forum:
                 committee.published_seq = self.seq if published else 0
             case CommitteeScored() | ScoringLocked():
                 self.require_committee().apply(event)
+            case ShiftShown():
+                self.shifts.apply(event)
             case ServerStarted(programme=stated):
                 self.stated_programme = stated
             case PollOptionsSet(poll=poll_id, options=options, agreements=agreements):

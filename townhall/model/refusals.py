@@ -82,6 +82,30 @@ def poll_started() -> Conflict:
     )
 
 
+# -- the opinion shift between two polls ---------------------------------------------------------
+
+
+def no_comparison(poll: str) -> NotFound:
+    return NotFound(
+        f"poll {poll!r} is not compared with an earlier one (compare_to in the programme)",
+        code="no_comparison",
+    )
+
+
+def shift_polls_open(poll: str, status: str) -> Conflict:
+    return Conflict(
+        f"close both polls before showing how opinion moved: {poll!r} is {status}",
+        code="shift_polls_open",
+    )
+
+
+def shift_shown(poll: str) -> Conflict:
+    return Conflict(
+        f"how opinion moved is on screen for {poll!r}; hide it before reopening the poll",
+        code="shift_shown",
+    )
+
+
 # -- boards: posting ----------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from townhall.model.agenda import (
 )
 from townhall.model.eligibility import Eligibility, EligibilityMode
 from townhall.model.scorer import Candidate, Conversion, Rule
+from townhall.model.shift import DEFAULT_MIN_CELL
 
 
 def programme_statement(programme: Programme) -> dict[str, Any]:
@@ -71,6 +72,8 @@ def _item(item: Item) -> dict[str, Any]:
             stated["voters"] = list(item.voters)
         if item.by_group:
             stated["by_group"] = True
+        if item.compare_to:
+            stated |= {"compare_to": item.compare_to, "shift_min_cell": item.shift_min_cell}
     elif item.kind.is_board:
         stated |= {
             "moderated": item.moderated,
@@ -116,6 +119,8 @@ def programme_from(stated: dict[str, Any]) -> Programme:
             promote_count=int(raw.get("promote_count", 3)),
             voters=tuple(str(g) for g in raw.get("voters", ())),
             by_group=bool(raw.get("by_group", False)),
+            compare_to=str(raw.get("compare_to", "")),
+            shift_min_cell=int(raw.get("shift_min_cell", DEFAULT_MIN_CELL)),
         )
         for raw in stated["items"]
     )

@@ -41,6 +41,8 @@ def state_view(forum: Forum, role: Role) -> dict[str, Any]:
     }
     if forum.committee is not None:
         view["selection"] = selection.selection_view(forum, role)
+    if any(item.compare_to for item in forum.programme.items):
+        view["shift"] = forum.shifts.view(forum, role)
     if forum.codes.in_use:
         view["group_labels"] = dict(forum.programme.eligibility.labels)
     if role is Role.HOST and forum.codes.in_use:

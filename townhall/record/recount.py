@@ -16,6 +16,7 @@ from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, Scores
 from townhall.record.chain import salted_sha256
 from townhall.record.draw_check import draw_problems
 from townhall.record.recount_codes import CodeReplay
+from townhall.record.shift_recount import shift_problems
 from townhall.record.values import Bad, _dict, _int, _list, _show, _str, difference
 from townhall.record.writer import result_row
 
@@ -241,6 +242,15 @@ class Replay:
                 f" ballots, found {_show(counts)}"
             )
         return found
+
+    def _on_shift(self, line: int, event: dict[str, Any]) -> list[str]:
+        poll, final = self._poll(event)
+        stated = self._item_of(poll).get("compare_to")
+        if event["compare_to"] != stated:
+            raise Bad(f"compare_to: the programme compares {poll!r} with {stated!r}")
+        pre = self._poll({"poll": stated})[1]
+        self.checked["shifts"] += event["visible"] is True
+        return shift_problems(pre, final, event)
 
     # -- posts ----------------------------------------------------------------------------------
 

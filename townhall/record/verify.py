@@ -53,6 +53,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "committee_scored": ("committee", ("member", "candidate", "scores"), ()),
     "scoring_locked": ("host", ("locked",), ()),
     "selection_published": ("host", ("published",), ("result",)),
+    "shift": ("host", ("poll", "compare_to", "visible", "cells"), ()),
     "code_redeemed": ("participant", ("group",), ()),
     "code_revoked": ("host", ("voter", "group"), ()),
 }
@@ -88,6 +89,7 @@ class Report:
             "checked on every line: canonical form, hash chain, seq, members and actor",
             f"recounted: poll tallies at their close: {n('polls', 0)}; live votes:"
             f" {n('live_votes', 0)}; selection results recomputed: {n('publications', 0)};"
+            f" opinion shifts recomputed: {n('shifts', 0)};"
             f" plain texts against their hashes: {n('plain', 0)}",
         ]
         if "codes" in self.checked or "draws" in self.checked:
