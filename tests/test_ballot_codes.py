@@ -18,7 +18,7 @@ from tests.conftest import EngineFactory
 from tests.test_engine_contract import HOST, Clock, refusal, start
 from tests.test_redis_engine import deafen, two_workers
 from townhall.codes import format as code_format
-from townhall.codes.book import CodeBook, Issued
+from townhall.codes.book import BookError, CodeBook, Issued
 from townhall.engine import Engine
 from townhall.model.agenda import Programme
 from townhall.model.commands import (
@@ -541,3 +541,21 @@ async def test_verify_holds_posts_agreements_and_codes_to_the_code_rules(
         del first(edited, "poll_closed")["groups"]
 
     assert any("no groups" in p for p in problems_after(groups_left_out))
+
+
+def test_a_code_typed_full_width_or_with_other_dashes_reads_as_itself(tmp_path: Path) -> None:
+    book = CodeBook(tmp_path / "f.codes.jsonl")
+    code = book.issue(1, "jury", "f")[0].code
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in code)  # a Korean keyboard's full width
+    for typed in (wide, f"{code[:3]}\u2212{code[3:6]}\u00ad{code[6:]}", code.lower()):
+        found = book.find(typed)
+        assert not isinstance(found, CodeProblem) and found.voter == "jury-1", typed
+
+
+def test_a_book_with_one_card_number_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "f.codes.jsonl"
+    CodeBook(path).issue(2, "jury", "f")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*lines, lines[1].replace('"jury"', '"audience"')]) + "\n")
+    with pytest.raises(BookError, match=r"f.codes.jsonl:4: card No. 1 is in the book twice"):
+        CodeBook(path).load()

@@ -6,8 +6,9 @@ import { $, errorText, groupLabel, t } from "./common.js";
 const ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 const LENGTH = 9;
 
+// As townhall/codes/format.py: full-width letters read as plain ones, separators as nothing.
 export function compact(typed) {
-  return typed.toUpperCase().replace(/[\s\-\u2010-\u2014]/g, "");
+  return typed.normalize("NFKC").toUpperCase().replace(/[\s\-\u00ad\u2010-\u2014\u2212]/g, "");
 }
 
 // The Luhn mod N check over the whole code, its check character included: 0 when it is right.

@@ -32,6 +32,8 @@ const pendingUpvotes = new Map(); // post id -> {post, up, op}: upvotes sent and
 let sortOrder = "top";
 let eligibility = null; // {mode, codes, voter, group}: whether this phone needs a ballot code
 let cardCode = codeFromLink(); // a code from a card's QR link, redeemed once connected
+// Refusals that mean this phone's code went (moved to another phone, or revoked): start again.
+const LOST_CODE = new Set(["not_eligible", "code_revoked"]);
 
 const socket = connect(
   { role: "participant", code: config.code },
@@ -217,7 +219,7 @@ function voteAnswered(vote, reply) {
   } else {
     render(true);
     $("vote-state").textContent = errorText(reply.error);
-    if (reply.error.code === "not_eligible") refresh();
+    if (LOST_CODE.has(reply.error.code)) refresh();
   }
 }
 
@@ -322,7 +324,7 @@ function upvoteAnswered(upvote, reply) {
     if (post) post.upvotes = reply.upvotes;
   } else {
     $("board-state").textContent = errorText(reply.error);
-    if (reply.error.code === "not_eligible") refresh();
+    if (LOST_CODE.has(reply.error.code)) refresh();
   }
   renderBoard();
 }
@@ -397,7 +399,7 @@ function postAnswered(post, reply) {
     renderBoard();
     state.textContent = errorText(reply.error);
     state.classList.add("error");
-    if (reply.error.code === "not_eligible") refresh();
+    if (LOST_CODE.has(reply.error.code)) refresh();
   }
 }
 

@@ -126,12 +126,16 @@ class CodeBook:
         key = _read_key(key_path(self.path))
         by_hash: dict[str, CodeEntry] = {}
         by_voter: dict[str, CodeEntry] = {}
+        numbers: set[int] = set()
         for line_no, entry in _lines(self.path):
             try:
                 n, group, digest = int(entry["n"]), str(entry["group"]), str(entry["hash"])
             except (KeyError, TypeError, ValueError):
                 raise BookError(f"{self.path}:{line_no}: a code needs n, group and hash") from None
             found = CodeEntry(f"{group}-{n}", group)
+            if n in numbers:  # two cards with one number would be one voter
+                raise BookError(f"{self.path}:{line_no}: card No. {n} is in the book twice")
+            numbers.add(n)
             by_hash[digest] = by_voter[found.voter] = found
         self._key, self._by_hash, self._by_voter = key, by_hash, by_voter
 

@@ -10,6 +10,7 @@ written in static/js/codes.js, and tests/test_codes.py holds both to the same an
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 from stdnum import luhn
 
@@ -29,9 +30,15 @@ def shown(code: str) -> str:
     return "-".join(code[i : i + 3] for i in range(0, len(code), 3))
 
 
+# Read as nothing: spaces, and the dashes and hyphens a phone's keyboard may put in.
+SEPARATORS = frozenset(" \t-\u00ad\u2010\u2011\u2012\u2013\u2014\u2212")
+
+
 def compact(typed: str) -> str:
-    """A typed code without spaces and dashes, in capitals."""
-    return "".join(ch for ch in typed.upper() if ch not in " -\u2010\u2011\u2012\u2013\u2014")
+    """A typed code without spaces and dashes, in capitals; full-width letters and digits (a
+    Korean keyboard's) read as the plain ones (NFKC)."""
+    plain = unicodedata.normalize("NFKC", typed).upper()
+    return "".join(ch for ch in plain if ch not in SEPARATORS)
 
 
 def well_formed(code: str) -> bool:
