@@ -220,10 +220,12 @@ export function renderBars(container, item, tally, labels = {}) {
   const footer = el("p", { class: "bar-total", text: `${tally?.voters ?? 0} ${t("voters")}` });
   // A poll shown by group: each group's bars side by side under the whole room's (jury | room).
   const groups = Object.entries(tally?.groups ?? {});
-  const byGroup = groups.length
-    ? [el("div", { class: "group-bars" }, ...groups.map(([g, c]) => groupBars(item, g, c, labels)))]
-    : [];
-  container.replaceChildren(...rows, footer, ...byGroup);
+  container.classList.toggle("by-group", groups.length > 0);
+  if (groups.length) {
+    const all = el("div", { class: "bars-all" }, ...rows, footer);
+    const each = groups.map(([g, c]) => groupBars(item, g, c, labels));
+    container.replaceChildren(all, el("div", { class: "group-bars" }, ...each));
+  } else container.replaceChildren(...rows, footer);
   container.dataset.version = String(tally?.version ?? 0);
 }
 
