@@ -15,8 +15,10 @@ import socketio
 from tests.conftest import WAIT_S, Live, serve
 from tests.test_ballot_codes import Codes, jury_room
 from townhall.codes import format as code_format
+from townhall.codes.book import CodeBook
 from townhall.hub import CODE_TRIES_PER_ADDRESS, CODE_TRIES_PER_CONNECTION
 from townhall.identity import COOKIE_NAME
+from townhall.model.state import MIN_GROUP
 
 
 @pytest.fixture
@@ -174,3 +176,36 @@ async def test_an_address_out_of_tries_leaves_every_other_address_its_own(
 async def closed(phone: socketio.AsyncClient) -> None:
     await phone.disconnect()
     await phone.eio.http.close()
+
+
+async def test_the_room_sees_groups_only_when_none_is_small(jury: tuple[Live, Codes]) -> None:
+    """A group of one or two would show how its members voted: the projector and phones get the
+    groups only once every group has three voters (MIN_GROUP); the host always gets them."""
+    live, codes = jury
+    host = await live.open_poll("pre")
+    assert (await host.call("results_show", {"poll": "pre"}))["ok"]
+    screen = await live.screen()
+    phones = []
+    for code in (*codes.jury, codes.audience[0]):
+        phone, _ = await live.phone()
+        await phone.call("redeem", {"code": code})
+        phones.append(phone)
+    for n, phone in enumerate(phones):
+        assert (await phone.call("vote", {"poll": "pre", "choices": ["yes"], "op": f"v{n}"}))["ok"]
+    last = live.forum.polls["pre"].version
+    shown = await screen.wait_for("tally", lambda t: t["version"] >= last)
+    assert "groups" not in shown and shown["groups_hidden"] == MIN_GROUP
+    hosted = await host.wait_for("tally", lambda t: t["version"] >= last)
+    assert hosted["groups"] == {"audience": {"yes": 1, "no": 0}, "jury": {"yes": 3, "no": 0}}
+    assert "groups" not in (await screen.call("snapshot", {}))["state"]["polls"]["pre"]["tally"]
+
+    book = live.forum.programme.codes
+    assert isinstance(book, CodeBook)
+    more = [c.code for c in book.issue(1, "audience", "jury-forum")]  # issued at the door
+    for code in (*codes.audience[1:], *more):
+        phone, _ = await live.phone()
+        await phone.call("redeem", {"code": code})
+        assert (await phone.call("vote", {"poll": "pre", "choices": ["no"], "op": "v"}))["ok"]
+    last = live.forum.polls["pre"].version
+    shown = await screen.wait_for("tally", lambda t: t["version"] >= last)
+    assert shown["groups"] == {"audience": {"yes": 1, "no": 2}, "jury": {"yes": 3, "no": 0}}

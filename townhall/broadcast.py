@@ -201,16 +201,20 @@ class Broadcaster:
         clock = asyncio.get_running_loop().time()
         phones_due = bool(self._phone_polls) and clock >= self._phone_tally_at + PHONE_TALLY_S
         for poll_id in self._phone_polls if phones_due else dirty:
-            tally = forum.polls[poll_id].tally()
-            frame: bytes | None = None
+            poll = forum.polls[poll_id]
+            # The host's tally, and the room's: the same unless small groups are held back.
+            host_tally = poll.tally()
+            room_tally = poll.tally(public=True) if poll.item.by_group else host_tally
+            frames: dict[int, bytes | None] = {}  # each tally framed once
             for role in SEND_ORDER:
                 if role is Role.PARTICIPANT and not phones_due:
                     continue
                 if role is not Role.PARTICIPANT and poll_id not in dirty:
                     continue  # sent already; only the phones were still owed it
                 if forum.tally_visible_to(poll_id, role):
-                    frame = await self.transport.send(
-                        "tally", tally, role, ("tally", poll_id), frame
+                    tally = host_tally if role is Role.HOST else room_tally
+                    frames[id(tally)] = await self.transport.send(
+                        "tally", tally, role, ("tally", poll_id), frames.get(id(tally))
                     )
         if phones_due:
             self._phone_polls.clear()

@@ -205,6 +205,7 @@ SCRIPT_STRINGS = {
     "err_own_post": N_("You can't agree with your own post."),
     "err_unknown_card": N_("There is no such card."),
     "group_none": N_("no code"),
+    "groups_hidden": N_("Results by group show once every group has {n} voters or more."),
     "codes_group": N_("Group"),
     "codes_issued": N_("issued"),
     "codes_redeemed": N_("redeemed"),

@@ -225,6 +225,10 @@ export function renderBars(container, item, tally, labels = {}) {
     const all = el("div", { class: "bars-all" }, ...rows, footer);
     const each = groups.map(([g, c]) => groupBars(item, g, c, labels));
     container.replaceChildren(all, el("div", { class: "group-bars" }, ...each));
+  } else if (tally?.groups_hidden) {
+    // A group too small to show alone: the room sees only the whole poll's bars.
+    const note = el("p", { class: "note", text: t("groups_hidden", { n: tally.groups_hidden }) });
+    container.replaceChildren(...rows, footer, note);
   } else container.replaceChildren(...rows, footer);
   container.dataset.version = String(tally?.version ?? 0);
 }

@@ -285,7 +285,7 @@ class Forum:
                 poll = self._touch(poll_id)
                 poll.options = tuple(PollOption(option_id, label) for option_id, label in options)
                 poll.counts = dict.fromkeys((o.id for o in poll.options), 0)
-                poll.group_counts = {}
+                poll.group_counts, poll.group_voters = {}, {}
 
     def restate(self, programme: Programme) -> None:
         """Carry on under `programme`, as a restart with it did: the same agenda (a log for

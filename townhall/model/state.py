@@ -11,6 +11,9 @@ from typing import Any
 
 from townhall.model.agenda import Item, PollOption
 
+# The fewest voters a ballot-code group shows its own counts with, on phones and the projector.
+MIN_GROUP = 3
+
 
 class PollStatus(StrEnum):
     PENDING = "pending"
@@ -45,8 +48,9 @@ class PollState:
     version: int = 0
     ballots: dict[str, Ballot] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    # Per ballot-code group ("" for voters without a code), each option's count.
+    # Per ballot-code group ("" for voters without a code), each option's count, and its voters.
     group_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    group_voters: dict[str, int] = field(default_factory=dict)
     openings: list[Opening] = field(default_factory=list)
 
     def count(self, choices: tuple[str, ...], group: str, step: int) -> None:
@@ -54,6 +58,7 @@ class PollState:
         in_group = self.group_counts.get(group)
         if in_group is None:
             in_group = self.group_counts[group] = dict.fromkeys(self.counts, 0)
+        self.group_voters[group] = self.group_voters.get(group, 0) + step
         for choice in choices:
             self.counts[choice] += step
             in_group[choice] += step
@@ -67,8 +72,12 @@ class PollState:
         last = self.openings[-1]
         last.closed_ms, last.counts, last.voters = at_ms, dict(self.counts), len(self.ballots)
 
-    def tally(self) -> dict[str, Any]:
-        """The result as sent to screens: every option's count and the poll's version."""
+    def tally(self, public: bool = False) -> dict[str, Any]:
+        """The result as sent to screens: every option's count and the poll's version, and for a
+        poll kept by group each group's counts. On `public` views (phones, projector) a group of
+        fewer than MIN_GROUP voters would show how its few members voted, and hiding it alone
+        would not do (the room's total less the other groups gives it back): so there the
+        groups are shown only when every one of them has MIN_GROUP voters or more."""
         tally: dict[str, Any] = {
             "poll": self.item.id,
             "version": self.version,
@@ -76,7 +85,15 @@ class PollState:
             "voters": len(self.ballots),
         }
         if self.item.by_group:
-            tally["groups"] = {group: dict(c) for group, c in sorted(self.group_counts.items())}
+            voters = [n for n in self.group_voters.values() if n > 0]
+            if public and any(n < MIN_GROUP for n in voters):
+                tally["groups_hidden"] = MIN_GROUP
+            else:
+                tally["groups"] = {
+                    group: dict(c)
+                    for group, c in sorted(self.group_counts.items())
+                    if self.group_voters.get(group, 0) > 0
+                }
         return tally
 
 

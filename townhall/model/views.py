@@ -28,7 +28,11 @@ def state_view(forum: Forum, role: Role) -> dict[str, Any]:
             "status": poll.status.value,
             "results_visible": poll.results_visible,
             "version": poll.version,
-            "tally": poll.tally() if tally_visible_to(forum, poll_id, role) else None,
+            "tally": (
+                poll.tally(public=role is not Role.HOST)
+                if tally_visible_to(forum, poll_id, role)
+                else None
+            ),
         }
         for poll_id, poll in forum.polls.items()
     }
