@@ -126,12 +126,15 @@ class Shifts:
         min_cell: int,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The whole figures and the room's, for these cells, worked out once."""
-        key = (cells, [o.id for o in pre.options], [o.id for o in final.options], min_cell)
+        # The room may be shown each poll's tally, by group where the poll is kept so.
+        by_group = (pre.item.by_group, final.item.by_group)
+        options = ([o.id for o in pre.options], [o.id for o in final.options])
+        key = (cells, *options, min_cell, by_group)
         cached = self._figures.get(poll_id)
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
-        full = shift.figures(cells, key[1], key[2])
-        public = shift.public_figures(full, min_cell)
+        full = shift.figures(cells, *options)
+        public = shift.public_figures(full, min_cell, cells, by_group=by_group)
         self._figures[poll_id] = (key, full, public)
         return full, public
 
