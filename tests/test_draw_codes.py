@@ -86,3 +86,52 @@ def test_a_draw_report_that_is_not_one_is_refused_with_the_programme(tmp_path: P
     (tmp_path / "jury-forum.draw.json").write_text('{"format": "something else"}')
     with pytest.raises(ProgrammeError, match="not a draw report"):
         load_programme(room)
+
+
+URL = ["--public-url", "https://forum.example.org"]
+
+
+@pytest.mark.parametrize(
+    ("room_text", "extra", "reason"),
+    [
+        (ROOM.format(mode="codes", extra=""), [], "--public-url: give the address"),
+        (
+            ROOM.format(mode="open", extra="").replace('voters = ["jury"]\n', ""),
+            URL,
+            "eligibility.mode: the forum is open",
+        ),
+        (ROOM.format(mode="codes", extra="").replace('code = "JURY"', ""), URL, "forum.code"),
+        (ROOM.format(mode="codes", extra=""), [*URL, "--group", "press"], "eligibility.groups"),
+    ],
+)
+def test_codes_that_cannot_be_made_are_refused_before_the_draw(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    room_text: str,
+    extra: list[str],
+    reason: str,
+) -> None:
+    """The lottery takes minutes with hundreds of applicants: a room or address that can't take
+    the codes is refused first, not after the organiser has waited for the draw."""
+    import townhall.draw.run
+
+    def no_draw(*args: object, **kwargs: object) -> None:
+        raise AssertionError("drew before checking --codes")
+
+    monkeypatch.setattr(townhall.draw.run, "run_draw", no_draw)
+    monkeypatch.delenv("TOWNHALL_PUBLIC_URL", raising=False)
+    room = tmp_path / "jury.toml"
+    room.write_text(room_text, encoding="utf-8")
+    applicants = write_csv(tmp_path / "applicants.csv", applicant_rows(60, seed=60))
+    quotas = write_quotas(tmp_path / "quotas.csv", QUOTAS_12)
+    status = main(
+        [
+            *("draw", str(applicants), "--quotas", str(quotas), "--seats", "12"),
+            *("--seed", SEED, "--codes", str(room), *extra),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    [line] = captured.err.splitlines()
+    assert reason in line
