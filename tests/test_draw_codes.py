@@ -135,3 +135,38 @@ def test_codes_that_cannot_be_made_are_refused_before_the_draw(
     assert status == 2 and captured.out == ""
     [line] = captured.err.splitlines()
     assert reason in line
+
+
+def test_a_second_draw_into_the_same_forum_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run twice, `--codes` made a second set of jury codes beside the first (both valid: 24
+    jury cards for 12 seats) and replaced the report the record states with the second draw's."""
+    room = tmp_path / "jury.toml"
+    room.write_text(ROOM.format(mode="codes", extra=""), encoding="utf-8")
+    applicants = write_csv(tmp_path / "applicants.csv", applicant_rows(60, seed=60))
+    quotas = write_quotas(tmp_path / "quotas.csv", QUOTAS_12)
+
+    def draw(seed: str, group: str = "jury") -> int:
+        return main(
+            [
+                *("draw", str(applicants), "--quotas", str(quotas), "--seats", "12"),
+                *("--seed", seed, "--codes", str(room), *URL, "--group", group),
+            ]
+        )
+
+    assert draw(SEED) == 0
+    report = (tmp_path / "jury-forum.draw.json").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert draw("another seed, drawn again") == 2
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert "jury-forum.draw.json: this forum has a draw already" in line
+    assert captured.out == ""
+    assert CodeBook(tmp_path / "jury-forum.codes.jsonl").issued() == {"jury": 12}
+    assert (tmp_path / "jury-forum.draw.json").read_text(encoding="utf-8") == report
+
+    # Jury codes made by hand first, then a draw: the panel's would come beside them.
+    (tmp_path / "jury-forum.draw.json").unlink()
+    assert draw(SEED) == 2
+    assert "holds 12 jury codes already" in capsys.readouterr().err

@@ -92,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _codes_refusal(args: argparse.Namespace) -> str | None:
     """Why `--codes` can't be done, checked before the draw (its lottery takes minutes): the
-    forum, its join code, the group and the address the cards need."""
-    from townhall.codes.book import BookError
+    forum, its join code, the group and the address the cards need; and a forum drawn for
+    already, or whose book holds codes of the group: the codes made before stay valid, so the
+    jury would have more cards than seats, and the record would state only the later draw."""
+    from townhall.codes.book import BookError, CodeBook
     from townhall.codes.cli import CodesError, check
     from townhall.programme import ProgrammeError, load_programme
 
@@ -101,6 +103,21 @@ def _codes_refusal(args: argparse.Namespace) -> str | None:
         programme = load_programme(args.codes)
         url = args.public_url or os.environ.get("TOWNHALL_PUBLIC_URL", "")
         check(args.codes, programme, args.group, url)
+        book = args.codes.parent / programme.eligibility.book
+        kept = args.codes.parent / programme.eligibility.draw
+        if kept.exists():
+            return (
+                f"{kept}: this forum has a draw already, and its jurors' codes stay valid; to draw"
+                f" again before the cards are handed out, delete it and the code book ({book.name}"
+                " and its key) first"
+            )
+        held = CodeBook(book).issued().get(args.group, 0)
+        if held:
+            return (
+                f"{book}: it holds {held} {args.group} codes already, which would vote beside the"
+                f" panel's; draw into a forum with no {args.group} codes (another --group, or a"
+                " new code book)"
+            )
     except (CodesError, ProgrammeError, BookError) as exc:
         return str(exc)
     return None
