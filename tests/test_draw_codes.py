@@ -49,7 +49,8 @@ async def test_the_panel_becomes_jury_codes_and_the_draw_goes_into_the_record(
     out = capsys.readouterr().out
     assert status == 0, out
     assert "made 12 jury codes, cards No. 1 to 12" in out
-    report = json.loads((tmp_path / "jury-forum.draw.json").read_text(encoding="utf-8"))
+    report_text = (tmp_path / "jury-forum.draw.json").read_text(encoding="utf-8")
+    report = json.loads(report_text)
     assert len(report["panel"]) == 12
     assert CodeBook(tmp_path / "jury-forum.codes.jsonl").issued() == {"jury": 12}
     cards = (tmp_path / "jury-forum-jury-cards-1-12.html").read_text(encoding="utf-8")
@@ -78,6 +79,18 @@ async def test_the_panel_becomes_jury_codes_and_the_draw_goes_into_the_record(
     problems = [p.message for p in verify(await record_of(room, data)).problems]
     assert any("is not the published commitment" in p for p in problems)
     assert any("outside its quota" in p for p in problems)
+
+    # A juror swapped for someone who did not apply, within the seats and quotas, and a chance
+    # raised: the report's own chances show both.
+    report = json.loads(report_text)
+    report["panel"] = sorted([*report["panel"][1:], "Z9999"])
+    first = min(report["probabilities"])
+    report["probabilities"][first] = 1.0
+    (tmp_path / "jury-forum.draw.json").write_text(json.dumps(report), encoding="utf-8")
+    (data / "jury-forum.journal").unlink()
+    problems = [p.message for p in verify(await record_of(room, data)).problems]
+    assert any("on the panel but not an applicant: Z9999" in p for p in problems)
+    assert any("the chances add up to" in p for p in problems)
 
 
 def test_a_draw_report_that_is_not_one_is_refused_with_the_programme(tmp_path: Path) -> None:
