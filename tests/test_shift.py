@@ -623,3 +623,18 @@ def _solve(
         for row, col in zip(matrix, pivots, strict=False)
         if sum(1 for v in row if v) == 1
     }
+
+
+def test_each_side_is_labelled_by_its_own_poll() -> None:
+    # Option a is worded apart in the final vote: the pre-vote's side keeps the pre-vote's words.
+    final_a = '[{id = "a", label = "Agency"}'
+    at = ROOM.rindex(final_a)
+    room = ROOM[:at] + final_a.replace("Agency", "Abolish") + ROOM[at + len(final_a) :]
+    forum = Forum(parse_programme(room, source="battle.toml"))
+    for poll in ("pre", "final"):
+        forum.execute(HOST, OpenPoll(poll), 0)
+        forum.execute(Actor(Role.PARTICIPANT, "p1"), Vote(poll, ("a",), poll), 0)
+        forum.execute(HOST, ClosePoll(poll), 0)
+    shown = forum.state_view(Role.HOST)["shift"]["final"]["figures"]
+    assert shown["pre_options"][0] == {"id": "a", "label": "Agency"}
+    assert shown["final_options"][0] == {"id": "a", "label": "Abolish"}

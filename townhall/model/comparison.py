@@ -142,12 +142,16 @@ class Shifts:
 def labelled(figures: dict[str, Any], pre: PollState, final: PollState) -> dict[str, Any]:
     """The figures with each option's label (a promoted idea's is a participant's words), and
     each share as a percentage, so that every page shows the same rounding."""
-    labels = {o.id: o.label for o in (*pre.options, *final.options)}
+    # Each side by its own poll's wording: one option id may be worded apart in the two polls.
+    pre_labels = {o.id: o.label for o in (*final.options, *pre.options)}
+    final_labels = {o.id: o.label for o in (*pre.options, *final.options)}
     pops = [figures["everyone"], *figures["by_group"]]
     return {
         **figures,
-        "pre_options": [{"id": o, "label": labels.get(o, o)} for o in figures["pre_options"]],
-        "final_options": [{"id": o, "label": labels.get(o, o)} for o in figures["final_options"]],
+        "pre_options": [{"id": o, "label": pre_labels.get(o, o)} for o in figures["pre_options"]],
+        "final_options": [
+            {"id": o, "label": final_labels.get(o, o)} for o in figures["final_options"]
+        ],
         "everyone": _with_shares(pops[0]),
         "by_group": [_with_shares(pop) for pop in pops[1:]],
     }
