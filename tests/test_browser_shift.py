@@ -86,12 +86,12 @@ async def test_the_host_shows_the_flow_on_the_projector(browser: Browser, forum:
     shift = screen.locator("#shift")
     await expect(shift).to_be_visible()
     await expect(screen.locator("#item-title")).to_be_hidden()
-    # By hand (tests.test_shift_export): 6 in both, a>a 3, b>b 1, and a>b, c>b one each.
+    # By hand (tests.test_shift_export): 21 in both, a>a 5, and a>b, c>b one each.
     await expect(shift.locator(".shift-headline")).to_have_text(
-        "6명 중 2명(33.3%)이 생각을 바꿨습니다"
+        "21명 중 8명(38.1%)이 생각을 바꿨습니다"
     )
     await expect(shift.locator('.shift-band[data-pre="a"][data-final="a"]')).to_have_attribute(
-        "data-people", "3"
+        "data-people", "5"
     )
     # Alone in their cells, the two who changed their mind are hatched, not counted.
     hidden = shift.locator(".shift-band.hidden")
@@ -101,7 +101,7 @@ async def test_the_host_shows_the_flow_on_the_projector(browser: Browser, forum:
     await expect(label).to_have_text(LABEL)
     assert await label.locator("i").count() == 0
     await expect(phone.locator("#shift-box .shift-headline")).to_have_text(
-        "2 of 6 people (33.3%) changed their mind"
+        "8 of 21 people (38.1%) changed their mind"
     )
     await fits(screen)
 

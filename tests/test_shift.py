@@ -179,27 +179,32 @@ def test_no_groups_without_codes() -> None:
 def test_a_small_change_in_a_yes_no_vote_by_hand() -> None:
     """40 people: yes>yes 20, yes>no 2, no>yes 5, no>no 13; cells under 3 are hidden.
 
-    By hand: yes>no (2) is hidden. With the net shift shown (each option's pre and final
-    count) and the count of changes, a 2 x 2 table is fixed whatever is hidden:
-    yes>no = (pre yes - final yes + changed) / 2, so keeping the net shift would hide every cell.
-    Leaving it out instead, the room knows both = 40 and changed = 7 = yes>no + no>yes: with
-    no>yes (5) shown, yes>no = 7 - 5, so no>yes is hidden too. Shown: yes>yes 20, no>no 13, and
-    that 7 of 40 (17.5%) changed their mind."""
+    By hand: yes>no (2) is hidden. The room may be shown both polls' tallies as results (pre-vote
+    yes 22, no 18; final yes 25, no 15), everyone having voted in both: they are the table's row
+    and column totals, the net shift, whatever is withdrawn. A 2 x 2 table with its totals known
+    has one number left to know: any one cell, or the count of changes (yes>no + no>yes = 7 and
+    yes>no - no>yes = 22 - 25 give yes>no = 2), fixes all four. So the room is shown only that
+    40 people voted in both. With yes>no 4 instead, every figure is shown."""
     cells = (
         ("", "yes", "yes", 20),
         ("", "yes", "no", 2),
         ("", "no", "yes", 5),
         ("", "no", "no", 13),
     )
-    public = public_figures(figures(cells, ["yes", "no"], ["yes", "no"]), 3)["everyone"]
-    assert table(public) == {"yes>yes": 20, "yes>no": None, "no>yes": None, "no>no": 13}
-    assert (public["changed"], public["net"], public["hidden"]) == (7, None, False)
+    public = public_figures(figures(cells, ["yes", "no"], ["yes", "no"]), 3, cells)["everyone"]
+    assert table(public) == {"yes>yes": None, "yes>no": None, "no>yes": None, "no>no": None}
+    assert (public["changed"], public["net"], public["hidden"]) == (None, None, False)
     assert (public["both"], public["only_pre"], public["only_final"]) == (40, 0, 0)
+    more = (*cells[:1], ("", "yes", "no", 4), *cells[2:])
+    public = public_figures(figures(more, ["yes", "no"], ["yes", "no"]), 3, more)["everyone"]
+    assert table(public) == {"yes>yes": 20, "yes>no": 4, "no>yes": 5, "no>no": 13}
+    assert public["changed"] == 9 and public["net"] is not None
 
 
 def test_nothing_small_is_shown_and_nothing_hidden_can_be_worked_out() -> None:
-    full = figures(shift_cells(*ballots(PEOPLE)), ["a", "b", "c"], ["a", "b", "c"])
-    public = public_figures(full, 3)
+    cells = shift_cells(*ballots(PEOPLE))
+    full = figures(cells, ["a", "b", "c"], ["a", "b", "c"])
+    public = public_figures(full, 3, cells)
     for shown, whole in zip(populations(public), populations(full), strict=True):
         for cell, true in zip(shown["cells"], whole["cells"], strict=True):
             assert cell["people"] in (None, true["people"])
@@ -220,8 +225,9 @@ def test_a_small_group_is_hidden_and_not_recoverable_from_everyone_minus_the_oth
         "x": ("", "a", "a"),
         "y": ("", "b", "b"),
     }
-    full = figures(shift_cells(*ballots(people)), ["a", "b"], ["a", "b"])
-    public = public_figures(full, 3)
+    cells = shift_cells(*ballots(people))
+    full = figures(cells, ["a", "b"], ["a", "b"])
+    public = public_figures(full, 3, cells)
     no_code = public["by_group"][1]
     assert no_code["group"] == "" and no_code["hidden"] and no_code["both"] == 2
     assert all(cell["people"] is None for cell in no_code["cells"])
@@ -241,9 +247,10 @@ def test_random_rooms_expose_no_small_cell(seed: int) -> None:
         pre = rnd.choice(options)
         final = pre if rnd.random() < 0.7 else rnd.choice(options)
         people[f"p{n}"] = (rnd.choice(groups), pre, final)
-    full = figures(shift_cells(*ballots(people)), options, options)
+    cells = shift_cells(*ballots(people))
+    full = figures(cells, options, options)
     min_cell = rnd.choice([2, 3, 5])
-    assert not worked_out(public_figures(full, min_cell), full, min_cell)
+    assert not worked_out(public_figures(full, min_cell, cells), full, min_cell)
 
 
 def ballots(people: dict[str, tuple[str, str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -436,3 +443,198 @@ def test_every_pair_of_options_is_a_cell() -> None:
         ("p", 2),
         ("q", 1),
     ]
+
+
+# -- what the room knows besides the shift: the two polls' tallies ------------------------------
+
+
+def test_the_pre_vote_tally_does_not_give_a_hidden_cell_away() -> None:
+    """The yes/no room above: the room is shown the pre-vote's tally (yes 22, no 18) and the
+    final vote's (yes 25, no 15) as results, everyone having voted in both. Those are the rows
+    and columns of the table, whatever the shift leaves out: with yes>yes 20 shown, yes>no is
+    22 - 20 = 2, a cell under 3. The room's figures must allow for the tallies."""
+    cells = (
+        ("", "yes", "yes", 20),
+        ("", "yes", "no", 2),
+        ("", "no", "yes", 5),
+        ("", "no", "no", 13),
+    )
+    full = figures(cells, ["yes", "no"], ["yes", "no"])
+    public = public_figures(full, 3, cells)
+    assert not worked_out_with_tallies(public, cells, 3)
+    assert public["everyone"]["both"] == 40  # the counts of people are always shown
+
+
+def test_the_choice_of_someone_who_left_after_the_pre_vote_is_not_given_away() -> None:
+    """14 people voted in both polls, in cells of 4 or more; one more voted c in the pre-vote
+    and left. The pre-vote's tally says c 5; had the room the net shift (c: 4 at the pre-vote
+    among the people in both), it would know the one who left voted c."""
+    cells = (
+        ("", "a", "a", 5),
+        ("", "b", "b", 5),
+        ("", "c", "", 1),
+        ("", "c", "c", 4),
+    )
+    full = figures(cells, ["a", "b", "c"], ["a", "b", "c"])
+    public = public_figures(full, 3, cells)
+    assert not worked_out_with_tallies(public, cells, 3)
+    assert public["everyone"]["only_pre"] == 1
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_rooms_with_their_tallies_expose_no_small_cell(seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    options = ["a", "b", "c", "d"][: rnd.choice([2, 3, 4])]
+    groups = rnd.choice([[""], ["jury", ""], ["jury", "audience"], ["jury", "audience", ""]])
+    people = {}
+    for n in range(rnd.randint(5, 80)):
+        pre = rnd.choice(options) if rnd.random() < 0.93 else ""
+        final = (pre or rnd.choice(options)) if rnd.random() < 0.7 else rnd.choice(options)
+        if pre and rnd.random() < 0.07:
+            final = ""
+        people[f"p{n}"] = (rnd.choice(groups), pre, final)
+    cells = shift_cells(*ballots(people))
+    full = figures(cells, options, options)
+    min_cell = rnd.choice([2, 3, 5])
+    by_group = (rnd.random() < 0.5, rnd.random() < 0.5)
+    public = public_figures(full, min_cell, cells, by_group=by_group)
+    assert not worked_out_with_tallies(public, cells, min_cell, by_group)
+
+
+def worked_out_with_tallies(
+    public: dict[str, Any],
+    cells: tuple[tuple[str, str, str, int], ...],
+    min_cell: int,
+    by_group: tuple[bool, bool] = (False, False),
+) -> list[str]:
+    """The small cells someone in the room could work out from the room's figures together with
+    what else the room is shown: each poll's tally (everyone's, and each group's for a poll kept
+    by group) and that everyone's cells are the groups' summed. The unknowns are every hidden
+    cell and, per option, the people who voted in one poll only. Cells the tallies and counts of
+    people give away on their own, with nothing of the table shown, are not the shift's."""
+    now = _fixed_by(public, cells, by_group)
+    nothing = {
+        **public,
+        "everyone": _nothing_shown(public["everyone"]),
+        "by_group": [_nothing_shown(pop) for pop in public["by_group"]],
+    }
+    before = _fixed_by(nothing, cells, by_group)
+    return sorted(name for name, n in now.items() if 0 < n < min_cell and name not in before)
+
+
+def _nothing_shown(pop: dict[str, Any]) -> dict[str, Any]:
+    cells = [{**cell, "people": None} for cell in pop["cells"]]
+    return {**pop, "cells": cells, "net": None, "changed": None}
+
+
+def _fixed_by(
+    public: dict[str, Any],
+    cells: tuple[tuple[str, str, str, int], ...],
+    by_group: tuple[bool, bool],
+) -> dict[str, int]:
+    """Each cell (`group:pre>final`, "" for a poll not voted in) that the equations fix, with its
+    true value."""
+    pops = populations(public)
+    names = ["*", *(pop["group"] for pop in public["by_group"])]
+    pre = [o["id"] if isinstance(o, dict) else o for o in public["pre_options"]]
+    final = [o["id"] if isinstance(o, dict) else o for o in public["final_options"]]
+    truth: dict[str, int] = {}
+    for group, p, f, n in cells:
+        for name in ("*", group) if len(names) > 1 else ("*",):
+            key = f"{name}:{p}>{f}"
+            truth[key] = truth.get(key, 0) + n
+    known: dict[str, int] = {}
+    unknown: list[str] = []
+    for name, pop in zip(names, pops, strict=True):
+        for cell in pop["cells"]:
+            key = f"{name}:{cell['pre']}>{cell['final']}"
+            if cell["people"] is None:
+                unknown.append(key)
+            else:
+                known[key] = cell["people"]
+        unknown += [f"{name}:{p}>" for p in pre] + [f"{name}:>{f}" for f in final]
+    equations: list[tuple[list[str], int]] = []
+    for n, (name, pop) in enumerate(zip(names, pops, strict=True)):
+        inside = [f"{name}:{p}>{f}" for p in pre for f in final]
+        equations.append((inside, pop["both"]))
+        equations.append(([f"{name}:{p}>" for p in pre], pop["only_pre"]))
+        equations.append(([f"{name}:>{f}" for f in final], pop["only_final"]))
+        for side, options, tallied in (("pre", pre, by_group[0]), ("final", final, by_group[1])):
+            if n and not tallied:
+                continue
+            for option in options:
+                row = [
+                    k for k in inside if k.split(":", 1)[1].split(">")[side == "final"] == option
+                ]
+                outside = f"{name}:{option}>" if side == "pre" else f"{name}:>{option}"
+                equations.append(([*row, outside], sum(truth.get(k, 0) for k in (*row, outside))))
+        if pop["net"] is not None:
+            for entry in pop["net"]:
+                equations.append(([f"{name}:{entry['option']}>{f}" for f in final], entry["pre"]))
+                equations.append(([f"{name}:{p}>{entry['option']}" for p in pre], entry["final"]))
+        if pop["changed"] is not None:
+            equations.append(
+                ([f"{name}:{p}>{f}" for p in pre for f in final if p != f], pop["changed"])
+            )
+    rows: list[tuple[dict[str, int], int]] = [
+        ({k: 1 for k in terms}, total) for terms, total in equations
+    ]
+    if len(names) > 1:
+        for key in {k.split(":", 1)[1] for k in unknown} | {k.split(":", 1)[1] for k in known}:
+            rows.append(({f"*:{key}": 1, **{f"{name}:{key}": -1 for name in names[1:]}}, 0))
+    return {key: truth.get(key, 0) for key in _solve(rows, known, unknown)}
+
+
+def _solve(
+    rows: list[tuple[dict[str, int], int]], known: dict[str, int], unknown: list[str]
+) -> set[str]:
+    """The unknowns these equations fix (Gauss-Jordan over exact fractions), taking unknowns of
+    one sign that add up to nothing as each nothing."""
+    at = {key: n for n, key in enumerate(unknown)}
+    matrix: list[list[Fraction]] = []
+    for terms, total in rows:
+        rest = total - sum(c * known.get(k, 0) for k, c in terms.items() if k not in at)
+        free = {k: c for k, c in terms.items() if k in at and c}
+        if not free:
+            continue
+        matrix.append([Fraction(free.get(k, 0)) for k in unknown])
+        if len(set(free.values())) == 1 and rest == 0:
+            matrix += [[Fraction(int(m == k)) for m in unknown] for k in free]
+    pivot_row, pivots = 0, []
+    for col in range(len(unknown)):
+        found = next((i for i in range(pivot_row, len(matrix)) if matrix[i][col]), None)
+        if found is None:
+            continue
+        matrix[pivot_row], matrix[found] = matrix[found], matrix[pivot_row]
+        lead = matrix[pivot_row][col]
+        matrix[pivot_row] = [v / lead for v in matrix[pivot_row]]
+        for i in range(len(matrix)):
+            if i != pivot_row and matrix[i][col]:
+                factor = matrix[i][col]
+                matrix[i] = [
+                    a - factor * b for a, b in zip(matrix[i], matrix[pivot_row], strict=True)
+                ]
+        pivots.append(col)
+        pivot_row += 1
+    return {
+        unknown[col]
+        for row, col in zip(matrix, pivots, strict=False)
+        if sum(1 for v in row if v) == 1
+    }
+
+
+def test_each_side_is_labelled_by_its_own_poll() -> None:
+    # Option a is worded apart in the final vote: the pre-vote's side keeps the pre-vote's words.
+    final_a = '[{id = "a", label = "Agency"}'
+    at = ROOM.rindex(final_a)
+    room = ROOM[:at] + final_a.replace("Agency", "Abolish") + ROOM[at + len(final_a) :]
+    forum = Forum(parse_programme(room, source="battle.toml"))
+    for poll in ("pre", "final"):
+        forum.execute(HOST, OpenPoll(poll), 0)
+        forum.execute(Actor(Role.PARTICIPANT, "p1"), Vote(poll, ("a",), poll), 0)
+        forum.execute(HOST, ClosePoll(poll), 0)
+    shown = forum.state_view(Role.HOST)["shift"]["final"]["figures"]
+    assert shown["pre_options"][0] == {"id": "a", "label": "Agency"}
+    assert shown["final_options"][0] == {"id": "a", "label": "Abolish"}

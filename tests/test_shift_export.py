@@ -18,15 +18,18 @@ from townhall.programme import parse_programme
 from townhall.record.verify import verify
 
 ENGINES = ["memory", "redis"]
-# By hand: p0-p2 a>a, p3 a>b, p4 b>b, p5 c>b; p6 only the pre-vote (c), p7 only the final (a).
-PRE = ["a", "a", "a", "a", "b", "c", "c"]
-FINAL = {0: "a", 1: "a", 2: "a", 3: "b", 4: "b", 5: "b", 7: "a"}
+# By hand, 23 phones: p0-p4 a>a, p5 a>b, p6-p8 a>c, p9-p11 b>a, p12-p15 b>b, p16 c>b,
+# p17-p20 c>c; p21 only the pre-vote (c), p22 only the final (a). Each poll's tally:
+# pre a 9, b 7, c 6; final a 9, b 6, c 7.
+MOVES = ["aa"] * 5 + ["ab"] + ["ac"] * 3 + ["ba"] * 3 + ["bb"] * 4 + ["cb"] + ["cc"] * 4
+PRE = {n: move[0] for n, move in enumerate([*MOVES, "c"])}
+FINAL = {n: move[1] for n, move in enumerate(MOVES)} | {len(MOVES) + 1: "a"}
 
 
 async def hold_both_votes(live: Live) -> list[Client]:
     host = await live.host()
-    phones = [(await live.phone())[0] for _ in range(8)]
-    for poll, choices in (("pre", dict(enumerate(PRE))), ("final", FINAL)):
+    phones = [(await live.phone())[0] for _ in range(len(MOVES) + 2)]
+    for poll, choices in (("pre", PRE), ("final", FINAL)):
         assert (await host.call("poll_open", {"poll": poll}))["ok"]
         for n, choice in choices.items():
             ack = await phones[n].call("vote", {"poll": poll, "choices": [choice], "op": poll})
@@ -65,10 +68,16 @@ async def check_the_forum(live: Live, tmp_path: Path) -> None:
     for client in (screen, phones[0]):
         state = await client.wait_for("state", shown, "the shift shown")
         everyone = state["shift"]["final"]["figures"]["everyone"]
-        # 6 in both, 2 changed their mind (a>b, c>b), each alone in a cell: hidden in the room.
-        assert (everyone["both"], everyone["changed"], everyone["changed_percent"]) == (6, 2, 33.3)
+        # 21 in both, 8 changed their mind; a>b and c>b, each one person, are hidden in the
+        # room, and so is c>a (0): with it shown, the tallies would give c>b away.
+        assert (everyone["both"], everyone["changed"], everyone["changed_percent"]) == (21, 8, 38.1)
         cells = {c["pre"] + c["final"]: c["people"] for c in everyone["cells"]}
-        assert cells["aa"] == 3 and cells["ab"] is None and cells["cb"] is None
+        assert cells == {
+            "aa": 5, "ab": None, "ac": 3,
+            "ba": 3, "bb": 4, "bc": 0,
+            "ca": None, "cb": None, "cc": 4,
+        }  # fmt: skip
+        assert everyone["net"] is None  # with the tallies, it would give the one who left away
         assert "public" not in state["shift"]["final"]
 
     async with httpx.AsyncClient(base_url=live.url) as http:
@@ -93,21 +102,27 @@ async def check_the_forum(live: Live, tmp_path: Path) -> None:
     )
     everyone = pair["everyone"]  # the whole figures: nothing hidden in the export
     assert {c["pre"] + c["final"]: c["people"] for c in everyone["cells"] if c["people"]} == {
-        "aa": 3,
+        "aa": 5,
         "ab": 1,
-        "bb": 1,
+        "ac": 3,
+        "ba": 3,
+        "bb": 4,
         "cb": 1,
+        "cc": 4,
     }
     assert (everyone["only_pre"], everyone["only_final"]) == (1, 1)
-    # Pre a4 b1 c1, final a3 b3 c0 among the 6: a -1, b +2, c -1.
-    assert [(e["option"], e["net"]) for e in everyone["net"]] == [("a", -1), ("b", 2), ("c", -1)]
+    # Pre a9 b7 c5, final a8 b6 c7 among the 21: a -1, b -1, c +2.
+    assert [(e["option"], e["net"]) for e in everyone["net"]] == [("a", -1), ("b", -1), ("c", 2)]
     assert pair["cells"] == [
         ["", "", "a", 1],
-        ["", "a", "a", 3],
+        ["", "a", "a", 5],
         ["", "a", "b", 1],
-        ["", "b", "b", 1],
+        ["", "a", "c", 3],
+        ["", "b", "a", 3],
+        ["", "b", "b", 4],
         ["", "c", "", 1],
         ["", "c", "b", 1],
+        ["", "c", "c", 4],
     ]
 
     rows = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
@@ -127,7 +142,7 @@ async def check_the_forum(live: Live, tmp_path: Path) -> None:
     assert by_cell[("a", "b")]["pre_label"] == "Agency"
     assert by_cell[("", "a")]["people"] == "1"
     assert by_cell[("", "a")]["pre_label"] == "(did not vote)"
-    assert sum(int(r["people"]) for r in rows) == 8
+    assert sum(int(r["people"]) for r in rows) == 23
 
     # Pseudonyms only: no participant's own id is in any export.
     ids = set(live.forum.polls["pre"].ballots) | set(live.forum.polls["final"].ballots)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
             raise
         print(MISSING, file=sys.stderr)
         return 1
+    if args.codes is not None and (refusal := _codes_refusal(args)) is not None:
+        print(f"townhall: {refusal}", file=sys.stderr)
+        return 2
     personal = None if args.personal is None else [c.strip() for c in args.personal.split(",")]
     try:
         result = run_draw(
@@ -84,6 +88,39 @@ def run(args: argparse.Namespace) -> int:
     if args.codes is not None:
         return _codes(args, result.report)
     return 0
+
+
+def _codes_refusal(args: argparse.Namespace) -> str | None:
+    """Why `--codes` can't be done, checked before the draw (its lottery takes minutes): the
+    forum, its join code, the group and the address the cards need; and a forum drawn for
+    already, or whose book holds codes of the group: the codes made before stay valid, so the
+    jury would have more cards than seats, and the record would state only the later draw."""
+    from townhall.codes.book import BookError, CodeBook
+    from townhall.codes.cli import CodesError, check
+    from townhall.programme import ProgrammeError, load_programme
+
+    try:
+        programme = load_programme(args.codes)
+        url = args.public_url or os.environ.get("TOWNHALL_PUBLIC_URL", "")
+        check(args.codes, programme, args.group, url)
+        book = args.codes.parent / programme.eligibility.book
+        kept = args.codes.parent / programme.eligibility.draw
+        if kept.exists():
+            return (
+                f"{kept}: this forum has a draw already, and its jurors' codes stay valid; to draw"
+                f" again before the cards are handed out, delete it and the code book ({book.name}"
+                " and its key) first"
+            )
+        held = CodeBook(book).issued().get(args.group, 0)
+        if held:
+            return (
+                f"{book}: it holds {held} {args.group} codes already, which would vote beside the"
+                f" panel's; draw into a forum with no {args.group} codes (another --group, or a"
+                " new code book)"
+            )
+    except (CodesError, ProgrammeError, BookError) as exc:
+        return str(exc)
+    return None
 
 
 def _codes(args: argparse.Namespace, report: dict[str, Any]) -> int:

@@ -126,12 +126,15 @@ class Shifts:
         min_cell: int,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The whole figures and the room's, for these cells, worked out once."""
-        key = (cells, [o.id for o in pre.options], [o.id for o in final.options], min_cell)
+        # The room may be shown each poll's tally, by group where the poll is kept so.
+        by_group = (pre.item.by_group, final.item.by_group)
+        options = ([o.id for o in pre.options], [o.id for o in final.options])
+        key = (cells, *options, min_cell, by_group)
         cached = self._figures.get(poll_id)
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
-        full = shift.figures(cells, key[1], key[2])
-        public = shift.public_figures(full, min_cell)
+        full = shift.figures(cells, *options)
+        public = shift.public_figures(full, min_cell, cells, by_group=by_group)
         self._figures[poll_id] = (key, full, public)
         return full, public
 
@@ -139,12 +142,16 @@ class Shifts:
 def labelled(figures: dict[str, Any], pre: PollState, final: PollState) -> dict[str, Any]:
     """The figures with each option's label (a promoted idea's is a participant's words), and
     each share as a percentage, so that every page shows the same rounding."""
-    labels = {o.id: o.label for o in (*pre.options, *final.options)}
+    # Each side by its own poll's wording: one option id may be worded apart in the two polls.
+    pre_labels = {o.id: o.label for o in (*final.options, *pre.options)}
+    final_labels = {o.id: o.label for o in (*pre.options, *final.options)}
     pops = [figures["everyone"], *figures["by_group"]]
     return {
         **figures,
-        "pre_options": [{"id": o, "label": labels.get(o, o)} for o in figures["pre_options"]],
-        "final_options": [{"id": o, "label": labels.get(o, o)} for o in figures["final_options"]],
+        "pre_options": [{"id": o, "label": pre_labels.get(o, o)} for o in figures["pre_options"]],
+        "final_options": [
+            {"id": o, "label": final_labels.get(o, o)} for o in figures["final_options"]
+        ],
         "everyone": _with_shares(pops[0]),
         "by_group": [_with_shares(pop) for pop in pops[1:]],
     }

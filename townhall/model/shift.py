@@ -111,15 +111,27 @@ def percent(part: int, whole: int) -> float:
 # -- what the room sees ---------------------------------------------------------------------------
 
 
-def public_figures(full: dict[str, Any], min_cell: int) -> dict[str, Any]:
-    """`full` as phones and the projector may see it: no cell of 1 to `min_cell` - 1 people is
-    shown, nor anything it could be worked out from (see `Disclosure`). That is worked out twice,
-    keeping the net shift per option and leaving it out; the room gets the way that shows more
-    of the people in everyone's table who changed their mind, then more people in it, and on a
-    tie the one with the net shift."""
+def public_figures(
+    full: dict[str, Any],
+    min_cell: int,
+    cells: Sequence[Cell],
+    *,
+    by_group: tuple[bool, bool] = (False, False),
+) -> dict[str, Any]:
+    """`full` (the figures of `cells`) as phones and the projector may see it: no cell of 1 to
+    `min_cell` - 1 people is shown, nor anything it could be worked out from, the two polls'
+    tallies included (see `Disclosure`; `by_group`: whether the pre-vote's and the final vote's
+    tallies are shown by group too). That is worked out twice, keeping the net shift per option
+    and leaving it out; the room gets the way that shows more of the people in everyone's table
+    who changed their mind, then more people in it, and on a tie the one with the net shift."""
     pops = [full["everyone"], *full["by_group"]]
+    pre, final = full["pre_options"], full["final_options"]
+    outside = [
+        _one_poll_only(cells, pre, final, None),
+        *(_one_poll_only(cells, pre, final, pop["group"]) for pop in full["by_group"]),
+    ]
     plans = [
-        Disclosure(pops, full["pre_options"], full["final_options"], min_cell, net=net)
+        Disclosure(pops, pre, final, min_cell, net=net, outside=outside, tallied=by_group)
         for net in (True, False)
     ]
     plan = max(
@@ -130,21 +142,36 @@ def public_figures(full: dict[str, Any], min_cell: int) -> dict[str, Any]:
     return {**full, "everyone": shown[0], "by_group": shown[1:], "groups_hidden": withdrawn}
 
 
+def _one_poll_only(
+    cells: Sequence[Cell], pre: Sequence[str], final: Sequence[str], group: str | None
+) -> list[int]:
+    """A population's people who voted in one poll only, per option: each pre-vote option's,
+    then each final option's (`group` None: everyone)."""
+    mine = [cell for cell in cells if group is None or cell[0] == group]
+    return [sum(n for _, p, f, n in mine if p == o and f == NOT_VOTED) for o in pre] + [
+        sum(n for _, p, f, n in mine if p == NOT_VOTED and f == o) for o in final
+    ]
+
+
 class Disclosure:
     """Which figures the room may see. A cell of fewer than `min_cell` people (but not none) is
     hidden; so is every figure that would let someone work it out by adding and subtracting what
-    is shown. What is shown: each visible cell, each population's count of people (in both polls,
-    in only one), and, unless withdrawn, its net shift per option (the table's row and column
-    totals), its count of people who changed their mind (the cells off the diagonal), and, with
-    groups, the fact that each everyone-cell is the sum of the groups' cells. Each is a linear
-    equation on the hidden cells; a hidden cell that the equations fix (taking, too, that hidden
-    cells of one sign adding up to nothing are each nothing) is exposed. While one is, the
-    smallest visible cell it shares an equation with is hidden as well (one of its own
-    population's first); if there is none, a total goes instead. For a group: its net shift,
-    then every group's table (each keeping its count of people and of changes), then its count
-    of changes, then the groups altogether; for everyone: its net shift, then the groups' tables,
-    then the groups; and last everyone's net shift and count of changes. A population of fewer
-    than `min_cell` people shows only its counts of people."""
+    is shown. What the room knows: each visible cell; each population's count of people (in both
+    polls, in only one); each poll's tally, everyone's and, for a poll kept by group, each
+    group's, which the room may be shown as results at any time (a tally is an option's people
+    in both polls plus those who voted in that poll only, who are unknowns here too, never shown
+    per option); and, unless withdrawn, each population's net shift per option (the table's row
+    and column totals), its count of people who changed their mind (the cells off the diagonal),
+    and, with groups, the fact that each everyone-cell is the sum of the groups' cells. Each is
+    a linear equation on the unknowns; a small unknown that the equations fix (taking, too, that
+    unknowns of one sign adding up to nothing are each nothing) is exposed, unless the tallies
+    and counts of people fix it on their own, which the room is shown whatever this decides.
+    While one is exposed, the smallest visible cell it shares an equation with is hidden as well
+    (one of its own population's first); if there is none, a total goes instead. For a group:
+    its net shift, then every group's table (each keeping its count of people and of changes),
+    then its count of changes, then the groups altogether; for everyone: its net shift, then the
+    groups' tables, then the groups; and last everyone's net shift and count of changes. A
+    population of fewer than `min_cell` people shows only its counts of people."""
 
     def __init__(
         self,
@@ -154,13 +181,21 @@ class Disclosure:
         min_cell: int,
         *,
         net: bool,
+        outside: Sequence[Sequence[int]],
+        tallied: tuple[bool, bool],
     ) -> None:
+        self.pre, self.final = list(pre), list(final)
         self.pairs = [(p, f) for p in pre for f in final]
         self.pops = len(pops)
         self.values = [cell["people"] for pop in pops for cell in pop["cells"]]
+        # After the cells: per population, its people who voted in one poll only, per option.
+        self.inside = len(self.values)
+        for counts in outside:
+            self.values += counts
+        self.tallied = tallied
         self.whole = [pop["both"] >= min_cell for pop in pops]
-        self.primary = {v for v, n in enumerate(self.values) if 0 < n < min_cell}
-        self.hidden = set(self.primary)
+        small = {v for v, n in enumerate(self.values) if 0 < n < min_cell}
+        self.hidden = small | set(range(self.inside, len(self.values)))
         for i in range(self.pops):
             if not self.whole[i]:
                 self.hidden.update(self.cells_of(i))
@@ -168,8 +203,11 @@ class Disclosure:
         self.changed = list(self.whole)
         # Checking the groups' cells against everyone's grows fast with their number; past this
         # many cells in all the room sees everyone's table alone, which stays quick to check.
-        self.groups = self.pops > 1 and len(self.values) <= MAX_CHECKED_CELLS
+        self.linked = self.pops > 1 and self.inside <= MAX_CHECKED_CELLS
+        self.groups = self.linked
         self.tables = self.groups  # each group's cells, or only its counts and changes
+        everything = set(range(len(self.values)))
+        self.primary = small - solved(self.rows(self.equations(counts_only=True), everything))
         self.protect()
 
     def visible_people(self, *, moved: bool = False) -> int:
@@ -184,12 +222,36 @@ class Disclosure:
     def cells_of(self, pop: int) -> range:
         return range(pop * len(self.pairs), (pop + 1) * len(self.pairs))
 
-    def equations(self) -> list[list[tuple[int, int]]]:
-        """What the room is shown, as equations on the cells: (cell, coefficient) terms."""
+    def one_poll_only(self, pop: int) -> tuple[range, range]:
+        """A population's unknowns of people who voted only in the pre-vote (one per pre option),
+        and only in the final vote (one per final option)."""
+        start = self.inside + pop * (len(self.pre) + len(self.final))
+        middle = start + len(self.pre)
+        return range(start, middle), range(middle, middle + len(self.final))
+
+    def pop_of(self, v: int) -> int:
+        if v < self.inside:
+            return v // len(self.pairs)
+        return (v - self.inside) // (len(self.pre) + len(self.final))
+
+    def equations(self, *, counts_only: bool = False) -> list[list[tuple[int, int]]]:
+        """What the room knows, as equations on the unknowns: (unknown, coefficient) terms.
+        `counts_only`: only what it knows whatever is decided here (the counts of people and
+        the tallies)."""
         found = []
-        for pop in range(self.pops if self.groups else 1):
+        for pop in range(self.pops if self.linked else 1):
             cells = list(zip(self.cells_of(pop), self.pairs, strict=True))
+            only_pre, only_final = self.one_poll_only(pop)
             found.append([(v, 1) for v, _ in cells])  # the people in both polls
+            found += [[(v, 1) for v in only_pre], [(v, 1) for v in only_final]]
+            sides = ((0, self.pre, only_pre), (1, self.final, only_final))
+            for at, options, only in sides:
+                if pop and not self.tallied[at]:
+                    continue  # a poll not kept by group tallies everyone only
+                for option, alone in zip(options, only, strict=True):
+                    found.append([*((v, 1) for v, pair in cells if pair[at] == option), (alone, 1)])
+            if counts_only or not (pop == 0 or self.groups):
+                continue
             if self.net[pop]:
                 lines = {("pre", p) for p, _ in self.pairs} | {("final", f) for _, f in self.pairs}
                 for side, option in sorted(lines):
@@ -197,22 +259,27 @@ class Disclosure:
                     found.append([(v, 1) for v, pair in cells if pair[at] == option])
             if self.changed[pop]:
                 found.append([(v, 1) for v, (p, f) in cells if p != f])
-        if self.groups:
-            for n in range(len(self.pairs)):
-                parts = [(pop * len(self.pairs) + n, -1) for pop in range(1, self.pops)]
+        if self.linked:  # everyone's cells, and one-poll voters, are the groups' summed
+            size, alone = len(self.pairs), len(self.pre) + len(self.final)
+            for n in range(size):
+                parts = [(pop * size + n, -1) for pop in range(1, self.pops)]
                 found.append([(n, 1), *parts])
+            for n in range(alone):
+                parts = [(self.inside + pop * alone + n, -1) for pop in range(1, self.pops)]
+                found.append([(self.inside + n, 1), *parts])
         return [terms for terms in found if terms]
 
-    def exposed(self) -> list[int]:
-        """The small hidden cells the shown figures fix, in order."""
+    def rows(
+        self, equations: list[list[tuple[int, int]]], hidden: set[int]
+    ) -> list[dict[int, int]]:
+        """The equations on the `hidden` unknowns, with those that must be nothing as such."""
         rows: list[dict[int, int]] = []
         pinned: set[int] = set()
-        equations = self.equations()
         settled = False
-        while not settled:  # hidden cells of one sign that add up to nothing are each nothing
+        while not settled:  # unknowns of one sign that add up to nothing are each nothing
             settled = True
             for terms in equations:
-                free = [(v, c) for v, c in terms if v in self.hidden and v not in pinned]
+                free = [(v, c) for v, c in terms if v in hidden and v not in pinned]
                 if (
                     free
                     and len({c for _, c in free}) == 1
@@ -221,12 +288,15 @@ class Disclosure:
                     pinned.update(v for v, _ in free)
                     settled = False
         rows += [{v: 1} for v in pinned]
-        rows += [{v: c for v, c in terms if v in self.hidden} for terms in equations]
-        return sorted(solved([row for row in rows if row]) & self.primary)
+        rows += [{v: c for v, c in terms if v in hidden} for terms in equations]
+        return [row for row in rows if row]
+
+    def exposed(self) -> list[int]:
+        """The small unknowns the room's figures fix, in order."""
+        return sorted(solved(self.rows(self.equations(), self.hidden)) & self.primary)
 
     def protect(self) -> None:
         """Hide more, as the class says, until no small cell is exposed."""
-        size = len(self.pairs)
         # Each turn hides a cell or withdraws a total, so this many turns always suffice.
         for _ in range(len(self.values) + 2 * self.pops + 2):
             exposed = self.exposed()
@@ -241,13 +311,13 @@ class Disclosure:
                 near = {v for n in mine for v, _ in equations[n] if v not in self.hidden}
                 if not near:
                     continue
-                pop = cell // size
-                chosen = min(near, key=lambda v: (v // size != pop, self.values[v], v))
+                pop = self.pop_of(cell)
+                chosen = min(near, key=lambda v: (self.pop_of(v) != pop, self.values[v], v))
                 self.hidden.add(chosen)
                 touched.update(
                     n for n, terms in enumerate(equations) if any(v == chosen for v, _ in terms)
                 )
-            if not touched and not self.withdraw(exposed[0] // size):
+            if not touched and not self.withdraw(self.pop_of(exposed[0])):
                 break
         self.whole = [False] * self.pops  # not reached: nothing is left to show but counts
 
@@ -269,6 +339,8 @@ class Disclosure:
                     self.net[group] = False
             elif what == "groups" and self.groups:
                 self.groups = False
+                for group in range(1, self.pops):
+                    self.hidden.update(self.cells_of(group))
             else:
                 continue
             return True
