@@ -184,6 +184,20 @@ export function flowDiagram(figures, pop, { labels = true } = {}) {
 // group's counts, or nothing of a group too small to show.
 const drawable = (pop) => !pop.hidden && pop.cells.some((cell) => cell.people != null);
 
+// Which colour is which option, in the colours flowDiagram gives them.
+function key(figures) {
+  const options = [...figures.pre_options];
+  for (const option of figures.final_options) {
+    if (!options.some((o) => o.id === option.id)) options.push(option);
+  }
+  const items = options.map((option, n) => {
+    const dot = el("span", { class: "shift-key-dot" });
+    dot.style.background = PALETTE[n % PALETTE.length];
+    return el("li", {}, dot, el("span", { text: option.label }));
+  });
+  return el("ul", { class: "shift-key" }, ...items);
+}
+
 // The whole comparison: the headline, everyone's flow, and each group side by side.
 export function renderShift(container, entry, { title = null, groups = true, labels = {} } = {}) {
   const figures = entry?.figures;
@@ -202,6 +216,9 @@ export function renderShift(container, entry, { title = null, groups = true, lab
       el("div", { class: "shift-sides", "aria-hidden": "true" }, el("span", { text: t("shift_before") }), el("span", { text: t("shift_after") })),
       flowDiagram(figures, everyone),
     );
+  }
+  if (groups && !drawable(everyone) && figures.by_group.some(drawable)) {
+    parts.push(key(figures)); // the groups' drawings name no option: say which colour is which
   }
   if (groups && figures.by_group.length) {
     if (figures.groups_hidden) parts.push(el("p", { class: "shift-note", text: t("shift_groups_hidden") }));
