@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EngineFactory
+from tests.jury_room import ROOM, jury_room
 from tests.test_engine_contract import HOST, Clock, refusal, start
 from tests.test_redis_engine import deafen, two_workers
 from townhall.codes import format as code_format
@@ -37,56 +38,10 @@ from townhall.model.commands import (
 from townhall.model.eligibility import CodeProblem
 from townhall.model.forum import Forum
 from townhall.model.statement import programme_from, programme_statement
-from townhall.programme import ProgrammeError, load_programme, parse_programme
+from townhall.programme import ProgrammeError, parse_programme
 from townhall.record.chain import Chain, encoded
 from townhall.record.verify import verify
 from townhall.record.writer import write_record
-
-ROOM = """
-[forum]
-id = "jury-forum"
-title = "정책배틀"
-code = "JURY"
-
-[eligibility]
-mode = "{mode}"
-groups = ["jury", "audience"]
-{extra}
-
-[[items]]
-id = "pre"
-kind = "poll"
-title = "Pre-vote"
-by_group = true
-options = [{{ id = "yes", label = "Yes" }}, {{ id = "no", label = "No" }}]
-
-[[items]]
-id = "final"
-kind = "poll"
-title = "The jury's final vote"
-voters = ["jury"]
-options = [{{ id = "yes", label = "Yes" }}, {{ id = "no", label = "No" }}]
-
-[[items]]
-id = "ideas"
-kind = "ideas"
-title = "Ideas"
-"""
-
-
-def jury_room(tmp_path: Path, mode: str = "codes", extra: str = "") -> tuple[Programme, Codes]:
-    """The room, with 3 jury codes and 2 audience codes issued into its book."""
-    room = tmp_path / "jury.toml"
-    room.write_text(ROOM.format(mode=mode, extra=extra), encoding="utf-8")
-    book = CodeBook(tmp_path / "jury-forum.codes.jsonl")
-    jury = [c.code for c in book.issue(3, "jury", "jury-forum")]
-    audience = [c.code for c in book.issue(2, "audience", "jury-forum")]
-    return load_programme(room), Codes(jury, audience)
-
-
-class Codes:
-    def __init__(self, jury: list[str], audience: list[str]) -> None:
-        self.jury, self.audience = jury, audience
 
 
 def phone(n: int) -> Actor:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import socketio
 
-from tests.conftest import WAIT_S, Live, serve
-from tests.test_ballot_codes import Codes, jury_room
+from tests.conftest import WAIT_S, Live
+from tests.jury_room import Codes, served_jury
 from townhall.codes import format as code_format
 from townhall.codes.book import CodeBook
 from townhall.hub import CODE_TRIES_PER_ADDRESS, CODE_TRIES_PER_CONNECTION
@@ -23,13 +23,8 @@ from townhall.model.state import MIN_GROUP
 
 @pytest.fixture
 async def jury(tmp_path: Path) -> AsyncIterator[tuple[Live, Codes]]:
-    programme, codes = jury_room(tmp_path)
-    async with serve(programme, tmp_path / "data") as (townhall, url):
-        live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
-        try:
-            yield live, codes
-        finally:
-            await live.close_clients()
+    async with served_jury(tmp_path) as served:
+        yield served
 
 
 async def test_thirty_fresh_cookies_without_codes_move_nothing(jury: tuple[Live, Codes]) -> None:

@@ -11,8 +11,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser import ARTIFACTS, PHONE, PROJECTOR
-from tests.conftest import Live, serve
-from tests.test_ballot_codes import ROOM, Codes, jury_room
+from tests.conftest import Live
+from tests.jury_room import ROOM, Codes, served_jury
 from townhall.cli import main
 from townhall.codes.book import CodeBook
 from townhall.codes.cards import _qr, join_link
@@ -23,13 +23,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 async def jury(tmp_path: Path) -> AsyncIterator[tuple[Live, Codes]]:
-    programme, codes = jury_room(tmp_path)
-    async with serve(programme, tmp_path / "data") as (townhall, url):
-        live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
-        try:
-            yield live, codes
-        finally:
-            await live.close_clients()
+    async with served_jury(tmp_path) as served:
+        yield served
 
 
 async def phone(browser: Browser, url: str, errors: list[str]) -> Page:

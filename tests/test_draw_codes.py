@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ballot_codes import ROOM
+from tests.jury_room import ROOM
 from tests.test_draw import QUOTAS_12, SEED, applicant_rows, write_csv, write_quotas
 from townhall.cli import main
 from townhall.codes.book import CodeBook

@@ -188,6 +188,26 @@ def result_rows(polls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def json_or_csv(
+    request: Request,
+    code: str,
+    name: str,
+    forum: Forum,
+    found: tuple[str, Any],
+    csv_text: Callable[[], str],
+) -> Response:
+    """An export as a download: as CSV for a path ending .csv, else as JSON, with the forum, its
+    seq and the time in front of `found` (its key and value)."""
+    as_csv = request.url.path.endswith(".csv")
+    file = f"{code}-{name}.{'csv' if as_csv else 'json'}"
+    headers = {"Content-Disposition": f'attachment; filename="{file}"'}
+    if as_csv:
+        return Response(csv_text(), media_type="text/csv; charset=utf-8", headers=headers)
+    exported = {"forum": forum.programme.id, "title": forum.programme.title, "seq": forum.seq}
+    exported["exported_at"] = datetime.now(UTC).isoformat()
+    return JSONResponse({**exported, found[0]: found[1]}, headers=headers)
+
+
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str] = CSV_COLUMNS) -> str:
     """The rows as CSV text that starts with a byte-order mark: without one, spreadsheet
     programs read UTF-8 as the system's legacy code page, and Korean text comes out garbled."""
@@ -343,15 +363,15 @@ def routes(
         if refused is not None:
             return refused
         now = await current()
-        polls, as_csv = now.poll_results(), request.url.path.endswith(".csv")
-        file = f"{code}-results.{'csv' if as_csv else 'json'}"
-        headers = {"Content-Disposition": f'attachment; filename="{file}"'}
-        if as_csv:
-            csv_text = to_csv(result_rows(polls), RESULT_COLUMNS)
-            return Response(csv_text, media_type="text/csv; charset=utf-8", headers=headers)
-        exported = {"forum": now.programme.id, "title": now.programme.title, "seq": now.seq}
-        exported["exported_at"] = datetime.now(UTC).isoformat()
-        return JSONResponse({**exported, "polls": polls}, headers=headers)
+        polls = now.poll_results()
+        return json_or_csv(
+            request,
+            code,
+            "results",
+            now,
+            ("polls", polls),
+            lambda: to_csv(result_rows(polls), RESULT_COLUMNS),
+        )
 
     return [
         Route("/export/{code}/posts.csv", posts_csv),

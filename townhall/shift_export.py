@@ -5,15 +5,14 @@ Participants appear only as counts."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from itertools import product
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from townhall.export import host_refusal, to_csv
+from townhall.export import host_refusal, json_or_csv, to_csv
 from townhall.model.comparison import compared, labelled
 from townhall.model.forum import Forum
 from townhall.model.shift import NO_CODE, NOT_VOTED, figures, shift_cells
@@ -104,15 +103,14 @@ def routes(
         await refresh()
         now = forum()
         found = comparisons(now)
-        as_csv = request.url.path.endswith(".csv")
-        file = f"{code}-shift.{'csv' if as_csv else 'json'}"
-        headers = {"Content-Disposition": f'attachment; filename="{file}"'}
-        if as_csv:
-            text = to_csv(csv_rows(found), CSV_COLUMNS)
-            return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
-        exported = {"forum": now.programme.id, "title": now.programme.title, "seq": now.seq}
-        exported["exported_at"] = datetime.now(UTC).isoformat()
-        return JSONResponse({**exported, "comparisons": found}, headers=headers)
+        return json_or_csv(
+            request,
+            code,
+            "shift",
+            now,
+            ("comparisons", found),
+            lambda: to_csv(csv_rows(found), CSV_COLUMNS),
+        )
 
     return [
         Route("/export/{code}/shift.json", shift),
