@@ -204,3 +204,28 @@ async def test_the_room_sees_groups_only_when_none_is_small(jury: tuple[Live, Co
     last = live.forum.polls["pre"].version
     shown = await screen.wait_for("tally", lambda t: t["version"] >= last)
     assert shown["groups"] == {"audience": {"yes": 1, "no": 2}, "jury": {"yes": 3, "no": 0}}
+
+
+async def test_the_host_gives_a_networks_phones_their_code_tries_back(
+    jury: tuple[Live, Codes],
+) -> None:
+    """One guesser behind a shared address spends the tries of every phone behind it; the host
+    (and only the host) gives them back."""
+    live, codes = jury
+    tried = 0
+    while tried < CODE_TRIES_PER_ADDRESS[1]:
+        guesser, _ = await live.phone()
+        for _ in range(int(CODE_TRIES_PER_CONNECTION[1])):
+            if tried < CODE_TRIES_PER_ADDRESS[1]:
+                await guesser.call("redeem", {"code": code_format.make()})
+                tried += 1
+        await guesser.close()
+    neighbour, _ = await live.phone()
+    held = await neighbour.call("redeem", {"code": codes.jury[0]})
+    assert held["error"]["code"] == "rate_limited"
+    refused = await neighbour.call("code_tries_reset", {})
+    assert refused["error"]["code"] == "forbidden"
+    host = await live.host()
+    assert (await host.call("code_tries_reset", {"x": 1}))["error"]["code"] == "invalid_payload"
+    assert await host.call("code_tries_reset", {}) == {"ok": True}
+    assert (await neighbour.call("redeem", {"code": codes.jury[0]}))["ok"]

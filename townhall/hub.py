@@ -14,6 +14,7 @@ import socketio
 from townhall.engine import Engine, EngineError
 from townhall.identity import Identities
 from townhall.loglimit import LogLimiter, brief
+from townhall.model import refusals
 from townhall.model.commands import Actor, RedeemCode, Role
 from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import decode
@@ -121,6 +122,8 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
                 )
             if event == "snapshot":
                 return await self.snapshot(connection.actor)
+            if event == "code_tries_reset":
+                return self.reset_code_tries(connection.actor, data)
             command = decode(event, data)
             if isinstance(command, RedeemCode):
                 return await self.redeem(connection, command)
@@ -190,6 +193,20 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
                 self.forum_code_tries.take()
             raise
         return outcome.ack
+
+    def reset_code_tries(self, actor: Actor, data: Any) -> dict[str, Any]:
+        """The host gives every phone its wrong-code tries back, on this worker: one guesser
+        behind a hall's shared address spends the tries of every phone behind it."""
+        if data not in (None, {}):
+            raise InvalidPayload("send an empty payload: {}")
+        if actor.role is not Role.HOST:
+            return refusals.host_only().as_ack()
+        self.code_tries = AddressBuckets(*CODE_TRIES_PER_ADDRESS)
+        self.forum_code_tries = TokenBucket(*CODE_TRIES_PER_FORUM)
+        for connection in self.connections.values():
+            connection.code_tries = TokenBucket(*CODE_TRIES_PER_CONNECTION)
+        log.info("the host gave every phone its ballot-code tries back")
+        return {"ok": True}
 
     def _board_bucket(self, actor: Actor) -> TokenBucket:
         bucket = self.board_buckets.get(actor.id)

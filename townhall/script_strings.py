@@ -216,4 +216,8 @@ SCRIPT_STRINGS = {
         "Revoke {card}? It can no longer take part; what it did stays on record, marked."
     ),
     "code_revoked_done": N_("Revoked {card}."),
+    "code_tries_back": N_("Every phone may try codes again."),
+    "code_tries_spent": N_(
+        "Too many wrong codes were tried from here. Wait a minute, or ask the organisers."
+    ),
 }

@@ -90,7 +90,8 @@ export async function redeem(socket, typed, done) {
     state.textContent = "";
     $("code-input").value = "";
   } else {
-    state.textContent = errorText(reply.error);
+    const spent = reply.error.code === "rate_limited"; // wrong codes from this network, or here
+    state.textContent = spent ? t("code_tries_spent") : errorText(reply.error);
     state.classList.add("error");
   }
   done(reply);

@@ -38,3 +38,11 @@ export function setUpRevoke(send) {
     }
   });
 }
+
+// One guesser behind a hall's shared address spends the tries of every phone behind it: the host
+// gives them back.
+export function setUpTriesReset(send) {
+  $("code-tries-reset").addEventListener("click", async () => {
+    if (await send("code_tries_reset", {})) $("code-revoke-state").textContent = t("code_tries_back");
+  });
+}

@@ -17,7 +17,7 @@ import {
   syncList,
   t,
 } from "./common.js";
-import { renderCodes, setUpRevoke } from "./host-codes.js";
+import { renderCodes, setUpRevoke, setUpTriesReset } from "./host-codes.js";
 import { renderHostShift } from "./shift.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
@@ -84,6 +84,7 @@ async function send(event, payload = {}) {
 }
 
 setUpRevoke(send);
+setUpTriesReset(send);
 
 // Resolves to whether the command was accepted.
 async function command(event, payload = {}) {
