@@ -7,6 +7,7 @@ from collections import Counter
 
 from townhall.broadcast import (
     BOARD_EVENTS,
+    HOST_STATE_EVENTS,
     NOT_BROADCAST,
     POST_EVENTS,
     STATE_EVENTS,
@@ -16,7 +17,16 @@ from townhall.model.events import EVENT_TYPES
 
 
 def test_every_event_type_is_broadcast_one_way() -> None:
-    listed = Counter([*TALLY_EVENTS, *BOARD_EVENTS, *POST_EVENTS, *STATE_EVENTS, *NOT_BROADCAST])
+    listed = Counter(
+        [
+            *TALLY_EVENTS,
+            *BOARD_EVENTS,
+            *POST_EVENTS,
+            *STATE_EVENTS,
+            *HOST_STATE_EVENTS,
+            *NOT_BROADCAST,
+        ]
+    )
     twice = sorted(cls.__name__ for cls, n in listed.items() if n > 1)
     undecided = sorted(cls.__name__ for cls in EVENT_TYPES if cls not in listed)
     unknown = sorted(cls.__name__ for cls in listed if cls not in EVENT_TYPES)

@@ -79,9 +79,10 @@ STATE_EVENTS = (  # the forum's state, for every role
     ScoringLocked,
     SelectionPublished,
     ShiftShown,
-    CodeRedeemed,  # the host's count of codes in use
-    CodeRevoked,
 )
+# The state as the host alone sees it changes (its table of ballot codes); no one else's does,
+# so a hall redeeming its codes at the door sends nothing to the phones.
+HOST_STATE_EVENTS = (CodeRedeemed, CodeRevoked)
 NOT_BROADCAST = (ServerStarted,)  # changes nothing a client sees: it is for the record
 
 
@@ -107,6 +108,7 @@ class Broadcaster:
         self._boards_due: dict[Role, set[str]] = {role: set() for role in Role}
         self._board_sent: dict[tuple[Role, str], float] = {}
         self._state_dirty = False
+        self._host_state_dirty = False  # only the host's view of the state changed
         self._presence_dirty = False
         self._resync = False
         self._last_presence: dict[str, int] = {}
@@ -130,6 +132,8 @@ class Broadcaster:
                 )
                 if post is not None:
                     self._board_changed(post.board)
+            elif isinstance(event, HOST_STATE_EVENTS):
+                self._host_state_dirty = True
             elif isinstance(event, STATE_EVENTS):
                 self._state_dirty = True
                 if isinstance(event, PollOptionsSet):
@@ -192,9 +196,10 @@ class Broadcaster:
             self._resync = False
             for role in SEND_ORDER:
                 await self.transport.send("resync", {"seq": forum.seq}, role)
-        if self._state_dirty:
-            self._state_dirty = False
-            for role in SEND_ORDER:
+        if self._state_dirty or self._host_state_dirty:
+            roles = SEND_ORDER if self._state_dirty else (Role.HOST,)
+            self._state_dirty = self._host_state_dirty = False
+            for role in roles:
                 await self.transport.send("state", {**forum.state_view(role), "now_ms": now}, role)
         dirty, self._dirty_polls = self._dirty_polls, set()
         self._phone_polls |= dirty

@@ -189,8 +189,8 @@ def _check(paths: Sequence[Path]) -> int:
                 f"; selection: {len(programme.selection.candidates)} candidates,"
                 f" {len(programme.selection.committee)} committee members"
             )
-        summary += codes_cli.summary(path, programme)
-        print(summary)
+        codes = codes_cli.summary(path, programme)
+        print(summary if codes is None else f"{summary}; ballot codes: {codes}")
     return 1 if failed else 0
 
 
@@ -240,8 +240,9 @@ def _serve(roomfile: Path, settings: Settings) -> int:
     except (ProgrammeError, EngineError, OSError, ValueError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
-    if codes_cli.uses_codes(programme):
-        print(f"  Ballot codes{codes_cli.summary(roomfile, programme)[len('; ballot codes') :]}")
+    codes = codes_cli.summary(roomfile, programme)
+    if codes is not None:
+        print(f"  Ballot codes: {codes}")
     server = uvicorn.Server(uvicorn.Config(townhall.asgi, **options))
     server.run()
     return 0 if server.started else 1

@@ -49,18 +49,21 @@ def read_eligibility(
     own = raw.get("self_agreement", False)
     if not isinstance(own, bool):
         raise reader.fail(f"{where}.self_agreement", "must be true or false")
-    book = reader.string(raw, "codes", where, default=f"{forum_id}.codes.jsonl", max_length=300)
-    if not book.endswith(".jsonl") or "/" in book or "\\" in book:
-        raise reader.fail(
-            f"{where}.codes", "a file name ending .jsonl, beside the programme (no folders)"
-        )
-    draw = reader.string(raw, "draw", where, default=f"{forum_id}.draw.json", max_length=300)
-    if not draw.endswith(".json") or "/" in draw or "\\" in draw:
-        raise reader.fail(
-            f"{where}.draw", "a file name ending .json, beside the programme (no folders)"
-        )
+    book = _beside(reader, raw, "codes", f"{forum_id}.codes.jsonl")
+    draw = _beside(reader, raw, "draw", f"{forum_id}.draw.json")
     named = tuple((g, labels[g].strip()) for g in groups if g in labels)
     return Eligibility(mode, own, book, tuple(groups), named, draw), tuple(groups)
+
+
+def _beside(reader: FieldReader, raw: dict[str, Any], key: str, default: str) -> str:
+    """A file's name beside the programme, ending as `default` does (.jsonl, .json)."""
+    where, suffix = "eligibility", default[default.rindex(".") :]
+    name = reader.string(raw, key, where, default=default, max_length=300)
+    if not name.endswith(suffix) or "/" in name or "\\" in name:
+        raise reader.fail(
+            f"{where}.{key}", f"a file name ending {suffix}, beside the programme (no folders)"
+        )
+    return name
 
 
 DRAW_FORMAT = "townhall-draw/1"  # townhall/draw/report.py, which the server does not import

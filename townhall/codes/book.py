@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import secrets
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,7 @@ class CodeBook:
         self._key = b""
         self._by_hash: dict[str, CodeEntry] = {}
         self._by_voter: dict[str, CodeEntry] = {}
+        self._issued: Counter[str] = Counter()  # codes per group
 
     # -- CodeLookup -----------------------------------------------------------------------------
 
@@ -95,10 +97,7 @@ class CodeBook:
 
     def issued(self) -> dict[str, int]:
         self._reload()
-        counts: dict[str, int] = {}
-        for entry in self._by_voter.values():
-            counts[entry.group] = counts.get(entry.group, 0) + 1
-        return counts
+        return dict(self._issued)
 
     # -- reading and writing --------------------------------------------------------------------
 
@@ -138,6 +137,7 @@ class CodeBook:
             numbers.add(n)
             by_hash[digest] = by_voter[found.voter] = found
         self._key, self._by_hash, self._by_voter = key, by_hash, by_voter
+        self._issued = Counter(entry.group for entry in by_voter.values())
 
     def issue(self, count: int, group: str, forum: str) -> list[Issued]:
         """Make `count` new codes in `group`, numbered on from the book's last card, and append

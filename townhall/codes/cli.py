@@ -99,17 +99,17 @@ def check(roomfile: Path, programme: Programme, group: str, url: str) -> None:
         )
 
 
-def summary(roomfile: Path, programme: Programme) -> str:
-    """What `townhall check` says of a programme's ballot codes: the codes issued per group, or
-    that none are yet; nothing for a forum that uses none."""
+def summary(roomfile: Path, programme: Programme) -> str | None:
+    """What `townhall check` and `serve` say of a programme's ballot codes: the codes issued per
+    group, or that none are yet; None for a forum that uses none."""
     if not uses_codes(programme):
-        return ""
+        return None
     book = roomfile.parent / programme.eligibility.book
     issued = CodeBook(book).issued()
     if not issued:
-        return f"; ballot codes: none issued yet (townhall codes {roomfile} --count N --group …)"
+        return f"none issued yet (townhall codes {roomfile} --count N --group …)"
     counts = ", ".join(f"{n} {group}" for group, n in sorted(issued.items()))
-    return f"; ballot codes: {counts} in {book.name}"
+    return f"{counts} in {book.name}"
 
 
 def check_book(roomfile: Path, programme: Programme) -> None:

@@ -11,6 +11,7 @@ code and finds its voter, so the model never sees a code's hash or key.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -180,18 +181,18 @@ class Codes:
 
     def host_view(self) -> dict[str, Any]:
         """Per group: codes issued, redeemed, held by a phone now, used to act, revoked."""
-        issued = self.lookup.issued()
-        groups = sorted(set(issued) | set(self.group_of.values()) | set(self.revoked.values()))
-        view: dict[str, dict[str, int]] = {}
-        for group in groups:
-            voters = {v for v, g in self.group_of.items() if g == group}
-            view[group] = {
-                "issued": issued.get(group, 0),
-                "redeemed": len(voters),
-                "held": sum(1 for v in voters if v in self.phone_of),
-                "acted": len(voters & self.acted),
-                "revoked": sum(1 for g in self.revoked.values() if g == group),
-            }
+        counts: dict[str, Counter[str]] = {}
+        for group, n in self.lookup.issued().items():
+            counts.setdefault(group, Counter())["issued"] = n
+        for voter, group in self.group_of.items():
+            these = counts.setdefault(group, Counter())
+            these["redeemed"] += 1
+            these["held"] += voter in self.phone_of
+            these["acted"] += voter in self.acted
+        for group in self.revoked.values():
+            counts.setdefault(group, Counter())["revoked"] += 1
+        kinds = ("issued", "redeemed", "held", "acted", "revoked")
+        view = {group: {k: counts[group][k] for k in kinds} for group in sorted(counts)}
         return {"mode": self.settings.mode.value, "groups": view}
 
     def phone_view(self, actor: Actor) -> dict[str, Any]:
