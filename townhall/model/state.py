@@ -54,13 +54,17 @@ class PollState:
     openings: list[Opening] = field(default_factory=list)
 
     def count(self, choices: tuple[str, ...], group: str, step: int) -> None:
-        """Add (step 1) or take back (step -1) one ballot's choices, in all and in its group."""
+        """Add (step 1) or take back (step -1) one ballot's choices, in all and, for a poll kept
+        by group, in its group: the vote's path does no more for a poll that is not."""
+        for choice in choices:
+            self.counts[choice] += step
+        if not self.item.by_group:
+            return
         in_group = self.group_counts.get(group)
         if in_group is None:
             in_group = self.group_counts[group] = dict.fromkeys(self.counts, 0)
         self.group_voters[group] = self.group_voters.get(group, 0) + step
         for choice in choices:
-            self.counts[choice] += step
             in_group[choice] += step
 
     def open(self, at_ms: int) -> None:
