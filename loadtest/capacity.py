@@ -91,11 +91,11 @@ class Phone:
     async def connect(self) -> None:
         async with httpx.AsyncClient() as http:  # its own cookie jar: a new participant
             response = await http.get(f"{self.url}/j/{self.code}")
-        cookie = response.cookies["townhall_pid"]
+        cookie = response.cookies[f"townhall_pid_{self.code}"]
         await self.sio.connect(
             self.url,
             auth={"role": "participant", "code": self.code},
-            headers={"Cookie": f"townhall_pid={cookie}"},
+            headers={"Cookie": f"townhall_pid_{self.code}={cookie}"},
             transports=["websocket"],
         )
 

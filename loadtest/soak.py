@@ -68,7 +68,7 @@ if __package__ in (None, ""):  # run as a script: the repository root holds the 
 from loadtest.tcp_proxy import TcpProxy
 from townhall.engine.journal import Journal
 from townhall.engine.redis_keys import RedisKeys
-from townhall.identity import COOKIE_NAME
+from townhall.identity import COOKIE_NAME, cookie_name
 from townhall.model.events import BallotCast, from_record
 from townhall.model.forum import Forum
 from townhall.programme import parse_programme
@@ -822,7 +822,7 @@ class Scenario:
         async with httpx.AsyncClient(timeout=5) as http:
             response = await http.get(f"{server.url}/j/{self.code}")
         response.raise_for_status()
-        return Phone(self, name, response.cookies[COOKIE_NAME], home, pinned)
+        return Phone(self, name, response.cookies[cookie_name(self.code)], home, pinned)
 
     async def host_link(self, worker: int) -> Link:
         deadline = time.monotonic() + RECOVERY_LIMIT_S

@@ -18,11 +18,11 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.browser import CHROMIUM_FLAGS, chromium_path
 from tests.redis_server import RedisServer
-from townhall.app import Townhall, build
+from townhall.app import Server, Townhall, build, build_server
 from townhall.config import Settings
 from townhall.engine import Engine, open_engine
 from townhall.hub import ForumHub
-from townhall.identity import COOKIE_NAME
+from townhall.identity import COOKIE_NAME, cookie_name
 from townhall.model.agenda import Programme
 from townhall.model.forum import Forum
 from townhall.programme import parse_programme
@@ -149,7 +149,7 @@ class Endpoint:
         async with httpx.AsyncClient() as http:
             response = await http.get(f"{self.url}/j/{self.code}")
         assert response.status_code == 200
-        return response.cookies[COOKIE_NAME]
+        return response.cookies[cookie_name(self.code)]
 
     async def connect(
         self,
@@ -238,8 +238,29 @@ async def serve(
     port = sock.getsockname()[1]
     settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, tick_ms=tick_ms, **more)
     townhall = build(programme, settings)
+    async with running(townhall.asgi, sock) as url:
+        yield townhall, url
+
+
+@contextlib.asynccontextmanager
+async def serve_forums(
+    rooms: list[Programme], data_dir: Path, tick_ms: int = 50, port: int = 0, **more: Any
+) -> AsyncIterator[tuple[Server, str]]:
+    """Run a server holding the forums of `rooms` (and its registry's) for the block."""
+    sock = free_socket(port)
+    port = sock.getsockname()[1]
+    settings = Settings(host="127.0.0.1", port=port, data_dir=data_dir, tick_ms=tick_ms, **more)
+    server = build_server([(programme, None) for programme in rooms], settings)
+    server.load()
+    async with running(server.asgi, sock) as url:
+        yield server, url
+
+
+@contextlib.asynccontextmanager
+async def running(asgi: Any, sock: socket.socket) -> AsyncIterator[str]:
+    """uvicorn serving `asgi` on `sock` for the block; its URL."""
     config = uvicorn.Config(
-        townhall.asgi,
+        asgi,
         log_level="warning",
         ws_per_message_deflate=False,
         ws=EngineIOWebSocket,
@@ -251,7 +272,7 @@ async def serve(
     if task.done():
         task.result()
     try:
-        yield townhall, f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         await task

@@ -126,8 +126,8 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     _, running = await forum.townhall.book.digest()
     await expect(host_page.locator("#record-digest")).to_contain_text(running[:16])
     # The pages connect over WebSocket, so broadcasts reach them by the fast path.
-    fanout = forum.hub.transport.fanout
-    assert fanout is not None
+    fanout = forum.hub.transport  # the forum's channel: its rooms on the fanout
+    assert fanout.layer.fanout is not None
     await wait_until(lambda: fanout.count(Role.SCREEN) == 1, "the projector page on the fanout")
     assert fanout.count(Role.COMMITTEE) == 2  # Kim's page and Lee's client
     # The member's phone now shows the result and can no longer change a score.

@@ -55,7 +55,7 @@ async def test_a_slow_socket_is_owed_only_the_latest_message_of_each_kind(
 ) -> None:
     pipe, reader = slow_pipe
     fanout = Fanout(buffer_limit=16 * 1024)
-    fanout.members[Role.PARTICIPANT]["phone"] = pipe
+    fanout.members[Role.PARTICIPANT] = {"phone": pipe}
     big = "x" * 8000
     sent = 0
     while pipe.transport.get_write_buffer_size() <= fanout.buffer_limit:
@@ -92,7 +92,7 @@ async def test_a_slow_socket_is_owed_only_the_latest_message_of_each_kind(
 
 async def phones_on_the_fanout(live: Live, count: int) -> list[Any]:
     phones = [(await live.phone())[0] for _ in range(count)]
-    fanout = live.hub.transport.fanout
+    fanout = live.hub.transport  # the forum's channel: its rooms on the fanout
     assert fanout is not None
     await wait_until(
         lambda: fanout.count(Role.PARTICIPANT) == count, "the phones to join the fanout"
@@ -105,12 +105,12 @@ async def test_phones_and_the_projector_take_tallies_from_the_fanout(live: Live)
     assert (await host.call("results_show", {"poll": "vote"}))["ok"]
     screen = await live.screen()
     phones = await phones_on_the_fanout(live, 3)
-    fanout = live.hub.transport.fanout
+    fanout = live.hub.transport  # the forum's channel: its rooms on the fanout
     assert fanout is not None
     await wait_until(lambda: fanout.count(Role.SCREEN) == 1, "the projector to join")
     # Nobody on the fanout is left in the stock path's room too: no message arrives twice.
-    rooms = live.hub.server.manager.rooms.get("/", {})
-    assert not rooms.get("participant") and not rooms.get("screen")
+    rooms = live.townhall.transport.sio.manager.rooms.get("/", {})
+    assert not rooms.get("test-forum/participant") and not rooms.get("test-forum/screen")
     acks = []
     for n, phone in enumerate(phones):
         choice = "abc"[n]
@@ -136,7 +136,7 @@ async def test_the_stock_path_serves_alone_when_the_fanout_is_off(tmp_path: Path
     async with serve(forum_programme(), tmp_path, fast_broadcast=False) as (townhall, url):
         live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
         try:
-            assert live.hub.transport.fanout is None
+            assert live.hub.transport.layer.fanout is None
             host = await live.open_poll("vote")
             assert (await host.call("results_show", {"poll": "vote"}))["ok"]
             phone, _ = await live.phone()

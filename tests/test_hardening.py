@@ -25,7 +25,7 @@ from tests.conftest import WAIT_S, Live, forum_programme, free_socket, serve, wa
 from tests.redis_server import RedisServer
 from tests.test_eio_websocket import SOCKET_PATH, RawPhone, join
 from tests.test_http_limits import connect, townhall_serve, until_closed
-from townhall.identity import COOKIE_NAME
+from townhall.identity import COOKIE_NAME, cookie_name
 from townhall.loglimit import ShortTargets
 from townhall.transport.lean_websocket import MAX_UNSENT_BYTES
 
@@ -72,7 +72,7 @@ async def test_a_same_site_page_cannot_read_a_phones_session(browser: Browser, l
     context = await browser.new_context()
     victim = await context.new_page()
     await victim.goto(f"{live.url}/j/{live.code}")
-    assert any(c["name"] == COOKIE_NAME for c in await context.cookies())
+    assert any(c["name"] == cookie_name(live.code) for c in await context.cookies())
     page = ATTACK_PAGE.replace("{forum}", live.url).replace("{polling}", POLLING)
     async for attacker_url in attacker_site(page):
         await victim.goto(attacker_url)
@@ -117,7 +117,7 @@ async def test_socket_io_responses_carry_the_security_headers(live: Live) -> Non
 async def test_a_lone_surrogate_key_is_refused_and_leaves_nothing_behind(
     live: Live, role: str
 ) -> None:
-    eio = live.hub.server.eio
+    eio = live.townhall.transport.sio.eio
     before = len(eio.sockets)
     auth = {"role": role, "code": live.code, "key": "\ud800", "member": "\ud800"}
     for _ in range(20):

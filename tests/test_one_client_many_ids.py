@@ -17,7 +17,7 @@ from tests.conftest import Client, Endpoint, Live, forum_programme, serve
 from tests.test_browser_boards import Trouble, open_host, post
 from townhall.config import Settings, SettingsError
 from townhall.engine.base import now_ms
-from townhall.identity import COOKIE_NAME
+from townhall.identity import COOKIE_NAME, cookie_name
 from townhall.model import board as board_rules
 from townhall.model.board import MAX_POSTS_PER_BOARD, PENDING_PER_PARTICIPANT, POSTS_PER_WINDOW
 from townhall.programme import parse_programme
@@ -128,8 +128,9 @@ async def test_one_address_minting_ids_is_refused_past_the_burst(tmp_path: Path)
             return await http.get(f"{live.url}/j/{live.code}", headers=headers)
 
         minted = [await join() for _ in range(5)]
-        assert all(r.status_code == 200 and COOKIE_NAME in r.cookies for r in minted)
-        cookie = minted[0].cookies[COOKIE_NAME]
+        name = cookie_name(live.code)
+        assert all(r.status_code == 200 and name in r.cookies for r in minted)
+        cookie = minted[0].cookies[name]
         refused = await join()
         assert refused.status_code == 429
         assert "set-cookie" not in refused.headers, "no id past the burst"

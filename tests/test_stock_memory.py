@@ -310,7 +310,7 @@ def _census() -> Counter[str]:
 async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> None:
     async with serve(forum_programme(), tmp_path, lean_websocket=False) as (townhall, url):
         live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
-        sio = live.hub.server
+        sio = live.townhall.transport.sio
         eio = sio.eio
         # The default ping interval, 25 s: a closed socket is not kept until its next ping.
         assert eio.ping_interval > 2 * WAIT_S
@@ -370,10 +370,10 @@ async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> 
         # And the tables kept per connection are empty again.
         manager = sio.manager
         assert not live.hub.open_connections and not live.hub.board_buckets
-        assert live.hub.transport.fanout is not None
+        assert live.hub.transport.layer.fanout is not None
         assert (
-            not any(live.hub.transport.fanout.members.values())
-            and not live.hub.transport.fanout.joining
+            not any(live.hub.transport.layer.fanout.members.values())
+            and not live.hub.transport.layer.fanout.joining
         )
         assert not manager.eio_to_sid and not manager.callbacks
         assert not manager.pending_disconnect

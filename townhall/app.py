@@ -1,33 +1,35 @@
-"""Wiring: one forum's engine, transport, Socket.IO hub, broadcaster and web pages in one ASGI
-app."""
+"""Wiring: a server's forums, its one Socket.IO endpoint and its web pages in one ASGI app; each
+forum's engine, hub, broadcaster and routes are its runtime (townhall/forums/)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
-import socket
-import struct
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 
-from townhall import export, shift_export, web
-from townhall.broadcast import Broadcaster
+from townhall import web
+from townhall.addresses import Addresses, base_url
 from townhall.collector import Collector
-from townhall.config import Settings, SettingsError
-from townhall.engine import Engine, EngineError, open_engine
+from townhall.config import Settings
+from townhall.dispatch import Dispatcher
+from townhall.engine import Engine, EngineError, open_registry
+from townhall.forums.held import Forums
+from townhall.forums.routing import ForumRouter
 from townhall.http_guard import HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
-from townhall.identity import COOKIE_NAME, Identities, read_cookie
-from townhall.keys import ForumKeys, committee_keys, load_keys
+from townhall.identity import participant_cookies
+from townhall.keys import ForumKeys
 from townhall.loglimit import shorten_access_log
 from townhall.model.agenda import Programme
-from townhall.presence import Presence
+from townhall.model.commands import Role
 from townhall.ratelimit import AddressBuckets
-from townhall.record import http as record_http
 from townhall.record.book import RecordBook
 from townhall.transport.layer import SocketLayer
 from townhall.transport.lean_socket import Endpoint
@@ -35,31 +37,26 @@ from townhall.transport.lean_socket import Endpoint
 log = logging.getLogger(__name__)
 
 TRANSPORTS = ["websocket", "polling"]
-SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
 
 
 @dataclass(frozen=True, slots=True)
-class Addresses:
-    """Where each role opens the forum: printed at start and shown on the projector."""
+class Server:
+    """One worker's server: every forum it holds, one Socket.IO endpoint, one web app."""
 
-    phone: str
-    host: str
-    screen: str
-    committee_members: int = 0  # their secret links are listed on the host screen
+    asgi: Any
+    forums: Forums
+    transport: SocketLayer
 
-    @classmethod
-    def of(cls, base_url: str, keys: ForumKeys, programme: Programme | None = None) -> Addresses:
-        selection = programme.selection if programme is not None else None
-        return cls(
-            phone=f"{base_url}/j/{keys.code}",
-            host=f"{base_url}/host/{keys.code}#key={keys.host_key}",
-            screen=f"{base_url}/screen/{keys.code}",
-            committee_members=len(selection.committee) if selection is not None else 0,
-        )
+    def load(self) -> list[str]:
+        """Claim and read each command-line forum's data before the server listens (blocking);
+        returns the refusals, one sentence each. A refused forum is left out."""
+        return self.forums.load_prepared()
 
 
 @dataclass(frozen=True, slots=True)
 class Townhall:
+    """A server holding one forum given as a programme, and that forum's parts."""
+
     asgi: Any
     engine: Engine
     hub: ForumHub
@@ -67,6 +64,7 @@ class Townhall:
     addresses: Addresses
     transport: SocketLayer
     book: RecordBook  # the record's running digest, for the pages
+    server: Server
 
     @property
     def websockets(self) -> Endpoint | None:
@@ -74,161 +72,113 @@ class Townhall:
         return self.transport.endpoint
 
 
-def base_url(settings: Settings) -> str:
-    """The address phones reach: the public URL if set, else this machine's LAN address."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    host = settings.host
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
-        host = lan_address()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
-
-
-def lan_address() -> str:
-    """This machine's first non-loopback IPv4 address, which phones on the same Wi-Fi can reach.
-
-    Read from the network interfaces (no packet is sent); 127.0.0.1 if there is none.
-    """
-    candidates = [*_interface_addresses(), *_hostname_addresses()]
-    return next((a for a in candidates if not a.startswith("127.")), "127.0.0.1")
-
-
-def _interface_addresses() -> list[str]:
-    try:
-        import fcntl  # Linux and the BSDs; elsewhere the host name is asked instead
-
-        names = [name for _, name in socket.if_nameindex()]
-    except (ImportError, OSError):
-        return []
-    found = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        for name in names:
-            try:
-                request = struct.pack("256s", name.encode()[:15])
-                reply = fcntl.ioctl(probe.fileno(), SIOCGIFADDR, request)
-            except OSError:
-                continue
-            found.append(socket.inet_ntoa(reply[20:24]))
-    return found
-
-
-def _hostname_addresses() -> list[str]:
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-    except OSError:
-        return []
-    return [str(info[4][0]) for info in infos]
-
-
 def build(
     programme: Programme,
     settings: Settings,
     on_ready: Callable[[Addresses], None] | None = None,
 ) -> Townhall:
-    """Everything one forum needs, ready for uvicorn; the engine starts with the app."""
+    """A server for one forum, ready for uvicorn; the engine starts with the app."""
+    server = build_server([(programme, None)], settings, on_ready=on_ready)
+    runtime = server.forums.prepared[0][0]
+    assert runtime is not None, server.forums.faults
+    return Townhall(
+        asgi=server.asgi,
+        engine=runtime.engine,
+        hub=runtime.hub,
+        keys=runtime.keys,
+        addresses=runtime.addresses,
+        transport=server.transport,
+        book=runtime.book,
+        server=server,
+    )
+
+
+def build_server(
+    rooms: Sequence[tuple[Programme, Path | None]],
+    settings: Settings,
+    on_ready: Callable[[Addresses], None] | None = None,
+) -> Server:
+    """Every forum of `rooms` (programmes, with the files they came from) and the registry's,
+    ready for uvicorn; each forum's engine starts with the app. `on_ready` is told each
+    command-line forum's addresses once it serves."""
     shorten_access_log()
-    keys = load_keys(programme, settings)
-    engine = open_engine(settings.engine_url, programme, settings.data_dir)
-    addresses = Addresses.of(base_url(settings), keys, programme)
-    identities = Identities(keys.secret)
-    forum_info = {
-        "id": programme.id,
-        "title": programme.title,
-        "subtitle": programme.subtitle,
-        "language": programme.language,
-        "code": keys.code,
-        "join_url": addresses.phone,
-    }
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
-    transports = ["websocket"] if settings.workers > 1 or engine.shared else TRANSPORTS
+    shared = settings.workers > 1 or bool(settings.redis_url)
+    transports = ["websocket"] if shared else TRANSPORTS
     transport = SocketLayer(settings, transports)
-    present = Presence()
-    hub = ForumHub(
-        engine,
-        transport,
-        present,
-        identities,
-        keys.code,
-        keys.host_key,
-        forum_info,
-        committee_keys(programme, keys.secret),
-    )
-    transport.serve(hub)
-    broadcaster = Broadcaster(transport, engine, settings.tick_ms / 1000, present)
-    book = RecordBook(engine, programme, keys.secret)
-    site = web.Site(
-        programme=programme,
-        code=keys.code,
-        join_url=addresses.phone,
-        identities=identities,
-        templates=web.make_templates(web.ROOT / "templates"),
+    templates = web.make_templates(web.ROOT / "templates")
+    base = base_url(settings)
+    registry = open_registry(settings.engine_url, settings.data_dir)
+    forums = Forums(settings, transport, registry, (templates, tuple(transports), base))
+    for programme, path in rooms:
+        forums.prepare(programme, path)
+    dispatcher = Dispatcher(transport, forums.hub_for)
+    forums.on_stop = dispatcher.forget
+    transport.serve(dispatcher)
+    pages = web.Site(
+        programme=None,
+        code="",
+        join_url="",
+        identities=None,
+        templates=templates,
         transports=tuple(transports),
         joins=AddressBuckets(settings.join_rate, settings.join_burst),
     )
 
     def health() -> dict[str, Any]:
+        runtimes = list(forums.runtimes.values())
+        connections: Counter[str] = Counter()
+        for runtime in runtimes:
+            connections.update(runtime.hub.presence())
         return {
-            "ok": engine.available,
-            "forum": programme.id,
-            "seq": engine.forum.seq,
-            "engine": engine.name,
+            "ok": all(runtime.engine.available for runtime in runtimes),
+            "engine": "redis" if settings.redis_url else "memory",
             "pid": os.getpid(),
-            "connections": hub.presence(),
+            "forums": {
+                runtime.id: {"seq": runtime.engine.forum.seq, "state": runtime.state.value}
+                for runtime in runtimes
+            },
+            "connections": {role.value: connections[role.value] for role in Role},
         }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        try:
-            await engine.start()
-        except EngineError as exc:
-            refusals.append(str(exc))
-            raise
-        broadcaster.start()
-        collector = Collector(lambda: (engine.forum.seq, len(hub.connections)))
+        await forums.start()
+        if rooms and not forums.runtimes:
+            # Nothing asked for on the command line could be served: say why and stop.
+            refusals.extend(forums.faults.values())
+            await forums.stop()
+            raise EngineError("; ".join(forums.faults.values()))
+        collector = Collector(forums.activity)
         collector.start()
         state = transport.start()
         if on_ready is not None:
-            on_ready(addresses)
+            for runtime, _ in forums.prepared:
+                if runtime is not None and runtime.id in forums.runtimes:
+                    on_ready(runtime.addresses)
         try:
             yield state
         finally:
             await transport.stop()
             await collector.stop()
-            await broadcaster.stop()
-            await engine.close()
+            await forums.stop()
 
     def opened_with(eio_sid: str) -> str | None:
-        """The participant cookie the session's handshake carried, if it carried one."""
+        """The participant cookies the session's handshake carried, if it carried any."""
         cookies = transport.handshake_cookies(eio_sid)
-        return read_cookie(cookies, COOKIE_NAME) if cookies is not None else None
+        return participant_cookies(cookies) if cookies is not None else None
 
-    routes = [
-        *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
-        *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
-        *shift_export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
-        *web.routes(site, health),
-    ]
-    refusals: list[str] = []  # the engine's refusal to start, said as a sentence
+    refusals: list[str] = []  # why the server could not start, said as a sentence
+    routes = web.site_routes(pages, health, forums.has_code, forums.is_closed)
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
+    routed = ForumRouter(starlette_app, forums)
     # Outermost first: every response, refusals and the Socket.IO endpoint's included, carries
     # the security headers; oversized requests are refused unread; long-polling only from the
     # forum's own pages.
-    guarded = SecurityHeaders(
-        HeaderLimits(SocketIOGuard(transport.asgi(starlette_app), opened_with))
-    )
+    guarded = SecurityHeaders(HeaderLimits(SocketIOGuard(transport.asgi(routed), opened_with)))
     asgi = StartupRefusal(guarded, refusals)
-    return Townhall(
-        asgi=asgi,
-        engine=engine,
-        hub=hub,
-        keys=keys,
-        addresses=addresses,
-        transport=transport,
-        book=book,
-    )
+    return Server(asgi=asgi, forums=forums, transport=transport)
 
 
 class StartupRefusal:
@@ -255,12 +205,15 @@ class StartupRefusal:
 def create_app() -> Any:
     """The ASGI app for one worker process, configured from `TOWNHALL_*` variables.
 
-    `townhall serve --workers N` starts N of these; each holds its own sockets.
+    `townhall serve --workers N` starts N of these; each holds its own sockets and serves every
+    forum: those of `TOWNHALL_ROOM` (programme files, separated by the path separator) and the
+    registry's.
     """
     from townhall.programme import load_programme
 
     settings = Settings.from_env(os.environ)
-    if not settings.room:
-        raise SettingsError("TOWNHALL_ROOM: the programme file is not set")
     logging.basicConfig(level=settings.log_level.upper())
-    return build(load_programme(settings.room), settings).asgi
+    paths = [Path(name) for name in settings.room.split(os.pathsep) if name]
+    server = build_server([(load_programme(path), path) for path in paths], settings)
+    server.load()
+    return server.asgi

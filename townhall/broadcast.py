@@ -1,8 +1,8 @@
 """Coalesced broadcasts: state at once, tallies on a short tick, each message framed once.
 
-Messages go to each role through the transport (townhall.transport.SocketLayer): by the fanout
-(one WebSocket frame written to every connection's socket) and, for connections not (yet) on it,
-by python-socketio's rooms.
+Messages go to each of the forum's roles through its channel (townhall.transport.layer.Channel):
+by the fanout (one WebSocket frame written to every connection's socket) and, for connections
+not (yet) on it, by python-socketio's rooms.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from townhall.model.events import (
     UpvoteSet,
 )
 from townhall.presence import Presence
-from townhall.transport.layer import SocketLayer
+from townhall.transport.layer import Channel
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Broadcaster:
     """
 
     def __init__(
-        self, transport: SocketLayer, engine: Engine, tick_s: float, presence: Presence
+        self, transport: Channel, engine: Engine, tick_s: float, presence: Presence
     ) -> None:
         self.transport = transport
         self._phone_polls: set[str] = set()  # tallies waiting for the phones' tick

@@ -25,8 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="townhall", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run a forum from a programme file")
-    serve.add_argument("roomfile", type=Path, help="the forum programme (rooms/*.toml)")
+    serve = commands.add_parser(
+        "serve", help="run forums: those of the programme files, and those made in the console"
+    )
+    serve.add_argument(
+        "roomfiles", type=Path, nargs="*", help="forum programmes (rooms/*.toml), any number"
+    )
     _server_options(serve)
 
     demo = commands.add_parser("demo", help="run the small-library open forum from rooms/")
@@ -79,10 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 2
-    roomfile = DEMO_ROOM if args.command == "demo" else args.roomfile
+    roomfiles = [DEMO_ROOM] if args.command == "demo" else list(args.roomfiles)
     if args.command == "demo" and args.data_dir is None and "TOWNHALL_DATA_DIR" not in os.environ:
         settings = settings.override(data_dir=Path("data") / "demo")
-    return _serve(roomfile, settings)
+    return _serve(roomfiles, settings)
 
 
 def _printing(command: Callable[[], int]) -> int:
@@ -213,11 +217,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _serve(roomfile: Path, settings: Settings) -> int:
+def _serve(roomfiles: list[Path], settings: Settings) -> int:
     # The server's stack is imported only to serve, so `check` stays quick.
     import uvicorn
 
-    from townhall.app import build
+    from townhall.app import build_server
     from townhall.engine import EngineError
     from townhall.transport.http_limits import raise_file_limit
 
@@ -230,36 +234,45 @@ def _serve(roomfile: Path, settings: Settings) -> int:
         print(shortfall, file=sys.stderr, flush=True)
     options = uvicorn_options(settings)
     try:
-        programme = load_programme(roomfile)
-        codes_cli.check_book(roomfile, programme)
+        rooms = [(load_programme(path), path) for path in roomfiles]
+        ids = [programme.id for programme, _ in rooms]
+        twice = sorted({forum_id for forum_id in ids if ids.count(forum_id) > 1})
+        if twice:
+            raise ValueError(f"two programme files are both forum {twice[0]!r}")
+        for programme, path in rooms:
+            codes_cli.check_book(path, programme)
         if settings.workers > 1:
-            return _serve_workers(roomfile, programme, settings, options)
-        townhall = build(programme, settings, on_ready=_print_addresses)
+            return _serve_workers(rooms, settings, options)
+        server = build_server(rooms, settings, on_ready=_print_addresses)
         # Here rather than in the app's startup, where a refusal would come with a traceback.
-        townhall.engine.load()
+        refused = server.load()
     except (ProgrammeError, EngineError, OSError, ValueError) as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 1
-    codes = codes_cli.summary(roomfile, programme)
-    if codes is not None:
-        print(f"  Ballot codes: {codes}")
-    server = uvicorn.Server(uvicorn.Config(townhall.asgi, **options))
-    server.run()
-    return 0 if server.started else 1
+    for sentence in refused:
+        print(f"townhall: {sentence}", file=sys.stderr)
+    if rooms and len(refused) == len(rooms):
+        return 1
+    for programme, path in rooms:
+        codes = codes_cli.summary(path, programme)
+        if codes is not None:
+            print(f"  Ballot codes ({programme.id}): {codes}")
+    uvicorn_server = uvicorn.Server(uvicorn.Config(server.asgi, **options))
+    uvicorn_server.run()
+    return 0 if uvicorn_server.started else 1
 
 
 def _serve_workers(
-    roomfile: Path, programme: Any, settings: Settings, options: dict[str, Any]
+    rooms: list[tuple[Any, Path]], settings: Settings, options: dict[str, Any]
 ) -> int:
     """N worker processes on one port, each building its own app from the environment."""
     import uvicorn
 
-    from townhall.app import Addresses, base_url
+    from townhall.addresses import Addresses, base_url
     from townhall.keys import load_keys
 
-    keys = load_keys(programme, settings)  # stored by the engine first, so every worker agrees
     for name, value in {
-        "ROOM": str(roomfile.resolve()),
+        "ROOM": os.pathsep.join(str(path.resolve()) for _, path in rooms),
         "REDIS_URL": settings.redis_url,
         "HOST": settings.host,
         "PORT": str(settings.port),
@@ -268,7 +281,9 @@ def _serve_workers(
         "WORKERS": str(settings.workers),
     }.items():
         os.environ[f"TOWNHALL_{name}"] = value
-    _print_addresses(Addresses.of(base_url(settings), keys, programme))
+    for programme, _ in rooms:
+        keys = load_keys(programme, settings)  # stored by the engine first: every worker agrees
+        _print_addresses(Addresses.of(base_url(settings), keys, programme))
     uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
     return 0
 

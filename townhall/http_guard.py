@@ -10,7 +10,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from townhall.identity import COOKIE_NAME, read_cookie
+from townhall.identity import participant_cookies
 
 MAX_HEADER_BYTES = 8 * 1024
 MAX_TARGET_BYTES = 4 * 1024  # a path and query: Townhall's own are under 200 bytes
@@ -94,7 +94,7 @@ class SocketIOGuard:
     (`Sec-Fetch-Site`) is refused before Engine.IO sees it. Requests with an Origin are also
     checked by Engine.IO itself; WebSocket handshakes always carry an Origin and are checked
     there. And a session id is no bearer token: every later request naming a session must carry
-    the participant cookie its handshake carried (`opened_with(sid)` gives that one).
+    the participant cookies its handshake carried (`opened_with(sid)` gives those).
     """
 
     def __init__(
@@ -135,6 +135,6 @@ class SocketIOGuard:
         sid = query.get("sid")
         if sid:
             opened = self.opened_with(sid[0])
-            if opened is not None and read_cookie(cookie, COOKIE_NAME) != opened:
+            if opened is not None and participant_cookies(cookie) != opened:
                 return "this session belongs to another participant"
         return None

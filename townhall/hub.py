@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -20,7 +21,7 @@ from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import decode
 from townhall.presence import Presence
 from townhall.ratelimit import AddressBuckets, TokenBucket, address_key
-from townhall.transport.layer import NAMESPACE, SocketLayer
+from townhall.transport.layer import Channel
 
 log = logging.getLogger(__name__)
 limited = LogLimiter(log)
@@ -47,6 +48,7 @@ CODE_TRIES_PER_CONNECTION = (1 / 30, 5)
 CODE_TRIES_PER_ADDRESS = (0.1, 20)
 CODE_TRIES_PER_FORUM = (5.0, 100)
 WRONG_CODE = frozenset({"unknown_code", "code_revoked"})
+DISCONNECT_WAIT_S = 2.0  # how long a closing forum waits for each connection to be let go
 
 
 def error_ack(code: str, message: str) -> dict[str, Any]:
@@ -61,13 +63,14 @@ class Connection:
     code_tries: TokenBucket = field(default_factory=lambda: TokenBucket(*CODE_TRIES_PER_CONNECTION))
 
 
-class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
-    """The one namespace of a forum: phones, the host screen and the projector."""
+class ForumHub:
+    """One forum's connections: phones, the host screen, the projector and the committee. The
+    server's dispatcher hands it the events of the connections that named its code."""
 
     def __init__(
         self,
         engine: Engine,
-        transport: SocketLayer,
+        transport: Channel,
         present: Presence,
         identities: Identities,
         code: str,
@@ -75,7 +78,6 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
         forum_info: dict[str, Any],
         committee_keys: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(NAMESPACE)
         self.engine = engine
         self.transport = transport
         self.present = present
@@ -93,6 +95,15 @@ class ForumHub(socketio.AsyncNamespace):  # type: ignore[misc]
 
     def presence(self) -> dict[str, int]:
         return self.present.counts()
+
+    async def disconnect_all(self) -> None:
+        """Let every connection go (the forum is closing or stopping); each hears why."""
+        for sid in list(self.connections):
+            try:
+                # A long-polling client's close waits for its next poll; not for long.
+                await asyncio.wait_for(self.transport.disconnect(sid), DISCONNECT_WAIT_S)
+            except TimeoutError:
+                await self.on_disconnect(sid)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes here: connection and rate checks, then one handler, one ack."""

@@ -13,6 +13,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("ko", "en")
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
 LANG_COOKIE = "townhall_lang"
+DEFAULT = "ko"  # the server's own pages, for a browser that asks for neither language
 
 
 def _load(language: str) -> Translations:

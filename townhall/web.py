@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from townhall import i18n
-from townhall.identity import COOKIE_MAX_AGE, COOKIE_NAME, Identities, read_cookie
+from townhall.identity import COOKIE_MAX_AGE, Identities, read_cookie
 from townhall.model.agenda import Programme
 from townhall.ratelimit import AddressBuckets, address_key
 from townhall.script_strings import SCRIPT_STRINGS
@@ -31,12 +31,13 @@ SOCKET_IO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """What the pages need to know about the forum being served."""
+    """What the pages need to know about the forum being served; the server's own pages (the
+    landing page, a refusal) are drawn by a Site with no programme."""
 
-    programme: Programme
+    programme: Programme | None
     code: str
     join_url: str
-    identities: Identities
+    identities: Identities | None
     templates: dict[str, jinja2.Environment]
     transports: tuple[str, ...]
     joins: AddressBuckets  # new participant ids per client address
@@ -86,46 +87,46 @@ def make_templates(directory: Path) -> dict[str, jinja2.Environment]:
     return envs
 
 
-def routes(site: Site, health: Any) -> list[Route | Mount]:
-    """The HTTP routes; `health` returns the health check's JSON body."""
+def cookie_value(request: Request, name: str) -> str | None:
+    # Not request.cookies: see read_cookie for why.
+    return read_cookie(request.headers.get("cookie", ""), name)
 
-    def cookie_value(request: Request, name: str) -> str | None:
-        # Not request.cookies: see read_cookie for why.
-        return read_cookie(request.headers.get("cookie", ""), name)
 
-    def language(request: Request) -> str:
-        return i18n.choose_language(
-            cookie_value(request, i18n.LANG_COOKIE),
-            request.headers.get("accept-language", ""),
-            site.programme.language,
-        )
+def language(request: Request, default: str) -> str:
+    """The page's language: the visitor's choice, else their browser's, else `default`."""
+    return i18n.choose_language(
+        cookie_value(request, i18n.LANG_COOKIE), request.headers.get("accept-language", ""), default
+    )
 
-    def wrong_code(request: Request) -> HTMLResponse:
-        lang = language(request)
-        message = i18n.CATALOGUES[lang].gettext(
-            "There is no forum with that code. Check the code on the screen."
-        )
-        response = site.render(request, "landing.html", lang, error=message)
-        response.status_code = 404
-        return response
 
-    async def landing(request: Request) -> Response:
-        return site.render(request, "landing.html", language(request), error="")
+def refusal_page(site: Site, request: Request, message: str, status: int) -> HTMLResponse:
+    """The landing page with a sentence saying why the page asked for is not there."""
+    lang = language(request, site.programme.language if site.programme else i18n.DEFAULT)
+    text = i18n.CATALOGUES[lang].gettext(message)
+    response = site.render(request, "landing.html", lang, error=text)
+    response.status_code = status
+    return response
 
-    async def join(request: Request) -> Response:
-        code = request.query_params.get("code", "").strip().upper()
-        if code != site.code:
-            return wrong_code(request)
-        return RedirectResponse(f"/j/{site.code}", status_code=303)
+
+NO_FORUM = "There is no forum with that code. Check the code on the screen."
+FORUM_CLOSED = "This forum has closed. Thank you for taking part."
+FORUM_PAGES = ("j", "host", "screen", "committee")
+
+
+def forum_routes(site: Site) -> list[Route]:
+    """One forum's pages and its QR code; the server routes a request here by its code."""
+    assert site.programme is not None and site.identities is not None
+    programme, identities = site.programme, site.identities
 
     def page(template: str, *, participant: bool = False) -> Endpoint:
         """A forum's page, drawn from `template`; a participant's also gives a newcomer an id."""
 
         async def handler(request: Request) -> Response:
             if request.path_params["code"].upper() != site.code:
-                return wrong_code(request)
-            lang = language(request)
-            if participant and site.identities.verify(cookie_value(request, COOKIE_NAME)) is None:
+                return refusal_page(site, request, NO_FORUM, 404)
+            lang = language(request, programme.language)
+            cookies = request.headers.get("cookie", "")
+            if participant and identities.from_cookie_header(cookies) is None:
                 return newcomer(request, template, lang)
             return site.render(request, template, lang)
 
@@ -138,9 +139,9 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
         if wait:
             return too_many_joins(request, lang, wait)
         response = site.render(request, template, lang)
-        _, cookie = site.identities.new()
+        _, cookie = identities.new()
         response.set_cookie(
-            COOKIE_NAME,
+            identities.cookie,
             cookie,
             max_age=COOKIE_MAX_AGE,
             httponly=True,
@@ -166,11 +167,49 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
     async def qr(request: Request) -> Response:
         if request.path_params["code"].upper() != site.code:
             return Response("no forum with that code", status_code=404, media_type="text/plain")
-        buffer = io.BytesIO()
-        segno.make(site.join_url, error="m").save(
-            buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", xmldecl=False
-        )
-        return Response(buffer.getvalue(), media_type="image/svg+xml")
+        return Response(qr_svg(site.join_url), media_type="image/svg+xml")
+
+    return [
+        Route("/j/{code}", page("phone.html", participant=True), name="phone"),
+        Route("/host/{code}", page("host.html"), name="host"),
+        Route("/screen/{code}", page("screen.html"), name="screen"),
+        Route("/committee/{code}", page("committee.html"), name="committee"),
+        Route("/qr/{code}.svg", qr),
+    ]
+
+
+def qr_svg(url: str) -> bytes:
+    """A QR code for `url` as SVG, dark on light with a quiet zone, as phones read best."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(
+        buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", xmldecl=False
+    )
+    return buffer.getvalue()
+
+
+def site_routes(
+    site: Site,
+    health: Callable[[], dict[str, Any]],
+    has_code: Callable[[str], bool],
+    is_closed: Callable[[str], bool],
+) -> list[Route | Mount]:
+    """The server's own routes: the landing page, joining by code, the language switch, the
+    health check and the static files; and, for a code no forum on the server has, a refusal.
+    `health` returns the health check's JSON body."""
+
+    async def landing(request: Request) -> Response:
+        return site.render(request, "landing.html", language(request, i18n.DEFAULT), error="")
+
+    async def join(request: Request) -> Response:
+        code = request.query_params.get("code", "").strip().upper()
+        if not code.isascii() or not code.isalnum() or not has_code(code):
+            return refusal_page(site, request, NO_FORUM, 404)
+        return RedirectResponse(f"/j/{code}", status_code=303)
+
+    async def no_forum(request: Request) -> Response:
+        if is_closed(request.path_params["code"].upper()):
+            return refusal_page(site, request, FORUM_CLOSED, 410)
+        return refusal_page(site, request, NO_FORUM, 404)
 
     async def set_language(request: Request) -> Response:
         chosen = request.path_params["lang"]
@@ -194,14 +233,14 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
             return Response("socket.io-client is not installed: run npm ci", status_code=500)
         return FileResponse(SOCKET_IO_CLIENT, media_type="text/javascript")
 
+    async def no_qr(request: Request) -> Response:
+        return Response("no forum with that code", status_code=404, media_type="text/plain")
+
     return [
         Route("/", landing),
         Route("/join", join),
-        Route("/j/{code}", page("phone.html", participant=True), name="phone"),
-        Route("/host/{code}", page("host.html"), name="host"),
-        Route("/screen/{code}", page("screen.html"), name="screen"),
-        Route("/committee/{code}", page("committee.html"), name="committee"),
-        Route("/qr/{code}.svg", qr),
+        *(Route(f"/{section}/{{code}}", no_forum) for section in FORUM_PAGES),
+        Route("/qr/{code}.svg", no_qr),
         Route("/lang/{lang}", set_language),
         Route("/healthz", healthz),
         Route("/vendor/socket.io.esm.min.js", socket_io_client),

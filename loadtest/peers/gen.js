@@ -130,7 +130,7 @@ class Conn {
 
   open() {
     return new Promise((resolve) => {
-      const headers = this.cookie ? { Cookie: `townhall_pid=${this.cookie}` } : undefined;
+      const headers = this.cookie ? { Cookie: `townhall_pid_${opts.code}=${this.cookie}` } : undefined;
       const ws = new WebSocket(WS_URL, {
         perMessageDeflate: false,
         skipUTF8Validation: true,
@@ -232,7 +232,8 @@ function fetchCookie(agent) {
     const request = http.get(`${opts.url}/j/${opts.code}`, { agent }, (response) => {
       response.resume();
       const cookies = response.headers['set-cookie'] || [];
-      const found = cookies.map((c) => /^townhall_pid=([^;]+)/.exec(c)).find(Boolean);
+      const name = `townhall_pid_${opts.code}=`;
+      const found = cookies.filter((c) => c.startsWith(name)).map((c) => [c, c.slice(name.length).split(';')[0]]).find(Boolean);
       resolve(found ? found[1] : null);
     });
     request.setTimeout(opts['connect-timeout'] * 1000, () => request.destroy());

@@ -8,6 +8,7 @@ from typing import Any
 
 from townhall.config import REDIS_SCHEMES
 from townhall.engine.base import Engine, EngineError, Listener, Outcome
+from townhall.engine.registry import Registry
 from townhall.model.agenda import Programme
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Outcome",
     "keep_secrets",
     "open_engine",
+    "open_registry",
     "read_stored_log",
     "stored_secret",
 ]
@@ -95,3 +97,14 @@ def stored_secret(url: str, forum_id: str, data_dir: Path) -> str:
     from townhall.engine.redis_secrets import stored_secret as in_redis
 
     return in_redis(url, forum_id)
+
+
+def open_registry(url: str, data_dir: Path) -> Registry:
+    """The registry of forums, kept where the engine for `url` keeps forums."""
+    if _scheme(url) == "memory":
+        from townhall.engine.registry_file import FileRegistry
+
+        return FileRegistry(data_dir)
+    from townhall.engine.redis_registry import RedisRegistry
+
+    return RedisRegistry(url)

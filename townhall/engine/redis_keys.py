@@ -189,3 +189,18 @@ class RedisKeys:
             elif isinstance(event, CodeRevoked):
                 keys += [self.codes_revoked, self.code_phones, self.phone_codes]
         return keys
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryKeys:
+    """The server's own keys: the registry of forums and the server's secrets. One hash tag,
+    so a change and its version move together in one transaction, in Redis Cluster too."""
+
+    forums: str = f"{PREFIX}:{{server}}:forums"  # Hash: forum id -> its entry as JSON
+    version: str = f"{PREFIX}:{{server}}:forums_version"  # String: moves with every change
+    secrets: str = f"{PREFIX}:{{server}}:secrets"  # Hash: name -> value (the organiser key's hash)
+
+    @staticmethod
+    def forum_pattern(forum_id: str) -> str:
+        """A SCAN pattern for every key of one forum (ids never hold glob characters)."""
+        return f"{PREFIX}:{{{forum_id}}}:*"

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from townhall import wire_json
-from townhall.model.commands import Role
 
 # Unsent bytes a connection may have before it is sent only the latest of each message kind.
 BUFFER_LIMIT = 64 * 1024
@@ -100,37 +99,43 @@ class Pipe:
 
 @dataclass(slots=True)
 class _Joining:
-    role: Role
+    room: Hashable
     pipe: Pipe
     sent: Callable[[], bool]
     seen_empty: bool = False
 
 
 class Fanout:
-    """Every fast connection by role; `send` frames a message once and writes it to all of them."""
+    """Every fast connection by room (a forum's role); `send` frames a message once and writes
+    it to all of a room's members."""
 
     def __init__(self, buffer_limit: int = BUFFER_LIMIT) -> None:
         self.buffer_limit = buffer_limit
-        self.members: dict[Role, dict[str, Pipe]] = {role: {} for role in Role}
-        self._roles: dict[str, Role] = {}
+        self.members: dict[Hashable, dict[str, Pipe]] = {}
+        self._rooms: dict[str, Hashable] = {}
         # Connections whose connect reply may still be queued, with a check that says it's out.
         self._joining: dict[str, _Joining] = {}
         self._owing: dict[str, Pipe] = {}
 
-    def join(self, sid: str, role: Role, transport: Transport, sent: Callable[[], bool]) -> None:
+    def join(
+        self, sid: str, room: Hashable, transport: Transport, sent: Callable[[], bool]
+    ) -> None:
         """Add a connection once `sent()` has said, at two calls of `admit` in a row, that
         everything queued for it (its connect reply first) has been taken to be written."""
-        self._joining[sid] = _Joining(role, Pipe(transport), sent)
+        self._joining[sid] = _Joining(room, Pipe(transport), sent)
 
     def leave(self, sid: str) -> None:
         self._joining.pop(sid, None)
         self._owing.pop(sid, None)
-        role = self._roles.pop(sid, None)
-        if role is not None:
-            self.members[role].pop(sid, None)
+        room = self._rooms.pop(sid, None)
+        if room is not None:
+            members = self.members[room]
+            members.pop(sid, None)
+            if not members:
+                del self.members[room]
 
-    def admit(self) -> list[tuple[str, Role]]:
-        """Move connections whose connect reply is out into their role; returns them.
+    def admit(self) -> list[tuple[str, Hashable]]:
+        """Move connections whose connect reply is out into their room; returns them.
 
         Called once a tick. The stock path's writer takes a message off the queue a step before
         it writes it, so an empty queue must be seen twice, a tick apart, to be sure."""
@@ -144,19 +149,19 @@ class Fanout:
                 joining.seen_empty = True
             else:
                 del self._joining[sid]
-                self.members[joining.role][sid] = joining.pipe
-                self._roles[sid] = joining.role
-                admitted.append((sid, joining.role))
+                self.members.setdefault(joining.room, {})[sid] = joining.pipe
+                self._rooms[sid] = joining.room
+                admitted.append((sid, joining.room))
         return admitted
 
     @property
     def joining(self) -> int:
         return len(self._joining)
 
-    def send(self, role: Role, key: Hashable, frame: bytes) -> None:
-        """Write `frame` to every member of `role`; a slow one keeps only the latest per `key`."""
+    def send(self, room: Hashable, key: Hashable, frame: bytes) -> None:
+        """Write `frame` to every member of `room`; a slow one keeps only the latest per `key`."""
         limit = self.buffer_limit
-        for sid, pipe in self.members[role].items():
+        for sid, pipe in self.members.get(room, {}).items():
             if not pipe.send(key, frame, limit):
                 self._owing[sid] = pipe
 
@@ -171,5 +176,6 @@ class Fanout:
     def owing(self) -> int:
         return len(self._owing)
 
-    def count(self, role: Role) -> int:
-        return len(self.members[role])
+    def count(self, room: Hashable) -> int:
+        members = self.members.get(room)
+        return len(members) if members is not None else 0

@@ -7,6 +7,7 @@ it is on, and the fanout if it is on; whether either is on is decided here, once
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable
 from typing import Any
 
@@ -50,11 +51,13 @@ class SocketLayer:
         )
         # Broadcasts framed once and written to every socket; None: python-socketio's rooms only.
         self.fanout = Fanout() if settings.fast_broadcast else None
+        self._admit_interval = settings.tick_ms / 1000 * 0.9
+        self._admitted_at = -1e9
 
     # the app
 
     def serve(self, namespace: socketio.AsyncNamespace) -> None:
-        """Hand every connection's events to `namespace` (the hub)."""
+        """Hand every connection's events to `namespace` (the forums' dispatcher)."""
         self.sio.register_namespace(namespace)
 
     def asgi(self, other: Any) -> Any:
@@ -93,16 +96,10 @@ class SocketLayer:
         message of the event the hub is handling, until its handler first awaits."""
         return self.sio.message_size
 
-    async def join(self, sid: str, role: Role, environ: dict[str, Any]) -> None:
-        """Broadcasts to `role` reach this connection: by python-socketio's room at once, and by
-        the fanout once its connect reply is out (see `admit`)."""
-        await self.sio.enter_room(sid, role.value, namespace=NAMESPACE)
-        if self.fanout is None:
-            return
-        transport = transport_of(environ)
-        eio = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE))
-        if transport is not None and eio is not None:
-            self.fanout.join(sid, role, transport, eio.queue.empty)
+    def channel(self, forum: str) -> Channel:
+        """What one forum's hub and broadcaster use: its rooms, one per role, apart from every
+        other forum's on this server."""
+        return Channel(self, forum)
 
     def leave(self, sid: str) -> None:
         if self.fanout is not None:
@@ -115,10 +112,71 @@ class SocketLayer:
         True if some are still to be looked at on a later tick."""
         if self.fanout is None:
             return False
+        # Every forum's broadcaster calls this each tick; the fanout's admission must see an
+        # empty queue twice about a tick apart, so calls in between only say whether to call again.
+        now = time.monotonic()
+        if now - self._admitted_at < self._admit_interval:
+            return bool(self.fanout.joining or self.fanout.owing)
+        self._admitted_at = now
         self.fanout.settle()
-        for sid, role in self.fanout.admit():
-            await self.sio.leave_room(sid, role.value, namespace=NAMESPACE)
+        for sid, room in self.fanout.admit():
+            await self.sio.leave_room(sid, room_name(room), namespace=NAMESPACE)
         return bool(self.fanout.joining or self.fanout.owing)
+
+
+Room = tuple[str, Role]  # a forum's connections of one role
+
+
+def room_name(room: Hashable) -> str:
+    """python-socketio's name for a room (a forum and a role): the forum, then the role."""
+    assert isinstance(room, tuple)
+    return f"{room[0]}/{room[1]}"
+
+
+class Channel:
+    """One forum's view of the transport: the hub joins its connections to the forum's rooms,
+    the broadcaster sends to them; no message reaches another forum's connections."""
+
+    def __init__(self, layer: SocketLayer, forum: str) -> None:
+        self.layer = layer
+        self.forum = forum
+        self._rooms: dict[Role, Room] = {role: (forum, role) for role in Role}
+        self._names = {role: room_name(room) for role, room in self._rooms.items()}
+
+    def is_connected(self, sid: str) -> bool:
+        return self.layer.is_connected(sid)
+
+    def message_size(self) -> int:
+        return self.layer.message_size()
+
+    async def join(self, sid: str, role: Role, environ: dict[str, Any]) -> None:
+        """Broadcasts to the forum's `role` reach this connection: by python-socketio's room at
+        once, and by the fanout once its connect reply is out (see `admit`)."""
+        sio = self.layer.sio
+        await sio.enter_room(sid, self._names[role], namespace=NAMESPACE)
+        fanout = self.layer.fanout
+        if fanout is None:
+            return
+        transport = transport_of(environ)
+        eio = sio.eio.sockets.get(sio.manager.eio_sid_from_sid(sid, NAMESPACE))
+        if transport is not None and eio is not None:
+            fanout.join(sid, self._rooms[role], transport, eio.queue.empty)
+
+    def leave(self, sid: str) -> None:
+        self.layer.leave(sid)
+
+    async def disconnect(self, sid: str) -> None:
+        """Close a connection from the server's side."""
+        await self.layer.sio.disconnect(sid, namespace=NAMESPACE)
+
+    async def admit(self) -> bool:
+        return await self.layer.admit()
+
+    def count(self, role: Role) -> int:
+        """The forum's connections of `role` on the fanout (the rest are still joining or on
+        long-polling)."""
+        fanout = self.layer.fanout
+        return fanout.count(self._rooms[role]) if fanout is not None else 0
 
     async def send(
         self,
@@ -128,13 +186,18 @@ class SocketLayer:
         key: Hashable = None,
         frame: bytes | None = None,
     ) -> bytes | None:
-        """Send to every connection of `role`; returns the frame, to reuse for another role.
+        """Send to every connection of the forum's `role`; returns the frame, to reuse for
+        another role.
 
         `key` names the kind of message: a connection that is not draining keeps only the
         latest of each kind."""
-        if self.fanout is not None and self.fanout.count(role):
+        fanout = self.layer.fanout
+        room = self._rooms[role]
+        if fanout is not None and fanout.count(room):
             frame = frame or event_frame(event, data)
-            self.fanout.send(role, key if key is not None else event, frame)
-        if self.sio.manager.rooms.get(NAMESPACE, {}).get(role.value):
-            await self.sio.emit(event, data, to=role.value)
+            fanout.send(room, key if key is not None else event, frame)
+        sio = self.layer.sio
+        name = self._names[role]
+        if sio.manager.rooms.get(NAMESPACE, {}).get(name):
+            await sio.emit(event, data, to=name)
         return frame
