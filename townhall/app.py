@@ -104,7 +104,7 @@ def build_server(
     shorten_access_log()
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
-    shared = settings.workers > 1 or bool(settings.redis_url)
+    shared = settings.workers > 1 or settings.shared
     transports = ["websocket"] if shared else TRANSPORTS
     transport = SocketLayer(settings, transports)
     templates = web.make_templates(web.ROOT / "templates")
@@ -133,7 +133,7 @@ def build_server(
             connections.update(runtime.hub.presence())
         return {
             "ok": all(runtime.engine.available for runtime in runtimes),
-            "engine": "redis" if settings.redis_url else "memory",
+            "engine": "redis" if settings.shared else "memory",
             "pid": os.getpid(),
             "forums": {
                 runtime.id: {"seq": runtime.engine.forum.seq, "state": runtime.state.value}
@@ -144,7 +144,11 @@ def build_server(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await forums.start()
+        try:
+            await forums.start()
+        except EngineError as exc:  # the registry cannot be read: nothing can be served
+            refusals.append(str(exc))
+            raise
         if rooms and not forums.runtimes:
             # Nothing asked for on the command line could be served: say why and stop.
             refusals.extend(forums.faults.values())

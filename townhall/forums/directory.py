@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from townhall.engine.registry import Entry, ForumState, Source
 from townhall.forums.console_rules import check_console_programme
-from townhall.forums.held import DirectoryError, Forums, now_ms
+from townhall.forums.held import WATCH_INTERVAL_S, DirectoryError, Forums, now_ms
 from townhall.programme import parse_programme
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,12 @@ class Directory:
                 )
             if entry.state is ForumState.OPEN:
                 raise DirectoryError("bad_state", "close or archive the forum before deleting it")
+            if entry.state is ForumState.CLOSED and self.forums.shared:
+                # Other workers still hold it loaded: archive it everywhere first, so none
+                # writes to its keys after they are gone.
+                archived = Entry(entry.id, ForumState.ARCHIVED, entry.source, entry.created_ms)
+                await asyncio.to_thread(self.forums.registry.put, archived)
+                await asyncio.sleep(2 * WATCH_INTERVAL_S + 0.5)
             await self.forums.unload(forum_id)
             await asyncio.to_thread(self.forums.registry.remove, forum_id)
             removed = await asyncio.to_thread(self.forums.registry.remove_forum_data, forum_id)
