@@ -6,6 +6,7 @@ once."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Live, forum_programme, serve, wait_until
-from tests.test_record import ENGINES, run_townhall, settings_for
+from tests.test_record import ENGINES, run_python, run_townhall, settings_for
 from townhall.app import Townhall
 
 FORUM = "test-forum"
@@ -53,7 +54,9 @@ async def test_a_quick_poll_is_voted_on_kept_through_a_restart_and_verified(
         assert quick["options"] == [{"id": "o1", "label": "비빔밥"}, {"id": "o2", "label": "김밥"}]
         fixed = {"item": "quick-1", "field": "label", "option": "o2", "text": "김밥 한 줄"}
         assert (await host.call("item_edit", fixed))["ok"]
-        assert (await host.call("option_add", {"poll": "quick-1", "label": "라면"}))["option"] == "o3"
+        assert (await host.call("option_add", {"poll": "quick-1", "label": "라면"}))[
+            "option"
+        ] == "o3"
         assert (await host.call("next"))["ok"]
         assert (await host.call("poll_open", {"poll": "quick-1"}))["ok"]
         first = await phone.call("vote", {"poll": "quick-1", "choices": ["o2"], "op": "v1"})
@@ -86,6 +89,11 @@ async def test_a_quick_poll_is_voted_on_kept_through_a_restart_and_verified(
     checked = run_townhall("verify", str(out))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "poll tallies at their close: 1" in checked.stdout
+    # The independent recount, written from docs/record.md, agrees.
+    recounted = run_python(str(Path(__file__).parent / "record_recount.py"), str(out))
+    assert recounted.returncode == 0, recounted.stderr
+    (closed,) = json.loads(recounted.stdout)["tallies"]
+    assert closed["poll"] == "quick-1" and closed["tally"] == {"o1": 0, "o2": 1, "o3": 1}
 
 
 async def test_a_poll_added_on_one_redis_worker_is_votable_on_another_at_once(
