@@ -105,6 +105,9 @@ class Replay:
     def _on_agenda(self, line: int, event: dict[str, Any]) -> list[str]:
         return recount_agenda.change(self, event)
 
+    def poll_state(self, poll: str) -> PollReplay:
+        return self._poll({"poll": poll})[1]
+
     def _item_of(self, poll: str) -> dict[str, Any]:
         if self.programme is None:
             raise Bad(f"poll {poll!r} comes before any server_started line: no programme yet")

@@ -26,7 +26,7 @@ def change(replay: Replay, line: dict[str, Any]) -> list[str]:
     """Replay one change's line: the programme as changed, and the poll states it names."""
     if replay.programme is None:
         raise Bad("an agenda change before any server_started line: no programme yet")
-    poll_at = _poll_at(replay)
+    poll_at = replay.poll_state
     replay.programme = amend(replay.programme, line, poll_at)
     replay.changes.append(line)
     if line["type"] == "item_added" and line["kind"] == "poll":
@@ -52,10 +52,6 @@ def restated(replay: Replay, programme: dict[str, Any]) -> dict[str, Any]:
     for line in replay.changes:
         programme = amend(programme, line, None)  # checked when first replayed
     return programme
-
-
-def _poll_at(replay: Replay) -> PollAt:
-    return lambda poll: replay._poll({"poll": poll})[1]
 
 
 def amend(
