@@ -44,13 +44,19 @@ def recount(path: str) -> dict[str, Any]:
     groups: dict[str, dict[str, str]] = {}
     scores: dict[tuple[str, str], list[list[int]]] = {}
     live: dict[str, int] = {}
+    # Polls whose options the agenda's changes on the day set: added, or added to.
+    changed: dict[str, list[list[str]]] = {}
+
+    def options_of(poll: str) -> list[list[str]]:
+        if poll in promoted:
+            return promoted[poll][0]
+        if poll in changed:
+            return changed[poll]
+        item: dict[str, Any] = next(i for i in programme["items"] if i["id"] == poll)
+        return list(item["options"])
 
     def tally(poll: str) -> dict[str, int]:
-        if poll in promoted:
-            options = [o[0] for o in promoted[poll][0]]
-        else:
-            item = next(i for i in programme["items"] if i["id"] == poll)
-            options = [o[0] for o in item["options"]]
+        options = [o[0] for o in options_of(poll)]
         current = ballots.get(poll, {}).values()
         return {o: sum(o in b for b in current) for o in options}
 
@@ -58,6 +64,13 @@ def recount(path: str) -> dict[str, Any]:
         kind = event["type"]
         if kind == "server_started":
             programme = event["programme"]
+        elif kind == "item_added" and event["kind"] == "poll":
+            changed[event["item"]] = list(event["options"])
+        elif kind == "option_added":
+            options = options_of(event["poll"])
+            if event["poll"] not in promoted:
+                changed[event["poll"]] = options = list(options)
+            options.append([event["option"], event["label"]])
         elif kind == "poll_options":
             promoted[event["poll"]] = (event["options"], event["agreements"])
         elif kind == "ballot":

@@ -6,12 +6,17 @@ from typing import Any
 
 import pytest
 
+from townhall.model.agenda import ItemKind
 from townhall.model.commands import (
+    AddItem,
+    AddOption,
+    AddPoll,
     AnswerPost,
     ApprovePost,
     ClosePoll,
     Command,
     EditPost,
+    EditWording,
     Goto,
     HideAuthor,
     HidePost,
@@ -34,6 +39,7 @@ from townhall.model.commands import (
     SubmitPost,
     Upvote,
     Vote,
+    Wording,
 )
 from townhall.model.errors import ForumError, InvalidPayload
 from townhall.payloads import DECODERS, MAX_TIMER_SECONDS, UnknownEvent, decode
@@ -63,6 +69,30 @@ GOOD: list[tuple[str, Any, Command]] = [
     ("selection_withdraw", {}, PublishSelection(published=False)),
     ("redeem", {"code": "ABC-DEF-GHJ"}, RedeemCode("ABC-DEF-GHJ")),
     ("code_revoke", {"card": "jury-17"}, RevokeCode("jury-17")),
+    (
+        "poll_add",
+        {"question": "차?", "options": ["예", "아니오"]},
+        AddPoll("차?", ("예", "아니오")),
+    ),
+    (
+        "poll_add",
+        {"question": "q", "options": ["a", "b", "c"], "max_choices": 2, "title": "T"}
+        | {"live": True, "after": "intro"},
+        AddPoll("q", ("a", "b", "c"), 2, "T", live=True, after="intro"),
+    ),
+    ("item_add", {"kind": "talk", "title": "쉬는 시간"}, AddItem(ItemKind.TALK, "쉬는 시간")),
+    (
+        "item_add",
+        {"kind": "qna", "title": "Q", "notes": "n", "moderated": True, "after": "x"},
+        AddItem(ItemKind.QNA, "Q", "n", moderated=True, after="x"),
+    ),
+    ("item_edit", {"item": "i", "field": "title", "text": ""}, EditWording("i", Wording.TITLE, "")),
+    (
+        "item_edit",
+        {"item": "p", "field": "label", "text": "A", "option": "a"},
+        EditWording("p", Wording.LABEL, "A", "a"),
+    ),
+    ("option_add", {"poll": "p", "label": "D"}, AddOption("p", "D")),
     ("vote", {"poll": "p", "choices": ["a", "b"], "op": "op-1"}, Vote("p", ("a", "b"), "op-1")),
     ("vote", {"poll": "p", "choices": [], "op": "o"}, Vote("p", (), "o")),
     ("goto", {"item": "intro"}, Goto("intro")),
@@ -108,6 +138,21 @@ def test_size_limits_are_inclusive() -> None:
 
 
 BAD: list[tuple[str, Any]] = [
+    ("poll_add", {"question": "q"}),
+    ("poll_add", {"question": "q", "options": "a,b"}),
+    ("poll_add", {"question": "q", "options": ["a"] * 13}),
+    ("poll_add", {"question": "q", "options": ["a", 2]}),
+    ("poll_add", {"question": "q", "options": ["a", "b"], "max_choices": True}),
+    ("poll_add", {"question": "q", "options": ["a", "b"], "live": "yes"}),
+    ("poll_add", {"question": "q" * 301, "options": ["a", "b"]}),
+    ("poll_add", {"question": "q", "options": ["a", "b"], "kind": "poll"}),
+    ("item_add", {"kind": "poll", "title": "t"}),
+    ("item_add", {"kind": "talk", "title": "t", "notes": "n" * 4001}),
+    ("item_edit", {"item": "i", "field": "kind", "text": "poll"}),
+    ("item_edit", {"item": "i", "field": "label", "text": "x"}),
+    ("item_edit", {"item": "i", "field": "title", "text": "x", "option": "a"}),
+    ("option_add", {"poll": "p"}),
+    ("option_add", {"poll": "p", "label": ["x"]}),
     # committee scores: a list of whole numbers or nulls, within bounds
     ("score", {"candidate": "c"}),
     ("score", {"candidate": "c", "scores": []}),

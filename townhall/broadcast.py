@@ -20,8 +20,10 @@ from townhall.model.events import (
     CodeRevoked,
     CommitteeScored,
     Event,
+    ItemAdded,
     ItemChanged,
     LiveVoteRecorded,
+    OptionAdded,
     PollClosed,
     PollOpened,
     PollOptionsSet,
@@ -40,6 +42,7 @@ from townhall.model.events import (
     TimerReset,
     TimerStarted,
     UpvoteSet,
+    WordingChanged,
 )
 from townhall.presence import Presence
 from townhall.transport.layer import Channel
@@ -79,6 +82,9 @@ STATE_EVENTS = (  # the forum's state, for every role
     ScoringLocked,
     SelectionPublished,
     ShiftShown,
+    ItemAdded,  # the agenda changed on the day: a new item, a new option (and the poll's
+    OptionAdded,  # tally), corrected wording
+    WordingChanged,
 )
 # The state as the host alone sees it changes (its table of ballot codes); no one else's does,
 # so a hall redeeming its codes at the door sends nothing to the phones.
@@ -136,7 +142,7 @@ class Broadcaster:
                 self._host_state_dirty = True
             elif isinstance(event, STATE_EVENTS):
                 self._state_dirty = True
-                if isinstance(event, PollOptionsSet):
+                if isinstance(event, PollOptionsSet | OptionAdded):
                     self._dirty_polls.add(event.poll)
                 if isinstance(event, ItemChanged):
                     # The board now on screen goes to phones and projector at once.

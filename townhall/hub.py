@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 limited = LogLimiter(log)
 
 MAX_PAYLOAD_BYTES = 8 * 1024  # a 2,000-character post in Korean is about 6 KiB
+# The host's: an agenda item's notes (4,000 characters) in Korean are about 12 KiB, under the
+# transport's 16 KiB message limit.
+MAX_HOST_PAYLOAD_BYTES = 15 * 1024
 # What a message carries besides its payload and event name: the packet type, an ack id, the
 # quotes, comma and brackets of `2<id>["<event>",<payload>]`.
 FRAMING_BYTES = 16
@@ -127,10 +130,10 @@ class ForumHub:
         try:
             if len(args) > 2:
                 raise InvalidPayload("send one payload object per message")
-            if too_large(self.transport.message_size(), event, data):
-                return error_ack(
-                    "payload_too_large", f"payloads are at most {MAX_PAYLOAD_BYTES} bytes"
-                )
+            host = connection.actor.role is Role.HOST
+            limit = MAX_HOST_PAYLOAD_BYTES if host else MAX_PAYLOAD_BYTES
+            if too_large(self.transport.message_size(), event, data, limit):
+                return error_ack("payload_too_large", f"payloads are at most {limit} bytes")
             if event == "snapshot":
                 return await self.snapshot(connection.actor)
             if event == "code_tries_reset":
@@ -283,7 +286,7 @@ class ForumHub:
         return reply
 
 
-def too_large(sent: int, event: str, data: Any) -> bool:
+def too_large(sent: int, event: str, data: Any, limit: int = MAX_PAYLOAD_BYTES) -> bool:
     """Whether a payload is over the limit, as UTF-8 JSON with no spaces.
 
     `sent` is the whole message's size as the client sent it, which the transport measured. It
@@ -292,13 +295,13 @@ def too_large(sent: int, event: str, data: Any) -> bool:
     again, decoded, and a client that escapes Korean text gets the same limit as a browser.
     """
     framing = len(event.encode("utf-8", "surrogatepass")) + FRAMING_BYTES
-    if sent - framing <= MAX_PAYLOAD_BYTES:
+    if sent - framing <= limit:
         return False
     try:
         compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
         return True
-    return len(compact.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES
+    return len(compact.encode("utf-8", "surrogatepass")) > limit
 
 
 def same_secret(given: Any, expected: str) -> bool:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from townhall.model import limits
+from townhall.model.agenda import ItemKind
 from townhall.model.commands import (
+    AddItem,
+    AddOption,
+    AddPoll,
     AnswerPost,
     ApprovePost,
     ClosePoll,
     Command,
     EditPost,
+    EditWording,
     Goto,
     HideAuthor,
     HidePost,
@@ -33,6 +39,7 @@ from townhall.model.commands import (
     SubmitPost,
     Upvote,
     Vote,
+    Wording,
 )
 from townhall.model.errors import ForumError, InvalidPayload
 
@@ -175,6 +182,80 @@ def _score(data: Any) -> ScoreCandidate:
     return ScoreCandidate(_text(fields, "candidate"), tuple(scores))
 
 
+def _wording(data: dict[str, Any], key: str, limit: int, default: str | None = None) -> str:
+    """Text the host writes on the agenda: its type and an outer bound here; emptiness and the
+    bound for its field are the model's to refuse, with their own codes."""
+    value = data.get(key, default)
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidPayload(f"{key!r} must be a string of at most {limit} characters")
+    return _unicode(value)
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidPayload(f"{key!r} must be true or false")
+    return value
+
+
+def _after(data: dict[str, Any]) -> str:
+    return _text(data, "after") if "after" in data else ""
+
+
+def _poll_add(data: Any) -> AddPoll:
+    fields = _fields(
+        data, {"question", "options"}, frozenset({"max_choices", "title", "live", "after"})
+    )
+    options = fields["options"]
+    if not isinstance(options, list) or len(options) > limits.MAX_OPTIONS:
+        raise InvalidPayload(f"'options' must be a list of at most {limits.MAX_OPTIONS} labels")
+    labels = tuple(_wording({"label": o}, "label", limits.LABEL) for o in options)
+    most = fields.get("max_choices", 1)
+    if isinstance(most, bool) or not isinstance(most, int) or not 1 <= most <= MAX_CHOICES:
+        raise InvalidPayload(f"'max_choices' must be a whole number from 1 to {MAX_CHOICES}")
+    return AddPoll(
+        question=_wording(fields, "question", limits.QUESTION),
+        options=labels,
+        max_choices=most,
+        title=_wording(fields, "title", limits.TITLE, ""),
+        live=_flag(fields, "live"),
+        after=_after(fields),
+    )
+
+
+def _item_add(data: Any) -> AddItem:
+    fields = _fields(data, {"kind", "title"}, frozenset({"notes", "moderated", "after"}))
+    if fields["kind"] not in (ItemKind.TALK, ItemKind.QNA):
+        raise InvalidPayload('\'kind\' must be "talk" or "qna"; a poll is added with poll_add')
+    return AddItem(
+        kind=ItemKind(fields["kind"]),
+        title=_wording(fields, "title", limits.TITLE),
+        notes=_wording(fields, "notes", limits.NOTES, ""),
+        moderated=_flag(fields, "moderated"),
+        after=_after(fields),
+    )
+
+
+def _item_edit(data: Any) -> EditWording:
+    fields = _fields(data, {"item", "field", "text"}, frozenset({"option"}))
+    if fields["field"] not in tuple(Wording):
+        raise InvalidPayload("'field' must be title, question, notes or label")
+    field = Wording(fields["field"])
+    if (field is Wording.LABEL) != ("option" in fields):
+        raise InvalidPayload("'option' names the option whose label changes, and only then")
+    return EditWording(
+        item=_text(fields, "item"),
+        field=field,
+        text=_wording(fields, "text", limits.NOTES),
+        option=_text(fields, "option") if "option" in fields else "",
+    )
+
+
+def _option_add(data: Any) -> AddOption:
+    fields = _fields(data, {"poll", "label"})
+    return AddOption(_text(fields, "poll"), _wording(fields, "label", limits.LABEL))
+
+
 def _no_fields(make: Callable[[], Command]) -> Callable[[Any], Command]:
     def decode(data: Any) -> Command:
         _fields(data, set())
@@ -215,6 +296,10 @@ DECODERS: dict[str, Callable[[Any], Command]] = {
     "selection_withdraw": _no_fields(lambda: PublishSelection(published=False)),
     "redeem": lambda data: RedeemCode(_unicode(_text(_fields(data, {"code"}), "code"))),
     "code_revoke": lambda data: RevokeCode(_unicode(_text(_fields(data, {"card"}), "card"))),
+    "poll_add": _poll_add,
+    "item_add": _item_add,
+    "item_edit": _item_edit,
+    "option_add": _option_add,
 }
 
 

@@ -20,6 +20,7 @@ from townhall.model.agenda import (
     ResultsMode,
     Selection,
 )
+from townhall.model.limits import LABEL, MAX_ITEMS, MAX_OPTIONS, NOTES, QUESTION, TITLE
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
 from townhall.programme_comparison import COMPARISON_KEYS, check_comparisons, read_comparison
 from townhall.programme_eligibility import read_draw_report, read_eligibility
@@ -29,8 +30,6 @@ __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
 LANGUAGES = ("ko", "en")
 CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,12}$")
-MAX_ITEMS = 200
-MAX_OPTIONS = 12
 
 _FORUM_KEYS = {"id", "title", "subtitle", "language", "code"}
 SELECTION_KEYS = {
@@ -287,8 +286,8 @@ class _Reader(FieldReader):
         common: dict[str, Any] = {
             "id": self.string(raw, "id", where, pattern=ID_PATTERN),
             "kind": kind,
-            "title": self.string(raw, "title", where, max_length=200),
-            "notes": self.string(raw, "notes", where, default="", max_length=4000),
+            "title": self.string(raw, "title", where, max_length=TITLE),
+            "notes": self.string(raw, "notes", where, default="", max_length=NOTES),
             "minutes": minutes,
         }
         if kind is ItemKind.POLL:
@@ -336,7 +335,7 @@ class _Reader(FieldReader):
             options.append(
                 PollOption(
                     id=self.string(option, "id", at, pattern=ID_PATTERN),
-                    label=self.string(option, "label", at, max_length=200),
+                    label=self.string(option, "label", at, max_length=LABEL),
                 )
             )
         ids = [o.id for o in options]
@@ -367,7 +366,7 @@ class _Reader(FieldReader):
         return {
             "voters": tuple(voters),
             "by_group": by_group,
-            "question": self.string(raw, "question", where, default="", max_length=300),
+            "question": self.string(raw, "question", where, default="", max_length=QUESTION),
             "options": tuple(options),
             "choice": choice,
             "max_choices": max_choices,

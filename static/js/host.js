@@ -17,6 +17,7 @@ import {
   syncList,
   t,
 } from "./common.js";
+import { renderAgendaTools, setUpAgenda } from "./host-agenda.js";
 import { renderCodes, setUpRevoke, setUpTriesReset } from "./host-codes.js";
 import { renderHostShift } from "./shift.js";
 
@@ -85,6 +86,7 @@ async function send(event, payload = {}) {
 
 setUpRevoke(send);
 setUpTriesReset(send);
+setUpAgenda(socket);
 
 // Resolves to whether the command was accepted.
 async function command(event, payload = {}) {
@@ -108,6 +110,7 @@ function render() {
   renderSelectionPanel();
   renderHostShift(state, item, $("shift-panel"), command);
   renderCodes(state.codes, state.group_labels);
+  renderAgendaTools(forum);
   $("export").hidden = !state.items.some(isBoard);
   $("results-export").hidden = !state.items.some((i) => i.kind === "poll");
 }

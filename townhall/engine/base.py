@@ -106,14 +106,15 @@ class Engine(abc.ABC):
 
     def check_restart(self) -> None:
         """Refuse to serve a programme that would change the result the log has published."""
-        reason = published_selection_changed(self.forum, self.forum.programme)
+        reason = published_selection_changed(self.forum, self.forum.origin)
         if reason is not None:
             raise EngineError(f"forum {self.forum.programme.id!r}: {reason}")
 
     def started(self) -> ServerStarted:
-        """The event each start logs: this engine, this version, the programme and limits."""
+        """The event each start logs: this engine, this version, the programme file as loaded
+        (the log holds the changes made to it on the day) and the limits."""
         return ServerStarted(
-            self.name, __version__, programme_statement(self.forum.programme), rules_in_force()
+            self.name, __version__, programme_statement(self.forum.origin), rules_in_force()
         )
 
     @abc.abstractmethod

@@ -183,7 +183,8 @@ def replay(journal: Journal, forum: Forum) -> None:
             raise JournalError(
                 f"{path}: byte 0: not a Townhall journal (version {JOURNAL_VERSION})"
             )
-        if head.get("shape") != header(forum.programme)["shape"]:
+        # The programme file's shape; the agenda's changes on the day are in the events.
+        if head.get("shape") != header(forum.origin)["shape"]:
             raise JournalError(
                 f"{path}: byte 0: written for a different agenda (items or poll options changed)."
                 " Restore the programme it was written for, or move the journal aside to"

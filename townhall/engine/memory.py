@@ -60,7 +60,7 @@ class MemoryEngine(Engine):
         self.load()
         self.journal.open()
         if self.forum.seq == 0 and not self.journal.path.stat().st_size:
-            self.journal.append([header(self.forum.programme)])
+            self.journal.append([header(self.forum.origin)])
         self._store([self.started()], self.clock())
         self._fsync_task = asyncio.create_task(self._fsync_loop())
 

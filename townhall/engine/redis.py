@@ -109,6 +109,7 @@ class RedisEngine(Engine):
 
     async def _check_shape(self) -> None:
         """Refuse another agenda's store; seed each poll's option ids where Redis has none."""
+        # The programme file's: the agenda as changed on the day is in the log, not the shape.
         shape = json.dumps(self.programme.fingerprint())
         keys, args = [self.keys.shape], [shape]
         for item in self.programme.items:
@@ -152,9 +153,10 @@ class RedisEngine(Engine):
         try:
             choices = self.forum.check_vote(actor, vote)
         except NotFound as exc:
-            if exc.code != "unknown_option":
+            if exc.code not in ("unknown_option", "unknown_poll"):
                 raise
-            # The replica may not have heard yet that the poll's options were promoted.
+            # The replica may not have heard yet that the poll's options were promoted or added
+            # to, or that the host added the poll, on another worker.
             await self.catch_up()
             choices = self.forum.check_vote(actor, vote)
         k = self.keys

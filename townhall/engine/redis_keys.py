@@ -13,11 +13,14 @@ from townhall.model.board_state import Post
 from townhall.model.events import (
     CodeRevoked,
     Event,
+    ItemAdded,
+    OptionAdded,
     PollOptionsSet,
     PostEdited,
     PostsMerged,
     PostsPurged,
     PostStateSet,
+    WordingChanged,
 )
 
 PREFIX = "townhall"
@@ -66,7 +69,8 @@ class RedisKeys:
         return self._key(f"counts:{poll}")
 
     def options(self, poll: str) -> str:
-        """Set: the poll's option ids, from the programme or promoted from an idea board."""
+        """Set: the poll's option ids: the programme's, promoted from an idea board, or added
+        on the day (a quick poll's, or one more)."""
         return self._key(f"options:{poll}")
 
     def posts(self, board: str) -> str:
@@ -188,6 +192,12 @@ class RedisKeys:
                 keys += [self.options(event.poll), self.counts(event.poll)]
             elif isinstance(event, CodeRevoked):
                 keys += [self.codes_revoked, self.code_phones, self.phone_codes]
+            elif isinstance(event, ItemAdded):
+                keys.append(self.options(event.item))
+            elif isinstance(event, OptionAdded):
+                keys.append(self.options(event.poll))
+            elif isinstance(event, WordingChanged):
+                keys.append(self.ballots(event.item))
         return keys
 
 

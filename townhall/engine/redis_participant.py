@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 async def submit(engine: RedisEngine, actor: Actor, post: SubmitPost) -> Outcome:
     """A post: its text and name are checked here, the rest by `post.lua` in one step."""
     engine.forum.check_member(actor)
+    if post.board not in engine.forum.boards.boards:
+        await engine.catch_up()  # a board the host added on another worker a moment ago, perhaps
     board = engine.forum.boards.board(post.board)
     k = engine.keys
     keys = k.post_keys(post.board)

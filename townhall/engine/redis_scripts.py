@@ -74,6 +74,7 @@ STATUSES: dict[Script, dict[str, Refusal | None]] = {
     Script.CONTROL: {
         STORED: None,
         STALE: None,
+        "voted": lambda _: refusals.option_voted(),
     },
     Script.REDEEM: {
         STORED: None,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from townhall.model.commands import Actor, Command, HideAuthor, PurgeHidden, SubmitPost, Upvote
-from townhall.model.events import Event, PostsPurged
+from townhall.model.events import Event, ItemAdded, OptionAdded, PostsPurged
 
 if TYPE_CHECKING:
     from townhall.model.forum import Forum
@@ -77,8 +77,14 @@ def score_ack_from(forum: Forum, actor: Actor, candidate: str, duplicate: bool) 
 
 
 def host_ack(seq: int, command: Command, events: Sequence[Event]) -> dict[str, Any]:
-    """The ack for a host command; a bulk hide or a purge says how many posts it took."""
+    """The ack for a host command; a bulk hide or a purge says how many posts it took, and an
+    added item or option its new id."""
     ack: dict[str, Any] = {"ok": True, "seq": seq}
+    for event in events:
+        if isinstance(event, ItemAdded):
+            ack["item"] = event.item
+        elif isinstance(event, OptionAdded):
+            ack["option"] = event.option
     if isinstance(command, HideAuthor):
         ack["hidden"] = len(events)
     if isinstance(command, PurgeHidden):

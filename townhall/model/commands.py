@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the agenda's records import the roles from here
+    from townhall.model.agenda import ItemKind
 
 
 class Role(StrEnum):
@@ -203,6 +207,59 @@ class RevokeCode:
     card: str
 
 
+@dataclass(frozen=True, slots=True)
+class AddPoll:
+    """Add a quick poll to the agenda: a question and 2 to 12 option labels, placed after the
+    item `after` (empty: after the current item). Its id and its options' ids are made fresh."""
+
+    question: str
+    options: tuple[str, ...]
+    max_choices: int = 1  # 1: single choice; else multiple, up to this many (2 to the options)
+    title: str = ""  # empty: the question, cut to a title's length
+    live: bool = False  # phones and the projector see the bars as votes come in
+    after: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AddItem:
+    """Add a talk item (a title and the host's notes) or a Q&A board to the agenda, after the
+    item `after` (empty: after the current item)."""
+
+    kind: ItemKind
+    title: str
+    notes: str = ""
+    moderated: bool = False  # a Q&A board's posts wait for the host's approval
+    after: str = ""
+
+
+class Wording(StrEnum):
+    """What of an item `EditWording` corrects."""
+
+    TITLE = "title"
+    QUESTION = "question"  # a poll's
+    NOTES = "notes"
+    LABEL = "label"  # a poll option's, named by `option`
+
+
+@dataclass(frozen=True, slots=True)
+class EditWording:
+    """Correct an item's title, question or notes, or a poll option's label. An option's label
+    is what a ballot chose, so it is not changed once the poll has a ballot."""
+
+    item: str
+    field: Wording
+    text: str
+    option: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AddOption:
+    """Add an option to a poll that has not opened and has no ballots, up to 12."""
+
+    poll: str
+    label: str
+
+
 Command = (
     Vote
     | Goto
@@ -230,6 +287,10 @@ Command = (
     | ShowShift
     | RedeemCode
     | RevokeCode
+    | AddPoll
+    | AddItem
+    | EditWording
+    | AddOption
 )
 HOST_COMMANDS = (
     Goto,
@@ -253,4 +314,8 @@ HOST_COMMANDS = (
     PublishSelection,
     ShowShift,
     RevokeCode,
+    AddPoll,
+    AddItem,
+    EditWording,
+    AddOption,
 )

@@ -213,6 +213,47 @@ class CodeRevoked:
     group: str
 
 
+@dataclass(frozen=True, slots=True)
+class ItemAdded:
+    """The host added an item to the agenda on the day: it takes place `index`, and the item
+    there and those after it move one down. Poll fields are set only on a poll, board fields
+    only on a Q&A board."""
+
+    type: ClassVar[str] = "item_added"
+    index: int
+    item: str  # its id, new to the forum
+    kind: str  # "poll", "talk" or "qna"
+    title: str
+    notes: str = ""
+    question: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # (option id, label)
+    choice: str = "single"
+    max_choices: int = 1
+    results: str = "on_reveal"
+    moderated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OptionAdded:
+    """An option added to a poll that had not opened and had no ballots."""
+
+    type: ClassVar[str] = "option_added"
+    poll: str
+    option: str  # its id, new to the poll
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class WordingChanged:
+    """An item's title, question or notes, or (`field` "label") an option's label, corrected."""
+
+    type: ClassVar[str] = "wording"
+    item: str
+    field: str  # "title", "question", "notes" or "label"
+    text: str
+    option: str = ""  # the option, for a label
+
+
 Event = (
     ItemChanged
     | PollOpened
@@ -238,6 +279,9 @@ Event = (
     | ShiftShown
     | CodeRedeemed
     | CodeRevoked
+    | ItemAdded
+    | OptionAdded
+    | WordingChanged
 )
 
 # Every event type, registered once: the union above is the list.
@@ -268,6 +312,8 @@ def from_record(record: dict[str, Any]) -> Event:
         values["choices"] = tuple(values["choices"])
     if cls is LiveVoteRecorded:
         values["counts"] = tuple((str(c[0]), int(c[1])) for c in values["counts"])
+    if cls is ItemAdded:
+        values["options"] = tuple((str(o[0]), str(o[1])) for o in values.get("options") or ())
     if cls is PollOptionsSet:
         values["options"] = tuple((str(o[0]), str(o[1])) for o in values["options"])
         values["agreements"] = tuple(int(a) for a in values.get("agreements", ()))

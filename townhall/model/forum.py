@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from townhall.model import acks, ballots, comparison, refusals, results, selection, views
+from townhall.model import (
+    acks,
+    agenda_changes,
+    ballots,
+    comparison,
+    refusals,
+    results,
+    selection,
+    views,
+)
 from townhall.model.agenda import Item, ItemKind, PollOption, Programme, ResultsMode
 from townhall.model.board import (
     BOARD_EVENTS,
@@ -78,7 +87,9 @@ class Forum:
     """One live forum: where the agenda stands, every poll's ballots, and the timer."""
 
     def __init__(self, programme: Programme) -> None:
-        self.programme = programme
+        # The programme as the host's changes on the day left it, and the file it started from.
+        self.programme = self.origin = programme
+        self.agenda_changes: list[agenda_changes.AgendaEvent] = []
         self.seq = 0
         self.control_seq = 0  # the seq of the last change other than a ballot
         # The programme the last start stated (a `server_started` event's), if any.
@@ -139,6 +150,8 @@ class Forum:
             return self.shifts.decide(self, command)
         if isinstance(command, RevokeCode):
             return self.codes.decide_revoke(command.card)
+        if isinstance(command, agenda_changes.AGENDA_COMMANDS):
+            return list(agenda_changes.decide(self, command))
         match command:
             case Goto(item=item_id):
                 index = self.programme.index_of(item_id)
@@ -246,6 +259,9 @@ class Forum:
         if isinstance(event, BOARD_EVENTS):
             self.boards.apply(event, self.seq, self.programme.eligibility.self_agreement)
             return
+        if isinstance(event, agenda_changes.AGENDA_EVENTS):
+            agenda_changes.apply(self, event)
+            return
         match event:
             case BallotCast():
                 ballots.apply_ballot(self, event)
@@ -289,8 +305,11 @@ class Forum:
 
     def restate(self, programme: Programme) -> None:
         """Carry on under `programme`, as a restart with it did: the same agenda (a log for
-        another is refused before this), with its wording and selection settings."""
-        self.programme = programme
+        another is refused before this), with its wording and selection settings, and the
+        changes the host made on the day on top."""
+        self.origin = programme
+        self.programme = agenda_changes.amended(programme, self.agenda_changes)
+        agenda_changes.follow(self)
         self.codes.settings, self.codes.lookup = programme.eligibility, programme.codes
         if self.committee is not None and programme.selection is not None:
             self.committee.selection = programme.selection

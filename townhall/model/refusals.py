@@ -47,6 +47,61 @@ def timer_finished() -> Conflict:
     return Conflict("the timer has run out; reset it first", code="timer_finished")
 
 
+# -- changing the agenda on the day -------------------------------------------------------------
+
+
+def agenda_full(limit: int) -> Conflict:
+    return Conflict(f"the agenda holds at most {limit} items", code="agenda_full")
+
+
+def item_kind_not_added(kind: str) -> InvalidPayload:
+    return InvalidPayload(
+        f"an item of kind {kind!r} can't be added on the day: add a poll, a talk or a Q&A board",
+        code="item_kind_not_added",
+    )
+
+
+def text_empty(field: str) -> InvalidPayload:
+    return InvalidPayload(f"the {field} must not be empty", code="text_empty")
+
+
+def text_too_long(field: str, limit: int) -> InvalidPayload:
+    return InvalidPayload(f"the {field} is at most {limit} characters", code="text_too_long")
+
+
+def option_count(low: int, high: int) -> InvalidPayload:
+    return InvalidPayload(f"a poll needs {low} to {high} options", code="option_count")
+
+
+def duplicate_option(label: str) -> InvalidPayload:
+    return InvalidPayload(f"the option {label!r} is listed twice", code="duplicate_option")
+
+
+def bad_max_choices(low: int, high: int) -> InvalidPayload:
+    return InvalidPayload(
+        f"a multiple-choice poll lets a ballot choose {low} to {high} options",
+        code="bad_max_choices",
+    )
+
+
+def not_a_poll(item: str) -> InvalidPayload:
+    return InvalidPayload(f"agenda item {item!r} is not a poll", code="not_a_poll")
+
+
+def option_voted() -> Conflict:
+    return Conflict(
+        "the poll has ballots: an option's label is what they chose, so it can't change",
+        code="option_voted",
+    )
+
+
+def selection_options() -> Conflict:
+    return Conflict(
+        "the selection's poll has the candidates as its options; they can't be added to",
+        code="selection_options",
+    )
+
+
 # -- polls and ballots --------------------------------------------------------------------------
 
 

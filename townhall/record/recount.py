@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError, Scores, result
+from townhall.record import recount_agenda
 from townhall.record.chain import salted_sha256
 from townhall.record.draw_check import draw_problems
 from townhall.record.recount_codes import CodeReplay
@@ -40,7 +41,8 @@ class Replay:
 
     forum: str | None = None
     pseudonym: re.Pattern[str] = re.compile(r"p-[0-9a-f]{16}\Z")  # as the header says
-    programme: dict[str, Any] | None = None
+    programme: dict[str, Any] | None = None  # as the agenda's changes since have changed it
+    changes: list[dict[str, Any]] = field(default_factory=list)  # each change's line, in order
     rule: Rule | None = None
     polls: dict[str, PollReplay] = field(default_factory=dict)
     live: dict[str, int] | None = None  # the last live vote's counts
@@ -54,7 +56,8 @@ class Replay:
 
     def apply(self, line: int, event: dict[str, Any]) -> list[str]:
         """Replay one event line; what disagrees with the record, one message each."""
-        handler = getattr(self, f"_on_{event['type']}", None)
+        agenda = event["type"] in recount_agenda.AGENDA_LINES
+        handler = self._on_agenda if agenda else getattr(self, f"_on_{event['type']}", None)
         if handler is None:
             return []
         try:
@@ -78,7 +81,7 @@ class Replay:
         for item in _list(programme.get("items"), "programme.items"):
             if _dict(item, "programme item").get("kind") == "poll":
                 self.polls.setdefault(_str(item.get("id"), "programme item id"), PollReplay())
-        self.programme, self.rule = programme, None
+        self.programme, self.rule = recount_agenda.restated(self, programme), None
         found = draw_problems(programme["draw"]) if "draw" in programme else []
         if "draw" in programme and not found:
             self.checked["draws"] += 1
@@ -98,6 +101,12 @@ class Replay:
         except (KeyError, TypeError, ValueError) as exc:
             raise Bad(f"programme.selection.rule is not usable: {exc}") from exc
         return found
+
+    def _on_agenda(self, line: int, event: dict[str, Any]) -> list[str]:
+        return recount_agenda.change(self, event)
+
+    def poll_state(self, poll: str) -> PollReplay:
+        return self._poll({"poll": poll})[1]
 
     def _item_of(self, poll: str) -> dict[str, Any]:
         if self.programme is None:

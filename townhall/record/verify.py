@@ -56,6 +56,16 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "shift": ("host", ("poll", "compare_to", "visible", "cells"), ()),
     "code_redeemed": ("participant", ("group",), ()),
     "code_revoked": ("host", ("voter", "group"), ()),
+    "item_added": (
+        "host",
+        (
+            *("index", "item", "kind", "title", "question", "options", "choice", "max_choices"),
+            *("results", "moderated"),
+        ),
+        (),
+    ),
+    "option_added": ("host", ("poll", "option", "label"), ()),
+    "wording": ("host", ("item", "field", "option"), ("text",)),
 }
 
 

@@ -13,12 +13,14 @@ from townhall.model.events import (
     CodeRevoked,
     CommitteeScored,
     Event,
+    ItemAdded,
     PollClosed,
     PostCreated,
     PostEdited,
     PostsPurged,
     SelectionPublished,
     ServerStarted,
+    WordingChanged,
     from_record,
     to_record,
 )
@@ -172,6 +174,10 @@ class RecordWriter:
             if event.post not in self.purged:
                 extra["plain"] = {"salt": salt, "text": event.text}
             return extra
+        if isinstance(event, ItemAdded):
+            del fields["notes"]  # the facilitator's own, as a programme statement leaves them out
+        if isinstance(event, WordingChanged) and event.field == "notes":
+            del fields["text"]
         if isinstance(event, PollClosed):
             poll = self.forum.polls[event.poll]
             closed: dict[str, Any] = {

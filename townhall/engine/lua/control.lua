@@ -5,12 +5,15 @@
 --   names: post_state, post_edited: posts:{board}; posts_merged: posts:{board},
 --   upvoters:{source}, upvoters:{target}; posts_purged: posts:{board}, post_ops:{board},
 --   upvoters:{post} for each post purged; poll_options: options:{poll}, counts:{poll};
---   code_revoked: codes_revoked, code_phones, phone_codes
+--   code_revoked: codes_revoked, code_phones, phone_codes; item_added: options:{item};
+--   option_added: options:{poll}; wording: ballots:{item}
 -- ARGV: channel, expected control version, self_agreement ('1' if the programme lets a participant
 --   agree with their own post, else '0'), packed record...
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
--- Returns {'stale', version} | {'ok', packed record...}
+-- Returns {'stale', version} | {'voted'} | {'ok', packed record...}
+-- ('voted': an option's label was to change, but the poll has a ballot, cast on some worker
+-- since the replica it was decided on heard.)
 -- Records the model would never decide (an unknown type, keys that do not match, a post that is
 -- not there or may not be purged) get an error reply, a code and its data, and change nothing.
 local version = tonumber(redis.call('HGET', KEYS[3], 'version') or '0')
@@ -28,6 +31,7 @@ local known = {
   poll_options = 2,
   live_vote = 0, committee_scored = 0, scoring_locked = 0, selection_published = 0,
   server_started = 0, shift = 0, code_revoked = 3,
+  item_added = 1, option_added = 1, wording = 1,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
@@ -72,6 +76,9 @@ for i = 4, #ARGV do
         return redis.error_reply('not_purgeable ' .. tostring(post) .. ' ' .. tostring(state))
       end
     end
+  end
+  if event.t == 'wording' and event.field == 'label' and redis.call('HLEN', named[1]) > 0 then
+    return {'voted'}
   end
   events[#events + 1] = event
   keys[#keys + 1] = named
@@ -200,6 +207,24 @@ for i, e in ipairs(events) do
       redis.call('HDEL', named[3], phone)
       redis.call('HDEL', named[2], e.voter)
     end
+  elseif e.t == 'item_added' then
+    -- A poll added on the day is votable on every worker at once: vote.lua checks its options
+    -- here. The item on screen keeps its place if the new one goes before it.
+    if #e.options > 0 then
+      redis.call('DEL', named[1])
+      for _, option in ipairs(e.options) do
+        redis.call('SADD', named[1], option[1])
+      end
+    end
+    local current = redis.call('HGET', KEYS[3], 'current')
+    if current and tonumber(current) >= e.index then
+      redis.call('HINCRBY', KEYS[3], 'current', 1)
+    end
+  elseif e.t == 'option_added' then
+    -- The poll has not opened and has no ballots (the model checked); its options were seeded
+    -- at start or when it was added, so the set is there to add to.
+    redis.call('SADD', named[1], e.option)
+  -- wording changes nothing the scripts keep: the log and each replica hold it.
   elseif e.t == 'poll_options' then
     -- New options, counted from nothing (the poll has no ballots yet: the model checked).
     redis.call('DEL', named[1], named[2])
