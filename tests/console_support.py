@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import replace
+from html.parser import HTMLParser
 
+import httpx
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from townhall.console import ensure_organiser_key, routes
 from townhall.console.directory import (
@@ -114,18 +115,73 @@ class Console:
         app = Starlette(routes=routes(self.directory, self.store, BASE_URL))
         self.asgi = SecurityHeaders(app)
 
-    def client(self) -> TestClient:
-        return TestClient(self.asgi, base_url=BASE_URL, follow_redirects=False)
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.asgi)
+        return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
-    def signed_in(self) -> tuple[TestClient, str]:
-        """A browser signed in to the console, and the CSRF token its pages carry."""
-        client = self.client()
-        response = client.post("/admin/login", data={"key": self.key}, headers=ORIGIN)
+    async def signed_in(self, client: httpx.AsyncClient) -> str:
+        """Signs `client` in as a browser would; the CSRF token its pages carry."""
+        response = await client.post("/admin/login", data={"key": self.key}, headers=ORIGIN)
         assert response.status_code == 303, response.text
-        return client, csrf_of(client.get("/admin").text)
+        return csrf_of((await client.get("/admin")).text)
 
 
 def csrf_of(page: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', page)
     assert match, "the page carries no CSRF token"
     return match.group(1)
+
+
+class _FormFields(HTMLParser):
+    """The fields a browser would post from a page's form with `action`: inputs with their
+    values (checkboxes only when checked), each select's chosen option, textareas' text."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action
+        self.inside = False
+        self.fields: dict[str, str] = {}
+        self.select: str | None = None
+        self.first_option: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside:
+            return
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("file", "submit"):
+            if a.get("type") != "checkbox" or "checked" in a:
+                self.fields[name] = a.get("value", "on" if a.get("type") == "checkbox" else "")
+        elif tag == "select" and name:
+            self.select, self.first_option = name, None
+        elif tag == "option" and self.select:
+            if self.first_option is None:
+                self.first_option = a.get("value", "")
+                self.fields.setdefault(self.select, self.first_option)
+            if "selected" in a:
+                self.fields[self.select] = a.get("value", "")
+        elif tag == "textarea" and name:
+            self.textarea = name
+            self.fields[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.fields[self.textarea] += data
+
+
+def form_fields(page: str, action: str) -> dict[str, str]:
+    """What the page's form for `action` posts as it stands."""
+    parser = _FormFields(action)
+    parser.feed(page)
+    return parser.fields
