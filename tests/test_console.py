@@ -79,7 +79,7 @@ async def test_a_change_without_the_session_token_is_refused() -> None:
         await console.signed_in(http)
         missing = await http.post("/admin/new/template", data=TEMPLATE, headers=ORIGIN)
         assert missing.status_code == 403
-        assert "reload the page" in missing.text
+        assert "새로고침" in missing.text, "the reason, in the organiser's language"
         forged = await http.post(
             "/admin/new/template", data={**TEMPLATE, "csrf": "0" * 64}, headers=ORIGIN
         )

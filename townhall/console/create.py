@@ -28,6 +28,7 @@ from townhall.console.programme_text import (
 from townhall.ids import ID_PATTERN
 from townhall.model.agenda import ItemKind
 from townhall.programme_fields import ProgrammeError
+from townhall.script_strings import N_
 
 if TYPE_CHECKING:
     from townhall.console.http import Console
@@ -64,7 +65,7 @@ def routes(console: Console) -> list[Route]:
         typed = posted_fields(form)
         name = typed.get("template", "")
         if name not in TEMPLATES:
-            errors = {"template": console.gettext(request, "Choose one of the templates.")}
+            errors = {"template": console.gettext(request, N_("Choose one of the templates."))}
             return new_page(request, session, 400, errors, typed)
         agenda = template_form(name)
         agenda.forum["id"] = typed.get("forum.id", "").strip()
@@ -81,11 +82,11 @@ def routes(console: Console) -> list[Route]:
     async def upload(request: Request, session: Session, form: FormData) -> Response:
         file = form.get("programme")
         if not isinstance(file, UploadFile) or not file.filename:
-            errors = {"programme": console.gettext(request, "Choose a programme file (.toml).")}
+            errors = {"programme": console.gettext(request, N_("Choose a programme file (.toml)."))}
             return new_page(request, session, 400, errors)
         raw = await file.read(MAX_UPLOAD + 1)
         if len(raw) > MAX_UPLOAD:
-            message = console.gettext(request, "That is too large: at most {kib} KiB.")
+            message = console.gettext(request, N_("That is too large: at most {kib} KiB."))
             return console.refuse(request, 413, "too_large", message.format(kib=MAX_UPLOAD // 1024))
         source = _file_name(file.filename)
         try:

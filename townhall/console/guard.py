@@ -22,6 +22,7 @@ from starlette.responses import Response
 from townhall.console.organiser import KeyStore, Organiser, load_organiser
 from townhall.identity import read_cookie
 from townhall.ratelimit import AddressBuckets, address_key
+from townhall.script_strings import N_
 
 SESSION_COOKIE = "townhall_console"
 SESSION_MAX_AGE = 12 * 60 * 60
@@ -153,7 +154,7 @@ class Gate:
         if session.bearer:
             return None
         if not given or not hmac.compare_digest(given.encode(), session.csrf.encode()):
-            return "the form is out of date or from elsewhere: reload the page and try again"
+            return N_("The form is out of date or from elsewhere: reload the page and try again.")
         return None
 
 

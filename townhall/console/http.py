@@ -18,7 +18,7 @@ from townhall import i18n
 from townhall.console.directory import Directory
 from townhall.console.guard import CSRF_FIELD, CSRF_HEADER, Gate, Session
 from townhall.identity import read_cookie
-from townhall.script_strings import CONSOLE_STRINGS
+from townhall.script_strings import CONSOLE_STRINGS, N_
 
 FORM_CAP = 1024 * 1024  # the agenda form at its largest: 200 items with their notes
 SMALL_CAP = 16 * 1024  # a login, a state change, a deletion
@@ -99,7 +99,7 @@ class Console:
         return self.render(request, "console/refused.html", status=status, message=message)
 
     def unauthorised(self, request: Request) -> Response:
-        message = self.gettext(request, "Sign in with the organiser key to use the console.")
+        message = self.gettext(request, N_("Sign in with the organiser key to use the console."))
         if wants_json(request):
             response = self.refuse(request, 401, "unauthorised", message)
         else:
@@ -148,14 +148,14 @@ def changing(console: Console, handler: FormHandler, cap: int = SMALL_CAP) -> En
         try:
             form = await read_form(request, cap)
         except TooLarge:
-            message = console.gettext(request, "That is too large: at most {kib} KiB.")
+            message = console.gettext(request, N_("That is too large: at most {kib} KiB."))
             return console.refuse(request, 413, "too_large", message.format(kib=cap // 1024))
         except HTTPException as exc:
             return console.refuse(request, 400, "bad_form", str(exc.detail))
         token = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
         reason = console.gate.bad_token(session, token if isinstance(token, str) else None)
         if reason is not None:
-            return console.refuse(request, 403, "bad_csrf", reason)
+            return console.refuse(request, 403, "bad_csrf", console.gettext(request, reason))
         try:
             return await handler(request, session, form)
         finally:

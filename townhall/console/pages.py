@@ -27,6 +27,7 @@ from townhall.console.guard import Gate, Session, origin_of
 from townhall.console.http import SMALL_CAP, Console, TooLarge, changing, read_form, viewing
 from townhall.console.organiser import KeyStore
 from townhall.ids import ID_PATTERN
+from townhall.script_strings import N_
 from townhall.web import ROOT, make_templates
 
 # What each state change is called on its button; the list shows the state's own name.
@@ -54,7 +55,7 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
             return console.refuse(request, 403, "cross_site", reason)
         wait = console.gate.wait_before_trying(request)
         if wait:
-            message = console.gettext(request, "Too many wrong keys. Try again in a minute.")
+            message = console.gettext(request, N_("Too many wrong keys. Try again in a minute."))
             response = console.render(request, "console/login.html", status=429, error=message)
             response.headers["retry-after"] = str(int(wait))
             return response
@@ -64,7 +65,7 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
             return console.refuse(request, 413, "too_large", "the form is too large")
         key = form.get("key")
         if not isinstance(key, str) or not console.gate.try_key(request, key.strip()):
-            message = console.gettext(request, "That is not the organiser key.")
+            message = console.gettext(request, N_("That is not the organiser key."))
             return console.render(request, "console/login.html", status=401, error=message)
         signed_in = RedirectResponse("/admin", status_code=303)
         console.gate.sign_in(request, signed_in)
@@ -122,7 +123,7 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
         if not ID_PATTERN.match(forum_id):
             return unknown(request)
         if form.get("confirm") != forum_id:
-            message = console.gettext(request, "Type the forum's id to confirm the deletion.")
+            message = console.gettext(request, N_("Type the forum's id to confirm the deletion."))
             return console.refuse(request, 400, "not_confirmed", message)
         try:
             await directory.delete(forum_id)
@@ -163,7 +164,7 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
         )
 
     def unknown(request: Request) -> Response:
-        message = console.gettext(request, "There is no forum with that id.")
+        message = console.gettext(request, N_("There is no forum with that id."))
         return console.refuse(request, 404, "unknown_forum", message)
 
     def failed(request: Request, exc: DirectoryError) -> Response:
