@@ -131,10 +131,11 @@ class Gate:
         """Why a browser's state-changing request is refused as coming from elsewhere, or None.
 
         The Origin must be this server's (as the request reached it, or the public address);
-        without an Origin, the browser's Sec-Fetch-Site must say same-origin.
+        without one, or with "null" (what a browser sends for a form posted from a page with
+        Townhall's no-referrer policy), the browser's Sec-Fetch-Site must say same-origin.
         """
         origin = request.headers.get("origin")
-        if origin is not None:
+        if origin is not None and origin != "null":
             own = {f"{request.url.scheme}://{request.url.netloc}"}
             if self.public_origin:
                 own.add(self.public_origin)
