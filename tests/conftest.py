@@ -220,6 +220,12 @@ class Live(Endpoint):
         assert self.townhall is not None
         return self.townhall.hub
 
+    @property
+    def sio(self) -> Any:
+        """The server's python-socketio server, which every forum on it shares."""
+        assert self.townhall is not None
+        return self.townhall.transport.sio
+
 
 def _recorder(client: Client, event: str) -> Callable[[Any], Awaitable[None]]:
     async def record(data: Any) -> None:

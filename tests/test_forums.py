@@ -22,7 +22,7 @@ from tests.conftest import (
 )
 from townhall.app import Server
 from townhall.engine.registry import ForumState
-from townhall.forums.directory import Directory, DirectoryError
+from townhall.forums.directory import DirectoryError, ForumDirectory
 from townhall.identity import cookie_name
 from townhall.model.agenda import Programme
 from townhall.programme import parse_programme
@@ -51,9 +51,7 @@ def settings_for(request: pytest.FixtureRequest, kind: str) -> dict[str, Any]:
 
 async def vote(forum: Endpoint, choice: str) -> dict[str, Any]:
     phone, _ = await forum.phone()
-    ack: dict[str, Any] = await phone.call(
-        "vote", {"poll": "vote", "choices": [choice], "op": "1"}
-    )
+    ack: dict[str, Any] = await phone.call("vote", {"poll": "vote", "choices": [choice], "op": "1"})
     return ack
 
 
@@ -97,6 +95,11 @@ async def test_two_forums_serve_side_by_side_and_come_back(
         assert polls["library-a"].counts["a"] == 2 and polls["library-b"].counts["c"] == 1
 
 
+def listing(directory: Path) -> list[str]:
+    """Every file and folder under `directory`, by name."""
+    return sorted(p.name for p in directory.rglob("*"))
+
+
 def rooms_ids(rooms: list[Programme]) -> list[str]:
     return [p.id for p in rooms]
 
@@ -107,7 +110,7 @@ async def test_a_forum_made_in_the_console_is_kept_and_comes_back(
 ) -> None:
     more = settings_for(request, kind)
     async with serve_forums([], tmp_path, **more) as (server, url):
-        directory = Directory(server.forums)
+        directory = ForumDirectory(server.forums)
         made = await directory.create(room("branch-week", title="분관 토론회"), "upload.toml")
         assert made.state == "open" and made.source == "console" and len(made.code) == 6
         forum = endpoint(server, url, "branch-week")
@@ -115,8 +118,12 @@ async def test_a_forum_made_in_the_console_is_kept_and_comes_back(
         assert (await vote(forum, "b"))["ok"]
         await forum.close_clients()
     async with serve_forums([], tmp_path, **more) as (server, url):
-        (summary,) = Directory(server.forums).summaries()
-        assert (summary.id, summary.title, summary.code) == ("branch-week", "분관 토론회", made.code)
+        (summary,) = ForumDirectory(server.forums).summaries()
+        assert (summary.id, summary.title, summary.code) == (
+            "branch-week",
+            "분관 토론회",
+            made.code,
+        )
         counts = server.forums.runtimes["branch-week"].engine.forum.polls["vote"].counts
         assert counts["b"] == 1
 
@@ -127,7 +134,7 @@ async def test_closing_archiving_and_deleting_a_forum_leave_the_others_alone(
 ) -> None:
     more = settings_for(request, kind)
     async with serve_forums([programme("stays", "STAY11")], tmp_path, **more) as (server, url):
-        directory = Directory(server.forums)
+        directory = ForumDirectory(server.forums)
         await directory.create(room("goes", "GOES22"), "upload.toml")
         stays, goes = endpoint(server, url, "stays"), endpoint(server, url, "goes")
         phone, cookie = await goes.phone()
@@ -166,8 +173,8 @@ async def test_closing_archiving_and_deleting_a_forum_leave_the_others_alone(
 
 async def test_bad_programmes_are_refused_and_touch_nothing(tmp_path: Path) -> None:
     async with serve_forums([programme("first", "FIRST1")], tmp_path) as (server, _):
-        directory = Directory(server.forums)
-        before = sorted(p.name for p in tmp_path.rglob("*"))
+        directory = ForumDirectory(server.forums)
+        before = listing(tmp_path)
         refusals: list[tuple[str, str | None]] = []
         for text in (
             room("first"),  # an id the server holds
@@ -188,7 +195,7 @@ async def test_bad_programmes_are_refused_and_touch_nothing(tmp_path: Path) -> N
                 await directory.create(text, "upload.toml")
             assert bad.value.field.startswith(field), (text[-60:], bad.value)
             assert bad.value.path == "upload.toml"
-        assert sorted(p.name for p in tmp_path.rglob("*")) == before
+        assert listing(tmp_path) == before
         assert [s.id for s in directory.summaries()] == ["first"]
 
 
@@ -200,7 +207,7 @@ async def test_a_refused_forum_is_reported_and_the_rest_serve(tmp_path: Path) ->
         room("steady", "STEADY").replace('id = "qna"', 'id = "questions"'), source="steady.toml"
     )
     async with serve_forums([changed, programme("fine", "FINE22")], tmp_path) as (server, url):
-        summaries = {s.id: s for s in Directory(server.forums).summaries()}
+        summaries = {s.id: s for s in ForumDirectory(server.forums).summaries()}
         assert summaries["steady"].state == "fault"
         assert "steady" in (summaries["steady"].fault or "")
         assert summaries["fine"].state == "open"
@@ -217,7 +224,7 @@ async def test_a_forum_made_on_one_node_is_live_on_another_within_a_second(
         serve_forums([], tmp_path / "one", redis_url=redis_url) as (one, url_one),
         serve_forums([], tmp_path / "two", redis_url=redis_url) as (two, url_two),
     ):
-        made = await Directory(one.forums).create(room("shared", "SHARED"), "upload.toml")
+        made = await ForumDirectory(one.forums).create(room("shared", "SHARED"), "upload.toml")
         loop = asyncio.get_running_loop()
         started = loop.time()
         await wait_until(lambda: "shared" in two.forums.runtimes, "the other node to serve it")
@@ -228,7 +235,7 @@ async def test_a_forum_made_on_one_node_is_live_on_another_within_a_second(
         assert (await vote(on_two, "c"))["ok"]
         # Closed on one node: the other lets its phones go too.
         phone, _ = await on_two.phone()
-        await Directory(one.forums).set_state("shared", ForumState.CLOSED)
+        await ForumDirectory(one.forums).set_state("shared", ForumState.CLOSED)
         await wait_until(lambda: not phone.sio.connected, "the other node to close it")
         await on_one.close_clients()
         await on_two.close_clients()

@@ -14,13 +14,16 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from townhall import web
+from townhall import console, web
 from townhall.addresses import Addresses, base_url
 from townhall.collector import Collector
 from townhall.config import Settings
+from townhall.console import ensure_organiser_key
 from townhall.dispatch import Dispatcher
 from townhall.engine import Engine, EngineError, open_registry
+from townhall.forums.directory import ForumDirectory
 from townhall.forums.held import Forums
+from townhall.forums.keystore import RegistryKeyStore
 from townhall.forums.routing import ForumRouter
 from townhall.http_guard import HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
@@ -46,6 +49,9 @@ class Server:
     asgi: Any
     forums: Forums
     transport: SocketLayer
+    keys: RegistryKeyStore  # the organiser key's record, for the console
+    organiser_key: str | None  # made at this start, to be printed once; None if one was kept
+    console_url: str
 
     def load(self) -> list[str]:
         """Claim and read each command-line forum's data before the server listens (blocking);
@@ -111,6 +117,8 @@ def build_server(
     base = base_url(settings)
     registry = open_registry(settings.engine_url, settings.data_dir)
     forums = Forums(settings, transport, registry, (templates, tuple(transports), base))
+    keystore = RegistryKeyStore(registry)
+    organiser_key = ensure_organiser_key(keystore)
     for programme, path in rooms:
         forums.prepare(programme, path)
     dispatcher = Dispatcher(transport, forums.hub_for)
@@ -174,7 +182,10 @@ def build_server(
         return participant_cookies(cookies) if cookies is not None else None
 
     refusals: list[str] = []  # why the server could not start, said as a sentence
-    routes = web.site_routes(pages, health, forums.has_code, forums.is_closed)
+    routes = [
+        *console.routes(ForumDirectory(forums), keystore, base),
+        *web.site_routes(pages, health, forums.has_code, forums.is_closed),
+    ]
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
     routed = ForumRouter(starlette_app, forums)
     # Outermost first: every response, refusals and the Socket.IO endpoint's included, carries
@@ -182,7 +193,14 @@ def build_server(
     # forum's own pages.
     guarded = SecurityHeaders(HeaderLimits(SocketIOGuard(transport.asgi(routed), opened_with)))
     asgi = StartupRefusal(guarded, refusals)
-    return Server(asgi=asgi, forums=forums, transport=transport)
+    return Server(
+        asgi=asgi,
+        forums=forums,
+        transport=transport,
+        keys=keystore,
+        organiser_key=organiser_key,
+        console_url=f"{base}/admin",
+    )
 
 
 class StartupRefusal:

@@ -14,6 +14,7 @@ from typing import Any
 from townhall import draw_cli
 from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
+from townhall.console import cli as console_cli
 from townhall.model.agenda import ItemKind
 from townhall.programme import ProgrammeError, load_programme
 
@@ -55,12 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     _stored_forum(record)
     record.add_argument("-o", "--output", type=Path, help="write it here, not to standard output")
 
+    organiser = commands.add_parser("organiser-key", help=console_cli.HELP)
+    console_cli.arguments(organiser)
+    organiser.add_argument("--data-dir", type=Path, default=Path("data"), help="the data dir")
+    organiser.add_argument("--redis", metavar="URL", help="the key is kept in Redis instead")
+
     codes_cli.arguments(commands.add_parser("codes", help=codes_cli.HELP))
     draw_cli.arguments(commands.add_parser("draw", help=draw_cli.HELP))
 
     args = parser.parse_args(argv)
     if args.command == "codes":
         return codes_cli.run(args)
+    if args.command == "organiser-key":
+        return _organiser_key(args)
     if args.command == "draw":
         return _printing(lambda: draw_cli.run(args))
     if args.command == "verify":
@@ -87,6 +95,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo" and args.data_dir is None and "TOWNHALL_DATA_DIR" not in os.environ:
         settings = settings.override(data_dir=Path("data") / "demo")
     return _serve(roomfiles, settings)
+
+
+def _organiser_key(args: argparse.Namespace) -> int:
+    from townhall.engine import EngineError, open_registry
+    from townhall.forums.keystore import RegistryKeyStore
+
+    try:
+        registry = open_registry(args.redis or "memory://", args.data_dir)
+        return console_cli.run(args, RegistryKeyStore(registry))
+    except (EngineError, OSError) as exc:
+        print(f"townhall: {exc}", file=sys.stderr)
+        return 1
 
 
 def _printing(command: Callable[[], int]) -> int:
@@ -253,6 +273,7 @@ def _serve(roomfiles: list[Path], settings: Settings) -> int:
         print(f"townhall: {sentence}", file=sys.stderr)
     if rooms and len(refused) == len(rooms):
         return 1
+    _print_console(server.console_url, server.organiser_key)
     for programme, path in rooms:
         codes = codes_cli.summary(path, programme)
         if codes is not None:
@@ -269,6 +290,9 @@ def _serve_workers(
     import uvicorn
 
     from townhall.addresses import Addresses, base_url
+    from townhall.console import ensure_organiser_key
+    from townhall.engine import open_registry
+    from townhall.forums.keystore import RegistryKeyStore
     from townhall.keys import load_keys
 
     for name, value in {
@@ -284,8 +308,21 @@ def _serve_workers(
     for programme, _ in rooms:
         keys = load_keys(programme, settings)  # stored by the engine first: every worker agrees
         _print_addresses(Addresses.of(base_url(settings), keys, programme))
+    registry = open_registry(settings.engine_url, settings.data_dir)
+    made = ensure_organiser_key(RegistryKeyStore(registry))  # once, before any worker
+    _print_console(f"{base_url(settings)}/admin", made)
     uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
     return 0
+
+
+def _print_console(url: str, new_key: str | None) -> None:
+    print(f"  Organiser's console: {url}", flush=True)
+    if new_key is not None:
+        print(
+            f"  Organiser key (shown only now; keep it safe): {new_key}\n"
+            "  `townhall organiser-key` makes a new one.\n",
+            flush=True,
+        )
 
 
 def _print_addresses(addresses: Any) -> None:

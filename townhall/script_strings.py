@@ -241,3 +241,12 @@ SCRIPT_STRINGS = {
         "Too many wrong codes were tried from here. Wait a minute, or ask the organisers."
     ),
 }
+
+# The organiser's console (static/js/console.js).
+CONSOLE_STRINGS = {
+    "copy": N_("Copy"),
+    "copied": N_("Copied"),
+    "copy_failed": N_("Select the link and copy it yourself."),
+    "downloading": N_("Downloading…"),
+    "download_failed": N_("The download failed: {reason}"),
+}

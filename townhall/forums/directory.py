@@ -14,7 +14,7 @@ from townhall.programme import parse_programme
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Directory", "DirectoryError", "ForumLinks", "ForumState", "ForumSummary"]
+__all__ = ["DirectoryError", "ForumDirectory", "ForumLinks", "ForumState", "ForumSummary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class ForumLinks:
     qr: str
 
 
-class Directory:
+class ForumDirectory:
     """The console's view of a server's forums."""
 
     def __init__(self, forums: Forums) -> None:
