@@ -152,11 +152,11 @@ def changing(console: Console, handler: FormHandler, cap: int = SMALL_CAP) -> En
             return console.refuse(request, 413, "too_large", message.format(kib=cap // 1024))
         except HTTPException as exc:
             return console.refuse(request, 400, "bad_form", str(exc.detail))
-        token = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-        reason = console.gate.bad_token(session, token if isinstance(token, str) else None)
-        if reason is not None:
-            return console.refuse(request, 403, "bad_csrf", console.gettext(request, reason))
-        try:
+        try:  # an uploaded file is spooled to a temporary file: closed however this ends
+            token = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+            reason = console.gate.bad_token(session, token if isinstance(token, str) else None)
+            if reason is not None:
+                return console.refuse(request, 403, "bad_csrf", console.gettext(request, reason))
             return await handler(request, session, form)
         finally:
             await form.close()

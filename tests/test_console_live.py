@@ -1,0 +1,142 @@
+"""The organiser's console over a real server, on both engines: forums made in it serve, vote at
+once, and come back after a restart; its refusals touch nothing; with workers, a forum made on
+one is served by all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ENGINES, WAIT_S, Endpoint, engine_url, serve_forums
+from tests.console_support import csrf_of
+from tests.processes import workers_on_redis
+from tests.test_forums import listing, room
+
+KEY_LINE = re.compile(r"Organiser key \(shown only now; keep it safe\): (\S+)")
+
+
+@contextlib.asynccontextmanager
+async def console(url: str, key: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A browser-like client signed in to the console; the CSRF token its pages carry."""
+    async with httpx.AsyncClient(base_url=url, timeout=WAIT_S) as client:
+        signed = await client.post("/admin/login", data={"key": key}, headers={"origin": url})
+        assert signed.status_code == 303, signed.text
+        yield client, csrf_of((await client.get("/admin")).text)
+
+
+async def upload(client: httpx.AsyncClient, csrf: str, name: str, text: str) -> httpx.Response:
+    return await client.post(
+        "/admin/new/upload",
+        data={"csrf": csrf},
+        files={"programme": (name, text.encode(), "application/toml")},
+        headers={"origin": str(client.base_url).rstrip("/")},
+    )
+
+
+async def forum(client: httpx.AsyncClient, url: str, forum_id: str) -> Endpoint:
+    """The forum's endpoint, from the links its console page gives the organiser."""
+    page = (await client.get(f"/admin/forums/{forum_id}")).text
+    host = re.search(r"/host/(\w+)#key=([\w-]+)", page)
+    assert host, "the forum's page carries its host link"
+    return Endpoint(url, host[1], host[2])
+
+
+async def vote_in(forum: Endpoint, choice: str) -> dict[str, Any]:
+    await forum.open_poll("vote")
+    phone, _ = await forum.phone()
+    ack: dict[str, Any] = await phone.call("vote", {"poll": "vote", "choices": [choice], "op": "1"})
+    return ack
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_two_forums_made_in_the_console_vote_at_once_and_come_back(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    more = {"redis_url": engine_url(request, kind)} if kind == "redis" else {}
+    async with serve_forums([], tmp_path, **more) as (server, url):
+        key = server.organiser_key
+        assert key is not None
+        async with console(url, key) as (client, csrf):
+            for forum_id, code in (("east", "EAST01"), ("west", "WEST02")):
+                made = await upload(client, csrf, f"{forum_id}.toml", room(forum_id, code))
+                assert made.status_code == 303, made.text
+                assert made.headers["location"] == f"/admin/forums/{forum_id}"
+            east, west = await forum(client, url, "east"), await forum(client, url, "west")
+            acks = await asyncio.gather(vote_in(east, "a"), vote_in(west, "b"))
+            assert all(ack["ok"] for ack in acks), acks
+            await east.close_clients()
+            await west.close_clients()
+    async with serve_forums([], tmp_path, **more) as (server, url):
+        assert server.organiser_key is None  # kept: the same key signs in again
+        async with console(url, key) as (client, _):
+            listed = (await client.get("/admin/forums.json")).json()
+            forums = listed["forums"] if isinstance(listed, dict) else listed
+            assert {(f["id"], f["code"], f["state"]) for f in forums} == {
+                ("east", "EAST01", "open"),
+                ("west", "WEST02", "open"),
+            }
+        counts = {
+            forum_id: server.forums.runtimes[forum_id].engine.forum.polls["vote"].counts
+            for forum_id in ("east", "west")
+        }
+        assert counts["east"]["a"] == 1 and counts["west"]["b"] == 1
+
+
+async def test_the_console_refuses_and_touches_nothing(tmp_path: Path) -> None:
+    async with serve_forums([], tmp_path) as (server, url):
+        assert server.organiser_key is not None
+        async with httpx.AsyncClient(base_url=url) as stranger:
+            assert (await stranger.get("/admin/forums.json")).status_code == 401
+            wrong = await stranger.get("/admin", headers={"authorization": "Bearer nope"})
+            assert wrong.status_code == 401
+        async with console(url, server.organiser_key) as (client, csrf):
+            assert (await upload(client, csrf, "one.toml", room("one", "ONE111"))).is_redirect
+            before = listing(tmp_path)
+            other_site = await client.post(
+                "/admin/new/upload",
+                data={"csrf": csrf},
+                files={"programme": ("x.toml", room("x").encode(), "application/toml")},
+                headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"},
+            )
+            assert other_site.status_code == 403
+            no_token = await upload(client, "", "x.toml", room("x"))
+            assert no_token.status_code == 403
+            duplicate = await upload(client, csrf, "again.toml", room("again", "ONE111"))
+            assert duplicate.status_code == 409 and "ONE111" in duplicate.text
+            escape = await upload(client, csrf, "escape.toml", room("../escape"))
+            assert escape.status_code == 400 and "forum.id" in escape.text
+            huge = await upload(client, csrf, "huge.toml", room("huge") + "#" * 300_000)
+            assert huge.status_code == 413
+            assert listing(tmp_path) == before
+            assert set(server.forums.runtimes) == {"one"}
+
+
+async def test_with_workers_a_forum_made_on_one_is_served_by_all(
+    redis_url: str, tmp_path: Path
+) -> None:
+    programme = tmp_path / "base.toml"
+    programme.write_text(room("base", "BASE11"), encoding="utf-8")
+    async with workers_on_redis(programme, tmp_path / "data", redis_url) as server:
+        match = KEY_LINE.search(server.output())
+        assert match, server.output()
+        async with console(server.url, match[1]) as (client, csrf):
+            made = await upload(client, csrf, "late.toml", room("late", "LATE22"))
+            assert made.status_code == 303, made.text
+        seen: dict[int, set[str]] = {}
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while len([pid for pid, held in seen.items() if "late" in held]) < 2:
+            assert loop.time() - started < WAIT_S, seen
+            # A new connection each time: the kernel spreads them over the workers.
+            async with httpx.AsyncClient() as http:
+                body = (await http.get(f"{server.url}/healthz")).json()
+            seen[body["pid"]] = set(body["forums"])
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"{server.url}/j/LATE22")).status_code == 200
