@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ENGINES, WAIT_S, Endpoint, engine_url, serve_forums
+from tests.conftest import ENGINES, WAIT_S, Endpoint, serve_forums
 from tests.console_support import csrf_of
 from tests.processes import workers_on_redis
-from tests.test_forums import listing, room
+from tests.test_forums import listing, room, settings_for
 
 KEY_LINE = re.compile(r"Organiser key \(shown only now; keep it safe\): (\S+)")
 
@@ -59,7 +59,7 @@ async def vote_in(forum: Endpoint, choice: str) -> dict[str, Any]:
 async def test_two_forums_made_in_the_console_vote_at_once_and_come_back(
     request: pytest.FixtureRequest, tmp_path: Path, kind: str
 ) -> None:
-    more = {"redis_url": engine_url(request, kind)} if kind == "redis" else {}
+    more = settings_for(request, kind)
     async with serve_forums([], tmp_path, **more) as (server, url):
         key = server.organiser_key
         assert key is not None
