@@ -12,6 +12,7 @@ from playwright.async_api import ViewportSize
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 PROJECTOR: ViewportSize = {"width": 1280, "height": 720}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 # Headless, and quiet: this machine's network is closed, so no background fetches.
 CHROMIUM_FLAGS = [
     "--no-sandbox",
