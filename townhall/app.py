@@ -84,7 +84,13 @@ def build(
     on_ready: Callable[[Addresses], None] | None = None,
 ) -> Townhall:
     """A server for one forum, ready for uvicorn; the engine starts with the app."""
-    server = build_server([(programme, None)], settings, on_ready=on_ready)
+
+    def ready(started: list[Addresses]) -> None:
+        if on_ready is not None:
+            for addresses in started:
+                on_ready(addresses)
+
+    server = build_server([(programme, None)], settings, on_ready=ready)
     runtime = server.forums.prepared[0][0]
     assert runtime is not None, server.forums.faults
     return Townhall(
@@ -102,11 +108,11 @@ def build(
 def build_server(
     rooms: Sequence[tuple[Programme, Path | None]],
     settings: Settings,
-    on_ready: Callable[[Addresses], None] | None = None,
+    on_ready: Callable[[list[Addresses]], None] | None = None,
 ) -> Server:
     """Every forum of `rooms` (programmes, with the files they came from) and the registry's,
-    ready for uvicorn; each forum's engine starts with the app. `on_ready` is told each
-    command-line forum's addresses once it serves."""
+    ready for uvicorn; each forum's engine starts with the app. `on_ready` is told the
+    addresses of the command-line forums that serve, once they all do."""
     shorten_access_log()
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
@@ -166,9 +172,13 @@ def build_server(
         collector.start()
         state = transport.start()
         if on_ready is not None:
-            for runtime, _ in forums.prepared:
-                if runtime is not None and runtime.id in forums.runtimes:
-                    on_ready(runtime.addresses)
+            on_ready(
+                [
+                    runtime.addresses
+                    for runtime, _ in forums.prepared
+                    if runtime is not None and runtime.id in forums.runtimes
+                ]
+            )
         try:
             yield state
         finally:

@@ -263,7 +263,7 @@ def _serve(roomfiles: list[Path], settings: Settings) -> int:
             codes_cli.check_book(path, programme)
         if settings.workers > 1:
             return _serve_workers(rooms, settings, options)
-        server = build_server(rooms, settings, on_ready=_print_addresses)
+        server = build_server(rooms, settings, on_ready=lambda started: _announce(started, server))
         # Here rather than in the app's startup, where a refusal would come with a traceback.
         refused = server.load()
     except (ProgrammeError, EngineError, OSError, ValueError) as exc:
@@ -273,7 +273,6 @@ def _serve(roomfiles: list[Path], settings: Settings) -> int:
         print(f"townhall: {sentence}", file=sys.stderr)
     if rooms and len(refused) == len(rooms):
         return 1
-    _print_console(server.console_url, server.organiser_key)
     for programme, path in rooms:
         codes = codes_cli.summary(path, programme)
         if codes is not None:
@@ -313,6 +312,13 @@ def _serve_workers(
     _print_console(f"{base_url(settings)}/admin", made)
     uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
     return 0
+
+
+def _announce(started: list[Any], server: Any) -> None:
+    """Once the server serves: each command-line forum's addresses, then the console's."""
+    for addresses in started:
+        _print_addresses(addresses)
+    _print_console(server.console_url, server.organiser_key)
 
 
 def _print_console(url: str, new_key: str | None) -> None:
