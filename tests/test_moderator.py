@@ -181,10 +181,8 @@ def test_the_moderator_is_refused_everything_else(command: Command) -> None:
         posted(forum, f"p{n}", f"idea {n}", board="ideas")
     error = refused(forum, MODERATOR, command)
     expected = refusals.host_only()
-    assert (error.code, error.message) == (expected.code, expected.message) == (
-        "forbidden",
-        "only the host may do that",
-    )
+    assert (error.code, error.message) == (expected.code, expected.message)
+    assert error.code == "forbidden"
     try:
         forum.execute(HOST, command, 0)
     except ForumError as exc:

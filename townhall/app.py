@@ -22,7 +22,7 @@ from townhall.engine import Engine, EngineError, open_engine
 from townhall.http_guard import HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
 from townhall.identity import COOKIE_NAME, Identities, read_cookie
-from townhall.keys import ForumKeys, committee_keys, load_keys
+from townhall.keys import ForumKeys, committee_keys, load_keys, moderator_key
 from townhall.loglimit import shorten_access_log
 from townhall.model.agenda import Programme
 from townhall.presence import Presence
@@ -46,6 +46,7 @@ class Addresses:
     host: str
     screen: str
     committee_members: int = 0  # their secret links are listed on the host screen
+    moderator: str = ""  # the boards' moderator's secret link
 
     @classmethod
     def of(cls, base_url: str, keys: ForumKeys, programme: Programme | None = None) -> Addresses:
@@ -55,6 +56,7 @@ class Addresses:
             host=f"{base_url}/host/{keys.code}#key={keys.host_key}",
             screen=f"{base_url}/screen/{keys.code}",
             committee_members=len(selection.committee) if selection is not None else 0,
+            moderator=f"{base_url}/moderate/{keys.code}#key={moderator_key(keys.secret)}",
         )
 
 
@@ -155,6 +157,7 @@ def build(
         keys.host_key,
         forum_info,
         committee_keys(programme, keys.secret),
+        moderator_key(keys.secret),
     )
     transport.serve(hub)
     broadcaster = Broadcaster(transport, engine, settings.tick_ms / 1000, present)
