@@ -201,6 +201,7 @@ def routes(site: Site, health: Any) -> list[Route | Mount]:
         Route("/host/{code}", page("host.html"), name="host"),
         Route("/screen/{code}", page("screen.html"), name="screen"),
         Route("/committee/{code}", page("committee.html"), name="committee"),
+        Route("/moderate/{code}", page("moderator.html"), name="moderate"),
         Route("/qr/{code}.svg", qr),
         Route("/lang/{lang}", set_language),
         Route("/healthz", healthz),

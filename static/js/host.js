@@ -15,6 +15,7 @@ import {
   t,
 } from "./common.js";
 import { renderCodes, setUpRevoke, setUpTriesReset } from "./host-codes.js";
+import { showModeratorLink } from "./moderator-link.js";
 import { boardModeration } from "./moderation.js";
 import { renderHostShift } from "./shift.js";
 
@@ -40,6 +41,7 @@ const socket = connect(
       forum.setSnapshot(reply);
       presence = reply.presence;
       committeeLinks = reply.committee_links ?? {};
+      showModeratorLink(reply.moderator_link);
       render();
     },
     onError(error) {
