@@ -4,10 +4,12 @@ send, and the boards and state they are sent."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import ENGINES, Client, Live, Refused, serve
@@ -117,6 +119,21 @@ async def test_the_moderator_approves_and_the_room_sees_it_but_cannot_move_the_a
             assert refused["error"]["code"] == "forbidden", (event, refused)
         assert live.forum.seq == before
         assert live.forum.programme.items[live.forum.current].id == "qna"
+
+        # In the record, the moderator's lines read as the host's do, and carry no key.
+        async with httpx.AsyncClient() as http:
+            response = await http.get(
+                f"{live.url}/export/{live.code}/record.jsonl",
+                headers={"Authorization": f"Bearer {live.host_key}"},
+            )
+        assert response.status_code == 200
+        lines = [json.loads(line) for line in response.text.splitlines()]
+        moderated = [line for line in lines if line.get("type") in ("post_state", "post_pinned")]
+        assert [(line["type"], line["actor"]) for line in moderated] == [
+            ("post_state", {"role": "host"}),
+            ("post_pinned", {"role": "host"}),
+        ]
+        assert moderator_auth(live)["key"] not in response.text
 
 
 @pytest.mark.parametrize("engine", ENGINES)
