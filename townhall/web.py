@@ -1,5 +1,5 @@
-"""HTTP: the phone, host, projector and committee pages, the QR code, language switch and health
-check."""
+"""HTTP: the phone, host, projector, committee and moderator pages, the QR code, language switch
+and health check."""
 
 from __future__ import annotations
 
