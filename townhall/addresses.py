@@ -8,7 +8,7 @@ import struct
 from dataclasses import dataclass
 
 from townhall.config import Settings
-from townhall.keys import ForumKeys
+from townhall.keys import ForumKeys, moderator_key
 from townhall.model.agenda import Programme
 
 SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
@@ -22,6 +22,7 @@ class Addresses:
     host: str
     screen: str
     committee_members: int = 0  # their secret links are listed on the host screen
+    moderator: str = ""  # the boards' moderator's secret link
 
     @classmethod
     def of(cls, base_url: str, keys: ForumKeys, programme: Programme | None = None) -> Addresses:
@@ -31,6 +32,7 @@ class Addresses:
             host=f"{base_url}/host/{keys.code}#key={keys.host_key}",
             screen=f"{base_url}/screen/{keys.code}",
             committee_members=len(selection.committee) if selection is not None else 0,
+            moderator=f"{base_url}/moderate/{keys.code}#key={moderator_key(keys.secret)}",
         )
 
 

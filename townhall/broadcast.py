@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from townhall.engine import Engine
-from townhall.model.commands import Role
+from townhall.model.commands import BOARD_MODERATORS, Role
 from townhall.model.events import (
     BallotCast,
     CodeRedeemed,
@@ -54,10 +54,11 @@ PRESENCE_REFRESH_S = 2.0
 # a write each, and a phone only needs to see its own vote counted within a second.
 PHONE_TALLY_S = 0.5
 # The projector and the host first: their message must not wait behind thousands of phones'.
-SEND_ORDER = (Role.SCREEN, Role.HOST, Role.COMMITTEE, Role.PARTICIPANT)
+SEND_ORDER = (Role.SCREEN, Role.HOST, Role.MODERATOR, Role.COMMITTEE, Role.PARTICIPANT)
 # The least time between two board messages to a role; changes in between are gathered.
 BOARD_INTERVAL_S = {
     Role.HOST: 0.5,
+    Role.MODERATOR: 0.5,
     Role.SCREEN: 0.25,
     Role.PARTICIPANT: 1.0,
     Role.COMMITTEE: 1.0,
@@ -250,8 +251,10 @@ class Broadcaster:
         on_screen = forum.programme.items[forum.current].id
         clock = asyncio.get_running_loop().time()
         for role, waiting in self._boards_due.items():
+            # The boards' moderators keep every board, on screen or not, whole.
+            full = role in BOARD_MODERATORS
             for board_id in list(waiting):
-                if role is not Role.HOST and board_id != on_screen:
+                if not full and board_id != on_screen:
                     waiting.discard(board_id)  # sent in full when it comes on screen
                     continue
                 if clock < self._board_sent.get((role, board_id), 0.0) + BOARD_INTERVAL_S[role]:
@@ -259,7 +262,7 @@ class Broadcaster:
                 waiting.discard(board_id)
                 self._board_sent[(role, board_id)] = clock
                 board = forum.boards.boards[board_id]
-                view = board.view(full=role is Role.HOST)
+                view = board.view(full=full)
                 await self.transport.send("board", view, role, ("board", board_id))
         if any(self._boards_due.values()):
             self._wake.set()  # some are held back: look again next tick

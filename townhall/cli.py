@@ -336,8 +336,10 @@ def _print_addresses(addresses: Any) -> None:
         "\n  Townhall is running.\n"
         f"  Phones (join):  {addresses.phone}\n"
         f"  Host screen:    {addresses.host}\n"
+        f"  Moderator:      {addresses.moderator}\n"
         f"  Projector:      {addresses.screen}\n"
-        "  Keep the host address to yourself: it carries the host key.\n",
+        "  Keep the host and moderator addresses to yourself: they carry their keys.\n"
+        "  The moderator's screen moderates the Q&A and idea boards and nothing else.\n",
         flush=True,
     )
     if addresses.committee_members:

@@ -39,6 +39,7 @@ RATES = {
     Role.HOST: (20.0, 40.0),
     Role.SCREEN: (2.0, 5.0),
     Role.COMMITTEE: (5.0, 20.0),  # a member may tap through a rubric quickly
+    Role.MODERATOR: (20.0, 40.0),  # works through a queue as fast as the host
 }
 # Posts and upvotes per second one participant may send over all their tabs and phones.
 BOARD_RATE = (2.0, 10.0)
@@ -80,6 +81,7 @@ class ForumHub:
         host_key: str,
         forum_info: dict[str, Any],
         committee_keys: dict[str, str] | None = None,
+        moderator_key: str = "",
     ) -> None:
         self.engine = engine
         self.transport = transport
@@ -89,6 +91,7 @@ class ForumHub:
         self.host_key = host_key
         self.forum_info = forum_info
         self.committee_keys = committee_keys or {}
+        self.moderator_key = moderator_key  # empty: this forum has no moderator link
         self.connections: dict[str, Connection] = {}
         # Per participant, not per connection; dropped when their last connection closes.
         self.open_connections: Counter[str] = Counter()
@@ -239,7 +242,7 @@ class ForumHub:
             role = Role(str(auth.get("role")))
         except ValueError:
             raise _refuse(
-                "bad_auth", "role must be participant, host, screen or committee"
+                "bad_auth", "role must be participant, host, screen, committee or moderator"
             ) from None
         if role is Role.PARTICIPANT:
             participant = self.identities.from_cookie_header(environ.get("HTTP_COOKIE", ""))
@@ -256,6 +259,10 @@ class ForumHub:
             if expected is None or not same_secret(key, expected):
                 raise _refuse("bad_key", "this committee link is not valid for this forum")
             return Actor(role, str(member))
+        if role is Role.MODERATOR:
+            if not self.moderator_key or not same_secret(auth.get("key"), self.moderator_key):
+                raise _refuse("bad_key", "this moderator link is not valid for this forum")
+            return Actor(role, "moderator")
         return Actor(role, "screen")
 
     async def snapshot(self, actor: Actor) -> dict[str, Any]:
@@ -281,6 +288,8 @@ class ForumHub:
                 member: f"/committee/{self.code}#member={member}&key={key}"
                 for member, key in self.committee_keys.items()
             }
+            if self.moderator_key:
+                reply["moderator_link"] = f"/moderate/{self.code}#key={self.moderator_key}"
         if actor.role is Role.COMMITTEE:
             reply["committee"] = forum.committee_view(actor.id)
         return reply

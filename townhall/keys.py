@@ -1,4 +1,5 @@
-"""A forum's join code, host key and cookie secret: generated once, kept by the engine."""
+"""A forum's join code, host key and cookie secret: generated once, kept by the engine; and the
+keys of the committee's and the moderator's links, derived from the secret."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ def committee_key(secret: str, member: str) -> str:
     """A committee member's secret link key: derived from the forum's secret, so every worker
     and node agrees on it without storing it, and a key for one member is no use for another."""
     digest = hmac.new(secret.encode(), f"committee:{member}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def moderator_key(secret: str) -> str:
+    """The boards' moderator's secret link key: derived from the forum's secret like a committee
+    member's, under its own label, so it opens no committee link and no committee link opens it."""
+    digest = hmac.new(secret.encode(), b"moderator", hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 

@@ -168,6 +168,11 @@ SCRIPT_STRINGS = {
         "Score each candidate. You can change a score until the host locks scoring."
     ),
     "committee_bad_link": N_("This committee link is not valid. Ask the host for your own link."),
+    # The moderator's screen, and the host's copy of its link.
+    "moderator_bad_link": N_("This moderator link is not valid. Ask the host for the link."),
+    "board_tab_now": N_("{title} (now)"),
+    "link_copied": N_("Copied."),
+    "link_copy_failed": N_("Could not copy: select the link and copy it yourself."),
     "err_scoring_locked": N_("Scoring is locked; your earlier scores stand."),
     "err_no_live_vote": N_("Close the live vote first: its result is part of the selection."),
     "err_selection_published": N_("The result is published: withdraw it first."),

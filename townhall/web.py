@@ -1,5 +1,5 @@
-"""HTTP: the phone, host, projector and committee pages, the QR code, language switch and health
-check."""
+"""HTTP: the phone, host, projector, committee and moderator pages, the QR code, language switch
+and health check."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def refusal_page(site: Site, request: Request, message: str, status: int) -> HTM
 
 NO_FORUM = "There is no forum with that code. Check the code on the screen."
 FORUM_CLOSED = "This forum has closed. Thank you for taking part."
-FORUM_PAGES = ("j", "host", "screen", "committee")
+FORUM_PAGES = ("j", "host", "screen", "committee", "moderate")
 
 
 def forum_routes(site: Site) -> list[Route]:
@@ -174,6 +174,7 @@ def forum_routes(site: Site) -> list[Route]:
         Route("/host/{code}", page("host.html"), name="host"),
         Route("/screen/{code}", page("screen.html"), name="screen"),
         Route("/committee/{code}", page("committee.html"), name="committee"),
+        Route("/moderate/{code}", page("moderator.html"), name="moderate"),
         Route("/qr/{code}.svg", qr),
     ]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from townhall.engine.registry import Entry, ForumState, Source
 from townhall.forums.console_rules import check_console_programme
 from townhall.forums.held import WATCH_INTERVAL_S, DirectoryError, Forums, now_ms
+from townhall.keys import moderator_key
 from townhall.programme import parse_programme
 
 log = logging.getLogger(__name__)
@@ -79,12 +80,11 @@ class ForumDirectory:
         runtime = self.forums.runtime(forum_id)
         base = base_url.rstrip("/")
         code, key = runtime.code, runtime.keys.host_key
-        moderator = getattr(runtime.addresses, "moderator", None)
         return ForumLinks(
             phone=f"{base}/j/{code}",
             host=f"{base}/host/{code}#key={key}",
             screen=f"{base}/screen/{code}",
-            moderator=moderator,
+            moderator=f"{base}/moderate/{code}#key={moderator_key(runtime.keys.secret)}",
             committee={
                 member: f"{base}/committee/{code}#member={member}&key={member_key}"
                 for member, member_key in runtime.hub.committee_keys.items()

@@ -17,7 +17,7 @@ from townhall.engine import Engine, open_engine
 from townhall.engine.registry import ForumState, Source
 from townhall.hub import ForumHub
 from townhall.identity import Identities, cookie_name
-from townhall.keys import ForumKeys, committee_keys, load_keys
+from townhall.keys import ForumKeys, committee_keys, load_keys, moderator_key
 from townhall.model.agenda import Programme
 from townhall.presence import Presence
 from townhall.ratelimit import AddressBuckets
@@ -120,6 +120,7 @@ def make_runtime(
         keys.host_key,
         forum_info,
         committee_keys(programme, keys.secret),
+        moderator_key(keys.secret),
     )
     broadcaster = Broadcaster(channel, engine, settings.tick_ms / 1000, present)
     book = RecordBook(engine, programme, keys.secret)

@@ -49,7 +49,7 @@ class Post:
     upvoters: set[str] = field(default_factory=set)
 
     def view(self, *, full: bool) -> dict[str, Any]:
-        """The post as a page shows it; `full` adds what only the host sees."""
+        """The post as a page shows it; `full` adds what only the host and the moderator see."""
         view: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
@@ -102,7 +102,7 @@ class Board:
         return post_id if post is not None and post.author == participant else None
 
     def view(self, *, full: bool) -> dict[str, Any]:
-        """The host's view has every post; the public view is bounded (see `shown`)."""
+        """The moderators' view has every post; the public view is bounded (see `shown`)."""
         posts = list(self.posts.values()) if full else self.shown()
         return {
             "board": self.item.id,

@@ -15,6 +15,13 @@ class Role(StrEnum):
     HOST = "host"
     SCREEN = "screen"
     COMMITTEE = "committee"  # a member of the selection committee, on their own secret link
+    # Moderates the boards on their own secret link, so a big forum's Q&A can be kept by someone
+    # other than the facilitator; follows the agenda as the room does and changes nothing else.
+    MODERATOR = "moderator"
+
+
+# Who moderates the boards, and so sees them whole: pending and hidden posts, edits' originals.
+BOARD_MODERATORS = frozenset({Role.HOST, Role.MODERATOR})
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from townhall.model.board import (
     promotable,
 )
 from townhall.model.commands import (
+    BOARD_MODERATORS,
     HOST_COMMANDS,
     Actor,
     ClosePoll,
@@ -142,10 +143,13 @@ class Forum:
             )
         if not isinstance(command, HOST_COMMANDS):
             raise refusals.unknown_command(type(command).__name__)
+        if isinstance(command, BOARD_HOST_COMMANDS):
+            if actor.role not in BOARD_MODERATORS:
+                raise refusals.moderators_only()
+            return self.boards.decide_host(command)
+        # Everything else moves the room (agenda, polls, timer, selection, codes): the host's.
         if actor.role is not Role.HOST:
             raise refusals.host_only()
-        if isinstance(command, BOARD_HOST_COMMANDS):
-            return self.boards.decide_host(command)
         if isinstance(command, ShowShift):
             return self.shifts.decide(self, command)
         if isinstance(command, RevokeCode):

@@ -16,6 +16,10 @@ def host_only() -> Forbidden:
     return Forbidden("only the host may do that")
 
 
+def moderators_only() -> Forbidden:
+    return Forbidden("only the host or the moderator may moderate a board")
+
+
 def participants_only_vote() -> Forbidden:
     return Forbidden("only participants vote")
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from townhall.model import selection
 from townhall.model.agenda import ChoiceMode, Item
-from townhall.model.commands import Role
+from townhall.model.commands import BOARD_MODERATORS, Role
 
 if TYPE_CHECKING:
     from townhall.model.forum import Forum
@@ -81,7 +81,7 @@ def item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[s
 
 
 def board_views(forum: Forum, role: Role) -> dict[str, dict[str, Any]]:
-    full = role is Role.HOST
+    full = role in BOARD_MODERATORS
     return {board_id: b.view(full=full) for board_id, b in forum.boards.boards.items()}
 
 
