@@ -9,6 +9,7 @@ import pytest
 from townhall.model.commands import (
     AnswerPost,
     ApprovePost,
+    BlankScreen,
     ClosePoll,
     Command,
     EditPost,
@@ -75,6 +76,8 @@ GOOD: list[tuple[str, Any, Command]] = [
     ("results_hide", {"poll": "p"}, ShowResults("p", visible=False)),
     ("shift_show", {"poll": "p"}, ShowShift("p", visible=True)),
     ("shift_hide", {"poll": "p"}, ShowShift("p", visible=False)),
+    ("screen_blank", {}, BlankScreen(blank=True)),
+    ("screen_unblank", None, BlankScreen(blank=False)),
     ("timer_start", {}, StartTimer()),
     ("timer_start", None, StartTimer()),
     ("timer_pause", {}, PauseTimer()),
@@ -122,6 +125,7 @@ BAD: list[tuple[str, Any]] = [
     ("score", {"candidate": "c", "scores": [1], "member": "member-2"}),
     ("scoring_lock", {"locked": False}),
     ("selection_publish", {"published": True}),
+    ("screen_blank", {"blank": False}),
     # a purge names a board, nothing else
     ("post_purge_hidden", {}),
     ("post_purge_hidden", {"post": 7}),

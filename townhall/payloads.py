@@ -8,6 +8,7 @@ from typing import Any
 from townhall.model.commands import (
     AnswerPost,
     ApprovePost,
+    BlankScreen,
     ClosePoll,
     Command,
     EditPost,
@@ -194,6 +195,8 @@ DECODERS: dict[str, Callable[[Any], Command]] = {
     "results_hide": lambda data: ShowResults(_poll(data), visible=False),
     "shift_show": lambda data: ShowShift(_poll(data), visible=True),
     "shift_hide": lambda data: ShowShift(_poll(data), visible=False),
+    "screen_blank": _no_fields(lambda: BlankScreen(blank=True)),
+    "screen_unblank": _no_fields(lambda: BlankScreen(blank=False)),
     "timer_start": _no_fields(StartTimer),
     "timer_pause": _no_fields(PauseTimer),
     "timer_reset": _timer_reset,

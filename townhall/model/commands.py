@@ -68,6 +68,13 @@ class ShowShift:
 
 
 @dataclass(frozen=True, slots=True)
+class BlankScreen:
+    """Black out the projector, or bring it back, as presentation software's "B" key does."""
+
+    blank: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     pass
 
@@ -228,6 +235,7 @@ Command = (
     | LockScoring
     | PublishSelection
     | ShowShift
+    | BlankScreen
     | RedeemCode
     | RevokeCode
 )
@@ -252,5 +260,6 @@ HOST_COMMANDS = (
     LockScoring,
     PublishSelection,
     ShowShift,
+    BlankScreen,
     RevokeCode,
 )
