@@ -10,6 +10,7 @@ from townhall.broadcast import (
     HOST_STATE_EVENTS,
     NOT_BROADCAST,
     POST_EVENTS,
+    SCREEN_STATE_EVENTS,
     STATE_EVENTS,
     TALLY_EVENTS,
 )
@@ -24,6 +25,7 @@ def test_every_event_type_is_broadcast_one_way() -> None:
             *POST_EVENTS,
             *STATE_EVENTS,
             *HOST_STATE_EVENTS,
+            *SCREEN_STATE_EVENTS,
             *NOT_BROADCAST,
         ]
     )

@@ -66,7 +66,7 @@ async def test_a_moderator_keeps_the_boards_and_nothing_else(
         await host.get_by_text("게시판 관리자 링크", exact=True).click()
         link = await host.locator("#moderator-link").input_value()
         assert link.startswith(f"{url}/moderate/{forum.code}#key=")
-        await host.get_by_role("button", name="복사", exact=True).click()
+        await host.get_by_role("button", name="게시판 관리자 링크 복사").click()
         await expect(host.locator("#moderator-copied")).to_have_text("복사했습니다.")
         assert await host.evaluate("navigator.clipboard.readText()") == link
 

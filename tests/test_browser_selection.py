@@ -93,6 +93,10 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     await expect(kim.locator("#result-box")).to_be_hidden()
 
     await host_page.locator("#selection-publish").click()
+    await expect(host_page.locator("#confirm-question")).to_have_text(
+        "선정 결과를 프로젝터와 휴대폰에 발표할까요?"
+    )
+    await host_page.locator("#confirm-ok").click()
     await expect(host_page.locator("#selection-scoring")).to_have_text(
         "선정단 평가가 마감되었습니다."
     )

@@ -364,8 +364,9 @@ async def host_page_checks(browser: Browser, live: Live) -> None:
     # The reopen button stays usable: the refusal tells the host what to do.
     await expect(page.locator("#poll-open")).to_be_enabled()
     await page.locator("#poll-open").click()
+    await page.locator("#confirm-ok").click()  # reopening asks first
     await expect(page.locator("#message")).to_have_text(
-        "오류: 결과가 공개된 상태입니다. 먼저 공개를 취소하세요."
+        "오류: 선정 결과를 발표한 상태입니다. 먼저 발표를 취소하세요."
     )
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "host-results.png")
@@ -378,8 +379,10 @@ async def host_page_checks(browser: Browser, live: Live) -> None:
         ("b", "0"),
     ]
     await page.locator("#selection-publish").click()  # withdraw
+    await page.locator("#confirm-ok").click()
     await expect(page.locator("#selection-publish")).to_have_attribute("data-published", "false")
     await page.locator("#poll-open").click()
+    await page.locator("#confirm-ok").click()
     await expect(page.locator("#poll-status")).to_have_attribute("data-status", "open")
     await expect(page.locator("#message")).to_be_hidden()
     await context.close()

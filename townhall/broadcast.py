@@ -35,6 +35,7 @@ from townhall.model.events import (
     PostStateSet,
     ResultsShown,
     ScoringLocked,
+    ScreenBlanked,
     SelectionPublished,
     ServerStarted,
     ShiftShown,
@@ -90,6 +91,8 @@ STATE_EVENTS = (  # the forum's state, for every role
 # The state as the host alone sees it changes (its table of ballot codes); no one else's does,
 # so a hall redeeming its codes at the door sends nothing to the phones.
 HOST_STATE_EVENTS = (CodeRedeemed, CodeRevoked)
+# The projector's view changes (blanked by the host), and the host's; the phones' does not.
+SCREEN_STATE_EVENTS = (ScreenBlanked,)
 NOT_BROADCAST = (ServerStarted,)  # changes nothing a client sees: it is for the record
 
 
@@ -114,8 +117,7 @@ class Broadcaster:
         # large, so phones get one a second at most, and only for the board on screen.
         self._boards_due: dict[Role, set[str]] = {role: set() for role in Role}
         self._board_sent: dict[tuple[Role, str], float] = {}
-        self._state_dirty = False
-        self._host_state_dirty = False  # only the host's view of the state changed
+        self._state_roles: set[Role] = set()  # the roles whose view of the state changed
         self._presence_dirty = False
         self._resync = False
         self._last_presence: dict[str, int] = {}
@@ -140,9 +142,11 @@ class Broadcaster:
                 if post is not None:
                     self._board_changed(post.board)
             elif isinstance(event, HOST_STATE_EVENTS):
-                self._host_state_dirty = True
+                self._state_roles.add(Role.HOST)
+            elif isinstance(event, SCREEN_STATE_EVENTS):
+                self._state_roles.update((Role.HOST, Role.SCREEN))
             elif isinstance(event, STATE_EVENTS):
-                self._state_dirty = True
+                self._state_roles.update(Role)
                 if isinstance(event, PollOptionsSet | OptionAdded):
                     self._dirty_polls.add(event.poll)
                 if isinstance(event, ItemChanged):
@@ -157,7 +161,7 @@ class Broadcaster:
     def on_resync(self) -> None:
         """After an outage everything may have moved: clients start again from a snapshot."""
         self._resync = True
-        self._state_dirty = True
+        self._state_roles.update(Role)
         self._dirty_polls.update(self.engine.forum.polls)
         for board_id in self.engine.forum.boards.boards:
             self._board_changed(board_id)
@@ -203,10 +207,9 @@ class Broadcaster:
             self._resync = False
             for role in SEND_ORDER:
                 await self.transport.send("resync", {"seq": forum.seq}, role)
-        if self._state_dirty or self._host_state_dirty:
-            roles = SEND_ORDER if self._state_dirty else (Role.HOST,)
-            self._state_dirty = self._host_state_dirty = False
-            for role in roles:
+        if self._state_roles:
+            roles, self._state_roles = self._state_roles, set()
+            for role in (role for role in SEND_ORDER if role in roles):
                 await self.transport.send("state", {**forum.state_view(role), "now_ms": now}, role)
         dirty, self._dirty_polls = self._dirty_polls, set()
         self._phone_polls |= dirty

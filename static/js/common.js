@@ -163,14 +163,19 @@ export function formatMs(ms) {
   return `${m}:${String(s).padStart(2, "0")}`;
 }
 
+// Refusals no retry can change: the key in the link is wrong. The page says so and stops.
+const FINAL_REFUSALS = new Set(["bad_key"]);
+
 // Connects with the given auth, asks for a snapshot on every (re)connect, and keeps the
-// status line honest. onSnapshot gets the reply; the caller adds its own event handlers.
-export function connect(auth, { onSnapshot, onError }) {
+// status line honest. onSnapshot gets the reply; onStatus, if given, hears "up", "down" and
+// "refused" as the connection comes and goes; the caller adds its own event handlers.
+export function connect(auth, { onSnapshot, onError, onStatus }) {
   // WebSocket first (broadcasts reach it framed once); where a network blocks WebSocket, the
   // server's other transports (long-polling, on a single process) are tried next.
   const socket = io({ auth, transports: config.transports, tryAllTransports: true, ackTimeout: 8000 });
   const status = $("conn");
   const setStatus = (key, cls) => {
+    onStatus?.(cls);
     if (!status) return;
     status.textContent = t(key);
     status.dataset.state = cls;
@@ -193,8 +198,12 @@ export function connect(auth, { onSnapshot, onError }) {
   socket.on("resync", () => setTimeout(snapshot, Math.random() * 2000));
   socket.on("disconnect", () => setStatus("reconnecting", "down"));
   socket.on("connect_error", (err) => {
-    setStatus("reconnecting", "down");
-    if (err.data?.code) onError?.({ code: err.data.code, message: err.message });
+    const code = err.data?.code;
+    if (FINAL_REFUSALS.has(code)) {
+      socket.disconnect(); // and no reconnecting: the same key would be refused again
+      setStatus("refused", "refused");
+    } else setStatus("reconnecting", "down");
+    if (code) onError?.({ code, message: err.message });
   });
   return socket;
 }

@@ -1,5 +1,6 @@
 // The facilitator's screen: the whole agenda, poll and timer controls, live counts, and on a
-// Q&A or idea board the moderation queue and every post with its controls.
+// Q&A or idea board the moderation queue and every post with its controls. What changes or
+// reveals results asks first (confirm.js); keys for a clicker are in shortcuts.js.
 import {
   $,
   config,
@@ -15,9 +16,12 @@ import {
   t,
 } from "./common.js";
 import { renderAgendaTools, setUpAgenda } from "./host-agenda.js";
+import { confirmAction } from "./confirm.js";
 import { renderCodes, setUpRevoke, setUpTriesReset } from "./host-codes.js";
+import { showJoinLink } from "./host-join.js";
 import { showModeratorLink } from "./moderator-link.js";
 import { boardModeration } from "./moderation.js";
+import { setUpShortcuts } from "./shortcuts.js";
 import { renderHostShift } from "./shift.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
@@ -32,6 +36,7 @@ if (fromHash) {
 const key = fromHash ?? sessionStorage.getItem(storeKey) ?? "";
 
 const forum = new ForumState();
+let refused = false; // the key is wrong: nothing more is asked of the server
 let presence = { participant: 0, screen: 0, host: 0 };
 let committeeLinks = {};
 
@@ -43,10 +48,17 @@ const socket = connect(
       presence = reply.presence;
       committeeLinks = reply.committee_links ?? {};
       showModeratorLink(reply.moderator_link);
+      showJoinLink(reply.forum.join_url);
       render();
     },
     onError(error) {
-      showMessage(error.code === "bad_key" ? t("bad_key") : error.message);
+      refused ||= error.code === "bad_key";
+      showMessage(refused ? t("bad_key") : error.message);
+    },
+    // Connection lost says so in the alert line, and that goes once the connection is back.
+    onStatus(state) {
+      if (state === "down") showMessage(t("reconnecting"), "connection");
+      else if (state === "up" && $("message").dataset.kind === "connection") showMessage("");
     },
   },
 );
@@ -77,7 +89,7 @@ async function send(event, payload = {}) {
   try {
     reply = await socket.timeout(8000).emitWithAck(event, payload);
   } catch {
-    showMessage(t("reconnecting"));
+    showMessage(t("reconnecting"), "connection");
     return null;
   }
   showMessage(reply.ok ? "" : `${t("error")}: ${errorText(reply.error)}`);
@@ -105,10 +117,12 @@ function render() {
   $("next").disabled = state.current === state.items.length - 1;
   renderAgenda();
   renderPoll();
+  renderPrimary();
   boards.render(item);
   renderPromote(item);
   renderPresence();
   renderTimer();
+  renderBlank();
   renderSelectionPanel();
   renderHostShift(state, item, $("shift-panel"), command);
   renderCodes(state.codes, state.group_labels);
@@ -150,11 +164,25 @@ function renderSelectionPanel() {
   $("committee-links").replaceChildren(...links);
 }
 
+// Reopening scoring, announcing the selection and withdrawing it ask first; locking does not.
+const SELECTION_QUESTIONS = {
+  scoring_unlock: ["confirm_unlock", "confirm_unlock_detail", "unlock_scoring"],
+  selection_publish: ["confirm_publish", "confirm_publish_detail", "publish"],
+  selection_withdraw: ["confirm_withdraw", "confirm_withdraw_detail", "withdraw"],
+};
+async function selectionCommand(event) {
+  const asked = SELECTION_QUESTIONS[event];
+  if (asked) {
+    const [question, detail, action] = asked.map((key) => t(key));
+    if (!(await confirmAction(question, { detail, action }))) return;
+  }
+  command(event);
+}
 $("scoring-lock").addEventListener("click", (event) =>
-  command(event.currentTarget.dataset.locked === "true" ? "scoring_unlock" : "scoring_lock"),
+  selectionCommand(event.currentTarget.dataset.locked === "true" ? "scoring_unlock" : "scoring_lock"),
 );
 $("selection-publish").addEventListener("click", (event) =>
-  command(event.currentTarget.dataset.published === "true" ? "selection_withdraw" : "selection_publish"),
+  selectionCommand(event.currentTarget.dataset.published === "true" ? "selection_withdraw" : "selection_publish"),
 );
 
 function renderAgenda() {
@@ -189,10 +217,33 @@ function renderPoll() {
   $("poll-visibility").textContent = poll.results_visible ? t("results_visible") : t("results_private");
   $("poll-ballots").textContent = `${t("ballots")}: ${poll.tally?.voters ?? 0}`;
   $("poll-open").disabled = poll.status === "open";
+  $("poll-open").textContent = t(poll.status === "closed" ? "reopen_voting" : "open_voting");
   $("poll-close").disabled = poll.status !== "open";
   $("results-show").disabled = poll.results_visible;
   $("results-hide").disabled = !poll.results_visible;
   renderBars($("results"), item, poll.tally, forum.state.group_labels);
+}
+
+// The one highlighted button is the next step: open a waiting poll, close an open one, show a
+// closed one's results, then move on; on any other item, move on.
+function renderPrimary() {
+  const item = forum.current;
+  const poll = item?.kind === "poll" ? forum.poll(item.id) : null;
+  let primary = "next";
+  if (poll?.status === "pending") primary = "poll-open";
+  else if (poll?.status === "open") primary = "poll-close";
+  else if (poll && !poll.results_visible) primary = "results-show";
+  for (const id of ["next", "poll-open", "poll-close", "results-show"]) {
+    $(id).classList.toggle("primary", id === primary);
+  }
+}
+
+// The projector blacked out (B on a clicker): the button says how to bring it back.
+function renderBlank() {
+  const blank = Boolean(forum.state?.blank);
+  $("blank").textContent = t(blank ? "unblank_screen" : "blank_screen");
+  $("blank").setAttribute("aria-pressed", String(blank));
+  $("blank-note").hidden = !blank;
 }
 
 function renderPresence() {
@@ -216,10 +267,39 @@ const step = (delta) => {
 };
 $("prev").addEventListener("click", () => step(-1));
 $("next").addEventListener("click", () => step(1));
-$("poll-open").addEventListener("click", () => command("poll_open", currentPoll()));
-$("poll-close").addEventListener("click", () => command("poll_close", currentPoll()));
-$("results-show").addEventListener("click", () => command("results_show", currentPoll()));
+// Closing a poll, reopening a closed one and showing its results ask first, naming the poll;
+// the command then goes to the poll the question named, wherever the agenda is by then.
+const POLL_QUESTIONS = {
+  poll_open: ["confirm_reopen", "confirm_reopen_detail", "reopen_voting"],
+  poll_close: ["confirm_close", "confirm_close_detail", "close_voting"],
+  results_show: ["confirm_reveal", "confirm_reveal_detail", "show_results"],
+};
+async function pollCommand(event) {
+  const item = forum.current;
+  if (item?.kind !== "poll") return;
+  const status = forum.poll(item.id)?.status;
+  if (event !== "poll_open" || status === "closed") {
+    const [question, detail, action] = POLL_QUESTIONS[event];
+    const asked = t(question, { poll: item.title });
+    if (!(await confirmAction(asked, { detail: t(detail), action: t(action) }))) return;
+  }
+  command(event, { poll: item.id });
+}
+const toggleBlank = () => command(forum.state?.blank ? "screen_unblank" : "screen_blank");
+$("poll-open").addEventListener("click", () => pollCommand("poll_open"));
+$("poll-close").addEventListener("click", () => pollCommand("poll_close"));
+$("results-show").addEventListener("click", () => pollCommand("results_show"));
 $("results-hide").addEventListener("click", () => command("results_hide", currentPoll()));
+$("blank").addEventListener("click", toggleBlank);
+setUpShortcuts({
+  next: () => step(1),
+  prev: () => step(-1),
+  reveal: () => {
+    const poll = forum.current?.kind === "poll" ? forum.poll(forum.current.id) : null;
+    if (poll && !poll.results_visible) pollCommand("results_show");
+  },
+  blank: toggleBlank,
+});
 $("timer-start").addEventListener("click", () => command("timer_start"));
 $("timer-pause").addEventListener("click", () => command("timer_pause"));
 $("timer-reset").addEventListener("click", () => command("timer_reset"));
@@ -278,7 +358,7 @@ for (const link of [$("export-csv"), $("export-json")]) {
 // The record's running digest: what anyone can later find in the published record.
 let digestSeq = -1;
 async function showDigest() {
-  if (document.hidden) return;
+  if (document.hidden || refused) return;
   try {
     const response = await fetch(`/export/${encodeURIComponent(config.code)}/digest.json`, {
       headers: { Authorization: `Bearer ${key}` },

@@ -40,6 +40,8 @@ socket.on("board", (board) => {
 function render() {
   const item = forum.current;
   if (!item) return;
+  // The host blacked the projector out (B on a clicker): black over everything until unblanked.
+  $("blanked").hidden = !forum.state.blank;
   renderScreenShift(forum.state, $("shift")); // over the stage while the host shows it
   // Once the host publishes the selection, the room sees its ranked breakdown in place of the
   // item, until the host withdraws it.

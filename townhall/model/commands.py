@@ -79,6 +79,13 @@ class ShowShift:
 
 
 @dataclass(frozen=True, slots=True)
+class BlankScreen:
+    """Black out the projector, or bring it back, as presentation software's "B" key does."""
+
+    blank: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     pass
 
@@ -292,6 +299,7 @@ Command = (
     | LockScoring
     | PublishSelection
     | ShowShift
+    | BlankScreen
     | RedeemCode
     | RevokeCode
     | AddPoll
@@ -320,6 +328,7 @@ HOST_COMMANDS = (
     LockScoring,
     PublishSelection,
     ShowShift,
+    BlankScreen,
     RevokeCode,
     AddPoll,
     AddItem,

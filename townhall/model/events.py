@@ -183,6 +183,15 @@ class ShiftShown:
 
 
 @dataclass(frozen=True, slots=True)
+class ScreenBlanked:
+    """The projector went black, or came back, at the host's word: forum state, so a reloaded
+    projector and every worker's projectors show the same."""
+
+    type: ClassVar[str] = "screen_blanked"
+    blank: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ServerStarted:
     """A server (or a worker) started serving the forum: what it ran and the rules in force."""
 
@@ -277,6 +286,7 @@ Event = (
     | SelectionPublished
     | ServerStarted
     | ShiftShown
+    | ScreenBlanked
     | CodeRedeemed
     | CodeRevoked
     | ItemAdded

@@ -27,6 +27,7 @@ from townhall.model.commands import (
     BOARD_MODERATORS,
     HOST_COMMANDS,
     Actor,
+    BlankScreen,
     ClosePoll,
     Command,
     Goto,
@@ -65,6 +66,7 @@ from townhall.model.events import (
     PostCreated,
     ResultsShown,
     ScoringLocked,
+    ScreenBlanked,
     SelectionPublished,
     ServerStarted,
     ShiftShown,
@@ -117,6 +119,7 @@ class Forum:
         selection = programme.selection
         self.committee = Committee(selection) if selection is not None else None
         self.shifts = comparison.Shifts()
+        self.blank = False  # the projector blacked out by the host
         first_ms = _planned_ms(programme.items[0])
         self.timer = TimerState(duration_ms=first_ms, remaining_ms=first_ms)
 
@@ -208,6 +211,8 @@ class Forum:
             case ShowResults(poll=poll_id, visible=visible):
                 poll = self._poll(poll_id)
                 return [] if poll.results_visible == visible else [ResultsShown(poll_id, visible)]
+            case BlankScreen(blank=blank):
+                return [] if self.blank == blank else [ScreenBlanked(blank)]
             case StartTimer():
                 if self.timer.running:
                     return []
@@ -298,6 +303,8 @@ class Forum:
                 self.require_committee().apply(event)
             case ShiftShown():
                 self.shifts.apply(event)
+            case ScreenBlanked(blank=blank):
+                self.blank = blank
             case ServerStarted(programme=stated):
                 self.stated_programme = stated
             case PollOptionsSet(poll=poll_id, options=options, agreements=agreements):

@@ -43,6 +43,8 @@ def state_view(forum: Forum, role: Role) -> dict[str, Any]:
         "polls": polls,
         "timer": forum.timer.view(),
     }
+    if role in (Role.HOST, Role.SCREEN):
+        view["blank"] = forum.blank
     if forum.committee is not None:
         view["selection"] = selection.selection_view(forum, role)
     if any(item.compare_to for item in forum.programme.items):

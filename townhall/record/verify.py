@@ -54,6 +54,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "scoring_locked": ("host", ("locked",), ()),
     "selection_published": ("host", ("published",), ("result",)),
     "shift": ("host", ("poll", "compare_to", "visible", "cells"), ()),
+    "screen_blanked": ("host", ("blank",), ()),
     "code_redeemed": ("participant", ("group",), ()),
     "code_revoked": ("host", ("voter", "group"), ()),
     "item_added": (

@@ -30,7 +30,7 @@ local known = {
   post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, posts_purged = 2,
   poll_options = 2,
   live_vote = 0, committee_scored = 0, scoring_locked = 0, selection_published = 0,
-  server_started = 0, shift = 0, code_revoked = 3,
+  server_started = 0, shift = 0, screen_blanked = 0, code_revoked = 3,
   item_added = 1, option_added = 1, wording = 1,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
@@ -196,8 +196,8 @@ for i, e in ipairs(events) do
   elseif e.t == 'live_vote' then
     -- The selection poll's result as it closed; a later recording replaces it.
     redis.call('HSET', KEYS[3], 'live_vote', cmsgpack.pack(e))
-  -- committee_scored, scoring_locked, selection_published, server_started and shift change
-  -- nothing the scripts check: the model decided them on a replica at this control version, and
+  -- committee_scored, scoring_locked, selection_published, server_started, shift and
+  -- screen_blanked change nothing the scripts check: the model decided them on a replica at this control version, and
   -- the log keeps them.
   elseif e.t == 'code_revoked' then
     -- The code can't be redeemed again, and the phone holding it holds nothing now.
