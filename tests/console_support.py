@@ -7,6 +7,7 @@ import re
 import tomllib
 from dataclasses import replace
 from html.parser import HTMLParser
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -44,6 +45,7 @@ class MemoryDirectory:
         self.forums: dict[str, ForumSummary] = {}
         self.texts: dict[str, str] = {}
         self.created: list[tuple[str, str]] = []  # (text, source) of each create call
+        self.changes: list[tuple[str, str, dict[str, Any]]] = []  # each change_agenda call
         self.clock = 1_700_000_000_000
 
     def summaries(self) -> list[ForumSummary]:
@@ -86,6 +88,13 @@ class MemoryDirectory:
         del self.forums[forum_id]
         del self.texts[forum_id]
         return [f"{forum_id}.journal"]
+
+    async def change_agenda(
+        self, forum_id: str, event: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.summary(forum_id)
+        self.changes.append((forum_id, event, payload))
+        return {"ok": True, "item": "quick-1"}
 
     def links(self, forum_id: str, base_url: str) -> ForumLinks:
         code = self.summary(forum_id).code

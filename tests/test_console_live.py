@@ -140,3 +140,41 @@ async def test_with_workers_a_forum_made_on_one_is_served_by_all(
             seen[body["pid"]] = set(body["forums"])
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"{server.url}/j/LATE22")).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_a_quick_poll_added_in_the_console_is_voted_on(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    more = settings_for(request, kind)
+    async with serve_forums([], tmp_path, **more) as (server, url):
+        assert server.organiser_key is not None
+        async with console(url, server.organiser_key) as (client, csrf):
+            assert (await upload(client, csrf, "day.toml", room("day", "DAY123"))).is_redirect
+            origin = {"origin": url}
+            one_option = await client.post(
+                "/admin/forums/day/quick-poll",
+                data={"csrf": csrf, "question": "Lunch?", "options": "Rice\n\n"},
+                headers=origin,
+            )
+            assert one_option.status_code == 303 and "error=" in one_option.headers["location"]
+            page = (await client.get(one_option.headers["location"])).text
+            assert "option" in page.lower() and "<script>" not in page
+            added = await client.post(
+                "/admin/forums/day/quick-poll",
+                data={"csrf": csrf, "question": "<b>Lunch?</b>", "options": "Rice\nNoodles\n"},
+                headers=origin,
+            )
+            assert added.status_code == 303 and "added=1" in added.headers["location"]
+            day = await forum(client, url, "day")
+        forum_state = server.forums.runtimes["day"].engine.forum
+        (quick,) = [item for item in forum_state.programme.items if item.id.startswith("quick")]
+        assert quick.question == "<b>Lunch?</b>"  # stored as typed; every page escapes it
+        host = await day.open_poll(quick.id)
+        phone, _ = await day.phone()
+        choice = quick.options[1].id
+        ack = await phone.call("vote", {"poll": quick.id, "choices": [choice], "op": "q1"})
+        assert ack["ok"], ack
+        assert forum_state.polls[quick.id].counts[choice] == 1
+        await host.sio.disconnect()
+        await day.close_clients()

@@ -3,7 +3,7 @@ is what it gets): the records it shows and the calls it makes."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from townhall.engine.registry import ForumState
 from townhall.forums.directory import ForumLinks, ForumSummary
@@ -28,3 +28,10 @@ class Directory(Protocol):
     def links(self, forum_id: str, base_url: str) -> ForumLinks: ...
 
     def programme_text(self, forum_id: str) -> str: ...
+
+    async def change_agenda(
+        self, forum_id: str, event: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change a running forum's agenda as its host would (`poll_add`, `item_add`,
+        `item_edit`, `option_add`, payloads as in docs/protocol.md); the host's ack."""
+        ...

@@ -7,7 +7,8 @@ import dataclasses
 import io
 import tomllib
 from datetime import datetime
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import segno
 from starlette.datastructures import FormData
@@ -103,6 +104,7 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
             exports=_exports(text),
             when=_when,
             error=request.query_params.get("error", ""),
+            added=request.query_params.get("added") == "1",
         )
 
     async def set_state(request: Request, session: Session, form: FormData) -> Response:
@@ -117,6 +119,27 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
         except DirectoryError as exc:
             return failed(request, exc)
         return RedirectResponse(f"/admin/forums/{forum_id}", status_code=303)
+
+    async def quick_poll(request: Request, session: Session, form: FormData) -> Response:
+        """A quick poll added to a running forum's agenda, after the item on screen."""
+        forum_id = request.path_params["forum_id"]
+        if not ID_PATTERN.match(forum_id):
+            return unknown(request)
+        options = [line.strip() for line in str(form.get("options", "")).splitlines()]
+        options = [label for label in options if label]
+        payload: dict[str, Any] = {"question": str(form.get("question", "")).strip()}
+        payload["options"] = options
+        if form.get("multiple") == "on" and len(options) > 1:
+            payload["max_choices"] = len(options)
+        try:
+            ack = await directory.change_agenda(forum_id, "poll_add", payload)
+        except DirectoryError as exc:
+            return failed(request, exc)
+        target = f"/admin/forums/{forum_id}"
+        if not ack.get("ok"):
+            said = ack.get("error", {}).get("message", "")
+            return RedirectResponse(f"{target}?{urlencode({'error': said})}#agenda", 303)
+        return RedirectResponse(f"{target}?added=1#agenda", status_code=303)
 
     async def delete(request: Request, session: Session, form: FormData) -> Response:
         forum_id = request.path_params["forum_id"]
@@ -182,6 +205,11 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
         Route("/admin/forums/{forum_id}", viewing(console, forum_page), methods=["GET"]),
         Route("/admin/forums/{forum_id}/state", changing(console, set_state), methods=["POST"]),
         Route("/admin/forums/{forum_id}/delete", changing(console, delete), methods=["POST"]),
+        Route(
+            "/admin/forums/{forum_id}/quick-poll",
+            changing(console, quick_poll),
+            methods=["POST"],
+        ),
         Route("/admin/forums/{forum_id}/qr/{which}.svg", viewing(console, qr), methods=["GET"]),
         Route(
             "/admin/forums/{forum_id}/programme.toml",

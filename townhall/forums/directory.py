@@ -6,14 +6,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from townhall.engine import EngineError
 from townhall.engine.registry import Entry, ForumState, Source
 from townhall.forums.console_rules import check_console_programme
 from townhall.forums.held import WATCH_INTERVAL_S, DirectoryError, Forums, now_ms
 from townhall.keys import moderator_key
+from townhall.model.commands import Actor, Role
+from townhall.model.errors import ForumError
+from townhall.payloads import decode
 from townhall.programme import parse_programme
 
 log = logging.getLogger(__name__)
+
+# What the console may change on a running forum, as its host: the agenda, and nothing else.
+AGENDA_EVENTS = frozenset({"poll_add", "item_add", "item_edit", "option_add"})
 
 __all__ = ["DirectoryError", "ForumDirectory", "ForumLinks", "ForumState", "ForumSummary"]
 
@@ -91,6 +99,24 @@ class ForumDirectory:
             },
             qr=f"/qr/{code}.svg",
         )
+
+    async def change_agenda(
+        self, forum_id: str, event: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change a running forum's agenda as its host would; the ack, or an error ack."""
+        if event not in AGENDA_EVENTS:
+            raise DirectoryError("not_allowed", f"{event!r} is not a change to the agenda")
+        runtime = self.forums.runtime(forum_id)
+        try:
+            command = decode(event, payload)
+            outcome = await runtime.engine.execute(Actor(Role.HOST, "organiser"), command)
+        except ForumError as exc:
+            return exc.as_ack()
+        except EngineError as exc:
+            raise DirectoryError(
+                "unavailable", f"the forum cannot store changes now: {exc}"
+            ) from exc
+        return dict(outcome.ack)
 
     def programme_text(self, forum_id: str) -> str:
         entry = self.forums.entries.get(forum_id)
