@@ -95,6 +95,8 @@ async def test_an_uploaded_programme_makes_a_forum(
             GOOD.encode() + b'\n[eligibility]\nmode = "codes"\ncodes = "mine.codes.jsonl"\n',
             f"eligibility.codes: {NAMED_FILES}",
         ),
+        (b"x = " + b"[" * 3000 + b"]" * 3000, "forum.toml: not valid TOML: nested too deeply"),
+        (GOOD.replace('"upload"', '"upload\\n"').encode(), "forum.toml:2: forum.id:"),
     ],
 )
 async def test_a_malformed_upload_is_refused_with_file_line_and_field(

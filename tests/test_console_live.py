@@ -89,6 +89,30 @@ async def test_two_forums_made_in_the_console_vote_at_once_and_come_back(
         assert counts["east"]["a"] == 1 and counts["west"]["b"] == 1
 
 
+@pytest.mark.parametrize("kind", ENGINES)
+async def test_an_archived_forums_page_opens_it_again_and_deletes_it(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    async with serve_forums([], tmp_path, **settings_for(request, kind)) as (server, url):
+        assert server.organiser_key is not None
+        async with console(url, server.organiser_key) as (client, csrf):
+            assert (await upload(client, csrf, "kept.toml", room("kept", "KEPT01"))).is_redirect
+            origin = {"origin": url}
+            archived = await client.post(
+                "/admin/forums/kept/state", data={"csrf": csrf, "state": "archived"}, headers=origin
+            )
+            assert archived.status_code == 303
+            page = await client.get("/admin/forums/kept")
+            assert page.status_code == 200, page.text
+            assert 'value="open"' in page.text and "/admin/forums/kept/delete" in page.text
+            assert "#key=" not in page.text  # no links to a forum that is not running
+            reopened = await client.post(
+                "/admin/forums/kept/state", data={"csrf": csrf, "state": "open"}, headers=origin
+            )
+            assert reopened.status_code == 303
+            assert "/host/KEPT01#key=" in (await client.get("/admin/forums/kept")).text
+
+
 async def test_the_console_refuses_and_touches_nothing(tmp_path: Path) -> None:
     async with serve_forums([], tmp_path) as (server, url):
         assert server.organiser_key is not None

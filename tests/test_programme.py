@@ -382,6 +382,28 @@ title = "Welcome"
     assert str(error_for(text)) == "test.toml:4: forum.language: must be one of ko, en"
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("id", "room\\n"), ("code", "ROOM\\n")],
+)
+def test_an_id_or_code_ending_in_a_newline_is_refused(field: str, value: str) -> None:
+    # A newline would go into file names, Redis keys, log lines and response headers.
+    text = GOOD.replace("[forum]\n", f'[forum]\n{field} = "{value}"\n', 1)
+    error = error_for(text)
+    assert error.field == f"forum.{field}"
+    assert "does not match" in error.reason
+
+
+def test_an_item_id_ending_in_a_newline_is_refused() -> None:
+    error = error_for(GOOD.replace('id = "intro"', 'id = "intro\\n"', 1))
+    assert error.field == "items[0].id"
+
+
+@pytest.mark.parametrize("nested", ["[" * 2000 + "]" * 2000, "{a=" * 2000 + "1" + "}" * 2000])
+def test_toml_nested_too_deeply_is_refused_not_a_crash(nested: str) -> None:
+    assert str(error_for(f"x = {nested}\n")) == "test.toml: not valid TOML: nested too deeply"
+
+
 # -- the check command ----------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# \Z, not $: $ also matches before a final newline, which would let "id\n" through.
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}\Z")
 MAX_ID = 40
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,12 @@ from townhall.model.limits import LABEL, MAX_ITEMS, MAX_OPTIONS, NOTES, QUESTION
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
 from townhall.programme_comparison import COMPARISON_KEYS, check_comparisons, read_comparison
 from townhall.programme_eligibility import read_draw_report, read_eligibility
-from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
+from townhall.programme_fields import FieldReader, ProgrammeError, read_toml
 
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
 LANGUAGES = ("ko", "en")
-CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,12}$")
+CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,12}\Z")
 
 _FORUM_KEYS = {"id", "title", "subtitle", "language", "code"}
 SELECTION_KEYS = {
@@ -92,11 +91,7 @@ def parse_programme(
     text: str, *, source: str, default_id: str = "forum", base: Path | None = None
 ) -> Programme:
     """Validate a programme given as TOML text; `source` names it in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or line_from_message(str(exc))
-        raise ProgrammeError(source, line, "", f"not valid TOML: {exc.args[0]}") from exc
+    data = read_toml(text, source)
     return _Reader(text, source, base or Path.cwd()).programme(data, default_id)
 
 

@@ -4,6 +4,7 @@ and an error that names the file, the line the field is written on, and the fiel
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,21 @@ class FieldReader:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.fail(f"{where}.{key}", f"must be a whole number from {low} to {high}")
         return value
+
+
+def read_toml(text: str, source: str) -> dict[str, Any]:
+    """A programme's TOML text as tables; ProgrammeError, naming the line, if it is not TOML.
+
+    Arrays and inline tables nested a few hundred deep exhaust the parser's recursion: that is
+    a refusal too, not a traceback.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or line_from_message(str(exc))
+        raise ProgrammeError(source, line, "", f"not valid TOML: {exc.args[0]}") from exc
+    except RecursionError:
+        raise ProgrammeError(source, None, "", "not valid TOML: nested too deeply") from None
 
 
 def line_from_message(message: str) -> int | None:

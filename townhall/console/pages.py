@@ -90,18 +90,23 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
             return unknown(request)
         try:
             summary = directory.summary(forum_id)
-            links = directory.links(forum_id, console.base_url)
             text = directory.programme_text(forum_id)
         except DirectoryError as exc:
             return failed(request, exc)
+        try:
+            links: ForumLinks | None = directory.links(forum_id, console.base_url)
+        except DirectoryError:
+            # Archived, or could not start: nothing to link to or export, but the page is
+            # where it is opened again, its fault read, or it is deleted.
+            links = None
         return console.render(
             request,
             "console/forum.html",
             session,
             forum=summary,
-            links=_link_rows(links),
-            host_key=_host_key(links),
-            exports=_exports(text),
+            links=_link_rows(links) if links else [],
+            host_key=_host_key(links) if links else "",
+            exports=_exports(text) if links else [],
             when=_when,
             error=request.query_params.get("error", ""),
             added=request.query_params.get("added") == "1",

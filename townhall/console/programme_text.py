@@ -16,7 +16,7 @@ from townhall.candidates import CandidateError, load_candidates
 from townhall.console.agenda_form import ITEM_FIELDS, WEIGHTS, AgendaForm, Item
 from townhall.model.agenda import ItemKind, Programme
 from townhall.programme import parse_programme
-from townhall.programme_fields import FieldReader, ProgrammeError
+from townhall.programme_fields import FieldReader, ProgrammeError, read_toml
 
 ROOMS = Path(__file__).resolve().parent.parent.parent / "rooms"
 # The programmes a forum can start from: the seed's open forum and the large-scale variant.
@@ -127,19 +127,15 @@ def form_toml(form: AgendaForm) -> str:
 def check_programme(text: str, source: str) -> Programme:
     """The programme in `text`, checked as `townhall serve` checks a file, and refused if it
     names a file beside itself; raises ProgrammeError."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        data = None  # parse_programme says where and why
-    if data is not None:
-        reader = FieldReader(text, source)
-        for section, key, instead in NAMED_FILES:
-            table = data.get(section)
-            if isinstance(table, dict) and key in table:
-                raise reader.fail(
-                    f"{section}.{key}",
-                    f"a programme made in the console cannot name other files; {instead}",
-                )
+    data = read_toml(text, source)
+    reader = FieldReader(text, source)
+    for section, key, instead in NAMED_FILES:
+        table = data.get(section)
+        if isinstance(table, dict) and key in table:
+            raise reader.fail(
+                f"{section}.{key}",
+                f"a programme made in the console cannot name other files; {instead}",
+            )
     with tempfile.TemporaryDirectory(prefix="townhall-console-") as empty:
         # Nothing lies beside a programme made here: an empty folder stands in for one.
         return parse_programme(text, source=source, base=Path(empty))

@@ -4,9 +4,7 @@ that needs one is served from its file (`townhall serve FILE`)."""
 
 from __future__ import annotations
 
-import tomllib
-
-from townhall.programme_fields import FieldReader, ProgrammeError, line_from_message
+from townhall.programme_fields import FieldReader, ProgrammeError, read_toml
 
 MAX_PROGRAMME_BYTES = 256 * 1024  # the seed's programmes are under 10 KiB
 
@@ -17,11 +15,7 @@ def check_console_programme(text: str, source: str) -> None:
         raise ProgrammeError(
             source, None, "", f"a programme is at most {MAX_PROGRAMME_BYTES} bytes"
         )
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or line_from_message(str(exc))
-        raise ProgrammeError(source, line, "", f"not valid TOML: {exc.args[0]}") from exc
+    data = read_toml(text, source)
     reader = FieldReader(text, source)
     selection = data.get("selection")
     if isinstance(selection, dict) and "candidates_csv" in selection:
