@@ -78,6 +78,11 @@ class Item:
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.options)
 
+    @property
+    def planned_ms(self) -> int:
+        """The planned time in milliseconds, as the timer counts it."""
+        return round(self.minutes * 60_000)
+
 
 @dataclass(frozen=True, slots=True)
 class Selection:

@@ -14,7 +14,7 @@ from townhall.model import (
     selection,
     views,
 )
-from townhall.model.agenda import Item, ItemKind, PollOption, Programme, ResultsMode
+from townhall.model.agenda import ItemKind, PollOption, Programme, ResultsMode
 from townhall.model.board import (
     BOARD_EVENTS,
     BOARD_HOST_COMMANDS,
@@ -82,10 +82,6 @@ from townhall.model.state import Ballot, PollState, PollStatus, TimerState
 PARTICIPANT_EVENTS = (BallotCast, PostCreated, UpvoteSet, CodeRedeemed)
 
 
-def _planned_ms(item: Item) -> int:
-    return round(item.minutes * 60_000)
-
-
 class Forum:
     """One live forum: where the agenda stands, every poll's ballots, and the timer."""
 
@@ -120,7 +116,7 @@ class Forum:
         self.committee = Committee(selection) if selection is not None else None
         self.shifts = comparison.Shifts()
         self.blank = False  # the projector blacked out by the host
-        first_ms = _planned_ms(programme.items[0])
+        first_ms = programme.items[0].planned_ms
         self.timer = TimerState(duration_ms=first_ms, remaining_ms=first_ms)
 
     # -- deciding ---------------------------------------------------------------------------
@@ -225,7 +221,7 @@ class Forum:
                 return [TimerPaused(now_ms, self.timer.remaining_at(now_ms))]
             case ResetTimer(seconds=seconds):
                 if seconds is None:
-                    duration = _planned_ms(self.programme.items[self.current])
+                    duration = self.programme.items[self.current].planned_ms
                 else:
                     duration = seconds * 1000
                 return [TimerReset(duration)]
@@ -248,7 +244,7 @@ class Forum:
     def _move_to(self, index: int) -> list[Event]:
         if index == self.current:
             return []
-        return [ItemChanged(index, _planned_ms(self.programme.items[index]))]
+        return [ItemChanged(index, self.programme.items[index].planned_ms)]
 
     def _poll(self, poll_id: str) -> PollState:
         poll = self.polls.get(poll_id)
@@ -383,8 +379,7 @@ class Forum:
         return results.poll_results(self)
 
     def selection_candidates(self) -> list[Candidate]:
-        """The candidates as they stand: the programme's, or the ideas promoted to the live vote
-        with their upvotes when promoted as their agreement counts."""
+        """The candidates as they stand: the programme's, or the ideas promoted (selection.py)."""
         return selection.selection_candidates(self)
 
     def live_vote_view(self) -> dict[str, Any] | None:
@@ -392,9 +387,7 @@ class Forum:
         return selection.live_vote_view(self)
 
     def selection_result(self, sheet: Scores | None = None) -> dict[str, Any]:
-        """The whole selection as exported: settings, inputs and the ranked, explained table.
-
-        `sheet` replaces the scores given on phones, for a committee that scored on paper."""
+        """The whole selection as exported; `sheet` replaces the scores given on phones."""
         return selection.selection_result(self, sheet)
 
     def selection_view(self, role: Role) -> dict[str, Any]:
