@@ -3,6 +3,8 @@ oversized requests refused, forums made, changed and deleted, refusals beside th
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.console_support import ORIGIN, Console, csrf_of
@@ -122,6 +124,19 @@ async def test_a_request_from_another_origin_is_refused() -> None:
         )
         assert posted.status_code == 303
     assert [text for text, _ in console.directory.created].__len__() == 1
+
+
+async def test_wrong_keys_sent_at_once_are_held_to_the_limit_too() -> None:
+    console = Console()
+    async with console.client() as client:
+
+        async def guess(n: int) -> int:
+            data = {"key": f"guess-{n}"}
+            return (await client.post("/admin/login", data=data, headers=ORIGIN)).status_code
+
+        said = await asyncio.gather(*(guess(n) for n in range(3 * WRONG_KEY_BURST)))
+    assert said.count(401) == WRONG_KEY_BURST, said  # only these were hashed and compared
+    assert said.count(429) == 2 * WRONG_KEY_BURST
 
 
 async def test_wrong_keys_are_rate_limited_per_address() -> None:

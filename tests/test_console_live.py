@@ -18,6 +18,7 @@ from tests.conftest import ENGINES, WAIT_S, Endpoint, serve_forums
 from tests.console_support import csrf_of
 from tests.processes import workers_on_redis
 from tests.test_forums import listing, room, settings_for
+from townhall.console.guard import WRONG_KEY_BURST
 
 KEY_LINE = re.compile(r"Organiser key \(shown only now; keep it safe\): (\S+)")
 
@@ -140,6 +141,22 @@ async def test_the_console_refuses_and_touches_nothing(tmp_path: Path) -> None:
             assert huge.status_code == 413
             assert listing(tmp_path) == before
             assert set(server.forums.runtimes) == {"one"}
+
+
+async def test_wrong_keys_sent_at_once_to_a_real_server_are_held_to_the_limit(
+    tmp_path: Path,
+) -> None:
+    async with serve_forums([], tmp_path) as (_, url):
+
+        async def guess(n: int) -> int:
+            async with httpx.AsyncClient(base_url=url, timeout=WAIT_S) as client:
+                data = {"key": f"guess-{n}"}
+                response = await client.post("/admin/login", data=data, headers={"origin": url})
+                return response.status_code
+
+        said = await asyncio.gather(*(guess(n) for n in range(4 * WRONG_KEY_BURST)))
+    assert said.count(401) == WRONG_KEY_BURST, said
+    assert said.count(429) == 3 * WRONG_KEY_BURST
 
 
 async def test_with_workers_a_forum_made_on_one_is_served_by_all(

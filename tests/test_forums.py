@@ -20,7 +20,8 @@ from tests.conftest import (
     serve_forums,
     wait_until,
 )
-from townhall.app import Server
+from townhall.app import Server, build_server
+from townhall.config import Settings, SettingsError
 from townhall.engine.registry import ForumState
 from townhall.forums.directory import DirectoryError, ForumDirectory
 from townhall.identity import cookie_name
@@ -240,3 +241,15 @@ async def test_a_forum_made_on_one_node_is_live_on_another_within_a_second(
         await on_one.close_clients()
         await on_two.close_clients()
     assert WAIT_S
+
+
+def test_fixed_keys_from_the_settings_are_for_one_forum_only(tmp_path: Path) -> None:
+    settings = Settings(host="127.0.0.1", data_dir=tmp_path, host_key="k" * 24)
+    rooms: list[tuple[Programme, Path | None]] = [
+        (programme("first", "FIRST1"), None),
+        (programme("second", "SECOND"), None),
+    ]
+    with pytest.raises(SettingsError) as refused:
+        build_server(rooms, settings)
+    assert "TOWNHALL_HOST_KEY" in str(refused.value)
+    assert listing(tmp_path) == []  # nothing made, nothing kept

@@ -5,6 +5,7 @@ engines storing what a moderator does."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from townhall import console, web
 from townhall.addresses import Addresses, base_url
 from townhall.collector import Collector
-from townhall.config import Settings
+from townhall.config import Settings, SettingsError
 from townhall.console import ensure_organiser_key
 from townhall.dispatch import Dispatcher
 from townhall.engine import Engine, EngineError, open_registry
@@ -114,6 +114,11 @@ def build_server(
     ready for uvicorn; each forum's engine starts with the app. `on_ready` is told the
     addresses of the command-line forums that serve, once they all do."""
     shorten_access_log()
+    if len(rooms) > 1 and (settings.host_key or settings.secret):
+        raise SettingsError(
+            "TOWNHALL_HOST_KEY and TOWNHALL_SECRET fix one forum's keys: serve a single"
+            " programme file with them, or leave them unset so that each forum has its own"
+        )
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
     shared = settings.workers > 1 or settings.shared
@@ -160,8 +165,12 @@ def build_server(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         try:
             await forums.start()
-        except EngineError as exc:  # the registry cannot be read: nothing can be served
-            refusals.append(str(exc))
+        except BaseException as exc:
+            if isinstance(exc, EngineError):  # the registry cannot be read: nothing to serve
+                refusals.append(str(exc))
+            # The forums already started let go of their data dir's locks and connections, so
+            # the process ends and a service manager can start it again.
+            await forums.stop()
             raise
         if rooms and not forums.runtimes:
             # Nothing asked for on the command line could be served: say why and stop.

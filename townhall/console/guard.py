@@ -9,6 +9,7 @@ the key and before the body is read, so an oversized upload is refused unread.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -54,6 +55,7 @@ class Gate:
         # The last key that matched, as its SHA-256 beside the record it matched: a script
         # sending the key on every request pays for scrypt once, not per request.
         self._matched: tuple[bytes, bytes] | None = None
+        self._hashing = asyncio.Semaphore(1)
 
     def organiser(self) -> Organiser:
         return load_organiser(self.store)
@@ -63,8 +65,11 @@ class Gate:
         address = address_key(request.client.host if request.client else None)
         return 0.0 if self.tries.available(address) else max(1.0, 1 / WRONG_KEY_RATE)
 
-    def try_key(self, request: Request, key: str) -> bool:
-        """Whether `key` is the organiser key; a wrong one spends one of the address's tries."""
+    async def try_key(self, request: Request, key: str) -> bool | None:
+        """Whether `key` is the organiser key. Each try spends one of the address's tries
+        before the key is hashed, so guesses sent at once can't all slip past the limit; the
+        hashing (scrypt, tens of milliseconds) runs off the event loop, one at a time, so a
+        flood of guesses never holds up the forums. None: the address has no tries left."""
         organiser = self.organiser()
         record = organiser.digest
         fingerprint = hashlib.sha256(key.encode()).digest()
@@ -72,11 +77,15 @@ class Gate:
             self._matched[0] + self._matched[1], record + fingerprint
         ):
             return True
-        if key and organiser.matches(key):
+        if self.tries.take(address_key(request.client.host if request.client else None)):
+            return None
+        if not key:
+            return False
+        async with self._hashing:
+            matched = await asyncio.to_thread(organiser.matches, key)
+        if matched:
             self._matched = (record, fingerprint)
-            return True
-        self.tries.take(address_key(request.client.host if request.client else None))
-        return False
+        return matched
 
     def _signer(self, organiser: Organiser) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(organiser.session_secret, salt="townhall.console.session")
@@ -85,13 +94,14 @@ class Gate:
         mac = hmac.new(organiser.session_secret.encode(), f"csrf:{nonce}".encode(), "sha256")
         return mac.hexdigest()
 
-    def session(self, request: Request) -> Session | None:
+    async def session(self, request: Request) -> Session | None:
         """The signed-in session the request carries (cookie or bearer key), or None."""
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and given.strip():
             if self.wait_before_trying(request):
                 return None
-            return Session("", "", bearer=True) if self.try_key(request, given.strip()) else None
+            matched = await self.try_key(request, given.strip())
+            return Session("", "", bearer=True) if matched else None
         cookie = read_cookie(request.headers.get("cookie", ""), SESSION_COOKIE)
         if not cookie:
             return None

@@ -127,7 +127,7 @@ def viewing(console: Console, handler: Handler) -> Endpoint:
     """A page the organiser reads: a session or the key, else 401."""
 
     async def endpoint(request: Request) -> Response:
-        session = console.gate.session(request)
+        session = await console.gate.session(request)
         if session is None:
             return console.unauthorised(request)
         return await handler(request, session)
@@ -140,7 +140,7 @@ def changing(console: Console, handler: FormHandler, cap: int = SMALL_CAP) -> En
     the cap (413, unread), with the session's CSRF token (403)."""
 
     async def endpoint(request: Request) -> Response:
-        session = console.gate.session(request)
+        session = await console.gate.session(request)
         if session is None:
             return console.unauthorised(request)
         if not session.bearer and (reason := console.gate.cross_site(request)):

@@ -54,23 +54,28 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
     async def login(request: Request) -> Response:
         if reason := console.gate.cross_site(request):
             return console.refuse(request, 403, "cross_site", reason)
-        wait = console.gate.wait_before_trying(request)
-        if wait:
-            message = console.gettext(request, N_("Too many wrong keys. Try again in a minute."))
-            response = console.render(request, "console/login.html", status=429, error=message)
-            response.headers["retry-after"] = str(int(wait))
-            return response
+        if console.gate.wait_before_trying(request):
+            return too_many_tries(request)
         try:
             form = await read_form(request, SMALL_CAP)
         except TooLarge:
             return console.refuse(request, 413, "too_large", "the form is too large")
         key = form.get("key")
-        if not isinstance(key, str) or not console.gate.try_key(request, key.strip()):
+        matched = await console.gate.try_key(request, key.strip() if isinstance(key, str) else "")
+        if matched is None:
+            return too_many_tries(request)
+        if not matched:
             message = console.gettext(request, N_("That is not the organiser key."))
             return console.render(request, "console/login.html", status=401, error=message)
         signed_in = RedirectResponse("/admin", status_code=303)
         console.gate.sign_in(request, signed_in)
         return signed_in
+
+    def too_many_tries(request: Request) -> Response:
+        message = console.gettext(request, N_("Too many wrong keys. Try again in a minute."))
+        response = console.render(request, "console/login.html", status=429, error=message)
+        response.headers["retry-after"] = str(int(console.gate.wait_before_trying(request)) or 30)
+        return response
 
     async def logout(request: Request, session: Session, form: FormData) -> Response:
         response = RedirectResponse("/admin/login", status_code=303)

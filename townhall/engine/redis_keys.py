@@ -206,9 +206,11 @@ class RegistryKeys:
     """The server's own keys: the registry of forums and the server's secrets. One hash tag,
     so a change and its version move together in one transaction, in Redis Cluster too."""
 
-    forums: str = f"{PREFIX}:{{server}}:forums"  # Hash: forum id -> its entry as JSON
-    version: str = f"{PREFIX}:{{server}}:forums_version"  # String: moves with every change
-    secrets: str = f"{PREFIX}:{{server}}:secrets"  # Hash: name -> value (the organiser key's hash)
+    # `_server` can be no forum's id (an id starts with a letter or digit), so no forum's keys
+    # are these.
+    forums: str = f"{PREFIX}:{{_server}}:forums"  # Hash: forum id -> its entry as JSON
+    version: str = f"{PREFIX}:{{_server}}:forums_version"  # String: moves with every change
+    secrets: str = f"{PREFIX}:{{_server}}:secrets"  # Hash: name -> the organiser key's record
 
     @staticmethod
     def forum_pattern(forum_id: str) -> str:

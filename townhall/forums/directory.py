@@ -20,6 +20,8 @@ from townhall.programme import parse_programme
 
 log = logging.getLogger(__name__)
 
+# The most forums one server's registry holds (a library network's year is a few hundred).
+MAX_FORUMS = 1000
 # What the console may change on a running forum, as its host: the agenda, and nothing else.
 AGENDA_EVENTS = frozenset({"poll_add", "item_add", "item_edit", "option_add"})
 
@@ -137,6 +139,11 @@ class ForumDirectory:
         programme = parse_programme(text, source=source, base=self.forums.files_dir())
         async with self.forums.lock:
             await self.forums.refresh()
+            if len(self.forums.entries) >= MAX_FORUMS:
+                raise DirectoryError(
+                    "too_many_forums",
+                    f"this server holds {MAX_FORUMS} forums, its most: delete some it no longer needs",
+                )
             if programme.id in self.forums.entries or programme.id in self.forums.faults:
                 raise DirectoryError(
                     "duplicate_id", f"there is already a forum {programme.id!r}", "forum.id"
