@@ -142,7 +142,7 @@ class ForumDirectory:
             if len(self.forums.entries) >= MAX_FORUMS:
                 raise DirectoryError(
                     "too_many_forums",
-                    f"this server holds {MAX_FORUMS} forums, its most: delete some it no longer needs",
+                    f"this server holds {MAX_FORUMS} forums, its most: delete some first",
                 )
             if programme.id in self.forums.entries or programme.id in self.forums.faults:
                 raise DirectoryError(
