@@ -97,6 +97,16 @@ def test_unknown_townhall_variable_is_an_error(name: str) -> None:
         ("TOWNHALL_PUBLIC_URL", "192.168.0.10:8000"),
         ("TOWNHALL_PUBLIC_URL", "ftp://192.168.0.10"),
         ("TOWNHALL_PUBLIC_URL", "http://"),
+        # The join link is the address with /j/CODE after it: here the code would land in the
+        # query, the fragment or a broken host, and the QR code would send phones elsewhere.
+        ("TOWNHALL_PUBLIC_URL", "http://forum.example.org/?x=1"),
+        ("TOWNHALL_PUBLIC_URL", "http://forum.example.org/#join"),
+        ("TOWNHALL_PUBLIC_URL", "http://forum.example.org?"),
+        ("TOWNHALL_PUBLIC_URL", "http://user:pass@forum.example.org"),
+        ("TOWNHALL_PUBLIC_URL", "http://forum.example.org:99999"),
+        ("TOWNHALL_PUBLIC_URL", "http://:8000"),
+        ("TOWNHALL_PUBLIC_URL", "http://forum example.org"),
+        ("TOWNHALL_PUBLIC_URL", 'http://forum.example.org/"><b>'),
         ("TOWNHALL_HOST_KEY", "k" * 15),
         ("TOWNHALL_SECRET", "s" * 31),
     ],
@@ -241,3 +251,10 @@ def test_read_cookie_is_plain_and_linear() -> None:
     assert read_cookie(header, "missing") is None
     assert read_cookie("", "townhall_pid") is None
     assert read_cookie("townhall_pid", "townhall_pid") is None
+
+
+@pytest.mark.parametrize(
+    "url", ["https://forum.example.org/townhall", "http://[fe80::1]:8000/", "http://도서관.kr"]
+)
+def test_public_url_may_have_a_path_an_ipv6_or_a_korean_host(url: str) -> None:
+    assert Settings.from_env({"TOWNHALL_PUBLIC_URL": url}).public_url == url

@@ -32,6 +32,7 @@ from townhall.model.commands import (
     PromoteIdeas,
     PublishSelection,
     PurgeHidden,
+    RedeemCode,
     ResetTimer,
     RevokeCode,
     Role,
@@ -199,6 +200,10 @@ def test_the_moderator_neither_votes_posts_agrees_nor_scores() -> None:
     assert refused(forum, MODERATOR, SubmitPost("qna", "Mine?", "", "p")).code == "forbidden"
     assert refused(forum, MODERATOR, Upvote(post, True, "u")).code == "forbidden"
     assert refused(forum, MODERATOR, ScoreCandidate("a", (5,))).code == "forbidden"
+    # Said as what it is, not as a post: the page shows the message beside the code field.
+    redeem = refused(forum, MODERATOR, RedeemCode("K7Q-M2X-HPR"))
+    assert redeem.code == "forbidden"
+    assert redeem.message == "only a participant's phone redeems a ballot code"
 
 
 @pytest.mark.parametrize(

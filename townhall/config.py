@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 PREFIX = "TOWNHALL_"
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
+NOT_IN_URLS = frozenset(' "<>\\^`{|}')  # RFC 3986: never in a URL as they are
 
 
 class SettingsError(ValueError):
@@ -106,16 +107,33 @@ class Settings:
         if self.max_connections_per_address < 0:
             raise SettingsError(f"{PREFIX}MAX_CONNECTIONS_PER_ADDRESS: must be 0 (no cap) or more")
         if self.public_url:
-            parts = urlsplit(self.public_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise SettingsError(
-                    f"{PREFIX}PUBLIC_URL: {self.public_url!r} is not an http(s) URL"
-                )
+            _check_public_url(self.public_url)
         if self.host_key and len(self.host_key) < 16:
             raise SettingsError(f"{PREFIX}HOST_KEY: use at least 16 characters")
         if self.secret and len(self.secret) < 32:
             raise SettingsError(f"{PREFIX}SECRET: use at least 32 characters")
         return self
+
+
+def _check_public_url(url: str) -> None:
+    """The join link and its QR code are this address with `/j/CODE` after it: a query, a
+    fragment, a user name or a space would put the code where no page reads it."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        valid_port = False
+    else:
+        valid_port = True
+    if parts.scheme not in ("http", "https") or not parts.hostname or not valid_port:
+        raise SettingsError(f"{PREFIX}PUBLIC_URL: {url!r} is not an http(s) URL")
+    if parts.query or parts.fragment or "?" in url or "#" in url or "@" in parts.netloc:
+        raise SettingsError(
+            f"{PREFIX}PUBLIC_URL: {url!r}: give the scheme, host, port and path only"
+            " (no query, fragment or user name)"
+        )
+    if not url.isprintable() or any(c in NOT_IN_URLS for c in url):
+        raise SettingsError(f"{PREFIX}PUBLIC_URL: {url!r} has a space or a character URLs escape")
 
 
 def _convert(name: str, key: str, raw: str) -> Any:

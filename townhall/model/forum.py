@@ -132,7 +132,8 @@ class Forum:
             own = self.programme.eligibility.self_agreement
             return self.boards.decide_upvote(actor.id, command, allow_own=own)
         if isinstance(command, RedeemCode):
-            check_poster(actor)
+            if actor.role is not Role.PARTICIPANT or not actor.id:
+                raise refusals.participants_only_redeem()
             return self.codes.decide_redeem(actor.id, command.code)
         if isinstance(command, ScoreCandidate):
             if actor.role is not Role.COMMITTEE:

@@ -28,6 +28,10 @@ def participants_only_post() -> Forbidden:
     return Forbidden("only participants post and upvote")
 
 
+def participants_only_redeem() -> Forbidden:
+    return Forbidden("only a participant's phone redeems a ballot code")
+
+
 def committee_only() -> Forbidden:
     return Forbidden("only the selection committee's members score candidates")
 
