@@ -6,7 +6,9 @@ import { $, displayName, el, isBoard, sortPosts, syncList, t } from "./common.js
 
 // `forum`: the page's ForumState; `command(event, payload)` resolves to whether the command was
 // accepted; `send(event, payload)` to the ack, or null; `showMessage(text, kind)` says so.
-export function boardModeration({ forum, command, send, showMessage }) {
+// `hostTools`: hiding every post of an author at once and removing hidden posts for good, which
+// are the host's alone (the moderator's page goes without them).
+export function boardModeration({ forum, command, send, showMessage, hostTools = true }) {
   let sortOrder = "top";
   let shown = null; // the agenda item whose board is drawn
 
@@ -41,6 +43,7 @@ export function boardModeration({ forum, command, send, showMessage }) {
     list("answered-list", sortPosts(answered, sortOrder));
     $("hidden-posts").hidden = hidden.length === 0;
     $("purge-hidden").textContent = t("purge_hidden");
+    $("purge-hidden").hidden = !hostTools;
     if ($("purge-tool").dataset.board !== item.id || hidden.length === 0) closePurge();
     list("hidden-list", sortPosts(hidden, "new"));
     $("sort-top").setAttribute("aria-pressed", String(sortOrder === "top"));
@@ -75,8 +78,10 @@ export function boardModeration({ forum, command, send, showMessage }) {
       edit: button("edit", "edit", () => openEdit(node)),
       merge: button("merge", "merge", () => openMerge(node)),
       hide: button("hide", "hide", () => command("post_hide", { post: id })),
-      hideAuthor: button("hide_author", "hide-author", () => openHideAuthor(node)),
     };
+    if (hostTools) {
+      buttons.hideAuthor = button("hide_author", "hide-author", () => openHideAuthor(node));
+    }
     node.append(
       el("div", { class: "post-head" }, count, number, name, badge, edited),
       text,

@@ -65,7 +65,7 @@ async function command(event, payload = {}) {
   return (await send(event, payload)) !== null;
 }
 
-const boards = boardModeration({ forum, command, send, showMessage });
+const boards = boardModeration({ forum, command, send, showMessage, hostTools: false });
 
 const boardItems = () => forum.state?.items.filter(isBoard) ?? [];
 

@@ -346,5 +346,20 @@ BOARD_HOST_COMMANDS = (
     MergePosts,
 )
 
+# What the moderator may do: each one post at a time and none for good. Hiding every post of an
+# author at once and removing hidden posts for good stay the host's.
+MODERATOR_COMMANDS = (ApprovePost, HidePost, AnswerPost, EditPost, PinPost, MergePosts)
+
+
+def check_moderates(role: Role, command: object) -> None:
+    """Refuse a board command `role` may not give (the host gives every one)."""
+    if role is Role.HOST:
+        return
+    if role is not Role.MODERATOR:
+        raise refusals.moderators_only()
+    if not isinstance(command, MODERATOR_COMMANDS):
+        raise refusals.host_only()
+
+
 # A post's and a board's state live in `board_state`; these are found here too.
 __all__ = ["RECENT_OPS", "Board", "Post", "PostState"]

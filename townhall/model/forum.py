@@ -19,12 +19,12 @@ from townhall.model.board import (
     BOARD_EVENTS,
     BOARD_HOST_COMMANDS,
     Boards,
+    check_moderates,
     check_poster,
     option_for,
     promotable,
 )
 from townhall.model.commands import (
-    BOARD_MODERATORS,
     HOST_COMMANDS,
     Actor,
     BlankScreen,
@@ -144,8 +144,7 @@ class Forum:
         if not isinstance(command, HOST_COMMANDS):
             raise refusals.unknown_command(type(command).__name__)
         if isinstance(command, BOARD_HOST_COMMANDS):
-            if actor.role not in BOARD_MODERATORS:
-                raise refusals.moderators_only()
+            check_moderates(actor.role, command)
             return self.boards.decide_host(command)
         # Everything else moves the room (agenda, polls, timer, selection, codes): the host's.
         if actor.role is not Role.HOST:
