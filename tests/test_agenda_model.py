@@ -129,10 +129,19 @@ def test_only_the_host_changes_the_agenda(forum: Forum) -> None:
     assert refused(forum, ALICE, EditWording(SINGLE, Wording.TITLE, "x")).code == "forbidden"
 
 
-def test_the_agenda_is_bounded(forum: Forum) -> None:
+def test_what_is_added_on_the_day_is_bounded(forum: Forum) -> None:
+    for _ in range(limits.MAX_ADDED_ITEMS):
+        forum.execute(HOST, AddItem(ItemKind.TALK, "More"), 0)
+    error = refused(forum, HOST, AddPoll("q", ("a", "b")))
+    assert (error.code, error.message) == ("agenda_full", "at most 40 items are added on the day")
+
+
+def test_the_agenda_is_bounded(forum: Forum, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_ADDED_ITEMS", limits.MAX_ITEMS)
     for _ in range(limits.MAX_ITEMS - len(forum.programme.items)):
         forum.execute(HOST, AddItem(ItemKind.TALK, "More"), 0)
-    assert refused(forum, HOST, AddPoll("q", ("a", "b"))).code == "agenda_full"
+    error = refused(forum, HOST, AddPoll("q", ("a", "b")))
+    assert (error.code, error.message) == ("agenda_full", "the agenda holds at most 200 items")
 
 
 def test_an_option_is_added_only_to_a_poll_not_yet_opened(forum: Forum) -> None:

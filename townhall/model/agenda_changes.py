@@ -141,6 +141,8 @@ def _place(forum: Forum, after: str) -> int:
     """Where an added item goes: after `after`, or after the current item."""
     if len(forum.programme.items) >= limits.MAX_ITEMS:
         raise refusals.agenda_full(limits.MAX_ITEMS)
+    if len(forum.programme.items) - len(forum.origin.items) >= limits.MAX_ADDED_ITEMS:
+        raise refusals.agenda_full_today(limits.MAX_ADDED_ITEMS)
     if not after:
         return forum.current + 1
     index = forum.programme.index_of(after)

@@ -62,6 +62,10 @@ def agenda_full(limit: int) -> Conflict:
     return Conflict(f"the agenda holds at most {limit} items", code="agenda_full")
 
 
+def agenda_full_today(limit: int) -> Conflict:
+    return Conflict(f"at most {limit} items are added on the day", code="agenda_full")
+
+
 def item_kind_not_added(kind: str) -> InvalidPayload:
     return InvalidPayload(
         f"an item of kind {kind!r} can't be added on the day: add a poll, a talk or a Q&A board",
