@@ -26,6 +26,7 @@ from townhall.identity import COOKIE_NAME, cookie_name
 from townhall.model.agenda import Programme
 from townhall.model.forum import Forum
 from townhall.programme import parse_programme
+from townhall.transport.layer import SocketLayer
 from townhall.transport.lean_websocket import EngineIOWebSocket
 
 WAIT_S = 10.0
@@ -219,6 +220,11 @@ class Live(Endpoint):
     def hub(self) -> ForumHub:
         assert self.townhall is not None
         return self.townhall.hub
+
+    @property
+    def layer(self) -> SocketLayer:
+        assert self.townhall is not None
+        return self.townhall.transport
 
 
 def _recorder(client: Client, event: str) -> Callable[[Any], Awaitable[None]]:

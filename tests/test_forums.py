@@ -51,9 +51,7 @@ def settings_for(request: pytest.FixtureRequest, kind: str) -> dict[str, Any]:
 
 async def vote(forum: Endpoint, choice: str) -> dict[str, Any]:
     phone, _ = await forum.phone()
-    ack: dict[str, Any] = await phone.call(
-        "vote", {"poll": "vote", "choices": [choice], "op": "1"}
-    )
+    ack: dict[str, Any] = await phone.call("vote", {"poll": "vote", "choices": [choice], "op": "1"})
     return ack
 
 
@@ -116,7 +114,11 @@ async def test_a_forum_made_in_the_console_is_kept_and_comes_back(
         await forum.close_clients()
     async with serve_forums([], tmp_path, **more) as (server, url):
         (summary,) = Directory(server.forums).summaries()
-        assert (summary.id, summary.title, summary.code) == ("branch-week", "분관 토론회", made.code)
+        assert (summary.id, summary.title, summary.code) == (
+            "branch-week",
+            "분관 토론회",
+            made.code,
+        )
         counts = server.forums.runtimes["branch-week"].engine.forum.polls["vote"].counts
         assert counts["b"] == 1
 
@@ -164,10 +166,14 @@ async def test_closing_archiving_and_deleting_a_forum_leave_the_others_alone(
         await goes.close_clients()
 
 
+def files_in(path: Path) -> list[str]:
+    return sorted(p.name for p in path.rglob("*"))
+
+
 async def test_bad_programmes_are_refused_and_touch_nothing(tmp_path: Path) -> None:
     async with serve_forums([programme("first", "FIRST1")], tmp_path) as (server, _):
         directory = Directory(server.forums)
-        before = sorted(p.name for p in tmp_path.rglob("*"))
+        before = files_in(tmp_path)
         refusals: list[tuple[str, str | None]] = []
         for text in (
             room("first"),  # an id the server holds
@@ -188,7 +194,7 @@ async def test_bad_programmes_are_refused_and_touch_nothing(tmp_path: Path) -> N
                 await directory.create(text, "upload.toml")
             assert bad.value.field.startswith(field), (text[-60:], bad.value)
             assert bad.value.path == "upload.toml"
-        assert sorted(p.name for p in tmp_path.rglob("*")) == before
+        assert files_in(tmp_path) == before
         assert [s.id for s in directory.summaries()] == ["first"]
 
 
