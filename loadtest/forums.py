@@ -163,6 +163,7 @@ IDLE_ROWS = [
     ("idle_cpu_ms_per_s", "server CPU per idle second, ms"),
     ("idle_cpu_us_per_s_per_forum", "server CPU per idle second per forum, µs"),
     ("redis_cpu_ms_per_s", "redis-server CPU per idle second, ms"),
+    ("busy_before_pct", "machine busy before the run (both cores), %"),
 ]
 LOAD_ROWS = [
     ("connected", "phones connected"),
@@ -185,6 +186,7 @@ LOAD_ROWS = [
     ("gen_cpu_pct", "generator CPU % (its own core)"),
     ("gen_loop_delay_p99_ms", "generator event-loop delay p99, ms"),
     ("other_cpu_s", "other CPU s on the machine over the vote period"),
+    ("busy_before_pct", "machine busy before the run (both cores), %"),
     ("lost", "lost votes"),
     ("double", "double-counted votes"),
     ("forums_unequal", "forums whose final tally ≠ their phones' acked ballots"),
@@ -295,8 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for redis in (False, True) if args.redis else (False,):
         for count in (int(n) for n in args.idle.split(",")):
             print(f"idle: {count} forums{' on Redis' if redis else ''} …", file=sys.stderr)
-            compare.wait_for_quiet()
-            row = idle(count, redis, args.idle_settle, args.idle_window)
+            busy = compare.wait_for_quiet(max_seconds=30)  # CPU over whole seconds: less noisy
+            row = idle(count, redis, args.idle_settle, args.idle_window) | {"busy_before_pct": busy}
             print(f"  {row}", file=sys.stderr, flush=True)
             idle_rows.append(row)
     phones = args.forums * args.phones_per_forum
