@@ -26,7 +26,6 @@ from townhall.identity import COOKIE_NAME, cookie_name
 from townhall.model.agenda import Programme
 from townhall.model.forum import Forum
 from townhall.programme import parse_programme
-from townhall.transport.layer import SocketLayer
 from townhall.transport.lean_websocket import EngineIOWebSocket
 
 WAIT_S = 10.0
@@ -222,9 +221,10 @@ class Live(Endpoint):
         return self.townhall.hub
 
     @property
-    def layer(self) -> SocketLayer:
+    def sio(self) -> Any:
+        """The server's python-socketio server, which every forum on it shares."""
         assert self.townhall is not None
-        return self.townhall.transport
+        return self.townhall.transport.sio
 
 
 def _recorder(client: Client, event: str) -> Callable[[Any], Awaitable[None]]:

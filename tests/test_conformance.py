@@ -52,7 +52,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def sio_of(forum: Live) -> SocketIOServer:
-    server = forum.layer.sio
+    server = forum.sio
     assert isinstance(server, SocketIOServer)
     return server
 
@@ -149,7 +149,7 @@ async def polling_session(http: httpx.AsyncClient) -> str:
 
 def quick_pings(forum: Live, interval: float, timeout: float) -> None:
     """Shorter heartbeats for sockets opened from now on; the lean path's pinger restarts."""
-    eio = forum.layer.sio.eio
+    eio = forum.sio.eio
     eio.ping_interval, eio.ping_timeout = interval, timeout
     assert forum.townhall is not None
     endpoint = forum.townhall.websockets
@@ -254,7 +254,7 @@ async def test_two_polls_at_once_close_the_session(forum: Live, http: httpx.Asyn
     sid = await polling_session(http)
     url = f"{POLLING}&sid={sid}"
     first = asyncio.create_task(http.get(url))
-    eio = forum.layer.sio.eio
+    eio = forum.sio.eio
     await wait_until(lambda: polling(eio, sid), "the first poll")
     assert (await http.get(url)).status_code == 400
     response = await first
@@ -266,7 +266,7 @@ async def test_the_client_closes_a_polling_session(forum: Live, http: httpx.Asyn
     sid = await polling_session(http)
     url = f"{POLLING}&sid={sid}"
     poll = asyncio.create_task(http.get(url))
-    eio = forum.layer.sio.eio
+    eio = forum.sio.eio
     await wait_until(lambda: polling(eio, sid), "the poll")
     posted = await http.post(url, content="1")
     assert (posted.status_code, posted.text) == (200, "ok")
@@ -284,7 +284,7 @@ async def test_polling_ping_pong_and_expiry(forum: Live, http: httpx.AsyncClient
         assert (response.status_code, response.text) == (200, "2")
         assert (await http.post(url, content="3")).status_code == 200
     # Now no pong: once the ping timeout has passed, the session is over when next asked.
-    eio = forum.layer.sio.eio
+    eio = forum.sio.eio
     socket = eio.sockets[sid]
     await wait_until(lambda: socket.last_ping is not None, "the next ping")
     await wait_until(

@@ -129,7 +129,7 @@ async def test_a_websocket_phone_speaks_socketio_as_before(live: Live) -> None:
     phone = await join(live)
     (sid,) = set(endpoint.sockets) - before
     socket = endpoint.sockets[sid]
-    assert live.layer.sio.eio.sockets[sid] is socket
+    assert live.sio.eio.sockets[sid] is socket
     ack = await phone.call(1, "vote", {"poll": "vote", "choices": ["b"], "op": "1"})
     assert ack["ok"] is True
     tally = json.loads(
@@ -140,7 +140,7 @@ async def test_a_websocket_phone_speaks_socketio_as_before(live: Live) -> None:
     assert refused["ok"] is False and refused["error"]["code"]
     phone.close()
     await wait_until(lambda: len(live.hub.connections) == 1, "the phone's disconnect")
-    assert sid not in endpoint.sockets and sid not in live.layer.sio.eio.sockets
+    assert sid not in endpoint.sockets and sid not in live.sio.eio.sockets
 
 
 async def test_idle_phones_hold_no_task_on_the_server(live: Live) -> None:
@@ -160,7 +160,7 @@ async def test_idle_phones_hold_no_task_on_the_server(live: Live) -> None:
 
 async def test_pings_are_answered_and_a_silent_phone_is_dropped(live: Live) -> None:
     endpoint = endpoint_of(live)
-    eio = live.layer.sio.eio
+    eio = live.sio.eio
     await endpoint.stop()
     eio.ping_interval, eio.ping_timeout = 0.05, 0.1
     endpoint.start()
@@ -229,7 +229,7 @@ async def test_other_handshakes_go_the_stock_way(live: Live) -> None:
     )
     try:
         await wait_until(lambda: sio.transport() == "websocket", "the upgrade to WebSocket")
-        (eio_socket,) = live.layer.sio.eio.sockets.values()
+        (eio_socket,) = live.sio.eio.sockets.values()
         assert type(eio_socket) is AsyncSocket and eio_socket.upgraded
         assert not endpoint.sockets
         snapshot = await sio.call("snapshot", {}, timeout=WAIT_S)
@@ -253,7 +253,7 @@ async def test_the_lean_path_can_be_turned_off(tmp_path: Path) -> None:
         try:
             assert townhall.websockets is None
             phone, _ = await live.phone()
-            (eio_socket,) = live.layer.sio.eio.sockets.values()
+            (eio_socket,) = live.sio.eio.sockets.values()
             assert type(eio_socket) is AsyncSocket
             assert (await phone.call("snapshot"))["forum"]["code"] == live.code
         finally:

@@ -109,7 +109,7 @@ async def test_phones_and_the_projector_take_tallies_from_the_fanout(live: Live)
     assert fanout is not None
     await wait_until(lambda: fanout.count(Role.SCREEN) == 1, "the projector to join")
     # Nobody on the fanout is left in the stock path's room too: no message arrives twice.
-    rooms = live.layer.sio.manager.rooms.get("/", {})
+    rooms = live.sio.manager.rooms.get("/", {})
     assert not rooms.get("test-forum/participant") and not rooms.get("test-forum/screen")
     acks = []
     for n, phone in enumerate(phones):

@@ -95,6 +95,11 @@ async def test_two_forums_serve_side_by_side_and_come_back(
         assert polls["library-a"].counts["a"] == 2 and polls["library-b"].counts["c"] == 1
 
 
+def listing(directory: Path) -> list[str]:
+    """Every file and folder under `directory`, by name."""
+    return sorted(p.name for p in directory.rglob("*"))
+
+
 def rooms_ids(rooms: list[Programme]) -> list[str]:
     return [p.id for p in rooms]
 
@@ -166,14 +171,10 @@ async def test_closing_archiving_and_deleting_a_forum_leave_the_others_alone(
         await goes.close_clients()
 
 
-def files_in(path: Path) -> list[str]:
-    return sorted(p.name for p in path.rglob("*"))
-
-
 async def test_bad_programmes_are_refused_and_touch_nothing(tmp_path: Path) -> None:
     async with serve_forums([programme("first", "FIRST1")], tmp_path) as (server, _):
         directory = Directory(server.forums)
-        before = files_in(tmp_path)
+        before = listing(tmp_path)
         refusals: list[tuple[str, str | None]] = []
         for text in (
             room("first"),  # an id the server holds
@@ -194,7 +195,7 @@ async def test_bad_programmes_are_refused_and_touch_nothing(tmp_path: Path) -> N
                 await directory.create(text, "upload.toml")
             assert bad.value.field.startswith(field), (text[-60:], bad.value)
             assert bad.value.path == "upload.toml"
-        assert files_in(tmp_path) == before
+        assert listing(tmp_path) == before
         assert [s.id for s in directory.summaries()] == ["first"]
 
 

@@ -117,7 +117,7 @@ async def test_socket_io_responses_carry_the_security_headers(live: Live) -> Non
 async def test_a_lone_surrogate_key_is_refused_and_leaves_nothing_behind(
     live: Live, role: str
 ) -> None:
-    eio = live.layer.sio.eio
+    eio = live.sio.eio
     before = len(eio.sockets)
     auth = {"role": role, "code": live.code, "key": "\ud800", "member": "\ud800"}
     for _ in range(20):

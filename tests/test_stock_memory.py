@@ -310,7 +310,7 @@ def _census() -> Counter[str]:
 async def test_closed_stock_connections_leave_nothing_behind(tmp_path: Path) -> None:
     async with serve(forum_programme(), tmp_path, lean_websocket=False) as (townhall, url):
         live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
-        sio = live.layer.sio
+        sio = live.sio
         eio = sio.eio
         # The default ping interval, 25 s: a closed socket is not kept until its next ping.
         assert eio.ping_interval > 2 * WAIT_S

@@ -104,7 +104,7 @@ def build_server(
     shorten_access_log()
     # Several workers share no memory, so a connection must not hop between them mid-handshake:
     # WebSocket only, which needs no sticky sessions. One process also offers long-polling.
-    shared = settings.workers > 1 or bool(settings.redis_url)
+    shared = settings.workers > 1 or settings.shared
     transports = ["websocket"] if shared else TRANSPORTS
     transport = SocketLayer(settings, transports)
     templates = web.make_templates(web.ROOT / "templates")
@@ -133,7 +133,7 @@ def build_server(
             connections.update(runtime.hub.presence())
         return {
             "ok": all(runtime.engine.available for runtime in runtimes),
-            "engine": "redis" if settings.redis_url else "memory",
+            "engine": "redis" if settings.shared else "memory",
             "pid": os.getpid(),
             "forums": {
                 runtime.id: {"seq": runtime.engine.forum.seq, "state": runtime.state.value}

@@ -72,6 +72,11 @@ class Settings:
     def engine_url(self) -> str:
         return self.redis_url or "memory://"
 
+    @property
+    def shared(self) -> bool:
+        """Whether the forums are kept in Redis, where other workers and nodes serve them too."""
+        return bool(self.redis_url)
+
     def checked(self) -> Settings:
         if not 0 < self.port < 65536:
             raise SettingsError(f"{PREFIX}PORT: {self.port} is not a TCP port")

@@ -70,6 +70,11 @@ class Forums:
         # The command line's forums, made before the server starts (None: refused).
         self.prepared: list[tuple[ForumRuntime | None, Path | None]] = []
 
+    @property
+    def shared(self) -> bool:
+        """Whether other workers or nodes serve these forums too (through Redis)."""
+        return self.settings.shared
+
     # finding forums
 
     def hub_for(self, code: str) -> ForumHub:
@@ -169,7 +174,7 @@ class Forums:
             if entry.source is Source.CONSOLE:
                 await self._adopt(entry)
         self.version = await asyncio.to_thread(self.registry.version)
-        if self.settings.workers > 1 or self.settings.redis_url:
+        if self.shared:
             self._watcher = asyncio.create_task(self._watch(), name="townhall-forums-watch")
 
     async def stop(self) -> None:
