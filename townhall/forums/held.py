@@ -33,6 +33,12 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def naming(forum_id: str, exc: Exception) -> str:
+    """The refusal as a sentence that names its forum (most already do)."""
+    sentence = str(exc)
+    return sentence if repr(forum_id) in sentence else f"forum {forum_id!r}: {sentence}"
+
+
 class DirectoryError(Exception):
     """A change to the forums refused: a code, a sentence, and the field it is about if any."""
 
@@ -108,7 +114,7 @@ class Forums:
                 programme, self.settings, self.layer, self.site_parts, Source.FILE, now_ms()
             )
         except (EngineError, OSError, ValueError) as exc:
-            self.faults[programme.id] = f"forum {programme.id!r}: {exc}"
+            self.faults[programme.id] = naming(programme.id, exc)
             self.prepared.append((None, path))
             return
         self.prepared.append((runtime, path))
@@ -222,7 +228,7 @@ class Forums:
                 entry.created_ms,
             )
         except (EngineError, OSError, ValueError) as exc:
-            self.faults[entry.id] = f"forum {entry.id!r}: {exc}"
+            self.faults[entry.id] = naming(entry.id, exc)
             log.error("forum %s cannot start: %s", entry.id, exc)
             return None
         return await self._start(entry, runtime)
@@ -236,7 +242,7 @@ class Forums:
             await runtime.start()
         except (EngineError, ProgrammeError, OSError, ValueError) as exc:
             await self._discard(runtime)
-            self.faults[entry.id] = f"forum {entry.id!r}: {exc}"
+            self.faults[entry.id] = naming(entry.id, exc)
             log.error("forum %s cannot start: %s", entry.id, exc)
             return None
         except Exception as exc:  # one forum's bug must not keep the others from starting
