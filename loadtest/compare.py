@@ -187,11 +187,20 @@ def wait_for_quiet(max_seconds: float = 120, busy_pct: float = 15) -> float:
 
 
 def start_target(
-    name: str, work: Path, children: Children, *, pin: bool = True, tree: Path = ROOT
+    name: str,
+    work: Path,
+    children: Children,
+    *,
+    pin: bool = True,
+    tree: Path = ROOT,
+    rooms: Sequence[Path] | None = None,
+    workers: int = 2,
 ) -> Target:
     """Start one target in `work` (a fresh directory) and wait until it answers.
 
-    Townhall runs from the checkout `tree` (another worktree measures another commit)."""
+    Townhall runs from the checkout `tree` (another worktree measures another commit), serving
+    the programme files `rooms` (default: one forum with one live poll); its `code` and
+    `host_key` are then each forum's, comma-separated. `workers` is townhall-redis's."""
     core = SERVER_CORE if pin else None
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -205,15 +214,17 @@ def start_target(
             return Target(name, url, "PEER", "", False, [process.pid], [process], log, note)
         if name not in ("townhall", "townhall-redis"):
             raise ValueError(f"unknown target {name}")
-        room = work / "room.toml"
-        room.write_text(ROOM, encoding="utf-8")
+        if rooms is None:
+            room = work / "room.toml"
+            room.write_text(ROOM, encoding="utf-8")
+            rooms = [room]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
         env["TOWNHALL_LOG_LEVEL"] = "warning"
         env.update(one_address_for_many_phones(tree))
         # `-m townhall` from that checkout, not the installed one; an outer PYTHONPATH (a
         # profiling hook, say) still applies after it.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))
-        serve = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
+        serve = [sys.executable, "-m", "townhall", "serve", *map(str, rooms), "--host", "127.0.0.1"]
         serve += ["--port", str(port), "--data-dir", str(work / "data")]
         processes = []
         if name == "townhall-redis":
@@ -228,7 +239,7 @@ def start_target(
             )
             processes.append(redis)
             _wait("redis-server", lambda: _redis_pong(redis_port), redis)
-            serve += ["--redis", f"redis://127.0.0.1:{redis_port}/0", "--workers", "2"]
+            serve += ["--redis", f"redis://127.0.0.1:{redis_port}/0", "--workers", str(workers)]
             core = None  # the workers and redis-server share both cores with the generator
         process = children.start(
             pinned(serve, core), stdout=output, stderr=subprocess.STDOUT, env=env, cwd=tree
@@ -240,17 +251,22 @@ def start_target(
             pid = _healthz_pid(url)
             if pid is not None:
                 seen.add(pid)
-            return len(seen) >= (2 if name == "townhall-redis" else 1)
+            return len(seen) >= (workers if name == "townhall-redis" else 1)
 
         _wait(name, healthy, process, seconds=60)
-    match = _wait(name, lambda: HOST_LINE.search(log.read_text(errors="replace")), process)
+
+    def addresses() -> list[tuple[str, str]]:
+        found = HOST_LINE.findall(log.read_text(errors="replace"))
+        return found if len(found) >= len(rooms) else []
+
+    codes, keys = zip(*_wait(name, addresses, process), strict=True) if rooms else ((), ())
     pids = sorted(seen) if name == "townhall-redis" else [process.pid]
     note = (
-        "2 workers and redis-server unpinned (both cores, shared with the generator)"
+        f"{workers} workers and redis-server unpinned (both cores, shared with the generator)"
         if name == "townhall-redis"
         else ("pinned to core 0" if pin else "not pinned")
     )
-    return Target(name, url, match.group(1), match.group(2), True, pids, processes, log, note)
+    return Target(name, url, ",".join(codes), ",".join(keys), True, pids, processes, log, note)
 
 
 def run_generator(

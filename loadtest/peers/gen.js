@@ -6,8 +6,11 @@
 //   node gen.js --url http://127.0.0.1:8000 --code ABC123 --phones 1000 --rate 500 --seconds 20
 //     [--host-key KEY] [--cookies] [--server-pids 123,456] [--poll vote] [--options a,b,c]
 //
+// --code: one join code, or several separated by commas: many forums on one server, each with
+//   its own projector, the phones dealt out among them in turn (phone i to forum i mod F).
 // --cookies: each phone first GETs /j/CODE for its own participant cookie (Townhall).
-// --host-key: connect as host first and open the poll (Townhall).
+// --host-key: connect as host first and open the poll (Townhall); one key for every forum, or
+//   one per code, in the same order.
 // Every wait is bounded: --connect-timeout, --drain-timeout, and a hard deadline for the run.
 
 const http = require('node:http');
@@ -48,6 +51,11 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 const OPTIONS = opts.options.split(',');
+const CODES = opts.code.split(',');
+const HOST_KEYS = opts['host-key'] ? opts['host-key'].split(',') : [];
+if (HOST_KEYS.length > 1 && HOST_KEYS.length !== CODES.length) {
+  throw new Error(`${HOST_KEYS.length} host keys for ${CODES.length} codes`);
+}
 const SERVER_PIDS = opts['server-pids'] ? opts['server-pids'].split(',').map(Number) : [];
 const WS_URL = `${opts.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
 const LOOP_RESOLUTION_MS = 10; // the loop-delay probe's timer, taken off what it reports
@@ -112,6 +120,7 @@ class Conn {
   constructor(index, auth, cookie, onEvent) {
     this.index = index;
     this.auth = JSON.stringify(auth);
+    this.code = auth.code;
     this.cookie = cookie;
     this.onEvent = onEvent; // phones have none: their events are dropped unread
     this.ws = null;
@@ -130,7 +139,7 @@ class Conn {
 
   open() {
     return new Promise((resolve) => {
-      const headers = this.cookie ? { Cookie: `townhall_pid_${opts.code}=${this.cookie}` } : undefined;
+      const headers = this.cookie ? { Cookie: `townhall_pid_${this.code}=${this.cookie}` } : undefined;
       const ws = new WebSocket(WS_URL, {
         perMessageDeflate: false,
         skipUTF8Validation: true,
@@ -227,12 +236,12 @@ async function pool(count, limit, work) {
   await Promise.all(workers);
 }
 
-function fetchCookie(agent) {
+function fetchCookie(agent, code) {
   return new Promise((resolve) => {
-    const request = http.get(`${opts.url}/j/${opts.code}`, { agent }, (response) => {
+    const request = http.get(`${opts.url}/j/${code}`, { agent }, (response) => {
       response.resume();
       const cookies = response.headers['set-cookie'] || [];
-      const name = `townhall_pid_${opts.code}=`;
+      const name = `townhall_pid_${code}=`;
       const found = cookies.filter((c) => c.startsWith(name)).map((c) => [c, c.slice(name.length).split(';')[0]]).find(Boolean);
       resolve(found ? found[1] : null);
     });
@@ -264,18 +273,20 @@ const round = (x, digits = 1) => (x === null ? null : Number(x.toFixed(digits)))
 
 async function main() {
   const cpuStart = process.cpuUsage();
-  const tallyTimes = [];
-  const tallyVersions = [];
-  let finalTally = null;
-  const screen = new Conn(-1, { role: 'screen', code: opts.code }, null, (text) => {
-    if (!text.startsWith('42["tally",')) return;
-    const tally = JSON.parse(text.slice(2))[1];
-    if (tally.poll !== opts.poll) return;
-    tallyTimes.push(now());
-    tallyVersions.push(tally.version);
-    if (finalTally === null || tally.version >= finalTally.version) finalTally = tally;
+  // Each forum's projector, the tallies it saw, and the highest version acked to its phones.
+  const forums = CODES.map((code, f) => {
+    const forum = { code, tallyTimes: [], tallyVersions: [], finalTally: null, maxVersion: -1 };
+    forum.screen = new Conn(-1 - f, { role: 'screen', code }, null, (text) => {
+      if (!text.startsWith('42["tally",')) return;
+      const tally = JSON.parse(text.slice(2))[1];
+      if (tally.poll !== opts.poll) return;
+      forum.tallyTimes.push(now());
+      forum.tallyVersions.push(tally.version);
+      if (forum.finalTally === null || tally.version >= forum.finalTally.version) forum.finalTally = tally;
+    });
+    return forum;
   });
-  const extra = [screen];
+  const extra = forums.map((forum) => forum.screen);
   const phones = [];
   const result = { phones: opts.phones, rate: opts.rate, seconds: opts.seconds };
   const finish = () => {
@@ -291,11 +302,17 @@ async function main() {
   );
 
   try {
-    if (!(await withDeadline(screen.open(), opts['connect-timeout'], 'projector'))) {
-      throw new Error(`the projector could not connect: ${JSON.stringify(counters.connectErrors)}`);
+    const screensUp = await withDeadline(
+      Promise.all(forums.map((forum) => forum.screen.open())),
+      opts['connect-timeout'],
+      'projector',
+    );
+    if (!screensUp.every(Boolean)) {
+      throw new Error(`a projector could not connect: ${JSON.stringify(counters.connectErrors)}`);
     }
-    if (opts['host-key']) {
-      const host = new Conn(-2, { role: 'host', code: opts.code, key: opts['host-key'] }, null, () => {});
+    for (const [f, forum] of HOST_KEYS.length ? forums.entries() : []) {
+      const key = HOST_KEYS[HOST_KEYS.length > 1 ? f : 0];
+      const host = new Conn(-1 - forums.length - f, { role: 'host', code: forum.code, key }, null, () => {});
       extra.push(host);
       if (!(await withDeadline(host.open(), opts['connect-timeout'], 'host'))) {
         throw new Error(`the host could not connect: ${JSON.stringify(counters.connectErrors)}`);
@@ -305,7 +322,7 @@ async function main() {
         opts['connect-timeout'],
         'poll_open',
       );
-      if (!ack.ok) throw new Error(`poll_open refused: ${JSON.stringify(ack)}`);
+      if (!ack.ok) throw new Error(`poll_open refused in ${forum.code}: ${JSON.stringify(ack)}`);
       host.close(); // the host gets every tally: it would only add load nobody measures
     }
     await sleep(200);
@@ -317,7 +334,7 @@ async function main() {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       await withDeadline(
         pool(opts.phones, 64, async (i) => {
-          cookies[i] = await fetchCookie(agent);
+          cookies[i] = await fetchCookie(agent, CODES[i % CODES.length]);
         }),
         opts['connect-timeout'],
         'join pages',
@@ -330,7 +347,9 @@ async function main() {
 
     const connectStarted = now();
     for (let i = 0; i < opts.phones; i++) {
-      phones.push(new Conn(i, { role: 'participant', code: opts.code }, cookies[i], null));
+      const phone = new Conn(i, { role: 'participant', code: CODES[i % CODES.length] }, cookies[i], null);
+      phone.forum = forums[i % CODES.length];
+      phones.push(phone);
     }
     await withDeadline(
       pool(opts.phones, opts.concurrency, (i) => phones[i].open()),
@@ -353,8 +372,8 @@ async function main() {
     // Votes: open loop at the given total rate, round-robin over idle phones.
     const sentAt = [];
     const ackVersions = [];
+    const ackForums = [];
     const ackLatencies = [];
-    let maxVersion = -1;
     let rr = 0;
     const phoneEventsBefore = counters.phoneEvents;
     const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -410,7 +429,7 @@ async function main() {
           phone.ackedVersion = ack.version;
           phone.ackedChoices = ack.choices;
         }
-        if (ack.version > maxVersion) maxVersion = ack.version;
+        if (ack.version > phone.forum.maxVersion) phone.forum.maxVersion = ack.version;
         if (ack.duplicate && resend) {
           counters.duplicateAcks++;
           return; // a resend changes nothing: no latency to the projector
@@ -425,6 +444,7 @@ async function main() {
         phone.lastChoice = choice;
         sentAt.push(sent);
         ackVersions.push(ack.version);
+        ackForums.push(phone.forum);
       };
       phone.call('vote', payload, onAck);
     };
@@ -460,24 +480,27 @@ async function main() {
     delay.disable();
     const phoneEventsVote = counters.phoneEvents - phoneEventsBefore;
 
-    // Drain: every vote acked, then the projector caught up with the last acked version.
+    // Drain: every vote acked, then each projector caught up with its forum's last acked version.
     const drainEnds = now() + opts['drain-timeout'] * 1000;
+    const behind = (forum) => forum.finalTally === null || forum.finalTally.version < forum.maxVersion;
     while (counters.inFlight > 0 && now() < drainEnds) await sleep(20);
-    while ((finalTally === null || finalTally.version < maxVersion) && now() < drainEnds) {
-      await sleep(20);
-    }
+    while (forums.some(behind) && now() < drainEnds) await sleep(20);
     await sleep(300); // a straggling later tally would still be counted
 
-    // Latency: from each vote sent to the first projector tally with version >= its ack's.
-    const prefixMax = [];
-    let best = -1;
-    for (const v of tallyVersions) {
-      best = Math.max(best, v);
-      prefixMax.push(best);
+    // Latency: from each vote sent to the first tally its forum's projector received with a
+    // version at least its ack's.
+    for (const forum of forums) {
+      forum.prefixMax = [];
+      let best = -1;
+      for (const v of forum.tallyVersions) {
+        best = Math.max(best, v);
+        forum.prefixMax.push(best);
+      }
     }
     const latencies = [];
     let unseen = 0;
     for (let i = 0; i < sentAt.length; i++) {
+      const { prefixMax, tallyTimes } = ackForums[i];
       let lo = 0;
       let hi = prefixMax.length;
       while (lo < hi) {
@@ -491,22 +514,40 @@ async function main() {
     latencies.sort((a, b) => a - b);
     ackLatencies.sort((a, b) => a - b);
 
-    // Conservation: the final tally against each phone's last acked ballot.
-    const expected = Object.fromEntries(OPTIONS.map((o) => [o, 0]));
-    let voters = 0;
+    // Conservation: each forum's final tally against its phones' last acked ballots; the counts
+    // reported are the sums over forums, lost and double-counted the sums of each forum's.
+    const zero = () => Object.fromEntries(OPTIONS.map((o) => [o, 0]));
+    for (const forum of forums) {
+      forum.expected = zero();
+      forum.voters = 0;
+    }
     for (const phone of phones) {
       if (phone.ackedChoices === null) continue;
-      voters++;
-      for (const choice of phone.ackedChoices) expected[choice]++;
+      phone.forum.voters++;
+      for (const choice of phone.ackedChoices) phone.forum.expected[choice]++;
     }
-    const counts = finalTally ? finalTally.counts : {};
+    const expected = zero();
+    const counts = zero();
+    let voters = 0;
     let lost = 0;
     let double = 0;
-    for (const option of OPTIONS) {
-      const diff = (counts[option] || 0) - expected[option];
-      if (diff < 0) lost -= diff;
-      else double += diff;
+    let unequal = 0;
+    for (const forum of forums) {
+      const forumCounts = forum.finalTally ? forum.finalTally.counts : {};
+      voters += forum.voters;
+      let differs = false;
+      for (const option of OPTIONS) {
+        const diff = (forumCounts[option] || 0) - forum.expected[option];
+        if (diff < 0) lost -= diff;
+        else double += diff;
+        differs = differs || diff !== 0;
+        expected[option] += forum.expected[option];
+        counts[option] += forumCounts[option] || 0;
+      }
+      if (differs) unequal++;
     }
+    const sum = (f) => forums.reduce((total, forum) => total + f(forum), 0);
+    const finalVersion = (forum) => (forum.finalTally ? forum.finalTally.version : 0);
     const cpuAll = process.cpuUsage(cpuStart);
 
     Object.assign(result, {
@@ -531,7 +572,7 @@ async function main() {
       latency_max_ms: round(latencies.length ? latencies[latencies.length - 1] : null),
       ack_p50_ms: round(percentile(ackLatencies, 0.5), 2),
       ack_p99_ms: round(percentile(ackLatencies, 0.99), 2),
-      projector_tallies: tallyVersions.length,
+      projector_tallies: sum((forum) => forum.tallyVersions.length),
       phone_pushes_per_s: round(phoneEventsVote / voteSeconds),
       server_cpu_s: round(serverCpuVote, 2),
       server_cpu_pct: round((100 * serverCpuVote) / voteSeconds),
@@ -540,11 +581,14 @@ async function main() {
       other_cpu_s: round(machineVote - serverCpuVote - (cpuVote.user + cpuVote.system) / 1e6, 2),
       gen_cpu_total_s: round((cpuAll.user + cpuAll.system) / 1e6, 2),
       gen_loop_delay_p99_ms: round(Math.max(0, delay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS)),
-      final_version: finalTally ? finalTally.version : null,
-      max_acked_version: maxVersion,
+      forums: forums.length,
+      forums_behind: forums.filter(behind).length, // projector never saw its last acked version
+      forums_unequal: unequal, // final tally differs from the phones' acked ballots
+      final_version: forums.some((forum) => forum.finalTally) ? sum(finalVersion) : null,
+      max_acked_version: sum((forum) => forum.maxVersion),
       final_counts: counts,
       expected_counts: expected,
-      final_voters: finalTally ? finalTally.voters : null,
+      final_voters: forums.some((forum) => forum.finalTally) ? sum((forum) => forum.finalTally?.voters || 0) : null,
       expected_voters: voters,
       lost,
       double,
