@@ -34,6 +34,29 @@ export function errorText(error) {
   return Object.hasOwn(config.strings, key) ? t(key) : (error?.message ?? t("error"));
 }
 
+// A line in the page's #message box (empty hides it); `kind` says what it is about, so the
+// page can clear a connection message once connected again.
+export function showMessage(text, kind = "error") {
+  const box = $("message");
+  box.textContent = text;
+  box.hidden = !text;
+  box.dataset.kind = kind;
+}
+
+// Sends a host's or moderator's command over `socket` and says plainly when it was refused.
+// Resolves to the ack if it was accepted, else null.
+export async function sendCommand(socket, event, payload = {}) {
+  let reply;
+  try {
+    reply = await socket.timeout(8000).emitWithAck(event, payload);
+  } catch {
+    showMessage(t("reconnecting"), "connection");
+    return null;
+  }
+  showMessage(reply.ok ? "" : `${t("error")}: ${errorText(reply.error)}`);
+  return reply.ok ? reply : null;
+}
+
 // A random id for a message, so a resend is recognised. crypto.randomUUID needs HTTPS,
 // which a forum on a LAN address does not have; getRandomValues works everywhere.
 export function opId() {

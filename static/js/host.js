@@ -6,13 +6,14 @@ import {
   config,
   connect,
   el,
-  errorText,
   formatMs,
   ForumState,
   isBoard,
   pollStatusText,
   renderBars,
   renderSelection,
+  sendCommand,
+  showMessage,
   t,
 } from "./common.js";
 import { renderAgendaTools, setUpAgenda } from "./host-agenda.js";
@@ -75,25 +76,10 @@ socket.on("presence", (counts) => {
   renderPresence();
 });
 
-function showMessage(text, kind = "error") {
-  const box = $("message");
-  box.textContent = text;
-  box.hidden = !text;
-  box.dataset.kind = kind;
-}
-
 // Sends a host command; says plainly when it was refused. Resolves to the ack if it was
 // accepted, else null.
-async function send(event, payload = {}) {
-  let reply;
-  try {
-    reply = await socket.timeout(8000).emitWithAck(event, payload);
-  } catch {
-    showMessage(t("reconnecting"), "connection");
-    return null;
-  }
-  showMessage(reply.ok ? "" : `${t("error")}: ${errorText(reply.error)}`);
-  return reply.ok ? reply : null;
+function send(event, payload = {}) {
+  return sendCommand(socket, event, payload);
 }
 
 setUpRevoke(send);

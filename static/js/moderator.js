@@ -1,7 +1,18 @@
 // The moderator's screen: at a big forum someone other than the facilitator keeps the Q&A and
 // idea boards. Every board of the agenda with its moderation controls, and which item is on now;
 // nothing that moves the agenda, polls, the timer or the selection (the server refuses those).
-import { $, config, connect, el, errorText, ForumState, isBoard, t } from "./common.js";
+import {
+  $,
+  config,
+  connect,
+  el,
+  errorText,
+  ForumState,
+  isBoard,
+  sendCommand,
+  showMessage,
+  t,
+} from "./common.js";
 import { boardModeration } from "./moderation.js";
 
 // The key travels in the address's #fragment, which the browser never sends to the server;
@@ -41,24 +52,9 @@ socket.on("board", (board) => {
   if (forum.setBoard(board) && board.board === shownBoard()?.id) boards.render(shownBoard());
 });
 
-function showMessage(text, kind = "error") {
-  const box = $("message");
-  box.textContent = text;
-  box.hidden = !text;
-  box.dataset.kind = kind;
-}
-
 // Sends a moderation command; says plainly when it was refused. Resolves to the ack, or null.
-async function send(event, payload = {}) {
-  let reply;
-  try {
-    reply = await socket.timeout(8000).emitWithAck(event, payload);
-  } catch {
-    showMessage(t("reconnecting"));
-    return null;
-  }
-  showMessage(reply.ok ? "" : `${t("error")}: ${errorText(reply.error)}`);
-  return reply.ok ? reply : null;
+function send(event, payload = {}) {
+  return sendCommand(socket, event, payload);
 }
 
 async function command(event, payload = {}) {
