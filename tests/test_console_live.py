@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -219,3 +221,29 @@ async def test_a_quick_poll_added_in_the_console_is_voted_on(
         assert forum_state.polls[quick.id].counts[choice] == 1
         await host.sio.disconnect()
         await day.close_clients()
+
+
+async def test_townhall_organiser_key_makes_a_new_key_that_the_server_takes(
+    tmp_path: Path,
+) -> None:
+    def new_key() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "townhall", "organiser-key", "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        match = re.search(r"organiser key: (\S+)", done.stdout)
+        assert match, done.stdout
+        return match[1]
+
+    first = await asyncio.to_thread(new_key)
+    second = await asyncio.to_thread(new_key)
+    assert first != second
+    async with serve_forums([], tmp_path) as (server, url):
+        assert server.organiser_key is None  # the kept one stands
+        async with httpx.AsyncClient(base_url=url) as client:
+            old = await client.post("/admin/login", data={"key": first}, headers={"origin": url})
+            assert old.status_code == 401
+        async with console(url, second) as (client, _):
+            assert (await client.get("/admin/forums.json")).status_code == 200
