@@ -34,6 +34,19 @@ export function errorText(error) {
   return Object.hasOwn(config.strings, key) ? t(key) : (error?.message ?? t("error"));
 }
 
+// The secret key a page's address carries in its #fragment (`#key=…`), which the browser never
+// sends to the server: taken out of the address bar, where a mirrored screen or a shoulder would
+// show it, and kept for this tab so a reload or a language switch does not lose it.
+export function keyFromFragment(page) {
+  const storeKey = `townhall-${page}-${config.code}`;
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
+  if (fromHash) {
+    sessionStorage.setItem(storeKey, fromHash);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return fromHash ?? sessionStorage.getItem(storeKey) ?? "";
+}
+
 // A line in the page's #message box (empty hides it); `kind` says what it is about, so the
 // page can clear a connection message once connected again.
 export function showMessage(text, kind = "error") {

@@ -9,6 +9,7 @@ import {
   formatMs,
   ForumState,
   isBoard,
+  keyFromFragment,
   pollStatusText,
   renderBars,
   renderSelection,
@@ -25,16 +26,7 @@ import { boardModeration } from "./moderation.js";
 import { setUpShortcuts } from "./shortcuts.js";
 import { renderHostShift } from "./shift.js";
 
-// The key travels in the address's #fragment, which the browser never sends to the server;
-// it is kept for this tab so a reload or a language switch does not lose it.
-const storeKey = `townhall-host-${config.code}`;
-const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
-if (fromHash) {
-  sessionStorage.setItem(storeKey, fromHash);
-  // Out of the address bar, where a mirrored screen or a shoulder would show it.
-  history.replaceState(null, "", location.pathname + location.search);
-}
-const key = fromHash ?? sessionStorage.getItem(storeKey) ?? "";
+const key = keyFromFragment("host");
 
 const forum = new ForumState();
 let refused = false; // the key is wrong: nothing more is asked of the server

@@ -9,21 +9,14 @@ import {
   errorText,
   ForumState,
   isBoard,
+  keyFromFragment,
   sendCommand,
   showMessage,
   t,
 } from "./common.js";
 import { boardModeration } from "./moderation.js";
 
-// The key travels in the address's #fragment, which the browser never sends to the server;
-// kept for this tab so a reload or a language switch does not lose it.
-const storeKey = `townhall-moderator-${config.code}`;
-const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
-if (fromHash) {
-  sessionStorage.setItem(storeKey, fromHash);
-  history.replaceState(null, "", location.pathname + location.search);
-}
-const key = fromHash ?? sessionStorage.getItem(storeKey) ?? "";
+const key = keyFromFragment("moderator");
 
 const forum = new ForumState();
 // The board drawn: the one on the agenda now, until the moderator picks another.

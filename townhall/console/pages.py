@@ -4,13 +4,11 @@ QR codes, exports, deletion), and the ways to make a forum (townhall/console/cre
 from __future__ import annotations
 
 import dataclasses
-import io
 import tomllib
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import segno
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -29,7 +27,7 @@ from townhall.console.http import SMALL_CAP, Console, TooLarge, changing, read_f
 from townhall.console.organiser import KeyStore
 from townhall.ids import ID_PATTERN
 from townhall.script_strings import N_
-from townhall.web import ROOT, make_templates
+from townhall.web import ROOT, make_templates, qr_svg
 
 # What each state change is called on its button; the list shows the state's own name.
 EXPORTS = ("results.csv", "results.json", "posts.csv", "posts.json", "record.jsonl", "digest.json")
@@ -174,11 +172,7 @@ def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
             return failed(request, exc)
         if which not in links:
             return console.refuse(request, 404, "unknown_link", "no such link")
-        buffer = io.BytesIO()
-        segno.make(links[which], error="m").save(
-            buffer, kind="svg", scale=8, border=2, dark="#000", light="#fff", xmldecl=False
-        )
-        response = Response(buffer.getvalue(), media_type="image/svg+xml")
+        response = Response(qr_svg(links[which]), media_type="image/svg+xml")
         response.headers["cache-control"] = "no-store"
         return response
 
