@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 
 from townhall import console, web
 from townhall.addresses import Addresses, base_url
+from townhall.assets import GZIP_MINIMUM_BYTES
 from townhall.collector import Collector
 from townhall.config import Settings, SettingsError
 from townhall.console import ensure_organiser_key
@@ -124,7 +126,8 @@ def build_server(
     shared = settings.workers > 1 or settings.shared
     transports = ["websocket"] if shared else TRANSPORTS
     transport = SocketLayer(settings, transports)
-    templates = web.make_templates(web.ROOT / "templates")
+    assets = web.load_assets()
+    templates = web.make_templates(web.ROOT / "templates", assets)
     base = base_url(settings)
     registry = open_registry(settings.engine_url, settings.data_dir)
     forums = Forums(settings, transport, registry, (templates, tuple(transports), base))
@@ -202,11 +205,15 @@ def build_server(
 
     refusals: list[str] = []  # why the server could not start, said as a sentence
     routes = [
-        *console.routes(ForumDirectory(forums), keystore, base),
-        *web.site_routes(pages, health, forums.has_code, forums.is_closed),
+        *console.routes(ForumDirectory(forums), keystore, base, templates),
+        *web.site_routes(pages, assets, health, forums.has_code, forums.is_closed),
     ]
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
-    routed = ForumRouter(starlette_app, forums)
+    # Pages and exports are gzipped for a browser that takes it (streamed exports chunk by
+    # chunk); the Socket.IO endpoint is not, being outside; static files come gzipped already.
+    routed = GZipMiddleware(
+        ForumRouter(starlette_app, forums), minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6
+    )
     # Outermost first: every response, refusals and the Socket.IO endpoint's included, carries
     # the security headers; oversized requests are refused unread; long-polling only from the
     # forum's own pages.

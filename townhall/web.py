@@ -20,13 +20,21 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from townhall import i18n
+from townhall.assets import REVALIDATE, Assets, StaticServer
 from townhall.identity import COOKIE_MAX_AGE, Identities, read_cookie
 from townhall.model.agenda import Programme
+from townhall.model.forum import Forum
 from townhall.ratelimit import AddressBuckets, address_key
 from townhall.script_strings import SCRIPT_STRINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCKET_IO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+SOCKET_IO_PATH = "/vendor/socket.io.esm.min.js"
+
+
+def load_assets() -> Assets:
+    """Townhall's static files and the Socket.IO client, versioned: once, at start."""
+    return Assets.build(ROOT / "static", {SOCKET_IO_PATH: SOCKET_IO_CLIENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,8 @@ class Site:
     templates: dict[str, jinja2.Environment]
     transports: tuple[str, ...]
     joins: AddressBuckets  # new participant ids per client address
+    # Where the agenda stands now, for the phone to show before its socket connects.
+    now_on: Callable[[], NowOn] | None = None
 
     def render(self, request: Request, name: str, language: str, **context: Any) -> HTMLResponse:
         translations = i18n.CATALOGUES[language]
@@ -61,10 +71,27 @@ class Site:
                     "strings": strings,
                     "transports": self.transports,
                 },
+                now_on=self.now_on() if self.now_on else None,
                 **context,
             )
         )
-        return HTMLResponse(page)
+        # A page is made afresh for each visit (its state, its language); the static files it
+        # names are what browsers keep.
+        return HTMLResponse(page, headers={"cache-control": f"private, {REVALIDATE}"})
+
+
+@dataclass(frozen=True, slots=True)
+class NowOn:
+    """The current agenda item, as the phone's header shows it."""
+
+    step: str  # "2 / 5"
+    title: str
+
+
+def now_on(forum: Forum) -> NowOn:
+    """Where `forum`'s agenda stands, as phone.js writes it once the state comes."""
+    items = forum.programme.items
+    return NowOn(f"{forum.current + 1} / {len(items)}", items[forum.current].title)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -73,7 +100,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 JOIN_RETRY_JITTER_S = 4
 
 
-def make_templates(directory: Path) -> dict[str, jinja2.Environment]:
+def make_templates(directory: Path, assets: Assets) -> dict[str, jinja2.Environment]:
+    """The pages' templates, one environment per language; `asset`, `stylesheet` and `module`
+    name the static files by their versioned names."""
     envs = {}
     for language in i18n.LANGUAGES:
         env = jinja2.Environment(
@@ -83,6 +112,7 @@ def make_templates(directory: Path) -> dict[str, jinja2.Environment]:
             undefined=jinja2.StrictUndefined,
         )
         env.install_gettext_translations(i18n.CATALOGUES[language], newstyle=True)  # type: ignore[attr-defined]
+        env.globals.update(asset=assets.url, stylesheet=assets.stylesheet, module=assets.module)
         envs[language] = env
     return envs
 
@@ -190,6 +220,7 @@ def qr_svg(url: str) -> bytes:
 
 def site_routes(
     site: Site,
+    assets: Assets,
     health: Callable[[], dict[str, Any]],
     has_code: Callable[[str], bool],
     is_closed: Callable[[str], bool],
@@ -232,7 +263,14 @@ def site_routes(
     async def socket_io_client(request: Request) -> Response:
         if not SOCKET_IO_CLIENT.exists():
             return Response("socket.io-client is not installed: run npm ci", status_code=500)
-        return FileResponse(SOCKET_IO_CLIENT, media_type="text/javascript")
+        return FileResponse(
+            SOCKET_IO_CLIENT, media_type="text/javascript", headers={"cache-control": REVALIDATE}
+        )
+
+    async def vendor(request: Request) -> Response:
+        return assets.response(request.scope) or Response(
+            "no such file", status_code=404, media_type="text/plain"
+        )
 
     async def no_qr(request: Request) -> Response:
         return Response("no forum with that code", status_code=404, media_type="text/plain")
@@ -244,6 +282,11 @@ def site_routes(
         Route("/qr/{code}.svg", no_qr),
         Route("/lang/{lang}", set_language),
         Route("/healthz", healthz),
-        Route("/vendor/socket.io.esm.min.js", socket_io_client),
-        Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
+        Route(SOCKET_IO_PATH, socket_io_client),
+        Route("/vendor/{name}", vendor),
+        Mount(
+            "/static",
+            app=StaticServer(assets, StaticFiles(directory=ROOT / "static")),
+            name="static",
+        ),
     ]

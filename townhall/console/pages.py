@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jinja2
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -27,7 +28,7 @@ from townhall.console.http import SMALL_CAP, Console, TooLarge, changing, read_f
 from townhall.console.organiser import KeyStore
 from townhall.ids import ID_PATTERN
 from townhall.script_strings import N_
-from townhall.web import ROOT, make_templates, qr_svg
+from townhall.web import qr_svg
 
 # What each state change is called on its button; the list shows the state's own name.
 EXPORTS = ("results.csv", "results.json", "posts.csv", "posts.json", "record.jsonl", "digest.json")
@@ -35,15 +36,17 @@ SELECTION_EXPORTS = ("selection.csv", "selection.json", "committee.csv")
 SHIFT_EXPORTS = ("shift.csv", "shift.json")
 
 
-def routes(directory: Directory, store: KeyStore, base_url: str) -> list[Route]:
+def routes(
+    directory: Directory, store: KeyStore, base_url: str, templates: dict[str, jinja2.Environment]
+) -> list[Route]:
     """The console's routes under /admin. `store` holds the organiser key's record
     (ensure_organiser_key has made one at start); `base_url` is the address phones reach,
-    which the forums' links are made with."""
+    which the forums' links are made with; `templates` are the server's (web.make_templates)."""
     console = Console(
         directory=directory,
         gate=Gate(store, origin_of(base_url)),
         base_url=base_url.rstrip("/"),
-        templates=make_templates(ROOT / "templates"),
+        templates=templates,
     )
 
     async def login_form(request: Request) -> Response:

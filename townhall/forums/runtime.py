@@ -132,6 +132,7 @@ def make_runtime(
         templates=templates,
         transports=transports,
         joins=AddressBuckets(settings.join_rate, settings.join_burst),
+        now_on=lambda: web.now_on(engine.forum),
     )
     routes: list[BaseRoute] = [
         *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
