@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from townhall import web
 from townhall.console import ensure_organiser_key, routes
 from townhall.console.directory import (
     DirectoryError,
@@ -122,7 +123,8 @@ class Console:
         assert key is not None
         self.key = key
         self.directory = MemoryDirectory()
-        app = Starlette(routes=routes(self.directory, self.store, BASE_URL))
+        templates = web.make_templates(web.ROOT / "templates", web.load_assets())
+        app = Starlette(routes=routes(self.directory, self.store, BASE_URL, templates))
         self.asgi = SecurityHeaders(app)
 
     def client(self) -> httpx.AsyncClient:

@@ -97,15 +97,18 @@ class Assets:
         return self.find(name).url
 
     def imported(self, name: str) -> list[str]:
-        """The versioned URLs of every file `name` imports, directly or not, nearest first."""
+        """The versioned URLs of every file `name` imports, directly or not, in the order the
+        browser runs them (a file after what it imports)."""
         order: list[str] = []
-        pending = [self.find(name)]
-        while pending:
-            for path in pending.pop(0).imports:
-                asset = self.by_path[path]
-                if asset.url not in order:
-                    order.append(asset.url)
-                    pending.append(asset)
+
+        def visit(asset: Asset) -> None:
+            for path in asset.imports:
+                imported = self.by_path[path]
+                if imported.url not in order:
+                    visit(imported)
+                    order.append(imported.url)
+
+        visit(self.find(name))
         return order
 
     def module(self, name: str) -> Markup:
