@@ -49,12 +49,9 @@ def tags_of(page: str) -> list[tuple[str, dict[str, str | None], bool]]:
 
 
 def named_files(page: str) -> list[str]:
-    """Every file a page's scripts and links name."""
-    return [
-        str(attrs.get("src") or attrs.get("href"))
-        for _, attrs, _ in tags_of(page)
-        if attrs.get("src") or attrs.get("href")
-    ]
+    """Every file on this server a page's scripts and links name."""
+    urls = [str(attrs.get("src") or attrs.get("href") or "") for _, attrs, _ in tags_of(page)]
+    return [url for url in urls if url.startswith("/") and not url.startswith("/lang/")]
 
 
 async def pages(live: Live, http: httpx.AsyncClient) -> dict[str, str]:
