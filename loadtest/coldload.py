@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import socketio
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, CDPSession, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST_LINE = re.compile(r"Host screen:\s+(http://\S+)/host/(\w+)#key=(\S+)")
@@ -125,45 +125,95 @@ async def open_poll(url: str, code: str, key: str, item: str) -> None:
         await host.disconnect()
 
 
-async def one_load(browser: Browser, page_url: str, title: str, args: argparse.Namespace) -> dict:
-    """One cold load of the phone page on the throttled network; its figures."""
+class Recorder:
+    """What the DevTools protocol reports of one page's traffic: requests and socket frames."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, dict[str, Any]] = {}
+        self.frames = {"sent": 0, "received": 0, "count": 0}
+
+    def reset(self) -> None:
+        self.requests = {}
+        self.frames = {"sent": 0, "received": 0, "count": 0}
+
+    def listen(self, cdp: CDPSession) -> None:
+        cdp.on("Network.requestWillBeSent", self.sent)
+        cdp.on("Network.dataReceived", self.data)
+        cdp.on("Network.responseReceived", self.headers)
+        cdp.on("Network.loadingFinished", self.finished)
+        cdp.on("Network.requestServedFromCache", self.cached)
+        cdp.on("Network.webSocketFrameReceived", lambda event: self.frame("received", event))
+        cdp.on("Network.webSocketFrameSent", lambda event: self.frame("sent", event))
+
+    def sent(self, event: dict[str, Any]) -> None:
+        self.requests[event["requestId"]] = {"url": event["request"]["url"], "wire": 0, "body": 0}
+
+    def data(self, event: dict[str, Any]) -> None:
+        if event["requestId"] in self.requests:
+            self.requests[event["requestId"]]["body"] += event["dataLength"]
+
+    def headers(self, event: dict[str, Any]) -> None:
+        if event["requestId"] in self.requests:
+            found = {k.lower(): v for k, v in event["response"]["headers"].items()}
+            if event["response"].get("fromDiskCache"):
+                self.requests[event["requestId"]]["cached"] = True
+            self.requests[event["requestId"]]["encoding"] = found.get("content-encoding", "")
+            self.requests[event["requestId"]]["cache"] = found.get("cache-control", "")
+
+    def cached(self, event: dict[str, Any]) -> None:
+        if event["requestId"] in self.requests:
+            self.requests[event["requestId"]]["cached"] = True
+
+    def finished(self, event: dict[str, Any]) -> None:
+        if event["requestId"] in self.requests:
+            self.requests[event["requestId"]]["wire"] = event["encodedDataLength"]
+
+    def frame(self, direction: str, event: dict[str, Any]) -> None:
+        self.frames[direction] += len(event["response"]["payloadData"].encode())
+        self.frames["count"] += 1
+
+
+async def visit(
+    page: Page, recorder: Recorder, url: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """One visit to the phone page, until its poll is live; its figures."""
+    recorder.reset()
+    await page.goto(url, wait_until="commit")
+    await page.wait_for_function(
+        "() => window.__coldload && window.__coldload.title !== undefined"
+        " && window.__coldload.fcp !== undefined && window.__coldload.live !== undefined",
+        timeout=args.timeout_s * 1000,
+    )
+    # What is still in flight then is left to finish, so that it is counted.
+    await page.wait_for_load_state("load")
+    marks = await page.evaluate("window.__coldload")
+    http = [r for r in recorder.requests.values() if r["url"].startswith("http")]
+    # A file the cache answered made no request on the network.
+    network = [r for r in http if not r.get("cached")]
+    return {
+        "item_shown_ms": round(max(marks["title"], marks["fcp"])),
+        "first_contentful_paint_ms": round(marks["fcp"]),
+        "live_ms": round(marks["live"]),
+        "requests": len(network),
+        "from_cache": len(http) - len(network),
+        "wire_bytes": sum(r["wire"] for r in network),
+        "decoded_bytes": sum(r["body"] for r in http),
+        "socket_frames": recorder.frames,
+        "files": http,
+    }
+
+
+async def one_load(
+    browser: Browser, page_url: str, title: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """A cold load of the phone page on the throttled network, then a second visit with what
+    the first left in the cache; their figures."""
     context = await browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = await context.new_page()
         cdp = await context.new_cdp_session(page)
-        requests: dict[str, dict[str, Any]] = {}
-        frames = {"sent": 0, "received": 0, "count": 0}
-
-        def sent(event: dict[str, Any]) -> None:
-            requests[event["requestId"]] = {"url": event["request"]["url"], "wire": 0, "body": 0}
-
-        def data(event: dict[str, Any]) -> None:
-            if event["requestId"] in requests:
-                requests[event["requestId"]]["body"] += event["dataLength"]
-
-        def headers(event: dict[str, Any]) -> None:
-            if event["requestId"] in requests:
-                found = {k.lower(): v for k, v in event["response"]["headers"].items()}
-                requests[event["requestId"]]["encoding"] = found.get("content-encoding", "")
-                requests[event["requestId"]]["cache"] = found.get("cache-control", "")
-
-        def finished(event: dict[str, Any]) -> None:
-            if event["requestId"] in requests:
-                requests[event["requestId"]]["wire"] = event["encodedDataLength"]
-
-        def frame(direction: str) -> Any:
-            def count(event: dict[str, Any]) -> None:
-                frames[direction] += len(event["response"]["payloadData"].encode())
-                frames["count"] += 1
-
-            return count
-
-        cdp.on("Network.requestWillBeSent", sent)
-        cdp.on("Network.dataReceived", data)
-        cdp.on("Network.responseReceived", headers)
-        cdp.on("Network.loadingFinished", finished)
-        cdp.on("Network.webSocketFrameReceived", frame("received"))
-        cdp.on("Network.webSocketFrameSent", frame("sent"))
+        recorder = Recorder()
+        recorder.listen(cdp)
         await cdp.send("Network.enable")
         await cdp.send("Network.clearBrowserCache")
         await cdp.send(
@@ -176,26 +226,9 @@ async def one_load(browser: Browser, page_url: str, title: str, args: argparse.N
             },
         )
         await page.add_init_script(f"window.__expected = {json.dumps(title)};{MARKS}")
-        await page.goto(page_url, wait_until="commit")
-        await page.wait_for_function(
-            "() => window.__coldload && window.__coldload.title !== undefined"
-            " && window.__coldload.fcp !== undefined && window.__coldload.live !== undefined",
-            timeout=args.timeout_s * 1000,
-        )
-        # What is still in flight then (a favicon, say) is left to finish, so it is counted.
-        await page.wait_for_load_state("load")
-        marks = await page.evaluate("window.__coldload")
-        http = [r for r in requests.values() if r["url"].startswith("http")]
-        return {
-            "item_shown_ms": round(max(marks["title"], marks["fcp"])),
-            "first_contentful_paint_ms": round(marks["fcp"]),
-            "live_ms": round(marks["live"]),
-            "requests": len(http),
-            "wire_bytes": sum(r["wire"] for r in http),
-            "decoded_bytes": sum(r["body"] for r in http),
-            "socket_frames": frames,
-            "files": http,
-        }
+        cold = await visit(page, recorder, page_url, args)
+        cold["repeat_visit"] = await visit(page, recorder, page_url, args)
+        return cold
     finally:
         await context.close()
 
@@ -220,10 +253,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await browser.close()
     finally:
         server.stop()
-    summary = {
-        key: statistics.median(load[key] for load in loads)
-        for key in ("item_shown_ms", "first_contentful_paint_ms", "live_ms")
-    }
+    keys = ("item_shown_ms", "first_contentful_paint_ms", "live_ms")
+    summary = {key: statistics.median(load[key] for load in loads) for key in keys}
+    for key in ("item_shown_ms", "live_ms"):
+        summary[f"repeat_{key}"] = statistics.median(load["repeat_visit"][key] for load in loads)
     return {
         "network": {"kbps": args.kbps, "rtt_ms": args.rtt_ms},
         "room": room.name,
@@ -240,6 +273,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     first = result["loads"][0]
     frames = first["socket_frames"]
+    again = first["repeat_visit"]
     lines = [
         f"{result['network']['kbps']} kbit/s, {result['network']['rtt_ms']} ms RTT, cold cache,"
         f" {result['runs']} run(s); {result['room']}, poll {result['item']!r} open",
@@ -249,6 +283,9 @@ def report(result: dict[str, Any]) -> str:
         f"  item shown (median): {result['median']['item_shown_ms']:.0f} ms;"
         f" first contentful paint {result['median']['first_contentful_paint_ms']:.0f} ms;"
         f" live (options from the snapshot) {result['median']['live_ms']:.0f} ms",
+        f"  repeat visit (median): item shown {result['median']['repeat_item_shown_ms']:.0f} ms,"
+        f" live {result['median']['repeat_live_ms']:.0f} ms; {again['requests']} request(s)"
+        f" ({again['from_cache']} files from the cache), {again['wire_bytes'] / 1000:.1f} kB",
     ]
     for file in first["files"]:
         lines.append(

@@ -175,3 +175,6 @@ def test_the_cold_load_measurement_runs(tmp_path: Path) -> None:
     load = result["loads"][0]
     assert load["live_ms"] >= load["item_shown_ms"] > 0
     assert all(f.get("encoding") == "gzip" for f in load["files"] if "/static/" in f["url"])
+    # The second visit asks the network for the page alone: the files come from the cache.
+    assert load["repeat_visit"]["requests"] == 1
+    assert load["repeat_visit"]["from_cache"] == load["requests"] - 1
