@@ -87,6 +87,23 @@ async def test_pages_and_static_files_are_gzipped_when_asked_and_say_so(live: Li
         assert "content-encoding" not in health.headers
 
 
+async def test_the_streamed_record_stays_streamed_when_gzipped(live: Live) -> None:
+    host = await live.host()
+    for item in live.forum.programme.items:  # some events, so the record has lines to stream
+        assert (await host.call("goto", {"item": item.id}))["ok"]
+    auth = {"authorization": f"Bearer {live.host_key}"}
+    path = f"/export/{live.code}/record.jsonl"
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        gzipped = await http.get(path, headers={**auth, "accept-encoding": "gzip"})
+        plain = await http.get(path, headers={**auth, "accept-encoding": "identity"})
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert "content-length" not in gzipped.headers, "sent in chunks as it is read"
+    assert gzipped.headers["transfer-encoding"] == "chunked"
+    assert gzipped.text == plain.text and len(plain.text.splitlines()) > len(
+        live.forum.programme.items
+    )
+
+
 async def test_versioned_files_are_kept_a_year_and_plain_names_still_work(live: Live) -> None:
     assets = load_assets()
     async with httpx.AsyncClient(base_url=live.url) as http:
