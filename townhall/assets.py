@@ -26,7 +26,6 @@ REVALIDATE = "no-cache"
 HASH_CHARS = 12
 # Below this, gzip's header and the work outweigh what it saves; pages use the same bound.
 GZIP_MINIMUM_BYTES = 1024
-SERVED = frozenset({".js", ".css", ".svg", ".png", ".ico", ".woff2"})
 # `from "./x.js"`, `import "./x.js"` and `import("./x.js")` with a relative or rooted path.
 IMPORT = re.compile(r"""(?<![\w$.])(from|import)(\s*\(?\s*)(["'])(\.{0,2}/[^"'\s]+)\3""")
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -62,7 +61,7 @@ class Assets:
         sources = {
             STATIC + file.relative_to(static).as_posix(): file
             for file in sorted(static.rglob("*"))
-            if file.is_file() and file.suffix in SERVED
+            if file.is_file()
         }
         sources.update({path: file for path, file in extra.items() if file.is_file()})
         raw = {path: file.read_bytes() for path, file in sources.items()}
