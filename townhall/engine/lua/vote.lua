@@ -45,7 +45,8 @@ if ballot then
   -- The previous ballot is taken back with the weights it was counted with (a ballot stored
   -- without them counted 1 a choice).
   for i, choice in ipairs(ballot.c) do
-    redis.call('HINCRBY', KEYS[5], choice, -(ballot.w and ballot.w[i] or 1))
+    -- (0 - w, not -w: a last place's -0 would be written "-0", which HINCRBY refuses.)
+    redis.call('HINCRBY', KEYS[5], choice, 0 - (ballot.w and ballot.w[i] or 1))
   end
   local keep = tonumber(ARGV[5]) - 1
   for i = math.max(1, #ballot.o - keep + 1), #ballot.o do
