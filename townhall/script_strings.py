@@ -265,6 +265,7 @@ SCRIPT_STRINGS = {
     "ranking_your_order": N_("Your order"),
     "ranking_clear": N_("Start again"),
     "ranking_placed": N_("{label}, placed {n}; tap to take it out"),
+    "ranking_point": N_("1 point"),
     "ranking_points": N_("{n} points"),
     "ranking_method": N_(
         "Borda count: of {n} options, a voter's 1st gets {first} points, the next one fewer,"

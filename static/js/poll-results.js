@@ -58,9 +58,9 @@ function renderRanking(container, item, tally) {
     const row = el(
       "div",
       { class: place === 1 && points > 0 ? "bar-row leader" : "bar-row", "data-option": option.id },
-      el("span", { class: "bar-label" }, el("span", { class: "rank-place", text: `${tied ? "=" : ""}${place}. ` }), option.label),
+      el("span", { class: "bar-label" }, el("span", { class: "rank-place", text: `${tied ? "=" : ""}${place}.` }), option.label),
       el("span", { class: "bar-track", "aria-hidden": "true" }, bar),
-      el("span", { class: "bar-count", text: t("ranking_points", { n: points }) }),
+      el("span", { class: "bar-count", text: t(points === 1 ? "ranking_point" : "ranking_points", { n: points }) }),
     );
     row.dataset.points = String(points);
     row.dataset.place = String(place);
