@@ -46,7 +46,7 @@ async def test_phones_vote_a_scale_and_a_ranking_by_tapping(browser: Browser, ki
 
     # The scale: a row of points with the ends' words; a tap and the vote.
     first = await phone(browser, kinds, errors)
-    await expect(first.locator(".scale-ends")).to_contain_text("1: Not at all")
+    await expect(first.locator("#options .scale-ends")).to_contain_text("1: Not at all")
     await first.locator("#options").get_by_text("4", exact=True).tap()
     await first.get_by_role("button", name="Vote").tap()
     await expect(first.locator("#vote-state")).to_contain_text("Your vote is counted")
@@ -54,8 +54,10 @@ async def test_phones_vote_a_scale_and_a_ranking_by_tapping(browser: Browser, ki
     await second.locator("#options").get_by_text("5", exact=True).tap()
     await second.get_by_role("button", name="Vote").tap()
     await expect(second.locator("#vote-state")).to_contain_text("Your vote is counted")
+    await expect(second.locator("label.mine")).to_have_text("5")
+    await second.screenshot(path=ARTIFACTS / "phone-scale.png")
     await expect(screen.locator(".scale-mean")).to_have_text("Mean: 4.50")
-    await expect(screen.locator('.bar-row[data-option="4"] .bar-count')).to_have_text("1 · 50%")
+    await expect(screen.locator('.scale-col[data-option="4"] .bar-count')).to_have_text("1 · 50%")
     await expect(screen.locator(".bar-total")).to_have_text("2 voters")
     await screen.screenshot(path=ARTIFACTS / "projector-scale.png")
 

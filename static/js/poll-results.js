@@ -1,5 +1,5 @@
 // A poll's results on the phone, projector and host: bars for single and multiple choice
-// (common.js renderBars); for a scale, its distribution and mean; for a ranking, the options by
+// (common.js renderBars); for a scale, its distribution as columns and its mean; for a ranking, the options by
 // their Borda points with the method stated. Each bar has its numbers beside it as text.
 import { el, renderBars, t } from "./common.js";
 
@@ -10,33 +10,37 @@ export function renderPollResults(container, item, tally, labels = {}) {
   else renderBars(container, item, tally, labels);
 }
 
-// A scale: one bar per point, its count and its share of the voters, then the mean.
+// A scale: a column per point, its count and its share of the voters above it (the text the
+// column stands for), then the ends' words and the mean.
 function renderScale(container, item, tally) {
   const counts = tally?.counts ?? {};
   const voters = tally?.voters ?? 0;
   const top = Math.max(0, ...Object.values(counts));
-  const ends = item.scale_labels ?? [];
-  const rows = item.options.map((option, i) => {
+  const columns = item.options.map((option) => {
     const n = counts[option.id] ?? 0;
     const share = voters ? Math.round((n / voters) * 100) : 0;
-    const bar = el("span", { class: "bar-fill" });
-    bar.style.width = `${voters ? (n / voters) * 100 : 0}%`;
-    const end = ends.length === 2 && (i === 0 || i === item.options.length - 1);
-    const label = end ? `${option.label} · ${ends[i === 0 ? 0 : 1]}` : option.label;
+    const fill = el("span", { class: "scale-fill" });
+    fill.style.height = `${top ? (n / top) * 100 : 0}%`;
     return el(
-      "div",
-      { class: n > 0 && n === top ? "bar-row leader" : "bar-row", "data-option": option.id },
-      el("span", { class: "bar-label", text: label }),
-      el("span", { class: "bar-track", "aria-hidden": "true" }, bar),
+      "li",
+      { class: n > 0 && n === top ? "scale-col leader" : "scale-col", "data-option": option.id },
+      el("span", { class: "scale-point", text: option.label }),
       el("span", { class: "bar-count", text: `${n} · ${share}%` }),
+      el("span", { class: "scale-track", "aria-hidden": "true" }, fill),
     );
   });
+  const nodes = [el("ol", { class: "scale-chart" }, ...columns)];
+  const ends = item.scale_labels ?? [];
+  if (ends.length === 2) {
+    const first = el("span", { text: `${item.options[0].label}: ${ends[0]}` });
+    nodes.push(el("p", { class: "scale-ends" }, first, el("span", { text: `${item.options.at(-1).label}: ${ends[1]}` })));
+  }
   const mean = tally?.mean;
   const meanText = mean == null ? t("scale_no_mean") : t("scale_mean", { mean: mean.toFixed(2) });
   container.classList.add("scale-results");
   container.replaceChildren(
     el("p", { class: "scale-mean", text: meanText }),
-    ...rows,
+    ...nodes,
     el("p", { class: "bar-total", text: `${voters} ${t("voters")}` }),
   );
   container.dataset.version = String(tally?.version ?? 0);
