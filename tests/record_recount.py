@@ -58,6 +58,9 @@ def recount(path: str) -> dict[str, Any]:
     def tally(poll: str) -> dict[str, int]:
         options = [o[0] for o in options_of(poll)]
         current = ballots.get(poll, {}).values()
+        item: dict[str, Any] = next((i for i in programme["items"] if i["id"] == poll), {})
+        if item.get("choice") == "ranking":  # Borda: of n, the 1st gets n - 1 points, the last 0
+            return {o: sum(len(b) - 1 - b.index(o) for b in current if o in b) for o in options}
         return {o: sum(o in b for b in current) for o in options}
 
     for number, event in enumerate(lines[1:], start=2):

@@ -71,7 +71,7 @@ def test_small_library_room_contents() -> None:
     programme = load_programme(ROOMS / "small-library-open-forum.toml")
     assert programme.id == "small-library"
     assert programme.title == "작은도서관 열린토론회"
-    assert len(programme.items) == 9
+    assert len(programme.items) == 11
     ideas = programme.item("idea-sharing")
     assert ideas is not None
     assert ideas.kind is ItemKind.IDEAS
@@ -88,6 +88,12 @@ def test_small_library_room_contents() -> None:
     assert candidates.choice is ChoiceMode.SINGLE
     assert candidates.results is ResultsMode.ON_REVEAL
     assert len(candidates.options) == 3
+    ranking, scale = programme.item("next-topics"), programme.item("satisfaction")
+    assert ranking is not None and ranking.choice is ChoiceMode.RANKING
+    assert len(ranking.options) == 4
+    assert scale is not None and scale.choice is ChoiceMode.SCALE
+    assert scale.option_ids == ("1", "2", "3", "4", "5")
+    assert scale.scale_labels == ("전혀 만족하지 않는다", "매우 만족한다")
 
 
 def test_policy_battle_room_contents() -> None:

@@ -141,6 +141,8 @@ RESULT_COLUMNS = (
     "label",
     "count",
     "voters",
+    "choice",
+    "mean",
     "opened_at",
     "closed_at",
     "closes",
@@ -149,9 +151,10 @@ RESULT_COLUMNS = (
 
 
 def result_rows(polls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per option of every poll: its count now, when the poll first opened and last
-    closed, and its count at each close, in order, separated by spaces; then, for a poll kept
-    by group, one row per group and option with the group's count (`group` names it)."""
+    """One row per option of every poll: its count now (a ranking's: its Borda points), a
+    scale's mean point, when the poll first opened and last closed, and its count at each
+    close, in order, separated by spaces; then, for a poll kept by group, one row per group and
+    option with the group's count (`group` names it)."""
     rows = []
     for poll in polls:
         spells = poll["openings"]
@@ -166,6 +169,8 @@ def result_rows(polls: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "label": option["label"],
                     "count": option["count"],
                     "voters": poll["voters"],
+                    "choice": poll["choice"],
+                    "mean": "" if poll.get("mean") is None else poll["mean"],
                     "opened_at": (spells[0]["opened_at"] or "") if spells else "",
                     "closed_at": closed[-1] if closed else "",
                     "closes": " ".join(str(c.get(option["id"], 0)) for c in closes),

@@ -10,20 +10,19 @@ from townhall.candidates import MAX_AGREEMENTS, CandidateError, load_candidates
 from townhall.codes.book import CodeBook
 from townhall.ids import ID_PATTERN, slug
 from townhall.model.agenda import (
-    ChoiceMode,
     Item,
     ItemKind,
     NameMode,
-    PollOption,
     Programme,
     ResultsMode,
     Selection,
 )
-from townhall.model.limits import LABEL, MAX_ITEMS, MAX_OPTIONS, NOTES, QUESTION, TITLE
+from townhall.model.limits import MAX_ITEMS, MAX_OPTIONS, NOTES, QUESTION, TITLE
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
 from townhall.programme_comparison import COMPARISON_KEYS, check_comparisons, read_comparison
 from townhall.programme_eligibility import read_draw_report, read_eligibility
 from townhall.programme_fields import FieldReader, ProgrammeError, read_toml
+from townhall.programme_polls import CHOICE_KEYS, read_choice, selection_poll
 
 __all__ = ["ProgrammeError", "load_programme", "parse_programme"]
 
@@ -51,9 +50,7 @@ _ITEM_KEYS = {
         "notes",
         "minutes",
         "question",
-        "options",
-        "choice",
-        "max_choices",
+        *CHOICE_KEYS,
         "results",
         "voters",
         "by_group",
@@ -171,9 +168,7 @@ class _Reader(FieldReader):
             raise self.fail(where, "must be a table")
         self.no_unknown_keys(raw, SELECTION_KEYS, where)
         poll_id = self.string(raw, "poll", where, pattern=ID_PATTERN)
-        poll = next((i for i in items if i.id == poll_id), None)
-        if poll is None or poll.kind is not ItemKind.POLL:
-            raise self.fail(f"{where}.poll", f"{poll_id!r} is not a poll in this programme")
+        poll = selection_poll(self, items, poll_id)
         defaults = Rule()
         weights = raw.get("weights", dict(defaults.weights))
         if not isinstance(weights, dict) or not all(
@@ -317,33 +312,6 @@ class _Reader(FieldReader):
         return settings
 
     def poll(self, raw: dict[str, Any], where: str, *, from_ideas: bool) -> dict[str, Any]:
-        options_raw = raw.get("options", [] if from_ideas else None)
-        fewest = 0 if from_ideas and not options_raw else 2
-        if not isinstance(options_raw, list) or not fewest <= len(options_raw) <= MAX_OPTIONS:
-            raise self.fail(f"{where}.options", f"a poll needs 2 to {MAX_OPTIONS} options")
-        options = []
-        for i, option in enumerate(options_raw):
-            at = f"{where}.options[{i}]"
-            if not isinstance(option, dict):
-                raise self.fail(at, "each option is a table with an id and a label")
-            self.no_unknown_keys(option, {"id", "label"}, at)
-            options.append(
-                PollOption(
-                    id=self.string(option, "id", at, pattern=ID_PATTERN),
-                    label=self.string(option, "label", at, max_length=LABEL),
-                )
-            )
-        ids = [o.id for o in options]
-        if len(set(ids)) != len(ids):
-            raise self.fail(f"{where}.options", "option ids must be unique within a poll")
-        try:
-            choice = ChoiceMode(self.string(raw, "choice", where, default="single"))
-        except ValueError:
-            raise self.fail(f"{where}.choice", "must be single or multiple") from None
-        max_choices = 1
-        if choice is ChoiceMode.MULTIPLE:
-            most = len(options) or MAX_OPTIONS
-            max_choices = self.integer(raw, "max_choices", where, default=most, low=2, high=most)
         try:
             results = ResultsMode(self.string(raw, "results", where, default="on_reveal"))
         except ValueError:
@@ -362,9 +330,7 @@ class _Reader(FieldReader):
             "voters": tuple(voters),
             "by_group": by_group,
             "question": self.string(raw, "question", where, default="", max_length=QUESTION),
-            "options": tuple(options),
-            "choice": choice,
-            "max_choices": max_choices,
+            **read_choice(self, raw, where, from_ideas=from_ideas),
             "results": results,
             **read_comparison(self, raw, where),
         }

@@ -257,6 +257,22 @@ SCRIPT_STRINGS = {
     "err_not_a_poll": N_("That item is not a poll."),
     "err_selection_options": N_("The selection's poll has the candidates as its options."),
     "err_unknown_item": N_("That agenda item no longer exists."),
+    # Scale and ranking polls (phone-poll-kinds.js, poll-results.js).
+    "scale_hint": N_("Choose one point on the scale."),
+    "scale_mean": N_("Mean: {mean}"),
+    "scale_no_mean": N_("Mean: no votes yet"),
+    "ranking_hint": N_("Tap the options in your order, the one you prefer most first."),
+    "ranking_your_order": N_("Your order"),
+    "ranking_clear": N_("Start again"),
+    "ranking_placed": N_("{label}, placed {n}; tap to take it out"),
+    "ranking_point": N_("1 point"),
+    "ranking_points": N_("{n} points"),
+    "ranking_method": N_(
+        "Borda count: of {n} options, a voter's 1st gets {first} points, the next one fewer,"
+        " and the last 0."
+    ),
+    "err_incomplete_ranking": N_("Place every option in your order first."),
+    "err_fixed_options": N_("A scale's or a ranking's options can't be added to."),
     "group_none": N_("no code"),
     "groups_hidden": N_("Results by group show once every group has {n} voters or more."),
     "codes_group": N_("Group"),

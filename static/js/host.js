@@ -11,12 +11,12 @@ import {
   isBoard,
   keyFromFragment,
   pollStatusText,
-  renderBars,
   renderSelection,
   sendCommand,
   showMessage,
   t,
 } from "./common.js";
+import { renderPollResults } from "./poll-results.js";
 import { renderAgendaTools, setUpAgenda } from "./host-agenda.js";
 import { confirmAction } from "./confirm.js";
 import { renderCodes, setUpRevoke, setUpTriesReset } from "./host-codes.js";
@@ -199,7 +199,7 @@ function renderPoll() {
   $("poll-close").disabled = poll.status !== "open";
   $("results-show").disabled = poll.results_visible;
   $("results-hide").disabled = !poll.results_visible;
-  renderBars($("results"), item, poll.tally, forum.state.group_labels);
+  renderPollResults($("results"), item, poll.tally, forum.state.group_labels);
 }
 
 // The one highlighted button is the next step: open a waiting poll, close an open one, show a

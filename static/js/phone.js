@@ -11,7 +11,6 @@ import {
   isBoard,
   opId,
   pollStatusText,
-  renderBars,
   renderSelection,
   sendUntilAcked,
   sortPosts,
@@ -19,12 +18,15 @@ import {
   t,
 } from "./common.js";
 import { codeFromLink, redeem, renderCodeBox } from "./codes.js";
+import { isRanking, isScale, RankingBallot, scaleBallot } from "./phone-poll-kinds.js";
 import { postViews } from "./phone-posts.js";
+import { renderPollResults } from "./poll-results.js";
 import { renderPhoneShift } from "./shift.js";
 
 const forum = new ForumState();
 let mine = {};
 let pending = null; // {poll, choices, op}: a vote sent and not yet acked
+let ranking = null; // the RankingBallot on show, for a ranking poll
 let myUpvotes = new Set(); // post ids this phone has upvoted (post ids are unique in the forum)
 let myPosts = new Map(); // id -> this phone's own post as last heard, pending ones too
 let pendingPost = null; // {board, text, name?, op}: a post sent and not yet acked
@@ -113,8 +115,10 @@ function render(resetBallot) {
     $("poll-status").dataset.status = poll.status;
     const open = poll.status === "open";
     for (const input of $("options").querySelectorAll("input")) input.disabled = !open;
+    ranking?.setDisabled(!open);
     if (open) limitChoices();
-    $("vote").disabled = !open || pending !== null || forumNeeds || pollNeeds;
+    const incomplete = ranking !== null && !ranking.complete();
+    $("vote").disabled = !open || pending !== null || forumNeeds || pollNeeds || incomplete;
     $("vote").hidden = !open || forumNeeds || pollNeeds;
     showVoteState(item);
     renderResults();
@@ -127,6 +131,14 @@ function render(resetBallot) {
 function drawBallot(item) {
   const pollBox = $("poll");
   pollBox.dataset.poll = item.id;
+  ranking = null;
+  if (isRanking(item) || isScale(item)) {
+    const chosen = mine[item.id]?.choices ?? [];
+    if (isRanking(item)) ranking = new RankingBallot(item, chosen, () => render(false));
+    $("ballot-hint").textContent = t(isRanking(item) ? "ranking_hint" : "scale_hint");
+    $("options").replaceChildren(...(ranking ? ranking.nodes : scaleBallot(item, chosen)));
+    return;
+  }
   const multiple = item.choice === "multiple";
   $("ballot-hint").textContent = multiple ? t("choose_up_to", { n: item.max_choices }) : "";
   const chosen = new Set(mine[item.id]?.choices ?? []);
@@ -179,7 +191,7 @@ function renderResults() {
   box.hidden = !poll.tally;
   $("results-note").hidden = Boolean(poll.tally);
   $("results-note").textContent = t("results_hidden");
-  if (poll.tally) renderBars(box, item, poll.tally, forum.state.group_labels);
+  if (poll.tally) renderPollResults(box, item, poll.tally, forum.state.group_labels);
 }
 
 function renderTimer() {
@@ -194,8 +206,9 @@ setInterval(renderTimer, 250);
 $("ballot").addEventListener("submit", (event) => {
   event.preventDefault();
   const item = forum.current;
-  const choices = [...$("options").querySelectorAll("input:checked")].map((i) => i.value);
-  if (!item || choices.length === 0 || pending) return;
+  const checked = [...$("options").querySelectorAll("input:checked")].map((i) => i.value);
+  const choices = ranking ? ranking.choices() : checked;
+  if (!item || !choices?.length || pending) return;
   pending = { poll: item.id, choices, op: opId() };
   render(false);
   send();

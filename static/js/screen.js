@@ -9,12 +9,12 @@ import {
   formatMs,
   ForumState,
   isBoard,
-  renderBars,
   renderSelection,
   sortPosts,
   syncList,
   t,
 } from "./common.js";
+import { renderPollResults } from "./poll-results.js";
 import { renderScreenShift } from "./shift.js";
 
 const TOP_POSTS = 8; // at most, and fewer if the screen can't hold them at a readable size
@@ -81,7 +81,7 @@ function renderResults() {
   box.hidden = !poll.tally;
   note.hidden = Boolean(poll.tally);
   note.textContent = poll.status === "pending" ? t("poll_pending") : t("results_hidden");
-  if (poll.tally) renderBars(box, item, poll.tally, forum.state.group_labels);
+  if (poll.tally) renderPollResults(box, item, poll.tally, forum.state.group_labels);
 }
 
 function renderTimer() {

@@ -31,6 +31,8 @@ ITEM_FIELDS = {
         "question",
         "choice",
         "max_choices",
+        "scale",
+        "scale_labels",
         "results",
         "compare_to",
         "shift_min_cell",
@@ -114,6 +116,8 @@ class AgendaForm:
         made = cls(forum={k: _text(v) for k, v in data.get("forum", {}).items()}, selection={})
         for raw in data.get("items", []):
             values = {k: _text(v) for k, v in raw.items() if k != "options"}
+            if isinstance(raw.get("scale"), list):  # one line of the form: "1, 5"
+                values["scale"] = ", ".join(_text(v) for v in raw["scale"])
             if raw.get("moderated") is True:
                 values["moderated"] = "on"
             else:

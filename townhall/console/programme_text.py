@@ -79,17 +79,27 @@ def _item(item: Item) -> dict[str, Any]:
                 continue
             if value.strip():
                 out[key] = _number(value)
+        elif key in ("scale", "scale_labels"):
+            if item.values.get("choice") == "scale" and value.strip():
+                out[key] = _scale_field(key, value)
         elif key == "notes":
             if value.strip():
                 out[key] = value.replace("\r\n", "\n")
         elif value.strip():
             out[key] = value.strip()
-    if kind is ItemKind.POLL:
+    if kind is ItemKind.POLL and item.values.get("choice") != "scale":  # a scale's are its points
         out["options"] = [
             {"id": o.get("id", "").strip(), "label": o.get("label", "").strip()}
             for o in item.options
         ]
     return out
+
+
+def _scale_field(key: str, value: str) -> list[Any]:
+    """A scale's ends as typed ("1, 5"), or its ends' words, one a line."""
+    if key == "scale":
+        return [_number(part) for part in re.split(r"[\s,]+", value.strip()) if part]
+    return [line.strip() for line in value.splitlines() if line.strip()]
 
 
 def _selection(form: AgendaForm) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from townhall.engine.redis_keys import RedisKeys
 from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
 from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
-from townhall.model import acks
+from townhall.model import acks, poll_kinds
 from townhall.model.acks import host_ack
 from townhall.model.agenda import Programme
 from townhall.model.ballots import RECENT_OPS
@@ -160,11 +160,12 @@ class RedisEngine(Engine):
             await self.catch_up()
             choices = self.forum.check_vote(actor, vote)
         k = self.keys
+        counted_as = poll_kinds.weights(self.forum.polls[vote.poll].item.choice, choices)
         result = await self._vote(
             keys=k.vote_keys(vote.poll),
             args=[
                 *(k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, self.clock(), actor.group),
-                *choices,
+                *[arg for pair in zip(choices, counted_as, strict=True) for arg in pair],
             ],
         )
         # An option promoted since the replica's check is refused here, as the model refuses it.

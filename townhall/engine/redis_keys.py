@@ -61,11 +61,12 @@ class RedisKeys:
         return self._key("results")
 
     def ballots(self, poll: str) -> str:
-        """Hash: participant id -> msgpack {c: choices, v: version, o: recent message ids}."""
+        """Hash: participant id -> msgpack {c: choices, v: version, o: recent message ids,
+        w: what each choice added to its option's count}."""
         return self._key(f"ballots:{poll}")
 
     def counts(self, poll: str) -> str:
-        """Hash: option id -> number of ballots choosing it."""
+        """Hash: option id -> number of ballots choosing it (a ranking's: its Borda points)."""
         return self._key(f"counts:{poll}")
 
     def options(self, poll: str) -> str:

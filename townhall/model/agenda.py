@@ -32,6 +32,14 @@ class NameMode(StrEnum):
 class ChoiceMode(StrEnum):
     SINGLE = "single"
     MULTIPLE = "multiple"
+    SCALE = "scale"  # one point of a numbered scale; the options are the points
+    RANKING = "ranking"  # every option once, in the voter's order; counted by the Borda count
+
+    @property
+    def fixed_options(self) -> bool:
+        """A scale's options are its points and a ranking's ballot holds every option: neither
+        takes an option added on the day, nor one promoted from an idea board."""
+        return self in (ChoiceMode.SCALE, ChoiceMode.RANKING)
 
 
 class ResultsMode(StrEnum):
@@ -58,6 +66,7 @@ class Item:
     options: tuple[PollOption, ...] = ()
     choice: ChoiceMode = ChoiceMode.SINGLE
     max_choices: int = 1
+    scale_labels: tuple[str, ...] = ()  # a scale's words for its two ends, or none
     results: ResultsMode = ResultsMode.ON_REVEAL
     # The earlier poll this one is compared with (the pre-vote), and the fewest people a cell
     # of that comparison must hold for phones and the projector to show it (model/shift.py).

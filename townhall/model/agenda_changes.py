@@ -70,6 +70,8 @@ def decide(forum: Forum, command: AgendaCommand) -> list[AgendaEvent]:
             selection = programme.selection
             if selection is not None and selection.poll == command.poll:
                 raise refusals.selection_options()
+            if poll.item.choice.fixed_options:
+                raise refusals.fixed_options()
             if poll.status is not PollStatus.PENDING or poll.ballots:
                 raise refusals.poll_started()
             if len(poll.options) >= limits.MAX_OPTIONS:

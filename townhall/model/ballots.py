@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from townhall.model import refusals
+from townhall.model import poll_kinds, refusals
 from townhall.model.agenda import ChoiceMode
 from townhall.model.commands import Actor, Role, Vote
 from townhall.model.events import BallotCast, Event
@@ -19,7 +19,8 @@ RECENT_OPS = 16
 
 
 def check_vote(forum: Forum, actor: Actor, vote: Vote) -> tuple[str, ...]:
-    """The vote's choices in option order, if the vote is well formed for its poll.
+    """The vote's choices in option order (a ranking's in the voter's order), if the vote is
+    well formed for its poll.
 
     Reads only the programme and who holds which ballot code, never the poll's changing state,
     so any engine can run it before the atomic part (is the poll open, is this message new)
@@ -38,6 +39,10 @@ def check_vote(forum: Forum, actor: Actor, vote: Vote) -> tuple[str, ...]:
         raise refusals.unknown_option(unknown[0])
     if not vote.choices or len(set(vote.choices)) != len(vote.choices):
         raise refusals.invalid_choice()
+    if item.choice.fixed_options:
+        poll_kinds.check_ballot(item.choice, option_ids, vote.choices)
+        if item.choice is ChoiceMode.RANKING:
+            return vote.choices
     limit = 1 if item.choice is ChoiceMode.SINGLE else item.max_choices
     if len(vote.choices) > limit:
         raise refusals.too_many_choices(limit)

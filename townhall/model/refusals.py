@@ -133,6 +133,21 @@ def too_many_choices(limit: int) -> InvalidPayload:
     return InvalidPayload(f"choose at most {limit}", code="too_many_choices")
 
 
+def incomplete_ranking(options: int) -> InvalidPayload:
+    return InvalidPayload(
+        f"a ranking lists every one of the {options} options once, in your order",
+        code="incomplete_ranking",
+    )
+
+
+def fixed_options() -> Conflict:
+    return Conflict(
+        "a scale's options are its points and a ranking's ballot holds every option:"
+        " this poll's options can't be added to",
+        code="fixed_options",
+    )
+
+
 def poll_not_open() -> Conflict:
     return Conflict("this poll is not open for voting", code="poll_not_open")
 

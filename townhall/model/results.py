@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from townhall.model.agenda import ItemKind
+from townhall.model.agenda import ChoiceMode, ItemKind
+from townhall.model.poll_kinds import scale_mean
 from townhall.model.state import Opening
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ def poll_results(forum: Forum) -> list[dict[str, Any]]:
                     for o in poll.options
                 ],
                 "voters": len(poll.ballots),
+                # How a ballot is counted: an option's count is its ballots, a scale's point's
+                # its ballots (and `mean` the mean point), a ranking's option's its Borda points.
+                "choice": item.choice.value,
+                **_kind_results(item.choice, poll.counts, item.scale_labels),
                 # Ballot codes: the groups that may vote (none: the forum's rule), and each
                 # group's counts where the poll keeps them ("": voters without a code).
                 "voter_groups": list(item.voters),
@@ -71,3 +76,17 @@ def poll_results(forum: Forum) -> list[dict[str, Any]]:
             }
         )
     return polls
+
+
+def _kind_results(
+    choice: ChoiceMode, counts: dict[str, int], scale_labels: tuple[str, ...]
+) -> dict[str, Any]:
+    if choice is ChoiceMode.SCALE:
+        return {"mean": scale_mean(counts), "scale_labels": list(scale_labels)}
+    if choice is ChoiceMode.RANKING:
+        return {"method": BORDA}
+    return {}
+
+
+# How a ranking's counts are made, in the words of docs/record.md.
+BORDA = "borda: of n options, a ballot's first gets n-1 points, its next n-2, ..., its last 0"

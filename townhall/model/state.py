@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from townhall.model.agenda import Item, PollOption
+from townhall.model import poll_kinds
+from townhall.model.agenda import ChoiceMode, Item, PollOption
 
 # The fewest voters a ballot-code group shows its own counts with, on phones and the projector.
 MIN_GROUP = 3
@@ -54,18 +55,20 @@ class PollState:
     openings: list[Opening] = field(default_factory=list)
 
     def count(self, choices: tuple[str, ...], group: str, step: int) -> None:
-        """Add (step 1) or take back (step -1) one ballot's choices, in all and, for a poll kept
-        by group, in its group: the vote's path does no more for a poll that is not."""
-        for choice in choices:
-            self.counts[choice] += step
+        """Add (step 1) or take back (step -1) one ballot's choices, each with its weight (a
+        ranking's Borda points, else 1), in all and, for a poll kept by group, in its group: the
+        vote's path does no more for a poll that is not."""
+        weighted = tuple(zip(choices, poll_kinds.weights(self.item.choice, choices), strict=True))
+        for choice, weight in weighted:
+            self.counts[choice] += step * weight
         if not self.item.by_group:
             return
         in_group = self.group_counts.get(group)
         if in_group is None:
             in_group = self.group_counts[group] = dict.fromkeys(self.counts, 0)
         self.group_voters[group] = self.group_voters.get(group, 0) + step
-        for choice in choices:
-            in_group[choice] += step
+        for choice, weight in weighted:
+            in_group[choice] += step * weight
 
     def open(self, at_ms: int) -> None:
         self.status = PollStatus.OPEN
@@ -88,6 +91,8 @@ class PollState:
             "counts": dict(self.counts),
             "voters": len(self.ballots),
         }
+        if self.item.choice is ChoiceMode.SCALE:
+            tally["mean"] = poll_kinds.scale_mean(self.counts)
         if self.item.by_group:
             voters = [n for n in self.group_voters.values() if n > 0]
             if public and any(n < MIN_GROUP for n in voters):

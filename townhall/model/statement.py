@@ -68,6 +68,8 @@ def _item(item: Item) -> dict[str, Any]:
             "max_choices": item.max_choices,
         }
         # Stated only when set, so a programme without them states what it always did.
+        if item.scale_labels:
+            stated["scale_labels"] = list(item.scale_labels)
         if item.voters:
             stated["voters"] = list(item.voters)
         if item.by_group:
@@ -112,6 +114,7 @@ def programme_from(stated: dict[str, Any]) -> Programme:
             options=tuple(PollOption(str(i), str(label)) for i, label in raw.get("options", ())),
             choice=ChoiceMode(raw.get("choice", "single")),
             max_choices=int(raw.get("max_choices", 1)),
+            scale_labels=tuple(str(end) for end in raw.get("scale_labels", ())),
             moderated=bool(raw.get("moderated", False)),
             names=NameMode(raw.get("names", "optional")),
             max_length=int(raw.get("max_length", 280)),

@@ -73,6 +73,8 @@ def item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[s
         view["results"] = item.results.value
         view["voters"] = list(item.voters)
         view["by_group"] = item.by_group
+        if item.choice is ChoiceMode.SCALE:
+            view["scale_labels"] = list(item.scale_labels)
     if item.kind.is_board:
         view["moderated"] = item.moderated
         view["names"] = item.names.value

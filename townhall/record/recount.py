@@ -17,6 +17,7 @@ from townhall.record import recount_agenda
 from townhall.record.chain import salted_sha256
 from townhall.record.draw_check import draw_problems
 from townhall.record.recount_codes import CodeReplay
+from townhall.record.recount_polls import ballot_problem, counted
 from townhall.record.shift_recount import shift_problems
 from townhall.record.values import Bad, _dict, _int, _list, _show, _str, difference
 from townhall.record.writer import result_row
@@ -129,9 +130,8 @@ class Replay:
         return [str(o[0]) for o in self._item_of(poll).get("options", [])]
 
     def tally(self, poll: str) -> dict[str, int]:
-        """For each current option, how many current ballots include it."""
-        ballots = self.polls[poll].ballots.values()
-        return {o: sum(o in b for b in ballots) for o in self.options(poll)}
+        """For each current option, its count from the current ballots (recount_polls.py)."""
+        return counted(self._item_of(poll), self.options(poll), self.polls[poll].ballots.values())
 
     # -- polls --------------------------------------------------------------------------------
 
@@ -157,15 +157,11 @@ class Replay:
             )
         choices = [_str(c, "choices entry") for c in _list(event["choices"], "choices")]
         options = self.options(poll)
-        item = self._item_of(poll)
-        limit = (
-            1 if item.get("choice") == "single" else _int(item.get("max_choices"), "max_choices")
-        )
         unknown = [c for c in choices if c not in options]
         if unknown:
             raise Bad(f"choices: {unknown[0]!r} is not an option of poll {poll!r}")
-        if choices != [o for o in options if o in choices] or not 1 <= len(choices) <= limit:
-            raise Bad(f"choices: expected 1 to {limit} of {options} in that order, found {choices}")
+        if (problem := ballot_problem(self._item_of(poll), options, choices)) is not None:
+            raise Bad(problem)
         voter = _str(event["actor"].get("id"), "actor.id")
         group = _str(event.get("group", ""), "group")
         voters = self._item_of(poll).get("voters") or []
@@ -175,12 +171,12 @@ class Replay:
         return []
 
     def group_tally(self, poll: str) -> dict[str, dict[str, int]]:
-        """Per group, for each current option, how many current ballots from it include it."""
+        """Per group, each current option's count from the group's current ballots."""
         state, options = self.polls[poll], self.options(poll)
         found: dict[str, dict[str, int]] = {}
         for group in sorted(set(state.groups.values())):
             ballots = [b for v, b in state.ballots.items() if state.groups[v] == group]
-            found[group] = {o: sum(o in b for b in ballots) for o in options}
+            found[group] = counted(self._item_of(poll), options, ballots)
         return found
 
     # -- ballot codes: recount_codes.py ---------------------------------------------------------

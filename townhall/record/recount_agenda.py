@@ -87,6 +87,8 @@ def amend(
         option = _str(line["option"], "option")
         if polled is not None and (status != "not opened" or ballots):
             raise Bad(f"an option added to poll {target!r}, which is {status}")
+        if found.get("choice") in ("scale", "ranking"):
+            raise Bad(f"an option added to poll {target!r}, a {found['choice']} poll")
         if option in [o[0] for o in options] or len(options) >= MAX_OPTIONS:
             raise Bad(f"option: {option!r} is in the poll already, or it has {MAX_OPTIONS}")
         options.append([option, _str(line["label"], "label")])

@@ -1,6 +1,8 @@
 -- Cast or replace one participant's ballot, atomically with its log entry.
 -- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}, options:{poll}, codes_revoked
--- ARGV: channel, poll, participant, op, recent_ops, now_ms, group ('' for none), choice...
+-- ARGV: channel, poll, participant, op, recent_ops, now_ms, group ('' for none),
+--       then each choice and what it adds to its option's count (the model's weight: a
+--       ranking's Borda points, else 1): choice, weight, choice, weight...
 -- Returns {'unknown', choice} | {'dup', version, packed choices} | {'revoked'} | {'closed'}
 --       | {'ok', seq, packed record}
 if redis.call('EXISTS', KEYS[6]) == 1 then
@@ -8,7 +10,7 @@ if redis.call('EXISTS', KEYS[6]) == 1 then
   -- poll's options were promoted from an idea board: the stored options are the truth. (With no
   -- stored options, as for a moment after Redis came back empty, the programme's, checked by the
   -- worker, apply.)
-  for i = 8, #ARGV do
+  for i = 8, #ARGV, 2 do
     if redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 0 then
       return {'unknown', ARGV[i]}
     end
@@ -33,14 +35,18 @@ end
 if redis.call('HGET', KEYS[3], ARGV[2]) ~= 'open' then
   return {'closed'}
 end
-local choices = {}
-for i = 8, #ARGV do
+local choices, weights = {}, {}
+for i = 8, #ARGV, 2 do
   choices[#choices + 1] = ARGV[i]
+  weights[#weights + 1] = tonumber(ARGV[i + 1])
 end
 local ops = {}
 if ballot then
-  for _, choice in ipairs(ballot.c) do
-    redis.call('HINCRBY', KEYS[5], choice, -1)
+  -- The previous ballot is taken back with the weights it was counted with (a ballot stored
+  -- without them counted 1 a choice).
+  for i, choice in ipairs(ballot.c) do
+    -- (0 - w, not -w: a last place's -0 would be written "-0", which HINCRBY refuses.)
+    redis.call('HINCRBY', KEYS[5], choice, 0 - (ballot.w and ballot.w[i] or 1))
   end
   local keep = tonumber(ARGV[5]) - 1
   for i = math.max(1, #ballot.o - keep + 1), #ballot.o do
@@ -48,11 +54,11 @@ if ballot then
   end
 end
 ops[#ops + 1] = ARGV[4]
-for _, choice in ipairs(choices) do
-  redis.call('HINCRBY', KEYS[5], choice, 1)
+for i, choice in ipairs(choices) do
+  redis.call('HINCRBY', KEYS[5], choice, weights[i])
 end
 local seq = redis.call('INCR', KEYS[1])
-redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack({c = choices, v = seq, o = ops}))
+redis.call('HSET', KEYS[4], ARGV[3], cmsgpack.pack({c = choices, v = seq, o = ops, w = weights}))
 local record = cmsgpack.pack({
   t = 'ballot', seq = seq, poll = ARGV[2], participant = ARGV[3], choices = choices, op = ARGV[4],
   at = tonumber(ARGV[6]), group = ARGV[7] ~= '' and ARGV[7] or nil
