@@ -39,9 +39,7 @@ LABELS = [
     "주민 설문으로 해마다 새로 들일 책과 프로그램을 함께 정하는 절차 만들기",
     "지역 학교와 도서관이 함께 쓰는 독서 교육 자료실과 교사 모임 운영하기",
 ]
-OPTIONS = ",\n".join(
-    f'  {{ id = "o{n}", label = "{label}" }}' for n, label in enumerate(LABELS, 1)
-)
+OPTIONS = ",\n".join(f'  {{ id = "o{n}", label = "{label}" }}' for n, label in enumerate(LABELS, 1))
 LONG_TITLE = "작은도서관 거버넌스 구축 지원 사업: 우리가 함께 만들어 갈 공공성 강화의 방향과 목표"
 QUESTION = (
     "올해 우리 작은도서관 거버넌스 사업에서 가장 먼저 해야 할 일은 무엇이라고 생각하시나요? "
@@ -115,7 +113,8 @@ FIT_PROBLEMS = """(selectors) => {
   const problems = [];
   const doc = document.documentElement;
   if (doc.scrollWidth > innerWidth || doc.scrollHeight > innerHeight) {
-    problems.push(`the page is ${doc.scrollWidth}×${doc.scrollHeight} in a ${innerWidth}×${innerHeight} window`);
+    const page = `${doc.scrollWidth}×${doc.scrollHeight}`;
+    problems.push(`the page is ${page} in a ${innerWidth}×${innerHeight} window`);
   }
   const outside = (box, frame) =>
     box.left < frame.left - 0.5 || box.top < frame.top - 0.5 ||
@@ -127,15 +126,18 @@ FIT_PROBLEMS = """(selectors) => {
     for (const node of shown) {
       const box = node.getBoundingClientRect();
       const name = `${selector} "${node.textContent.trim().slice(0, 20)}"`;
-      if (outside(box, window)) problems.push(`${name} at ${JSON.stringify(box)} leaves the window`);
+      if (outside(box, window)) problems.push(`${name} at ${JSON.stringify(box)} leaves it`);
       for (let up = node.parentElement; up; up = up.parentElement) {
         const style = getComputedStyle(up);
         if (style.overflowX !== "visible" || style.overflowY !== "visible") {
-          if (outside(box, up.getBoundingClientRect())) problems.push(`${name} is cut by ${up.id || up.className}`);
+          const frame = up.getBoundingClientRect();
+          if (outside(box, frame)) problems.push(`${name} is cut by ${up.id || up.className}`);
         }
       }
-      if (node.scrollWidth > node.clientWidth + 1 || node.scrollHeight > node.clientHeight + 1) {
-        problems.push(`${name} cuts its own text (${node.scrollWidth}×${node.scrollHeight} in ${node.clientWidth}×${node.clientHeight})`);
+      const [sw, sh] = [node.scrollWidth, node.scrollHeight];
+      const [cw, ch] = [node.clientWidth, node.clientHeight];
+      if (sw > cw + 1 || sh > ch + 1) {
+        problems.push(`${name} cuts its text (${sw}×${sh} in ${cw}×${ch})`);
       }
     }
   }
