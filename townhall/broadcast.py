@@ -233,7 +233,11 @@ class Broadcaster:
                     )
                 elif role is Role.SCREEN:
                     # A hidden round: the room sees how many have voted, not how.
-                    turnout = {"poll": poll_id, "version": poll.version, "voters": len(poll.ballots)}
+                    turnout = {
+                        "poll": poll_id,
+                        "version": poll.version,
+                        "voters": len(poll.ballots),
+                    }
                     await self.transport.send("turnout", turnout, role, ("turnout", poll_id))
         if phones_due:
             self._phone_polls.clear()

@@ -125,7 +125,10 @@ def forum_routes(site: Site) -> list[Route]:
     programme, identities = site.programme, site.identities
 
     def page(
-        template: str, *, participant: bool = False, chooses: Callable[[Request, str], str] = language
+        template: str,
+        *,
+        participant: bool = False,
+        chooses: Callable[[Request, str], str] = language,
     ) -> Endpoint:
         """A forum's page, drawn from `template` in the language `chooses` picks; a
         participant's also gives a newcomer an id."""
