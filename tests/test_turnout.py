@@ -3,13 +3,19 @@ both engines; the host still gets the tally and phones get neither."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENGINES, Live, engine_url, forum_programme, serve
+from tests.conftest import ENGINES, Client, Live, engine_url, forum_programme, serve, wait_until
 
 TURNOUT = ("turnout",)  # recorded by the test clients, as the built-in events are
+
+
+def counted(client: Client, voters: int) -> Callable[[], bool]:
+    """Whether `client` has been told of `voters` voters."""
+    return lambda: voters in [m["voters"] for m in client.received.get("turnout", [])]
 
 
 @pytest.mark.parametrize("kind", ENGINES)
@@ -29,12 +35,10 @@ async def test_the_projector_counts_voters_in_a_hidden_round(
                 await live.connect({"role": "participant", "code": live.code}, cookie, TURNOUT)
                 for cookie in [await live.new_cookie() for _ in range(3)]
             ]
-            for n, (phone, choice) in enumerate(zip(phones, "aab", strict=True)):
+            for voters, (phone, choice) in enumerate(zip(phones, "aab", strict=True), 1):
                 vote = {"poll": "vote", "choices": [choice], "op": "1"}
                 assert (await phone.call("vote", vote))["ok"]
-                await screen.wait_for(
-                    "turnout", lambda m, n=n: m["voters"] == n + 1, f"{n + 1} voters"
-                )
+                await wait_until(counted(screen, voters), f"{voters} voters")
             # A changed vote is the same voter: the count stays.
             ack = await phones[0].call("vote", {"poll": "vote", "choices": ["c"], "op": "2"})
             assert ack["ok"]
