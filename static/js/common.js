@@ -254,7 +254,7 @@ export function connect(auth, { onSnapshot, onError, onStatus }) {
 }
 
 // Result bars: one row per option with its count and its share of the voters (in a multiple-choice
-// poll the shares add up to more than 100%: each voter counts once per option chosen); the
+// poll the shares may add up to more than 100%: a voter counts once per option chosen); the
 // leader is marked.
 export function renderBars(container, item, tally, labels = {}) {
   const counts = tally?.counts ?? {};
@@ -283,7 +283,7 @@ function barRows(item, counts, voters, markLeader) {
     const n = counts[option.id] ?? 0;
     const share = voters ? (n / voters) * 100 : 0;
     const bar = el("span", { class: "bar-fill" });
-    bar.style.width = `${Math.min(100, share)}%`;
+    bar.style.width = `${share}%`;
     const leader = markLeader && n > 0 && n === top;
     return el(
       "div",

@@ -93,7 +93,6 @@ function renderResults() {
   turnout.hidden = Boolean(poll.tally) || poll.status === "pending";
   note.textContent = poll.status === "pending" ? t("poll_pending") : t("results_hidden");
   turnout.textContent = t("voted_count", { n: poll.voters ?? 0 });
-  turnout.dataset.voters = String(poll.voters ?? 0);
   if (poll.tally) renderBars(box, item, poll.tally, forum.state.group_labels);
   else {
     options.dataset.options = String(item.options.length);
@@ -178,7 +177,7 @@ function fitBoard(keep) {
 const joinCode = document.querySelector(".join-code");
 joinCode.style.setProperty("--chars", String(joinCode.textContent.trim().length));
 
-// L switches the projector's language (Korean, English) from the keyboard or a clicker; the
+// L switches the projector's language (Korean, English) from the keyboard, no mouse needed; the
 // address keeps the choice, so a reload stays in it.
 document.addEventListener("keydown", (event) => {
   if (event.key.toLowerCase() !== "l" || event.ctrlKey || event.metaKey || event.altKey) return;
