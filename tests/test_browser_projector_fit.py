@@ -198,6 +198,9 @@ async def test_every_view_of_the_projector_fits_the_screen(
     # The hidden round: every option, and the count of voters as phones vote.
     await ok(host, "goto", {"item": "vote"})
     await ok(host, "poll_open", {"poll": "vote"})
+    await ok(host, "timer_reset", {"seconds": 300})
+    await ok(host, "timer_start", {})
+    await expect(screen.locator("#timer")).to_be_visible()
     options = screen.locator("#poll-options .poll-option")
     await expect(options).to_have_count(12)
     await expect(options.nth(11)).to_have_text(LABELS[11])
@@ -207,7 +210,9 @@ async def test_every_view_of_the_projector_fits_the_screen(
         phone, _ = await forum.phone()
         await ok(phone, "vote", {"poll": "vote", "choices": [choice], "op": f"v{n}"})
         await expect(screen.locator("#turnout")).to_have_text(f"{n + 1}명 투표")
-    await assert_fits(screen, "hidden-round", ["#poll-question", ".poll-option", "#turnout"])
+    await assert_fits(
+        screen, "hidden-round", ["#poll-question", ".poll-option", "#turnout", "#timer"]
+    )
     # Korean breaks between words; a token too long for any line still breaks.
     wrapping = await options.first.evaluate(
         "n => [getComputedStyle(n).wordBreak, getComputedStyle(n).overflowWrap]"
@@ -219,7 +224,9 @@ async def test_every_view_of_the_projector_fits_the_screen(
     await expect(screen.locator(".bar-row")).to_have_count(12)
     await expect(screen.locator('.bar-row[data-option="o1"] .bar-count')).to_have_text("2 · 50%")
     await expect(screen.locator(".bar-total")).to_have_text("투표자 4명 · 투표자 중 %")
-    await assert_fits(screen, "results", [".bar-row", ".bar-label", ".bar-count", ".bar-total"])
+    await assert_fits(
+        screen, "results", [".bar-row", ".bar-label", ".bar-count", ".bar-total", "#timer"]
+    )
 
     # A Q&A board: many long posts, one pinned, two answered. What fits shows; the rest waits.
     await ok(host, "goto", {"item": "qna"})
