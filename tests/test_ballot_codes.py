@@ -149,6 +149,7 @@ async def test_a_jury_only_poll_counts_only_jurors_and_a_poll_shows_groups(
     pre = engine.forum.polls["pre"].tally()
     assert pre["counts"] == {"yes": 2, "no": 3}
     assert pre["groups"] == {"audience": {"yes": 0, "no": 2}, "jury": {"yes": 2, "no": 1}}
+    assert pre["group_voters"] == {"audience": 2, "jury": 3}  # each group's shares are of these
     await engine.close()
 
 

@@ -89,6 +89,10 @@ async def test_hidden_results_stay_hidden_until_revealed(browser: Browser, live:
     await expect(phone.locator("#vote-state")).to_contain_text("투표가 반영되었습니다")
     await expect(screen.locator("#results-note")).to_be_visible()
     await expect(screen.locator("#results")).to_be_hidden()
+    # The room sees the options and how many have voted, in the programme's Korean.
+    options = screen.locator("#poll-options .poll-option")
+    await expect(options).to_have_text(["Proposal A", "Proposal B", "Proposal C"])
+    await expect(screen.locator("#turnout")).to_have_text("1명 투표")
     await expect(phone.locator("#results")).to_be_hidden()
     await host.call("results_show", {"poll": "vote"})
     await expect(screen.locator('.bar-row[data-option="c"] .bar-count')).to_have_text("1 · 100%")
@@ -152,8 +156,12 @@ async def test_pages_work_against_two_workers_on_redis(
                 await phone.get_by_label(label, exact=True).check()
             await phone.get_by_role("button", name="투표하기").click()
             await expect(phone.locator("#vote-state")).to_contain_text("투표가 반영되었습니다")
-        await expect(screen.locator('.bar-row[data-option="z"] .bar-count')).to_have_text("2 · 67%")
-        await expect(screen.locator('.bar-row[data-option="x"] .bar-count')).to_have_text("1 · 33%")
+        # Shares of the two voters, not of the three choices.
+        await expect(screen.locator('.bar-row[data-option="z"] .bar-count')).to_have_text(
+            "2 · 100%"
+        )
+        await expect(screen.locator('.bar-row[data-option="x"] .bar-count')).to_have_text("1 · 50%")
+        await expect(screen.locator(".bar-total")).to_have_text("투표자 2명 · 투표자 중 %")
         await forum.close_clients()
     finally:
         server.stop()

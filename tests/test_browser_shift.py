@@ -67,7 +67,8 @@ async def fits(page: Page) -> None:
 async def test_the_host_shows_the_flow_on_the_projector(browser: Browser, forum: Live) -> None:
     errors: list[str] = []
     await hold_both_votes(forum)
-    screen = await page_at(browser, f"{forum.url}/screen/{forum.code}", errors)
+    # The projector speaks the programme's English unless its address asks for Korean.
+    screen = await page_at(browser, f"{forum.url}/screen/{forum.code}?lang=ko", errors)
     phone = await page_at(browser, f"{forum.url}/j/{forum.code}", errors, phone=True)
     host = await page_at(browser, f"{forum.url}/host/{forum.code}#key={forum.host_key}", errors)
     await host.locator(".agenda li", has_text="Final vote").get_by_role("button").click()

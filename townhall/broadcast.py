@@ -231,6 +231,14 @@ class Broadcaster:
                     frames[id(tally)] = await self.transport.send(
                         "tally", tally, role, ("tally", poll_id), frames.get(id(tally))
                     )
+                elif role is Role.SCREEN:
+                    # A hidden round: the room sees how many have voted, not how.
+                    turnout = {
+                        "poll": poll_id,
+                        "version": poll.version,
+                        "voters": len(poll.ballots),
+                    }
+                    await self.transport.send("turnout", turnout, role, ("turnout", poll_id))
         if phones_due:
             self._phone_polls.clear()
             self._phone_tally_at = clock

@@ -22,7 +22,10 @@ SCRIPT_STRINGS = {
     "poll_open": N_("Voting is open"),
     "poll_closed": N_("Voting is closed"),
     "results_hidden": N_("Results will be shown by the host."),
-    "voters": N_("voters"),
+    # Result bars: each option's share is of the voters, and the footer says so.
+    "voters_share": N_("{n} voters · % of voters"),
+    # A hidden round on the projector: how many have voted, not how.
+    "voted_count": N_("{n} voted"),
     "error": N_("Error"),
     "bad_key": N_(
         "The host key in this link is wrong. Open the host link exactly as it was printed."

@@ -129,6 +129,12 @@ def language(request: Request, default: str) -> str:
     )
 
 
+def screen_language(request: Request, default: str) -> str:
+    """The projector's language: the address's `?lang=` (its L key sets it), else the
+    programme's. The laptop's browser and the host's own choice are not the room's language."""
+    return i18n.choose_language(request.query_params.get("lang"), "", default)
+
+
 def refusal_page(site: Site, request: Request, message: str, status: int) -> HTMLResponse:
     """The landing page with a sentence saying why the page asked for is not there."""
     lang = language(request, site.programme.language if site.programme else i18n.DEFAULT)
@@ -148,13 +154,19 @@ def forum_routes(site: Site) -> list[Route]:
     assert site.programme is not None and site.identities is not None
     programme, identities = site.programme, site.identities
 
-    def page(template: str, *, participant: bool = False) -> Endpoint:
-        """A forum's page, drawn from `template`; a participant's also gives a newcomer an id."""
+    def page(
+        template: str,
+        *,
+        participant: bool = False,
+        chooses: Callable[[Request, str], str] = language,
+    ) -> Endpoint:
+        """A forum's page, drawn from `template` in the language `chooses` picks; a
+        participant's also gives a newcomer an id."""
 
         async def handler(request: Request) -> Response:
             if request.path_params["code"].upper() != site.code:
                 return refusal_page(site, request, NO_FORUM, 404)
-            lang = language(request, programme.language)
+            lang = chooses(request, programme.language)
             cookies = request.headers.get("cookie", "")
             if participant and identities.from_cookie_header(cookies) is None:
                 return newcomer(request, template, lang)
@@ -202,7 +214,7 @@ def forum_routes(site: Site) -> list[Route]:
     return [
         Route("/j/{code}", page("phone.html", participant=True), name="phone"),
         Route("/host/{code}", page("host.html"), name="host"),
-        Route("/screen/{code}", page("screen.html"), name="screen"),
+        Route("/screen/{code}", page("screen.html", chooses=screen_language), name="screen"),
         Route("/committee/{code}", page("committee.html"), name="committee"),
         Route("/moderate/{code}", page("moderator.html"), name="moderate"),
         Route("/qr/{code}.svg", qr),

@@ -117,6 +117,15 @@ export class ForumState {
     return true;
   }
 
+  // A hidden round's count of voters (the projector's): newer than the page's, or ignored.
+  setTurnout(turnout) {
+    const poll = this.state?.polls[turnout.poll];
+    if (!poll || poll.version > turnout.version) return false;
+    poll.version = turnout.version;
+    poll.voters = turnout.voters;
+    return true;
+  }
+
   // A board message replaces the page's copy unless the page already has a later one.
   setBoard(board) {
     const old = this.boards[board.board];
@@ -244,31 +253,21 @@ export function connect(auth, { onSnapshot, onError, onStatus }) {
   return socket;
 }
 
-// Result bars: one row per option with its count and share; the leader is marked.
+// Result bars: one row per option with its count and its share of the voters (in a multiple-choice
+// poll the shares may add up to more than 100%: a voter counts once per option chosen); the
+// leader is marked.
 export function renderBars(container, item, tally, labels = {}) {
   const counts = tally?.counts ?? {};
-  const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  const top = Math.max(0, ...Object.values(counts));
-  const rows = item.options.map((option) => {
-    const n = counts[option.id] ?? 0;
-    const share = total ? Math.round((n / total) * 100) : 0;
-    const bar = el("span", { class: "bar-fill" });
-    bar.style.width = `${total ? (n / total) * 100 : 0}%`;
-    return el(
-      "div",
-      { class: n > 0 && n === top ? "bar-row leader" : "bar-row", "data-option": option.id },
-      el("span", { class: "bar-label", text: option.label }),
-      el("span", { class: "bar-track" }, bar),
-      el("span", { class: "bar-count", text: `${n} · ${share}%` }),
-    );
-  });
-  const footer = el("p", { class: "bar-total", text: `${tally?.voters ?? 0} ${t("voters")}` });
+  const voters = tally?.voters ?? 0;
+  const rows = barRows(item, counts, voters, true);
+  const footer = el("p", { class: "bar-total", text: t("voters_share", { n: voters }) });
   // A poll shown by group: each group's bars side by side under the whole room's (jury | room).
   const groups = Object.entries(tally?.groups ?? {});
   container.classList.toggle("by-group", groups.length > 0);
+  container.dataset.options = String(item.options.length);
   if (groups.length) {
     const all = el("div", { class: "bars-all" }, ...rows, footer);
-    const each = groups.map(([g, c]) => groupBars(item, g, c, labels));
+    const each = groups.map(([g, c]) => groupBars(item, g, c, tally.group_voters[g] ?? 0, labels));
     container.replaceChildren(all, el("div", { class: "group-bars" }, ...each));
   } else if (tally?.groups_hidden) {
     // A group too small to show alone: the room sees only the whole poll's bars.
@@ -278,20 +277,26 @@ export function renderBars(container, item, tally, labels = {}) {
   container.dataset.version = String(tally?.version ?? 0);
 }
 
-function groupBars(item, group, counts, labels) {
-  const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  const rows = item.options.map((option) => {
+function barRows(item, counts, voters, markLeader) {
+  const top = Math.max(0, ...Object.values(counts));
+  return item.options.map((option) => {
     const n = counts[option.id] ?? 0;
+    const share = voters ? (n / voters) * 100 : 0;
     const bar = el("span", { class: "bar-fill" });
-    bar.style.width = `${total ? (n / total) * 100 : 0}%`;
+    bar.style.width = `${share}%`;
+    const leader = markLeader && n > 0 && n === top;
     return el(
       "div",
-      { class: "bar-row", "data-option": option.id },
+      { class: leader ? "bar-row leader" : "bar-row", "data-option": option.id },
       el("span", { class: "bar-label", text: option.label }),
       el("span", { class: "bar-track" }, bar),
-      el("span", { class: "bar-count", text: `${n} · ${total ? Math.round((n / total) * 100) : 0}%` }),
+      el("span", { class: "bar-count", text: `${n} · ${Math.round(share)}%` }),
     );
   });
+}
+
+function groupBars(item, group, counts, voters, labels) {
+  const rows = barRows(item, counts, voters, false);
   const title = el("h3", { class: "group-title", text: groupLabel(labels, group) ?? (group || t("group_none")) });
   return el("section", { class: "group-col", "data-group": group }, title, ...rows);
 }

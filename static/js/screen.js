@@ -1,5 +1,6 @@
 // The projector: join code and QR, the current item, live result bars once revealed, the timer;
-// on a board, the post being answered, the most agreed posts and the answered ones.
+// on a board, the post being answered, the most agreed posts and the answered ones. Everything
+// fits the screen, whatever its size: the stage's type shrinks and the least important posts go.
 import {
   $,
   config,
@@ -18,7 +19,8 @@ import { renderPollResults } from "./poll-results.js";
 import { renderScreenShift } from "./shift.js";
 
 const TOP_POSTS = 8; // at most, and fewer if the screen can't hold them at a readable size
-const TOP_POSTS_KEPT = 3; // shown even if the screen must cut them short
+const TOP_POSTS_KEPT = 3; // kept at full size before the type shrinks; at the smallest, fewer
+const FIT_SCALES = [1, 0.9, 0.8, 0.72, 0.64, 0.57, 0.5, 0.44, 0.38];
 const ANSWERED_SHOWN = 5;
 
 const forum = new ForumState();
@@ -33,6 +35,7 @@ const socket = connect(
 );
 socket.on("state", (state) => forum.setState(state, state.now_ms) && render());
 socket.on("tally", (tally) => forum.setTally(tally) && renderResults());
+socket.on("turnout", (turnout) => forum.setTurnout(turnout) && renderResults());
 socket.on("board", (board) => {
   if (forum.setBoard(board) && board.board === forum.current?.id) renderBoard();
 });
@@ -52,9 +55,12 @@ function render() {
   if (!published) showPublishedDigest(null);
   if (published) {
     $("item-title").textContent = t("selection_title");
-    for (const id of ["poll-question", "results", "results-note", "board", "timer"]) $(id).hidden = true;
+    for (const id of ["poll-question", "results", "poll-options", "turnout", "results-note", "board", "timer"]) {
+      $(id).hidden = true;
+    }
     renderSelection($("selection-result"), selection.result);
     showPublishedDigest(selection.published_seq);
+    fit();
     return;
   }
   $("item-title").textContent = item.title;
@@ -65,24 +71,39 @@ function render() {
   renderResults();
   renderBoard();
   renderTimer();
+  fit();
 }
 
+// A poll: its bars once the room may see them; before that its options and, once voting has
+// opened, how many have voted.
 function renderResults() {
   if (document.body.dataset.selection === "true") return;
   const item = forum.current;
   const box = $("results");
   const note = $("results-note");
+  const options = $("poll-options");
+  const turnout = $("turnout");
   if (item?.kind !== "poll") {
-    box.hidden = true;
-    note.hidden = true;
+    for (const node of [box, note, options, turnout]) node.hidden = true;
     return;
   }
   const poll = forum.poll(item.id);
   box.hidden = !poll.tally;
-  note.hidden = Boolean(poll.tally);
+  options.hidden = note.hidden = Boolean(poll.tally);
+  turnout.hidden = Boolean(poll.tally) || poll.status === "pending";
   note.textContent = poll.status === "pending" ? t("poll_pending") : t("results_hidden");
+  turnout.textContent = t("voted_count", { n: poll.voters ?? 0 });
   if (poll.tally) renderPollResults(box, item, poll.tally, forum.state.group_labels);
+  else {
+    options.dataset.options = String(item.options.length);
+    syncList(options, item.options, (o) => o.id, optionNode, (node, o) => {
+      node.textContent = o.label;
+    });
+  }
+  fit();
 }
+
+const optionNode = (option) => el("li", { class: "poll-option", "data-option": option.id });
 
 function renderTimer() {
   if (document.body.dataset.selection === "true") return;
@@ -114,14 +135,26 @@ function renderBoard() {
   const recent = sortPosts(answered, "new").slice(0, ANSWERED_SHOWN);
   syncList($("answered-list"), recent, (p) => p.id, postNode, updatePost);
   box.dataset.version = String(board.version);
-  fitBoard();
+  fit();
 }
 
-// The projector can't scroll: drop what does not fit, least important first (older answered
-// posts down to one, then the lower-ranked posts down to TOP_POSTS_KEPT, then the answered).
-function fitBoard() {
+// The projector can't scroll. At each size of type, from the largest down, drop the board's
+// posts that do not fit, least important first; stop at the first size where the stage fits.
+function fit() {
+  const stage = $("stage");
+  const fits = () => stage.scrollHeight <= stage.clientHeight + 1 && stage.scrollWidth <= stage.clientWidth + 1;
+  FIT_SCALES.some((scale, n) => {
+    stage.style.setProperty("--fit", String(scale));
+    return fitBoard(n === FIT_SCALES.length - 1 ? 0 : TOP_POSTS_KEPT) && fits();
+  });
+}
+window.addEventListener("resize", fit);
+
+// Drops older answered posts down to one, then the lower-ranked posts down to `keep`, then the
+// answered; says whether the board now fits.
+function fitBoard(keep) {
   const box = $("board");
-  if (box.hidden) return;
+  if (box.hidden) return true;
   const top = [...$("post-list").children];
   const answered = [...$("answered-list").children];
   for (const node of [...top, ...answered]) node.hidden = false;
@@ -134,11 +167,26 @@ function fitBoard() {
     return true;
   };
   while (overflowing() && dropLast(answered, 1));
-  while (overflowing() && dropLast(top, TOP_POSTS_KEPT));
+  while (overflowing() && dropLast(top, keep));
   while (overflowing() && dropLast(answered, 0));
   if (answered.every((node) => node.hidden)) $("answered").hidden = true;
+  return !overflowing();
 }
-window.addEventListener("resize", fitBoard);
+
+// The join code on one line across the side panel, however many characters it has.
+const joinCode = document.querySelector(".join-code");
+joinCode.style.setProperty("--chars", String(joinCode.textContent.trim().length));
+
+// L switches the projector's language (Korean, English) from the keyboard, no mouse needed; the
+// address keeps the choice, so a reload stays in it.
+document.addEventListener("keydown", (event) => {
+  if (event.key.toLowerCase() !== "l" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const languages = ["ko", "en"];
+  const next = languages[(languages.indexOf(config.lang) + 1) % languages.length];
+  const address = new URL(location.href);
+  address.searchParams.set("lang", next);
+  location.replace(address.href);
+});
 
 function postNode(post) {
   const number = el("span", { class: "count-number" });

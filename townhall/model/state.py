@@ -103,6 +103,9 @@ class PollState:
                     for group, c in sorted(self.group_counts.items())
                     if self.group_voters.get(group, 0) > 0
                 }
+                tally["group_voters"] = {
+                    group: n for group, n in sorted(self.group_voters.items()) if n > 0
+                }
         return tally
 
 

@@ -28,6 +28,8 @@ def state_view(forum: Forum, role: Role) -> dict[str, Any]:
             "status": poll.status.value,
             "results_visible": poll.results_visible,
             "version": poll.version,
+            # How many have voted, for every role: a hidden round shows the room its turnout.
+            "voters": len(poll.ballots),
             "tally": (
                 poll.tally(public=role is not Role.HOST)
                 if tally_visible_to(forum, poll_id, role)
