@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import base64
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ENGINES, Live, serve
 from tests.test_committee import KIM, LEE, ROOM, member_auth, programme
+from townhall.console.agenda_form import AgendaForm
+from townhall.console.programme_text import form_toml
 from townhall.model.commands import Role, ScoreCandidate
 from townhall.model.forum import Forum
 from townhall.programme import parse_programme
@@ -158,3 +161,23 @@ async def test_the_host_gets_each_members_link_with_its_name_and_qr_code(
             assert "committee_links" not in seen and "members" not in seen["state"]["selection"]
         finally:
             await live.close_clients()
+
+
+def test_the_consoles_agenda_form_keeps_names_and_score_labels() -> None:
+    # The form writes every setting out, so the room states each (as the shipped ones do).
+    labels = (
+        "weights = { agreement = 25, live_vote = 25, committee = 50 }\n"
+        'tie_break = ["committee", "live_vote", "agreement"]\n'
+        f"score_range = [1, 5]\nscore_labels = {LABELS}\n"
+    )
+    room = with_selection('[{ id = "kim", name = "김지현" }, "lee"]', labels)
+    form = AgendaForm.of_programme(tomllib.loads(room))
+    assert form.selection["committee"] == "kim: 김지현\nlee"
+    again = parse_programme(form_toml(form), source="form.toml").selection
+    assert again is not None
+    assert again.member_names() == {"kim": "김지현", "lee": "lee"}
+    assert again.score_labels == ("전혀", "조금", "보통", "꽤", "매우")
+    # Left empty, the labels are the pages' own.
+    form.selection["score_labels"] = ""
+    plain = parse_programme(form_toml(form), source="form.toml").selection
+    assert plain is not None and plain.score_labels == ()
