@@ -193,7 +193,7 @@ async def test_the_host_hands_each_member_their_link_by_qr_code_or_copy(
     await expect(links).to_have_count(2)
     await expect(links.locator(".link-member")).to_have_text(["김지현", "lee"])
     kim = links.nth(0)
-    url = await kim.locator("input").input_value()
+    url = await kim.get_by_role("textbox", name="김지현 님의 링크").input_value()
     assert (
         url
         == f"{forum.url}/committee/{forum.code}#member=kim&key={member_auth(forum, 'kim')['key']}"

@@ -186,6 +186,7 @@ SCRIPT_STRINGS = {
     "progress": N_("{member}: {n} / {total} questions scored"),
     "candidate_progress": N_("{candidate}: {n} / {total} questions scored"),
     "copy": N_("Copy"),
+    "member_link": N_("{name}’s link"),
     "copy_member_link": N_("Copy {name}’s link"),
     "member_qr": N_("QR code of {name}’s link"),
     "live_vote_in": N_("Live vote: recorded when “{poll}” closed."),

@@ -31,7 +31,7 @@ export function renderCommitteeProgress(selection, candidates) {
 export function showCommitteeLinks(links) {
   $("committee-links-note").textContent = t("committee_links");
   const items = links.map(({ member, name, url, qr }) => {
-    const field = el("input", { readonly: true, value: url, "aria-label": name });
+    const field = el("input", { readonly: true, value: url, "aria-label": t("member_link", { name }) });
     const status = el("span", { class: "note", role: "status" });
     const copy = el("button", { type: "button", text: t("copy"), "aria-label": t("copy_member_link", { name }) });
     copy.addEventListener("click", () => copyField(field, status));
