@@ -69,6 +69,23 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     )
     await expect(kim.locator("#conn")).to_have_text("Connected")
     assert "key=" not in kim.url  # the key leaves the address bar
+    # The member is named as the programme names them; each score says what it means.
+    await expect(kim.locator("#member")).to_have_text("김지현")
+    first = kim.locator('.candidate-card[data-candidate="a"] .rubric-question[data-question="0"]')
+    choices = first.locator(".score-choice")
+    await expect(choices).to_have_text(["1Very poor", "2Poor", "3Fair", "4Good", "5Very good"])
+    # Progress counts questions: one scored of a candidate's two is not the candidate done.
+    await tap_score(kim, "a", 0, 5)
+    await expect(choices.nth(4)).to_have_attribute("aria-pressed", "true")
+    await expect(choices.nth(3)).to_have_attribute("aria-pressed", "false")
+    card_a = kim.locator('.candidate-card[data-candidate="a"]')
+    await expect(card_a.locator(".card-progress")).to_have_text("1 / 2 questions scored")
+    await expect(kim.locator("#scored-count")).to_have_text("1 / 4 questions scored")
+    # Tapping the chosen score again takes it back.
+    await tap_score(kim, "a", 0, 5)
+    await expect(choices.nth(4)).to_have_attribute("aria-pressed", "false")
+    await expect(card_a.locator(".card-state")).to_have_text("Not scored")
+    await expect(kim.locator("#scored-count")).to_have_text("0 / 4 questions scored")
     for candidate, scores in {"a": (5, 5), "b": (3, 4)}.items():
         for question, value in enumerate(scores):
             await tap_score(kim, candidate, question, value)
@@ -76,7 +93,12 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
         card = kim.locator(f'.candidate-card[data-candidate="{candidate}"]')
         await expect(card).to_have_attribute("data-scored", "2")
         await expect(card.locator(".card-state")).to_have_text("Saved")
-    await expect(kim.locator("#scored-count")).to_have_text("2 of 2 scored")
+        await expect(card.locator(".card-progress")).to_have_text("2 / 2 questions scored")
+    await expect(kim.locator("#scored-count")).to_have_text("4 / 4 questions scored")
+    # After a reload the page shows the same scores, pressed, from the server.
+    await kim.reload()
+    await expect(choices.nth(4)).to_have_attribute("aria-pressed", "true")
+    await expect(kim.locator("#scored-count")).to_have_text("4 / 4 questions scored")
     # Lee scores over a Socket.IO connection, leaving one question of `a` unscored.
     lee = await forum.connect(member_auth(forum, "lee"))
     assert (await lee.call("score", {"candidate": "a", "scores": [4, None]}))["ok"]
@@ -86,8 +108,19 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     host_page = await page_at(
         browser, f"{forum.url}/host/{forum.code}#key={forum.host_key}", errors
     )
-    await expect(host_page.locator('#selection-progress [data-member="kim"]')).to_contain_text("4")
-    await expect(host_page.locator('#selection-progress [data-member="lee"]')).to_contain_text("3")
+    # The host sees questions scored, by member (named) and by candidate; never which scores.
+    await expect(host_page.locator('#selection-progress [data-member="kim"]')).to_have_text(
+        "김지현: 4문항 중 4문항 평가"
+    )
+    await expect(host_page.locator('#selection-progress [data-member="lee"]')).to_have_text(
+        "lee: 4문항 중 3문항 평가"
+    )
+    await expect(host_page.locator('#candidate-progress [data-candidate="a"]')).to_have_text(
+        "Proposal A: 4문항 중 3문항 평가"
+    )
+    await expect(host_page.locator('#candidate-progress [data-candidate="b"]')).to_have_text(
+        "Proposal B: 4문항 중 4문항 평가"
+    )
     # Before publication the projector shows the agenda item and nothing of the scores.
     await expect(screen.locator("#selection")).to_be_hidden()
     await expect(kim.locator("#result-box")).to_be_hidden()
@@ -136,7 +169,9 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     assert fanout.count(Role.COMMITTEE) == 2  # Kim's page and Lee's client
     # The member's phone now shows the result and can no longer change a score.
     await expect(kim.locator("#result-box")).to_be_visible()
-    await expect(kim.locator('.candidate-card[data-candidate="a"] input').first).to_be_disabled()
+    await expect(
+        kim.locator('.candidate-card[data-candidate="a"] .score-choice').first
+    ).to_be_disabled()
     locked = await lee.call("score", {"candidate": "b", "scores": [5, 5]})
     assert locked["error"]["code"] == "scoring_locked"
 
@@ -144,4 +179,36 @@ async def test_the_projector_shows_the_ranked_breakdown_once_published(
     await screen.screenshot(path=ARTIFACTS / "projector-selection.png")
     await kim.screenshot(path=ARTIFACTS / "committee-phone.png", full_page=True)
     await host_page.screenshot(path=ARTIFACTS / "host-selection.png", full_page=True)
+    assert errors == []
+
+
+async def test_the_host_hands_each_member_their_link_by_qr_code_or_copy(
+    browser: Browser, forum: Live
+) -> None:
+    errors: list[str] = []
+    host = await page_at(browser, f"{forum.url}/host/{forum.code}#key={forum.host_key}", errors)
+    await host.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await host.get_by_text("선정단 링크", exact=True).click()
+    links = host.locator("#committee-links .member-link")
+    await expect(links).to_have_count(2)
+    await expect(links.locator(".link-member")).to_have_text(["김지현", "lee"])
+    kim = links.nth(0)
+    url = await kim.get_by_role("textbox", name="김지현 님의 링크").input_value()
+    assert (
+        url
+        == f"{forum.url}/committee/{forum.code}#member=kim&key={member_auth(forum, 'kim')['key']}"
+    )
+    qr = kim.get_by_role("img", name="김지현 님의 링크 QR 코드")
+    assert (await qr.get_attribute("src") or "").startswith("data:image/svg+xml;base64,")
+    # The image is drawn (the page's content security policy allows it), not a broken icon.
+    assert await qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert "<code" not in await host.locator("#committee-links").inner_html()  # no raw address
+    await kim.get_by_role("button", name="김지현 님의 링크 복사").click()
+    await expect(kim.get_by_role("status")).to_have_text("복사했습니다.")
+    assert await host.evaluate("navigator.clipboard.readText()") == url
+    # The copied link opens that member's sheet, named.
+    page = await page_at(browser, url, errors, phone=True)
+    await expect(page.locator("#member")).to_have_text("김지현")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await host.locator("#selection-panel").screenshot(path=ARTIFACTS / "host-committee-links.png")
     assert errors == []

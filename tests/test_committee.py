@@ -57,7 +57,7 @@ options = [{ id = "a", label = "Proposal A" }, { id = "b", label = "Proposal B" 
 
 [selection]
 poll = "vote"
-committee = ["kim", "lee"]
+committee = [{ id = "kim", name = "김지현" }, "lee"]
 rubric = ["Impact?", "Feasible?"]
 
 [[selection.candidates]]

@@ -12,6 +12,7 @@ from typing import Any
 
 import socketio
 
+from townhall.committee_links import member_links
 from townhall.engine import Engine, EngineError
 from townhall.identity import Identities
 from townhall.loglimit import LogLimiter, brief
@@ -91,6 +92,7 @@ class ForumHub:
         self.host_key = host_key
         self.forum_info = forum_info
         self.committee_keys = committee_keys or {}
+        self.committee_links: list[dict[str, Any]] | None = None  # made at the host's first call
         self.moderator_key = moderator_key  # empty: this forum has no moderator link
         self.connections: dict[str, Connection] = {}
         # Per participant, not per connection; dropped when their last connection closes.
@@ -284,10 +286,14 @@ class ForumHub:
             reply["eligibility"] = forum.codes.phone_view(actor)
         if actor.role is Role.HOST:
             reply["presence"] = await self.engine.presence(self.presence())
-            reply["committee_links"] = {
-                member: f"/committee/{self.code}#member={member}&key={key}"
-                for member, key in self.committee_keys.items()
-            }
+            if self.committee_links is None:
+                self.committee_links = member_links(
+                    self.forum_info["join_url"],
+                    self.code,
+                    self.committee_keys,
+                    forum.programme.selection,
+                )
+            reply["committee_links"] = self.committee_links
             if self.moderator_key:
                 reply["moderator_link"] = f"/moderate/{self.code}#key={self.moderator_key}"
         if actor.role is Role.COMMITTEE:

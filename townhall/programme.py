@@ -19,6 +19,7 @@ from townhall.model.agenda import (
 )
 from townhall.model.limits import MAX_ITEMS, MAX_OPTIONS, NOTES, QUESTION, TITLE
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
+from townhall.programme_committee import read_committee, read_score_labels
 from townhall.programme_comparison import COMPARISON_KEYS, check_comparisons, read_comparison
 from townhall.programme_eligibility import read_draw_report, read_eligibility
 from townhall.programme_fields import FieldReader, ProgrammeError, read_toml
@@ -38,6 +39,7 @@ SELECTION_KEYS = {
     "score_range",
     "tie_break",
     "committee",
+    "score_labels",
     "candidates",
     "candidates_csv",
 }
@@ -210,22 +212,14 @@ class _Reader(FieldReader):
         except RuleError as exc:
             field = "tie_break" if "tie-break" in str(exc) else "weights"
             raise self.fail(f"{where}.{field}", str(exc)) from None
-        committee = raw.get("committee", [])
-        if (
-            not isinstance(committee, list)
-            or len(committee) > 50
-            or not all(isinstance(m, str) and ID_PATTERN.match(m) for m in committee)
-            or len(set(committee)) != len(committee)
-        ):
-            raise self.fail(
-                f"{where}.committee", "a list of up to 50 unique member ids (a-z, 0-9, _ and -)"
-            )
+        committee, names = read_committee(self, raw, where)
+        labels = read_score_labels(self, raw, where, rule)
         candidates = self.candidates(raw, where)
         options = set(poll.option_ids)
         ids = {c.id for c in candidates}
         if options and ids != options:
             raise self.fail(f"{where}.candidates", _not_the_options(candidates, options))
-        return Selection(poll_id, rule, tuple(candidates), tuple(committee))
+        return Selection(poll_id, rule, tuple(candidates), committee, names, labels)
 
     def candidates(self, raw: dict[str, Any], where: str) -> list[Candidate]:
         if ("candidates" in raw) == ("candidates_csv" in raw):

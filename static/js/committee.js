@@ -23,10 +23,9 @@ if (fromHash.get("key")) {
   history.replaceState(null, "", location.pathname + location.search);
 }
 const link = JSON.parse(sessionStorage.getItem(storeKey) ?? "{}");
-$("member").textContent = link.member ?? "";
 
 const forum = new ForumState();
-let sheet = null; // { member, rubric, score_range, candidates, mine }
+let sheet = null; // { member, name, rubric, score_range, score_labels, candidates, mine }
 const pending = new Map(); // candidate -> scores waiting to be sent
 const sending = new Set(); // candidates with a message in flight
 
@@ -65,15 +64,34 @@ function showMessage(text) {
   box.hidden = !text;
 }
 
+// What each score means: the programme's labels, or for a 1-5 range the pages' own wording.
+function scoreLabel(value) {
+  const [low, high] = sheet.score_range;
+  if (sheet.score_labels?.length) return sheet.score_labels[value - low];
+  return low === 1 && high === 5 ? t(`score_label_${value}`) : "";
+}
+
 function buildSheet() {
   const [low, high] = sheet.score_range;
+  $("member").textContent = sheet.name ?? link.member ?? "";
   const cards = sheet.candidates.map((candidate) => {
     const questions = sheet.rubric.map((question, q) => {
       const choices = [];
       for (let value = low; value <= high; value += 1) {
-        const input = el("input", { type: "radio", name: `${candidate.id}-${q}`, value: String(value) });
-        input.addEventListener("change", () => changed(candidate.id));
-        choices.push(el("label", { class: "score-choice" }, input, el("span", { text: String(value) })));
+        const meaning = scoreLabel(value);
+        const button = el(
+          "button",
+          { type: "button", class: "score-choice", "aria-pressed": "false", "data-value": String(value) },
+          el("span", { class: "score-number", text: String(value) }),
+          meaning ? el("span", { class: "score-label", text: meaning }) : "",
+        );
+        // Tapping the chosen score again takes it back: the question is then not scored.
+        button.addEventListener("click", () => {
+          const on = button.getAttribute("aria-pressed") !== "true";
+          for (const other of choices) other.setAttribute("aria-pressed", String(on && other === button));
+          changed(candidate.id);
+        });
+        choices.push(button);
       }
       return el(
         "fieldset",
@@ -87,11 +105,12 @@ function buildSheet() {
       "li",
       { class: "candidate-card", "data-candidate": candidate.id },
       el("h2", { text: candidate.title }),
+      el("p", { class: "card-progress note" }),
       ...questions,
       el("p", { class: "card-foot" }, el("span", { class: "card-state", role: "status" }), clear),
     );
     clear.addEventListener("click", () => {
-      for (const input of node.querySelectorAll("input")) input.checked = false;
+      for (const button of node.querySelectorAll(".score-choice")) button.setAttribute("aria-pressed", "false");
       changed(candidate.id);
     });
     return node;
@@ -105,21 +124,25 @@ function card(candidateId) {
 }
 
 function readScores(candidateId) {
+  const node = card(candidateId);
   return sheet.rubric.map((_, q) => {
-    const checked = card(candidateId)?.querySelector(`input[name="${CSS.escape(`${candidateId}-${q}`)}"]:checked`);
-    return checked ? Number(checked.value) : null;
+    const pressed = node?.querySelector(`.rubric-question[data-question="${q}"] [aria-pressed="true"]`);
+    return pressed ? Number(pressed.dataset.value) : null;
   });
 }
 
 function showScores(candidateId, scores) {
   const node = card(candidateId);
   if (!node) return;
-  for (const input of node.querySelectorAll("input")) {
-    const q = Number(input.name.slice(candidateId.length + 1));
-    input.checked = scores[q] === Number(input.value);
+  for (const question of node.querySelectorAll(".rubric-question")) {
+    const chosen = scores[Number(question.dataset.question)];
+    for (const button of question.querySelectorAll(".score-choice")) {
+      button.setAttribute("aria-pressed", String(chosen === Number(button.dataset.value)));
+    }
   }
   const given = scores.filter((s) => s != null).length;
   node.dataset.scored = String(given);
+  node.querySelector(".card-progress").textContent = t("scored_count", { n: given, total: sheet.rubric.length });
   node.querySelector(".card-state").textContent = given ? t("score_saved") : t("not_scored");
 }
 
@@ -170,9 +193,14 @@ function render() {
   if (!selection || !sheet) return;
   $("status-note").textContent = t(selection.locked ? "committee_locked_note" : "committee_open_note");
   document.body.dataset.locked = String(selection.locked);
-  for (const input of $("candidates").querySelectorAll("input, button")) input.disabled = selection.locked;
-  const scored = sheet.candidates.filter((c) => (sheet.mine[c.id] ?? []).some((s) => s != null)).length;
-  $("scored-count").textContent = t("scored_count", { n: scored, total: sheet.candidates.length });
+  for (const button of $("candidates").querySelectorAll("button")) button.disabled = selection.locked;
+  // Questions scored, not candidates touched: a candidate with a question left blank is not done.
+  const scored = sheet.candidates.reduce(
+    (n, c) => n + (sheet.mine[c.id] ?? []).filter((s) => s != null).length,
+    0,
+  );
+  const total = sheet.candidates.length * sheet.rubric.length;
+  $("scored-count").textContent = t("scored_count", { n: scored, total });
   $("result-box").hidden = !selection.result;
   renderSelection($("result"), selection.result);
 }

@@ -20,6 +20,7 @@ import { renderPollResults } from "./poll-results.js";
 import { renderAgendaTools, setUpAgenda } from "./host-agenda.js";
 import { confirmAction } from "./confirm.js";
 import { renderCodes, setUpRevoke, setUpTriesReset } from "./host-codes.js";
+import { renderCommitteeProgress, showCommitteeLinks } from "./host-committee.js";
 import { showJoinLink } from "./host-join.js";
 import { showModeratorLink } from "./moderator-link.js";
 import { boardModeration } from "./moderation.js";
@@ -31,7 +32,6 @@ const key = keyFromFragment("host");
 const forum = new ForumState();
 let refused = false; // the key is wrong: nothing more is asked of the server
 let presence = { participant: 0, screen: 0, host: 0 };
-let committeeLinks = {};
 
 const socket = connect(
   { role: "host", code: config.code, key },
@@ -39,7 +39,7 @@ const socket = connect(
     onSnapshot(reply) {
       forum.setSnapshot(reply);
       presence = reply.presence;
-      committeeLinks = reply.committee_links ?? {};
+      showCommitteeLinks(reply.committee_links ?? []);
       showModeratorLink(reply.moderator_link);
       showJoinLink(reply.forum.join_url);
       render();
@@ -121,10 +121,7 @@ function renderSelectionPanel() {
     poll: poll?.title ?? selection.poll,
   });
   $("selection-scoring").textContent = t(selection.locked ? "scoring_locked" : "scoring_open");
-  const progress = Object.entries(selection.progress ?? {}).map(([member, n]) =>
-    el("li", { "data-member": member, text: t("progress", { member, n, total: selection.scores_expected }) }),
-  );
-  $("selection-progress").replaceChildren(...progress);
+  renderCommitteeProgress(selection, poll?.options ?? []);
   const lock = $("scoring-lock");
   lock.textContent = t(selection.locked ? "unlock_scoring" : "lock_scoring");
   lock.dataset.locked = String(selection.locked);
@@ -134,12 +131,6 @@ function renderSelectionPanel() {
   publish.dataset.published = String(selection.published);
   $("selection-visibility").textContent = t(selection.published ? "selection_published" : "selection_preview");
   renderSelection($("selection-result"), selection.result);
-  $("committee-links-note").textContent = t("committee_links");
-  const links = Object.entries(committeeLinks).map(([member, path]) => {
-    const address = new URL(path, location.origin).href;
-    return el("li", {}, el("span", { class: "link-member", text: `${member}: ` }), el("code", { text: address }));
-  });
-  $("committee-links").replaceChildren(...links);
 }
 
 // Reopening scoring, announcing the selection and withdrawing it ask first; locking does not.

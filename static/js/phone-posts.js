@@ -1,5 +1,6 @@
 // How the phone draws a post: open, with its upvote button; answered, with its count; or one's
-// own, waiting for the host's approval. Each pair is the create and update that syncList takes.
+// own, waiting for the host's approval or hidden by the moderator. Each pair is the create and
+// update that syncList takes.
 import { displayName, el, t } from "./common.js";
 
 // `isMine(id)`: the post is this phone's; `upvoted(id)`: its upvote shows as on; `onUpvote(id)`:
@@ -55,17 +56,23 @@ export function postViews({ isMine, upvoted, onUpvote }) {
     node.parts.count.textContent = t("agreed_by", { n: post.upvotes });
   }
 
+  // One's own post not on the board: waiting for approval, or hidden by the moderator (which
+  // only its author is told).
   function pendingNode(post) {
     const parts = postBody();
-    const badge = el("span", { class: "post-waiting", text: t("waiting_approval") });
+    const badge = el("span", { class: "post-waiting" });
     const node = el("li", { class: "post waiting", "data-post": String(post.id) }, parts.body, badge);
-    node.parts = parts;
+    node.parts = { ...parts, badge };
     return node;
   }
 
   function updatePending(node, post) {
     fillBody(node.parts, post);
     node.parts.own.hidden = true;
+    const hidden = post.state === "hidden";
+    node.classList.toggle("hidden-by-moderator", hidden);
+    node.dataset.state = post.state;
+    node.parts.badge.textContent = t(hidden ? "hidden_by_moderator" : "waiting_approval");
   }
 
   return { postNode, updatePost, answeredNode, updateAnswered, pendingNode, updatePending };

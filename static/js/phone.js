@@ -279,8 +279,9 @@ function renderBoard() {
   const shown = new Set(posts.map((post) => post.id));
   // The board's own copy is newer than what this phone last heard of its own posts.
   for (const post of posts) if (myPosts.has(post.id)) myPosts.set(post.id, { ...post, board: item.id });
+  for (const id of board.hidden ?? []) if (myPosts.has(id)) myPosts.get(id).state = "hidden";
   const waiting = [...myPosts.values()].filter(
-    (post) => post.board === item.id && post.state === "pending" && !shown.has(post.id),
+    (post) => post.board === item.id && ["pending", "hidden"].includes(post.state) && !shown.has(post.id),
   );
   $("my-pending").hidden = waiting.length === 0;
   syncList($("my-pending-list"), sortPosts(waiting, "new"), (p) => p.id, pendingNode, updatePending);

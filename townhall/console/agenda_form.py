@@ -53,7 +53,7 @@ ITEM_FIELDS = {
 }
 ALL_ITEM_FIELDS = tuple(dict.fromkeys(f for fields in ITEM_FIELDS.values() for f in fields))
 WEIGHTS = ("agreement", "live_vote", "committee")
-SELECTION_FIELDS = ("poll", "conversion", "rubric", "tie_break", "committee")
+SELECTION_FIELDS = ("poll", "conversion", "rubric", "tie_break", "committee", "score_labels")
 
 _ITEM = re.compile(r"^items\[(\d{1,3})\]\.(\w+)$")
 _OPTION = re.compile(r"^items\[(\d{1,3})\]\.options\[(\d{1,2})\]\.(id|label)$")
@@ -130,6 +130,11 @@ class AgendaForm:
             for key in SELECTION_FIELDS:
                 if key in selection:
                     made.selection[key] = _text(selection[key])
+            if isinstance(selection.get("committee"), list):
+                made.selection["committee"] = "\n".join(
+                    f"{m.get('id', '')}: {m.get('name', '')}" if isinstance(m, dict) else _text(m)
+                    for m in selection["committee"]
+                )
             for part, weight in selection.get("weights", {}).items():
                 made.selection[f"weights.{part}"] = _text(weight)
             for i, bound in enumerate(selection.get("score_range", [])[:2]):

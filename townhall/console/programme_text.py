@@ -110,8 +110,11 @@ def _selection(form: AgendaForm) -> dict[str, Any]:
         out["conversion"] = raw["conversion"].strip()
     out["rubric"] = [line.strip() for line in raw.get("rubric", "").splitlines() if line.strip()]
     out["score_range"] = [_number(raw.get(f"score_range[{i}]", "") or "0") for i in (0, 1)]
-    for key in ("tie_break", "committee"):
+    for key in ("tie_break", "committee", "score_labels"):
         out[key] = [part.strip() for part in _LIST_SPLIT.split(raw.get(key, "")) if part.strip()]
+    out["committee"] = [_member(part) for part in out["committee"]]
+    if not out["score_labels"]:
+        del out["score_labels"]
     out["candidates"] = [
         {
             "id": c.get("id", "").strip(),
@@ -121,6 +124,12 @@ def _selection(form: AgendaForm) -> dict[str, Any]:
         for c in form.candidates
     ]
     return out
+
+
+def _member(text: str) -> Any:
+    """A committee member as the form writes one: `member-1`, or `member-1: 김지현` with a name."""
+    member, colon, name = text.partition(":")
+    return {"id": member.strip(), "name": name.strip()} if colon else member.strip()
 
 
 def _number(text: str) -> Any:

@@ -102,6 +102,17 @@ class Selection:
     rule: Rule
     candidates: tuple[Candidate, ...]
     committee: tuple[str, ...]
+    # (member id, display name) for the members the programme names; the others show their id.
+    # Display only: the record and the exports name members by their ids.
+    names: tuple[tuple[str, str], ...] = ()
+    # What each score from `rule.lowest` to `rule.highest` means, if the programme says; empty:
+    # the pages' own wording for a 1-5 range, the bare numbers for any other.
+    score_labels: tuple[str, ...] = ()
+
+    def member_names(self) -> dict[str, str]:
+        """Every member's display name, in the programme's order: their id where none is given."""
+        named = dict(self.names)
+        return {member: named.get(member, member) for member in self.committee}
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from townhall.model.agenda import Item
 SHOWN_TOP = 50  # the most agreed open posts
 SHOWN_NEWEST = 50  # the newest open posts
 SHOWN_ANSWERED = 20  # the latest answered
+SHOWN_HIDDEN = 50  # the newest hidden posts' ids
 RECENT_OPS = 32  # message ids remembered per participant per board, so resends are recognised
 
 
@@ -104,12 +105,21 @@ class Board:
     def view(self, *, full: bool) -> dict[str, Any]:
         """The moderators' view has every post; the public view is bounded (see `shown`)."""
         posts = list(self.posts.values()) if full else self.shown()
-        return {
+        view: dict[str, Any] = {
             "board": self.item.id,
             "version": self.version,
             "pinned": self.pinned,
             "posts": [p.view(full=full) for p in posts],
         }
+        if not full:
+            view["hidden"] = self.recently_hidden()
+        return view
+
+    def recently_hidden(self) -> list[int]:
+        """The ids of the newest hidden posts, newest first, and nothing else of them: so that an
+        author's phone can say its post was hidden (it alone knows the id is its own)."""
+        hidden = [p.id for p in self.posts.values() if p.state is PostState.HIDDEN]
+        return sorted(hidden, reverse=True)[:SHOWN_HIDDEN]
 
     def shown(self) -> list[Post]:
         """What phones and the projector get, in posting order: the pinned post, the most

@@ -108,11 +108,16 @@ class Committee:
         }
 
     def progress(self, candidates: Sequence[str]) -> dict[str, int]:
-        """Scores given by each member, for the host: how far along, not what."""
+        """Questions scored by each member, for the host: how far along, not what."""
         return {
-            member: sum(len(q) for c, q in by_candidate.items() if c in candidates)
+            member: sum(len(q) for q in by_candidate.values())
             for member, by_candidate in self.given(candidates).items()
         }
+
+    def progress_by_candidate(self, candidates: Sequence[str]) -> dict[str, int]:
+        """Questions scored for each candidate, over all members: how far along, not what."""
+        given = self.given(candidates)
+        return {c: sum(len(by.get(c, {})) for by in given.values()) for c in candidates}
 
     def mine(self, member: str, candidates: Sequence[str]) -> dict[str, list[int | None]]:
         """A member's own scores, one list per candidate with None where not yet scored."""

@@ -61,6 +61,7 @@ def selection_result(forum: Forum, sheet: Scores | None = None) -> dict[str, Any
         ],
         "live_vote": live,
         "committee_members": list(chosen.committee),
+        "committee_names": chosen.member_names(),
         "committee_scores": {
             member: {c: {str(q + 1): v for q, v in sorted(s.items())} for c, s in by.items()}
             for member, by in given.items()
@@ -81,8 +82,14 @@ def selection_view(forum: Forum, role: Role) -> dict[str, Any]:
     if role is Role.HOST or committee.published:
         full = selection_result(forum)
         del full["committee_scores"]
+        if role is not Role.HOST:  # the names are the host's to know; the room sees ids
+            del full["committee_names"]
         view["result"] = full
     if role is Role.HOST:
+        questions = len(committee.selection.rule.rubric)
+        view["members"] = committee.selection.member_names()
         view["progress"] = committee.progress(ids)
-        view["scores_expected"] = len(ids) * len(committee.selection.rule.rubric)
+        view["scores_expected"] = len(ids) * questions
+        view["progress_by_candidate"] = committee.progress_by_candidate(ids)
+        view["scores_expected_by_candidate"] = len(committee.selection.committee) * questions
     return view

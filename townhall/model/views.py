@@ -106,8 +106,10 @@ def committee_view(forum: Forum, member: str) -> dict[str, Any]:
     candidates = selection.selection_candidates(forum)
     return {
         "member": member,
+        "name": committee.selection.member_names().get(member, member),
         "rubric": list(rule.rubric),
         "score_range": [rule.lowest, rule.highest],
+        "score_labels": list(committee.selection.score_labels),
         "candidates": [
             {"id": c.id, "title": c.title, "agreements": c.agreements} for c in candidates
         ],
