@@ -258,7 +258,7 @@ export function renderBars(container, item, tally, labels = {}) {
       "div",
       { class: n > 0 && n === top ? "bar-row leader" : "bar-row", "data-option": option.id },
       el("span", { class: "bar-label", text: option.label }),
-      el("span", { class: "bar-track" }, bar),
+      el("span", { class: "bar-track", "aria-hidden": "true" }, bar),
       el("span", { class: "bar-count", text: `${n} · ${share}%` }),
     );
   });
@@ -288,7 +288,7 @@ function groupBars(item, group, counts, labels) {
       "div",
       { class: "bar-row", "data-option": option.id },
       el("span", { class: "bar-label", text: option.label }),
-      el("span", { class: "bar-track" }, bar),
+      el("span", { class: "bar-track", "aria-hidden": "true" }, bar),
       el("span", { class: "bar-count", text: `${n} · ${total ? Math.round((n / total) * 100) : 0}%` }),
     );
   });
@@ -371,7 +371,7 @@ export function renderSelection(container, result) {
     ),
   );
   const rows = result.rows.map((row) => {
-    const bar = el("span", { class: "stack-track" });
+    const bar = el("span", { class: "stack-track", "aria-hidden": "true" });
     for (const part of SELECTION_PARTS) {
       const segment = el("span", { class: `stack-part part-${part}`, "data-part": part });
       segment.style.width = `${row.points[part]}%`;

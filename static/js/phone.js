@@ -21,6 +21,7 @@ import {
 import { codeFromLink, redeem, renderCodeBox } from "./codes.js";
 import { postViews } from "./phone-posts.js";
 import { renderPhoneShift } from "./shift.js";
+import { timerAnnouncer } from "./timer-announce.js";
 
 const forum = new ForumState();
 let mine = {};
@@ -182,12 +183,14 @@ function renderResults() {
   if (poll.tally) renderBars(box, item, poll.tally, forum.state.group_labels);
 }
 
+const announceTimer = timerAnnouncer($("timer-announce"));
 function renderTimer() {
   const timer = forum.state?.timer;
   const box = $("item-timer");
   box.hidden = !timer || timer.duration_ms === 0;
   box.textContent = formatMs(forum.timerRemaining());
   box.dataset.running = String(Boolean(timer?.running));
+  announceTimer(forum.current?.id, timer, forum.timerRemaining());
 }
 setInterval(renderTimer, 250);
 
