@@ -114,6 +114,11 @@ async def test_phone_host_and_projector_through_the_agenda(
     await expect(screen.locator('.bar-row[data-option="b"] .bar-count')).to_have_text("1 · 100%")
     await expect(phone.locator("#results")).to_be_visible()
     await check_all(audit, pages, "results shown")
+    assert (await hub.call("screen_blank"))["ok"]
+    await expect(screen.locator("#blanked")).to_be_visible()
+    await audit.check(screen, "screen: blanked")
+    await audit.check(host, "host: projector blanked")
+    assert (await hub.call("screen_unblank"))["ok"]
 
     assert (await hub.call("goto", {"item": "qna"}))["ok"]
     await send_post(phone, "도서관은 밤 몇 시까지 여나요?")
@@ -375,6 +380,9 @@ async def test_result_bars_are_read_as_text(browser: Browser, live: Live) -> Non
         assert "X" in tree and "1 · 50%" in tree and "0 · 0%" in tree, tree
         for track in await results.locator(".bar-track").all():
             assert await track.get_attribute("aria-hidden") == "true"
+    # New tallies redraw the phone's bars; they are there to read, not announced at each vote.
+    live_around = "(node) => node.closest('[aria-live]')?.getAttribute('aria-live')"
+    assert await phone.locator("#results").evaluate(live_around) == "off"
     assert hub is not None
     assert errors == []
 
