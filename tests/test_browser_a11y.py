@@ -12,9 +12,12 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 from tests.axe import Audit, violations
 from tests.browser import LAPTOP, PHONE
 from tests.conftest import Endpoint, Live, serve, serve_forums
+from tests.jury_room import served_jury
 from tests.test_browser_boards import BOARDS_ROOM, post, send_post
 from tests.test_committee import member_auth
 from tests.test_committee import programme as committee_programme
+from tests.test_shift import ROOM as SHIFT_ROOM
+from tests.test_shift_export import hold_both_votes
 from townhall.programme import parse_programme
 
 pytestmark = pytest.mark.browser
@@ -406,3 +409,77 @@ async def test_motion_stops_for_those_who_ask(browser: Browser, live: Live, moti
     # The bars slide to their width, unless the system asks for less motion.
     assert moving == ([] if motion == "reduce" else ["bar-fill"] * 3)
     await context.close()
+
+
+async def test_ballot_codes_and_their_results(
+    browser: Browser, tmp_path: Path, size: ViewportSize
+) -> None:
+    audit = Audit()
+    errors: list[str] = []
+    async with served_jury(tmp_path) as (live, codes):
+        hub = await live.open_poll("pre")
+        base = f"{live.url}/j/{live.code}"
+        asked = await connected(await open_page(browser, base, size, errors))
+        await expect(asked.locator("#code-box")).to_be_visible()
+        await audit.check(asked, "phone: asked for a ballot code")
+        await asked.locator("#code-input").fill("NOT-A-CODE")
+        await asked.locator("#code-send").click()
+        await expect(asked.locator("#code-state")).not_to_be_empty()
+        await audit.check(asked, "phone: a wrong ballot code")
+
+        card = await connected(
+            await open_page(browser, f"{base}#ballot={codes.jury[0]}", size, errors)
+        )
+        await expect(card.locator("#code-held")).to_be_visible()
+        await card.get_by_label("Yes").check()
+        await card.locator("#vote").click()
+        await expect(card.locator("#vote-state")).to_contain_text("투표가 반영되었습니다")
+        await audit.check(card, "phone: voted with a card's code")
+
+        host = await connected(
+            await open_page(
+                browser, f"{live.url}/host/{live.code}#key={live.host_key}", size, errors
+            )
+        )
+        screen = await connected(
+            await open_page(browser, f"{live.url}/screen/{live.code}", size, errors)
+        )
+        await expect(host.locator("#codes-panel")).to_be_visible()
+        assert (await hub.call("results_show", {"poll": "pre"}))["ok"]
+        # One voter so far: too few for groups of their own, so the room's bars and a note.
+        await expect(screen.locator('.bar-row[data-option="yes"] .bar-count')).to_have_text(
+            "1 · 100%"
+        )
+        pages = {"phone": card, "host": host, "screen": screen}
+        await check_all(audit, pages, "results, groups too small, with the codes table")
+    audit.assert_clean()
+    assert errors == []
+
+
+async def test_how_opinion_moved(browser: Browser, tmp_path: Path, size: ViewportSize) -> None:
+    audit = Audit()
+    errors: list[str] = []
+    programme = parse_programme(SHIFT_ROOM, source="battle.toml")
+    async with serve(programme, tmp_path) as (townhall, url):
+        live = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
+        await hold_both_votes(live)
+        host = await connected(
+            await open_page(browser, f"{url}/host/{live.code}#key={live.host_key}", size, errors)
+        )
+        screen = await connected(
+            await open_page(browser, f"{url}/screen/{live.code}", size, errors)
+        )
+        phone = await connected(await open_page(browser, f"{url}/j/{live.code}", size, errors))
+        await host.locator(".agenda li", has_text="Final vote").get_by_role("button").click()
+        panel = host.locator("#shift-panel")
+        await expect(panel).to_be_visible()
+        await audit.check(host, "host: the opinion shift, before it is shown")
+        await panel.locator(".shift-toggle").click()
+        await expect(screen.locator("#shift")).to_be_visible()
+        await expect(phone.locator("#shift-box")).to_be_visible()
+        await check_all(
+            audit, {"phone": phone, "host": host, "screen": screen}, "the opinion shift shown"
+        )
+        await live.close_clients()
+    audit.assert_clean()
+    assert errors == []

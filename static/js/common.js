@@ -292,7 +292,7 @@ function groupBars(item, group, counts, labels) {
       el("span", { class: "bar-count", text: `${n} · ${total ? Math.round((n / total) * 100) : 0}%` }),
     );
   });
-  const title = el("h3", { class: "group-title", text: groupLabel(labels, group) ?? (group || t("group_none")) });
+  const title = el("h2", { class: "group-title", text: groupLabel(labels, group) ?? (group || t("group_none")) });
   return el("section", { class: "group-col", "data-group": group }, title, ...rows);
 }
 
