@@ -5,13 +5,14 @@ keyboard, the timer's announcements, the result bars' text and reduced motion.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.axe import Audit, violations
 from tests.browser import LAPTOP, PHONE
-from tests.conftest import Endpoint, Live, serve, serve_forums
+from tests.conftest import Endpoint, Live, serve, serve_forums, wait_until
 from tests.jury_room import served_jury
 from tests.test_browser_boards import BOARDS_ROOM, post, send_post
 from tests.test_committee import member_auth
@@ -325,6 +326,37 @@ async def test_the_keyboard_alone_votes_and_moves_the_agenda(browser: Browser, l
     assert errors == []
 
 
+async def test_the_keyboard_alone_scores_on_the_committee_page(
+    browser: Browser, tmp_path: Path
+) -> None:
+    errors: list[str] = []
+    async with serve(committee_programme(), tmp_path) as (townhall, url):
+        forum = Live(url, townhall.keys.code, townhall.keys.host_key, townhall=townhall)
+        key = member_auth(forum, "kim")["key"]
+        page = await connected(
+            await open_page(
+                browser, f"{url}/committee/{forum.code}#member=kim&key={key}", PHONE, errors
+            )
+        )
+        card = page.locator('.candidate-card[data-candidate="a"]')
+        await tab_to(page, '.candidate-card[data-candidate="a"] input[type=radio]')
+        # The radio itself is drawn as its number: the ring is on that.
+        ring = await page.evaluate(
+            "() => getComputedStyle(document.activeElement.nextElementSibling).outlineStyle"
+        )
+        assert ring == "solid"
+        await page.keyboard.press("ArrowRight")
+        await page.keyboard.press("ArrowRight")
+        await expect(card.locator(".card-state")).to_have_text("저장됨")
+        await wait_until(
+            lambda: forum.forum.committee_view("kim")["mine"].get("a", [None])[0] == 3,
+            "the score chosen with the arrow keys to be stored",
+        )
+        await expect(card.locator('input[value="3"]').first).to_be_checked()
+        await forum.close_clients()
+    assert errors == []
+
+
 # Every text the announcer region is given, in order, as a screen reader would be handed it.
 WATCH_ANNOUNCER = """() => {
   window.__said = [];
@@ -399,9 +431,11 @@ MOTION = """() => [...document.querySelectorAll("*")].flatMap((node) => {
 
 
 @pytest.mark.parametrize("motion", ["reduce", "no-preference"])
-async def test_motion_stops_for_those_who_ask(browser: Browser, live: Live, motion: str) -> None:
+async def test_motion_stops_for_those_who_ask(
+    browser: Browser, live: Live, motion: Literal["reduce", "no-preference"]
+) -> None:
     await live.open_poll("multi")
-    context = await browser.new_context(viewport=LAPTOP, reduced_motion=motion)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=LAPTOP, reduced_motion=motion)
     screen = await context.new_page()
     await screen.goto(f"{live.url}/screen/{live.code}")
     await expect(screen.locator(".bar-fill").first).to_be_attached()
