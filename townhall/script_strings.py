@@ -38,6 +38,10 @@ SCRIPT_STRINGS = {
     "kind_poll": N_("Poll"),
     "kind_qna": N_("Questions"),
     "minutes": N_("min"),
+    # Said to screen readers on the phone as the timer passes each whole minute.
+    "timer_minutes": N_("{n} minutes left"),
+    "timer_one_minute": N_("1 minute left"),
+    "timer_done": N_("Time is up"),
     "results_visible": N_("Results visible"),
     "results_private": N_("Results hidden"),
     # The poll's buttons, and the questions before what changes or reveals results.

@@ -289,7 +289,7 @@ function barRows(item, counts, voters, markLeader) {
       "div",
       { class: leader ? "bar-row leader" : "bar-row", "data-option": option.id },
       el("span", { class: "bar-label", text: option.label }),
-      el("span", { class: "bar-track" }, bar),
+      el("span", { class: "bar-track", "aria-hidden": "true" }, bar),
       el("span", { class: "bar-count", text: `${n} · ${Math.round(share)}%` }),
     );
   });
@@ -297,7 +297,7 @@ function barRows(item, counts, voters, markLeader) {
 
 function groupBars(item, group, counts, voters, labels) {
   const rows = barRows(item, counts, voters, false);
-  const title = el("h3", { class: "group-title", text: groupLabel(labels, group) ?? (group || t("group_none")) });
+  const title = el("h2", { class: "group-title", text: groupLabel(labels, group) ?? (group || t("group_none")) });
   return el("section", { class: "group-col", "data-group": group }, title, ...rows);
 }
 
@@ -376,7 +376,7 @@ export function renderSelection(container, result) {
     ),
   );
   const rows = result.rows.map((row) => {
-    const bar = el("span", { class: "stack-track" });
+    const bar = el("span", { class: "stack-track", "aria-hidden": "true" });
     for (const part of SELECTION_PARTS) {
       const segment = el("span", { class: `stack-part part-${part}`, "data-part": part });
       segment.style.width = `${row.points[part]}%`;

@@ -22,6 +22,7 @@ import { isRanking, isScale, RankingBallot, scaleBallot } from "./phone-poll-kin
 import { postViews } from "./phone-posts.js";
 import { renderPollResults } from "./poll-results.js";
 import { renderPhoneShift } from "./shift.js";
+import { timerAnnouncer } from "./timer-announce.js";
 
 const forum = new ForumState();
 let mine = {};
@@ -194,12 +195,14 @@ function renderResults() {
   if (poll.tally) renderPollResults(box, item, poll.tally, forum.state.group_labels);
 }
 
+const announceTimer = timerAnnouncer($("timer-announce"));
 function renderTimer() {
   const timer = forum.state?.timer;
   const box = $("item-timer");
   box.hidden = !timer || timer.duration_ms === 0;
   box.textContent = formatMs(forum.timerRemaining());
   box.dataset.running = String(Boolean(timer?.running));
+  announceTimer(forum.current?.id, timer, forum.timerRemaining());
 }
 setInterval(renderTimer, 250);
 
