@@ -87,20 +87,18 @@ async def test_the_keyboard_alone_scores_on_the_committee_page(
             )
         )
         card = page.locator('.candidate-card[data-candidate="a"]')
-        await tab_to(page, '.candidate-card[data-candidate="a"] input[type=radio]')
-        # The radio itself is drawn as its number: the ring is on that.
-        ring = await page.evaluate(
-            "() => getComputedStyle(document.activeElement.nextElementSibling).outlineStyle"
-        )
+        # Score 3 for the first question: Tab to its button, press Enter.
+        three = '.candidate-card[data-candidate="a"] .rubric-question[data-question="0"] .score-choice[data-value="3"]'
+        await tab_to(page, three)
+        ring = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
         assert ring == "solid"
-        await page.keyboard.press("ArrowRight")
-        await page.keyboard.press("ArrowRight")
+        await page.keyboard.press("Enter")
         await expect(card.locator(".card-state")).to_have_text("저장됨")
         await wait_until(
             lambda: forum.forum.committee_view("kim")["mine"].get("a", [None])[0] == 3,
-            "the score chosen with the arrow keys to be stored",
+            "the score chosen with the keyboard to be stored",
         )
-        await expect(card.locator('input[value="3"]').first).to_be_checked()
+        await expect(page.locator(three)).to_have_attribute("aria-pressed", "true")
         await forum.close_clients()
     assert errors == []
 
@@ -156,11 +154,12 @@ async def test_result_bars_are_read_as_text(browser: Browser, live: Live) -> Non
     for page in (phone, screen):
         results = page.locator("#results")
         await expect(results.locator('.bar-row[data-option="x"] .bar-count')).to_have_text(
-            "1 · 50%"
+            "1 · 100%"
         )
-        # What assistive technology is given: each option with its count, and no empty bar.
+        # What assistive technology is given: each option with its count and its share of the
+        # voters (1 of 1 chose x: 100%), and no empty bar.
         tree = await results.aria_snapshot()
-        assert "X" in tree and "1 · 50%" in tree and "0 · 0%" in tree, tree
+        assert "X" in tree and "1 · 100%" in tree and "0 · 0%" in tree, tree
         for track in await results.locator(".bar-track").all():
             assert await track.get_attribute("aria-hidden") == "true"
     # New tallies redraw the phone's bars; they are there to read, not announced at each vote.
