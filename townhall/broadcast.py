@@ -47,6 +47,7 @@ from townhall.model.events import (
 )
 from townhall.presence import Presence
 from townhall.transport.layer import Channel
+from townhall.wordcloud import WordClouds, is_words
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,15 @@ class Broadcaster:
     """
 
     def __init__(
-        self, transport: Channel, engine: Engine, tick_s: float, presence: Presence
+        self,
+        transport: Channel,
+        engine: Engine,
+        tick_s: float,
+        presence: Presence,
+        clouds: WordClouds,
     ) -> None:
         self.transport = transport
+        self.clouds = clouds
         self._phone_polls: set[str] = set()  # tallies waiting for the phones' tick
         self._phone_tally_at = 0.0
         self.engine = engine
@@ -176,6 +183,7 @@ class Broadcaster:
         self._wake.set()
 
     def start(self) -> None:
+        self.clouds.warm()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -266,6 +274,8 @@ class Broadcaster:
                 self._board_sent[(role, board_id)] = clock
                 board = forum.boards.boards[board_id]
                 view = board.view(full=full)
+                if is_words(board.item):
+                    view["cloud"] = await self.clouds.cloud(board)  # counted once per change
                 await self.transport.send("board", view, role, ("board", board_id))
         if any(self._boards_due.values()):
             self._wake.set()  # some are held back: look again next tick

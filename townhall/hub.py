@@ -22,6 +22,7 @@ from townhall.payloads import decode
 from townhall.presence import Presence
 from townhall.ratelimit import AddressBuckets, TokenBucket, address_key
 from townhall.transport.layer import Channel
+from townhall.wordcloud import WordClouds
 
 log = logging.getLogger(__name__)
 limited = LogLimiter(log)
@@ -82,6 +83,8 @@ class ForumHub:
         forum_info: dict[str, Any],
         committee_keys: dict[str, str] | None = None,
         moderator_key: str = "",
+        *,
+        clouds: WordClouds,
     ) -> None:
         self.engine = engine
         self.transport = transport
@@ -92,6 +95,7 @@ class ForumHub:
         self.forum_info = forum_info
         self.committee_keys = committee_keys or {}
         self.moderator_key = moderator_key  # empty: this forum has no moderator link
+        self.clouds = clouds  # shared with the broadcaster: each cloud counted once
         self.connections: dict[str, Connection] = {}
         # Per participant, not per connection; dropped when their last connection closes.
         self.open_connections: Counter[str] = Counter()
@@ -277,6 +281,7 @@ class ForumHub:
             "now_ms": self.engine.clock(),
         }
         reply["boards"] = forum.board_views(actor.role)
+        await self.clouds.add_to(reply["boards"], forum.boards.boards)
         if actor.role is Role.PARTICIPANT:
             reply["mine"] = forum.my_ballots(actor.id)
             reply["my_upvotes"] = forum.boards.my_upvotes(actor.id)
