@@ -116,9 +116,10 @@ def hidden_set(kiwi: Kiwi, hidden_words: Iterable[str]) -> frozenset[str]:
 
 
 def count_words(
-    answers: Iterable[tuple[str, ...]], hidden: frozenset[str], size: int = CLOUD_SIZE
+    answers: Iterable[tuple[str, ...]], hidden: frozenset[str], size: int | None = CLOUD_SIZE
 ) -> list[list[Any]]:
-    """`[[word, count], …]`, the most frequent first, ties in the words' order; at most `size`."""
+    """`[[word, count], …]`, the most frequent first, ties in the words' order; at most `size`
+    (None: every word)."""
     counts = Counter(word for words in answers for word in words if word not in hidden)
     ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
     return [[word, n] for word, n in ranked[:size]]
@@ -150,10 +151,16 @@ class WordClouds:
 
     async def cloud(self, board: Board) -> list[list[Any]]:
         """The board's cloud from its shown answers (approved or answered; not waiting, hidden
-        or merged into another)."""
+        or merged into another): its CLOUD_SIZE most frequent words."""
         cached = self._clouds.get(board.item.id)
         if cached is not None and cached[0] == board.version:
             return cached[1]
+        counted = await self.counts(board, CLOUD_SIZE)
+        self._clouds[board.item.id] = (board.version, counted)
+        return counted
+
+    async def counts(self, board: Board, size: int | None = None) -> list[list[Any]]:
+        """Every word of the board's shown answers with its count (the first `size`)."""
         kiwi = await self._kiwi()
         hidden = self._hidden.get(board.item.id)
         if hidden is None:
@@ -170,9 +177,7 @@ class WordClouds:
                     known = (post.text, words_of(kiwi, post.text))
                 cut[post.id] = known
         self._answers[board.item.id] = cut
-        counted = count_words((words for _, words in cut.values()), hidden)
-        self._clouds[board.item.id] = (board.version, counted)
-        return counted
+        return count_words((words for _, words in cut.values()), hidden, size)
 
     async def add_to(self, views: dict[str, dict[str, Any]], boards: dict[str, Board]) -> None:
         """Put each word board's cloud in its view, as `board` messages carry it."""

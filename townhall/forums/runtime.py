@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Router
 
-from townhall import export, shift_export, web
+from townhall import export, shift_export, web, wordcloud_export
 from townhall.addresses import Addresses
 from townhall.broadcast import Broadcaster
 from townhall.config import Settings
@@ -140,6 +140,9 @@ def make_runtime(
         *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
         *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
         *shift_export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
+        *wordcloud_export.routes(
+            lambda: engine.forum, clouds, keys.code, keys.host_key, engine.refresh
+        ),
         *web.forum_routes(site),
     ]
     return ForumRuntime(
