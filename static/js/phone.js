@@ -20,6 +20,7 @@ import {
 } from "./common.js";
 import { codeFromLink, redeem, renderCodeBox } from "./codes.js";
 import { postViews } from "./phone-posts.js";
+import { answersUsed, renderPhoneWords } from "./phone-words.js";
 import { renderPhoneShift } from "./shift.js";
 
 const forum = new ForumState();
@@ -231,7 +232,9 @@ const postLength = (text) => [...text.trim()].length;
 function setUpForm(item) {
   const box = $("board");
   box.dataset.board = item.id;
-  $("post-label").textContent = t(item.kind === "ideas" ? "post_label_ideas" : "post_label_qna");
+  const label = { ideas: "post_label_ideas", words: "post_label_words" }[item.kind] ?? "post_label_qna";
+  $("post-label").textContent = item.kind === "words" && item.question ? item.question : t(label);
+  $("post-text").rows = item.kind === "words" ? 1 : 3;
   const anonymous = item.names === "anonymous";
   const required = item.names === "required";
   $("post-name-row").hidden = anonymous;
@@ -252,7 +255,7 @@ function updateCounter() {
   const count = `${length} / ${item.max_length}`;
   counter.textContent = over > 0 ? `${count} · ${t("too_long", { n: over })}` : count;
   counter.classList.toggle("over", over > 0);
-  $("post-send").disabled = pendingPost !== null || over > 0;
+  $("post-send").disabled = pendingPost !== null || over > 0 || answersUsed(item, myPosts);
 }
 
 function renderBoard() {
@@ -266,6 +269,10 @@ function renderBoard() {
   const shown = new Set(posts.map((post) => post.id));
   // The board's own copy is newer than what this phone last heard of its own posts.
   for (const post of posts) if (myPosts.has(post.id)) myPosts.set(post.id, { ...post, board: item.id });
+  if (renderPhoneWords(item, board, myPosts)) {
+    renderSending();
+    return;
+  }
   const waiting = [...myPosts.values()].filter(
     (post) => post.board === item.id && post.state === "pending" && !shown.has(post.id),
   );
@@ -284,6 +291,10 @@ function renderBoard() {
   $("sort-switch").hidden = open.length + answered.length < 2;
   $("sort-top").setAttribute("aria-pressed", String(sortOrder === "top"));
   $("sort-new").setAttribute("aria-pressed", String(sortOrder === "new"));
+  renderSending();
+}
+
+function renderSending() {
   const sending = pendingPost !== null;
   $("post-text").readOnly = sending;
   $("post-name").readOnly = sending;

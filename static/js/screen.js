@@ -16,6 +16,7 @@ import {
   t,
 } from "./common.js";
 import { renderScreenShift } from "./shift.js";
+import { renderCloud } from "./wordcloud.js";
 
 const TOP_POSTS = 8; // at most, and fewer if the screen can't hold them at a readable size
 const TOP_POSTS_KEPT = 3; // shown even if the screen must cut them short
@@ -101,6 +102,7 @@ function renderBoard() {
   box.hidden = !isBoard(item);
   if (box.hidden) return;
   const board = forum.board(item.id);
+  if (showWords(item, board)) return;
   const pinned = board.posts.find((post) => post.id === board.pinned && post.state === "visible");
   const open = board.posts.filter((post) => post.state === "visible" && post !== pinned);
   const answered = board.posts.filter((post) => post.state === "answered");
@@ -121,7 +123,7 @@ function renderBoard() {
 // posts down to one, then the lower-ranked posts down to TOP_POSTS_KEPT, then the answered).
 function fitBoard() {
   const box = $("board");
-  if (box.hidden) return;
+  if (box.hidden || forum.current?.kind === "words") return;
   const top = [...$("post-list").children];
   const answered = [...$("answered-list").children];
   for (const node of [...top, ...answered]) node.hidden = false;
@@ -139,6 +141,30 @@ function fitBoard() {
   if (answered.every((node) => node.hidden)) $("answered").hidden = true;
 }
 window.addEventListener("resize", fitBoard);
+
+// A word item: its question and the cloud in place of the posts; false for other boards, whose
+// posts then show as before.
+function showWords(item, board) {
+  const words = item.kind === "words";
+  $("words").hidden = !words;
+  $("post-list").hidden = words; // the other parts are shown or hidden by renderBoard each time
+  if (!words) return false;
+  for (const id of ["pinned", "no-posts", "answered"]) $(id).hidden = true;
+  $("words-question").textContent = item.question ?? "";
+  $("words-question").hidden = !item.question;
+  const cloud = board.cloud ?? [];
+  $("words-empty").hidden = cloud.length > 0;
+  $("words-empty").textContent = t("screen_no_words");
+  $("board").dataset.version = String(board.version);
+  renderCloud($("cloud"), cloud, { fit: $("cloud") });
+  return true;
+}
+
+function fitWords() {
+  const item = forum.current;
+  if (item?.kind === "words" && !$("board").hidden) renderCloud($("cloud"), forum.board(item.id).cloud ?? [], { fit: $("cloud") });
+}
+window.addEventListener("resize", fitWords);
 
 function postNode(post) {
   const number = el("span", { class: "count-number" });
