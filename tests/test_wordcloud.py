@@ -72,6 +72,7 @@ def test_particle_forms_are_counted_by_their_stem() -> None:
     assert words_of(kiwi, "책을 읽어요") == ("책", "읽다")
     assert words_of(kiwi, "조용한 공간") == ("조용하다", "공간")
     assert words_of(kiwi, "The Coffee and the books") == ("coffee", "books")
+    assert words_of(kiwi, "<b>x</b> tea") == ("tea",), "lone letters are no words"
 
 
 async def test_the_cloud_counts_stems_once_per_answer(forum: Forum) -> None:

@@ -4,7 +4,7 @@ each word counted once per answer, the programme's hidden words left out.
 A Korean word is counted by its stem, not by each particle-suffixed form: "도서관이",
 "도서관에서" and "도서관은" are all 도서관. Kept: nouns (NNG, NNP), verb and adjective stems as
 their dictionary form (읽어요 → 읽다), roots made adjectives by 하다 (조용한 → 조용하다), and
-words in Latin letters, lowercased. Particles, endings, pronouns and punctuation are dropped by
+words in Latin letters, lowercased (two letters or more). Particles, endings, pronouns and punctuation are dropped by
 their tags. The model loads once per process, in a thread, and only for a forum with a word item
 (docs/operations.md gives its load time and memory).
 """
@@ -91,7 +91,7 @@ def words_of(kiwi: Kiwi, text: str) -> tuple[str, ...]:
             word = token.form
         elif tag in STEMS:
             word = token.lemma
-        elif tag == FOREIGN:
+        elif tag == FOREIGN and len(token.form) > 1:  # a lone letter says nothing
             word = token.form.lower()
         elif tag == ROOT:
             follows = tokens[i + 1] if i + 1 < len(tokens) else None
