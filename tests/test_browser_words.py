@@ -46,7 +46,8 @@ FITS = """(list) => ({
   fits: list.scrollHeight <= list.clientHeight + 1 && list.scrollWidth <= list.clientWidth + 1,
   page: document.documentElement.scrollHeight <= window.innerHeight + 1,
   inside: list.getBoundingClientRect().bottom <= window.innerHeight
-    && list.getBoundingClientRect().right <= document.querySelector(".stage").getBoundingClientRect().right,
+    && list.getBoundingClientRect().right
+      <= document.querySelector(".stage").getBoundingClientRect().right,
   sizes: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
   words: list.querySelectorAll("li").length,
   foreign: list.querySelectorAll("b, script, img").length,

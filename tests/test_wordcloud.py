@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import wait_until
+from townhall import wordcloud
 from townhall.model.commands import (
     Actor,
     ApprovePost,
@@ -19,7 +21,14 @@ from townhall.model.errors import ForumError
 from townhall.model.forum import Forum
 from townhall.model.statement import programme_from, programme_statement
 from townhall.programme import ProgrammeError, parse_programme
-from townhall.wordcloud import WordClouds, count_words, tokenizer, words_of
+from townhall.wordcloud import (
+    WordClouds,
+    count_words,
+    cut_answers,
+    in_tokenizer,
+    tokenizer,
+    words_of,
+)
 
 ROOM = """
 [forum]
@@ -45,6 +54,13 @@ HOST = Actor(Role.HOST, "host")
 
 def person(name: str) -> Actor:
     return Actor(Role.PARTICIPANT, name)
+
+
+@pytest.fixture(autouse=True)
+async def tokenizer_loaded() -> None:
+    """The tokenizer's process, started and loaded: clouds are counted at once from then on."""
+    assert await in_tokenizer(cut_answers, ["도서관"]) == [("도서관",)]
+    assert wordcloud.tokenizer_ready()
 
 
 @pytest.fixture
@@ -172,3 +188,20 @@ def test_bad_word_settings_are_refused(setting: str, message: str) -> None:
     with pytest.raises(ProgrammeError) as error:
         parse_programme(text, source="words.toml")
     assert message in str(error.value)
+
+
+async def test_while_kiwi_loads_the_cloud_is_counted_in_the_background(
+    forum: Forum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clouds = WordClouds(forum.programme.items)
+    told: list[str] = []
+    clouds.subscribe(told.append)
+    board = forum.boards.boards["words"]
+    answer(forum, "ann", "고양이")
+    monkeypatch.setattr(wordcloud, "tokenizer_ready", lambda: False)
+    assert await clouds.cloud(board) == [], "no wait: nothing counted yet"
+    await wait_until(lambda: told == ["words"], "the broadcaster to be told the cloud is ready")
+    answer(forum, "bob", "강아지")
+    assert await clouds.cloud(board) == [["고양이", 1]], "the last cloud counted, at once"
+    monkeypatch.undo()
+    assert await clouds.cloud(board) == [["강아지", 1], ["고양이", 1]]

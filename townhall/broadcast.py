@@ -114,6 +114,7 @@ class Broadcaster:
     ) -> None:
         self.transport = transport
         self.clouds = clouds
+        clouds.subscribe(self._cloud_counted)
         self._phone_polls: set[str] = set()  # tallies waiting for the phones' tick
         self._phone_tally_at = 0.0
         self.engine = engine
@@ -177,6 +178,11 @@ class Broadcaster:
     def _board_changed(self, board_id: str) -> None:
         for waiting in self._boards_due.values():
             waiting.add(board_id)
+
+    def _cloud_counted(self, board_id: str) -> None:
+        """A cloud counted while the tokenizer loaded is ready: its board goes out again."""
+        self._board_changed(board_id)
+        self._wake.set()
 
     def presence_changed(self) -> None:
         self._presence_dirty = True
