@@ -14,6 +14,7 @@ from tests.conftest import Live, serve
 from tests.test_browser_boards import Trouble, open_host, open_phone, open_screen
 from townhall.model.commands import Actor, ApprovePost, Role
 from townhall.programme import parse_programme
+from townhall.wordcloud import cut_answers, in_tokenizer
 
 pytestmark = pytest.mark.browser
 
@@ -88,6 +89,10 @@ async def test_phones_answer_and_the_projector_cloud_follows(
 
 
 async def answer_and_watch(browser: Browser, live: Live) -> None:
+    # The tokenizer loads in its own process at the forum's start, for seconds on a busy
+    # machine: the cloud follows the answers from then on (tests/test_wordcloud.py covers the
+    # cloud counted in the background meanwhile).
+    assert await in_tokenizer(cut_answers, ["책"]) == [("책",)]
     trouble = Trouble()
     host_client = await live.host()
     assert (await host_client.call("goto", {"item": "keywords"}))["ok"]
