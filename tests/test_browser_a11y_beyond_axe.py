@@ -88,7 +88,8 @@ async def test_the_keyboard_alone_scores_on_the_committee_page(
         )
         card = page.locator('.candidate-card[data-candidate="a"]')
         # Score 3 for the first question: Tab to its button, press Enter.
-        three = '.candidate-card[data-candidate="a"] .rubric-question[data-question="0"] .score-choice[data-value="3"]'
+        question = '.candidate-card[data-candidate="a"] .rubric-question[data-question="0"]'
+        three = f'{question} .score-choice[data-value="3"]'
         await tab_to(page, three)
         ring = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
         assert ring == "solid"

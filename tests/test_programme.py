@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from townhall.cli import main
-from townhall.model.agenda import ChoiceMode, ItemKind, ResultsMode
+from townhall.model.agenda import ChoiceMode, ItemKind, NameMode, ResultsMode
 from townhall.model.forum import Forum
 from townhall.programme import ProgrammeError, load_programme, parse_programme
 
@@ -71,7 +71,12 @@ def test_small_library_room_contents() -> None:
     programme = load_programme(ROOMS / "small-library-open-forum.toml")
     assert programme.id == "small-library"
     assert programme.title == "작은도서관 열린토론회"
-    assert len(programme.items) == 11
+    assert len(programme.items) == 12
+    keywords = programme.item("keywords")
+    assert keywords is not None
+    assert keywords.kind is ItemKind.WORDS
+    assert (keywords.moderated, keywords.answers_per_person) == (True, 3)
+    assert keywords.names is NameMode.ANONYMOUS
     ideas = programme.item("idea-sharing")
     assert ideas is not None
     assert ideas.kind is ItemKind.IDEAS
@@ -255,7 +260,8 @@ kind = "panel"
 """
     assert line_of(text, 13) == 'kind = "panel"'
     assert (
-        str(error_for(text)) == "test.toml:13: items[1].kind: must be one of talk, poll, qna, ideas"
+        str(error_for(text))
+        == "test.toml:13: items[1].kind: must be one of talk, poll, qna, ideas, words"
     )
 
 
@@ -438,7 +444,7 @@ def test_cli_check_refuses_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["check", str(bad)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.strip() == f"{bad}:8: items[0].kind: must be one of talk, poll, qna, ideas"
+    assert err.strip() == f"{bad}:8: items[0].kind: must be one of talk, poll, qna, ideas, words"
 
     assert main(["check", str(good), str(bad)]) == 1
     out, err = capsys.readouterr()

@@ -47,6 +47,7 @@ from townhall.model.events import (
 )
 from townhall.presence import Presence
 from townhall.transport.layer import Channel
+from townhall.wordcloud import WordClouds, is_words
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,16 @@ class Broadcaster:
     """
 
     def __init__(
-        self, transport: Channel, engine: Engine, tick_s: float, presence: Presence
+        self,
+        transport: Channel,
+        engine: Engine,
+        tick_s: float,
+        presence: Presence,
+        clouds: WordClouds,
     ) -> None:
         self.transport = transport
+        self.clouds = clouds
+        clouds.subscribe(self._cloud_counted)
         self._phone_polls: set[str] = set()  # tallies waiting for the phones' tick
         self._phone_tally_at = 0.0
         self.engine = engine
@@ -171,11 +179,17 @@ class Broadcaster:
         for waiting in self._boards_due.values():
             waiting.add(board_id)
 
+    def _cloud_counted(self, board_id: str) -> None:
+        """A cloud counted while the tokenizer loaded is ready: its board goes out again."""
+        self._board_changed(board_id)
+        self._wake.set()
+
     def presence_changed(self) -> None:
         self._presence_dirty = True
         self._wake.set()
 
     def start(self) -> None:
+        self.clouds.warm()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -274,6 +288,8 @@ class Broadcaster:
                 self._board_sent[(role, board_id)] = clock
                 board = forum.boards.boards[board_id]
                 view = board.view(full=full)
+                if is_words(board.item):
+                    view["cloud"] = await self.clouds.cloud(board)  # counted once per change
                 await self.transport.send("board", view, role, ("board", board_id))
         if any(self._boards_due.values()):
             self._wake.set()  # some are held back: look again next tick

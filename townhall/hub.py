@@ -23,6 +23,7 @@ from townhall.payloads import decode
 from townhall.presence import Presence
 from townhall.ratelimit import AddressBuckets, TokenBucket, address_key
 from townhall.transport.layer import Channel
+from townhall.wordcloud import WordClouds
 
 log = logging.getLogger(__name__)
 limited = LogLimiter(log)
@@ -83,6 +84,8 @@ class ForumHub:
         forum_info: dict[str, Any],
         committee_keys: dict[str, str] | None = None,
         moderator_key: str = "",
+        *,
+        clouds: WordClouds,
     ) -> None:
         self.engine = engine
         self.transport = transport
@@ -94,6 +97,7 @@ class ForumHub:
         self.committee_keys = committee_keys or {}
         self.committee_links: list[dict[str, Any]] | None = None  # made at the host's first call
         self.moderator_key = moderator_key  # empty: this forum has no moderator link
+        self.clouds = clouds  # shared with the broadcaster: each cloud counted once
         self.connections: dict[str, Connection] = {}
         # Per participant, not per connection; dropped when their last connection closes.
         self.open_connections: Counter[str] = Counter()
@@ -279,6 +283,7 @@ class ForumHub:
             "now_ms": self.engine.clock(),
         }
         reply["boards"] = forum.board_views(actor.role)
+        await self.clouds.add_to(reply["boards"], forum.boards.boards)
         if actor.role is Role.PARTICIPANT:
             reply["mine"] = forum.my_ballots(actor.id)
             reply["my_upvotes"] = forum.boards.my_upvotes(actor.id)

@@ -12,13 +12,13 @@ from townhall.ids import ID_PATTERN, slug
 from townhall.model.agenda import (
     Item,
     ItemKind,
-    NameMode,
     Programme,
     ResultsMode,
     Selection,
 )
 from townhall.model.limits import MAX_ITEMS, MAX_OPTIONS, NOTES, QUESTION, TITLE
 from townhall.model.scorer import Candidate, Conversion, Rule, RuleError
+from townhall.programme_boards import BOARD_KEYS, read_board
 from townhall.programme_committee import read_committee, read_score_labels
 from townhall.programme_comparison import COMPARISON_KEYS, check_comparisons, read_comparison
 from townhall.programme_eligibility import read_draw_report, read_eligibility
@@ -58,19 +58,7 @@ _ITEM_KEYS = {
         "by_group",
         *COMPARISON_KEYS,
     },
-    ItemKind.QNA: {"id", "kind", "title", "notes", "minutes", "moderated", "names", "max_length"},
-    ItemKind.IDEAS: {
-        "id",
-        "kind",
-        "title",
-        "notes",
-        "minutes",
-        "moderated",
-        "names",
-        "max_length",
-        "promote_to",
-        "promote_count",
-    },
+    **BOARD_KEYS,
 }
 
 
@@ -277,33 +265,8 @@ class _Reader(FieldReader):
         if kind is ItemKind.POLL:
             return Item(**common, **self.poll(raw, where, from_ideas=common["id"] in promoted))
         if kind.is_board:
-            return Item(**common, **self.board(raw, where, kind))
+            return Item(**common, **read_board(self, raw, where, kind))
         return Item(**common)
-
-    def board(self, raw: dict[str, Any], where: str, kind: ItemKind) -> dict[str, Any]:
-        moderated = raw.get("moderated", False)
-        if not isinstance(moderated, bool):
-            raise self.fail(f"{where}.moderated", "must be true or false")
-        try:
-            names = NameMode(self.string(raw, "names", where, default="optional"))
-        except ValueError:
-            modes = ", ".join(m.value for m in NameMode)
-            raise self.fail(f"{where}.names", f"must be one of {modes}") from None
-        settings: dict[str, Any] = {
-            "moderated": moderated,
-            "names": names,
-            "max_length": self.integer(raw, "max_length", where, default=280, low=20, high=2000),
-        }
-        if kind is ItemKind.IDEAS:
-            settings["promote_to"] = (
-                self.string(raw, "promote_to", where, default="", pattern=ID_PATTERN)
-                if "promote_to" in raw
-                else ""
-            )
-            settings["promote_count"] = self.integer(
-                raw, "promote_count", where, default=3, low=2, high=MAX_OPTIONS
-            )
-        return settings
 
     def poll(self, raw: dict[str, Any], where: str, *, from_ideas: bool) -> dict[str, Any]:
         try:

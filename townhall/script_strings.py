@@ -71,8 +71,14 @@ SCRIPT_STRINGS = {
     "join_copy_failed": N_("Select the link and copy it."),
     # Boards: Q&A and ideas.
     "kind_ideas": N_("Ideas"),
+    "kind_words": N_("Word cloud"),
     "post_label_qna": N_("Write your question"),
     "post_label_ideas": N_("Write your idea"),
+    "post_label_words": N_("Your answer, in a few words"),
+    "my_answers": N_("Your answers ({n} of {most})"),
+    "answer_hidden": N_("Not shown"),
+    "cloud_count": N_("{n} answers"),
+    "screen_no_words": N_("Scan the code and send your words."),
     "nickname": N_("Nickname"),
     "nickname_optional": N_("Nickname (optional)"),
     "too_long": N_("{n} too many"),
@@ -255,6 +261,7 @@ SCRIPT_STRINGS = {
     "err_not_eligible": N_("Enter the code on your card first."),
     "err_codes_not_used": N_("This forum does not use ballot codes."),
     "err_own_post": N_("You can't agree with your own post."),
+    "err_no_upvotes": N_("Answers here are counted in the word cloud, not upvoted."),
     "err_unknown_card": N_("There is no such card."),
     # Changing the agenda on the day (host-agenda.js).
     "agenda_remove": N_("Remove"),

@@ -155,7 +155,8 @@ export class ForumState {
   }
 }
 
-export const isBoard = (item) => item?.kind === "qna" || item?.kind === "ideas";
+// Word items are boards too: their answers are posts, moderated alike, and counted in a cloud.
+export const isBoard = (item) => item?.kind === "qna" || item?.kind === "ideas" || item?.kind === "words";
 
 // Posts in the order a page lists them: most upvoted first (the earlier post on a tie, as the
 // server ranks them), or newest first. Ids are the forum's seq, so a later post has a larger id.

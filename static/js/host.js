@@ -107,6 +107,7 @@ function render() {
   renderAgendaTools(forum);
   $("export").hidden = !state.items.some(isBoard);
   $("results-export").hidden = !state.items.some((i) => i.kind === "poll");
+  $("words-export").hidden = !state.items.some((i) => i.kind === "words");
 }
 
 // The selection: the live vote's status, how far each committee member has got (how many

@@ -3,6 +3,7 @@
 // good. Shared by the host's screen and the moderator's; each page has the same elements
 // (templates/board-moderation.html) and sends the commands through its own socket.
 import { $, displayName, el, isBoard, sortPosts, syncList, t } from "./common.js";
+import { renderCloud } from "./wordcloud.js";
 
 // `forum`: the page's ForumState; `command(event, payload)` resolves to whether the command was
 // accepted; `send(event, payload)` to the ack, or null; `showMessage(text, kind)` says so.
@@ -31,6 +32,13 @@ export function boardModeration({ forum, command, send, showMessage, hostTools =
     const list = (id, items) => syncList($(id), items, (p) => p.id, postNode, update);
 
     $("board-summary").textContent = t(item.moderated ? "moderated_note" : "unmoderated_note");
+    // A word item's cloud as the room sees it: only the shown answers count.
+    const words = item.kind === "words";
+    $("cloud-box").hidden = !words;
+    if (words) {
+      renderCloud($("cloud"), board.cloud);
+      $("cloud-empty").hidden = (board.cloud ?? []).length > 0;
+    }
     $("pinned").hidden = !pinned;
     list("pinned-list", pinned ? [pinned] : []);
     $("queue").hidden = queue.length === 0 && !item.moderated;

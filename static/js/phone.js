@@ -21,6 +21,7 @@ import { codeFromLink, redeem, renderCodeBox } from "./codes.js";
 import { isRanking, isScale, RankingBallot, scaleBallot } from "./phone-poll-kinds.js";
 import { postViews } from "./phone-posts.js";
 import { renderPollResults } from "./poll-results.js";
+import { answersUsed, renderPhoneWords } from "./phone-words.js";
 import { renderPhoneShift } from "./shift.js";
 import { timerAnnouncer } from "./timer-announce.js";
 
@@ -247,7 +248,9 @@ const postLength = (text) => [...text.trim()].length;
 function setUpForm(item) {
   const box = $("board");
   box.dataset.board = item.id;
-  $("post-label").textContent = t(item.kind === "ideas" ? "post_label_ideas" : "post_label_qna");
+  const label = { ideas: "post_label_ideas", words: "post_label_words" }[item.kind] ?? "post_label_qna";
+  $("post-label").textContent = item.kind === "words" && item.question ? item.question : t(label);
+  $("post-text").rows = item.kind === "words" ? 1 : 3;
   const anonymous = item.names === "anonymous";
   const required = item.names === "required";
   $("post-name-row").hidden = anonymous;
@@ -268,7 +271,7 @@ function updateCounter() {
   const count = `${length} / ${item.max_length}`;
   counter.textContent = over > 0 ? `${count} · ${t("too_long", { n: over })}` : count;
   counter.classList.toggle("over", over > 0);
-  $("post-send").disabled = pendingPost !== null || over > 0;
+  $("post-send").disabled = pendingPost !== null || over > 0 || answersUsed(item, myPosts);
 }
 
 function renderBoard() {
@@ -283,6 +286,10 @@ function renderBoard() {
   // The board's own copy is newer than what this phone last heard of its own posts.
   for (const post of posts) if (myPosts.has(post.id)) myPosts.set(post.id, { ...post, board: item.id });
   for (const id of board.hidden ?? []) if (myPosts.has(id)) myPosts.get(id).state = "hidden";
+  if (renderPhoneWords(item, board, myPosts)) {
+    renderSending();
+    return;
+  }
   const waiting = [...myPosts.values()].filter(
     (post) => post.board === item.id && ["pending", "hidden"].includes(post.state) && !shown.has(post.id),
   );
@@ -301,6 +308,10 @@ function renderBoard() {
   $("sort-switch").hidden = open.length + answered.length < 2;
   $("sort-top").setAttribute("aria-pressed", String(sortOrder === "top"));
   $("sort-new").setAttribute("aria-pressed", String(sortOrder === "new"));
+  renderSending();
+}
+
+function renderSending() {
   const sending = pendingPost !== null;
   $("post-text").readOnly = sending;
   $("post-name").readOnly = sending;

@@ -17,6 +17,7 @@ import {
 } from "./common.js";
 import { renderPollResults } from "./poll-results.js";
 import { renderScreenShift } from "./shift.js";
+import { renderCloud } from "./wordcloud.js";
 
 const TOP_POSTS = 8; // at most, and fewer if the screen can't hold them at a readable size
 const TOP_POSTS_KEPT = 3; // kept at full size before the type shrinks; at the smallest, fewer
@@ -122,6 +123,7 @@ function renderBoard() {
   box.hidden = !isBoard(item);
   if (box.hidden) return;
   const board = forum.board(item.id);
+  if (showWords(item, board)) return;
   const pinned = board.posts.find((post) => post.id === board.pinned && post.state === "visible");
   const open = board.posts.filter((post) => post.state === "visible" && post !== pinned);
   const answered = board.posts.filter((post) => post.state === "answered");
@@ -154,7 +156,7 @@ window.addEventListener("resize", fit);
 // answered; says whether the board now fits.
 function fitBoard(keep) {
   const box = $("board");
-  if (box.hidden) return true;
+  if (box.hidden || forum.current?.kind === "words") return true;
   const top = [...$("post-list").children];
   const answered = [...$("answered-list").children];
   for (const node of [...top, ...answered]) node.hidden = false;
@@ -187,6 +189,30 @@ document.addEventListener("keydown", (event) => {
   address.searchParams.set("lang", next);
   location.replace(address.href);
 });
+
+// A word item: its question and the cloud in place of the posts; false for other boards, whose
+// posts then show as before.
+function showWords(item, board) {
+  const words = item.kind === "words";
+  $("words").hidden = !words;
+  $("post-list").hidden = words; // the other parts are shown or hidden by renderBoard each time
+  if (!words) return false;
+  for (const id of ["pinned", "no-posts", "answered"]) $(id).hidden = true;
+  $("words-question").textContent = item.question ?? "";
+  $("words-question").hidden = !item.question;
+  const cloud = board.cloud ?? [];
+  $("words-empty").hidden = cloud.length > 0;
+  $("words-empty").textContent = t("screen_no_words");
+  $("board").dataset.version = String(board.version);
+  renderCloud($("cloud"), cloud, { fit: $("cloud") });
+  return true;
+}
+
+function fitWords() {
+  const item = forum.current;
+  if (item?.kind === "words" && !$("board").hidden) renderCloud($("cloud"), forum.board(item.id).cloud ?? [], { fit: $("cloud") });
+}
+window.addEventListener("resize", fitWords);
 
 function postNode(post) {
   const number = el("span", { class: "count-number" });

@@ -50,6 +50,18 @@ ITEM_FIELDS = {
         "promote_to",
         "promote_count",
     ),
+    ItemKind.WORDS: (
+        "id",
+        "kind",
+        "title",
+        "notes",
+        "minutes",
+        "question",
+        "moderated",
+        "max_length",
+        "answers_per_person",
+        "hidden_words",
+    ),
 }
 ALL_ITEM_FIELDS = tuple(dict.fromkeys(f for fields in ITEM_FIELDS.values() for f in fields))
 WEIGHTS = ("agreement", "live_vote", "committee")
@@ -186,6 +198,8 @@ class AgendaForm:
         if kind is ItemKind.POLL:
             item.values.update(choice="single", results="on_reveal")
             item.options = [{"id": "option-1", "label": ""}, {"id": "option-2", "label": ""}]
+        elif kind is ItemKind.WORDS:
+            item.values.update(max_length="40", answers_per_person="3")
         elif kind.is_board:
             item.values.update(names="optional", max_length="280")
             if kind is ItemKind.IDEAS:

@@ -62,6 +62,16 @@ def form_data(form: AgendaForm) -> dict[str, Any]:
     return data
 
 
+NUMBERS = (
+    "minutes",
+    "max_choices",
+    "shift_min_cell",
+    "max_length",
+    "promote_count",
+    "answers_per_person",
+)
+
+
 def _item(item: Item) -> dict[str, Any]:
     try:
         kind = ItemKind(item.kind)
@@ -72,7 +82,9 @@ def _item(item: Item) -> dict[str, Any]:
         value = item.values.get(key, "")
         if key == "moderated":
             out[key] = value == "on"
-        elif key in ("minutes", "max_choices", "shift_min_cell", "max_length", "promote_count"):
+        elif key == "hidden_words":
+            out[key] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif key in NUMBERS:
             if key == "max_choices" and item.values.get("choice") != "multiple":
                 continue
             if key == "shift_min_cell" and not item.values.get("compare_to", "").strip():

@@ -39,7 +39,7 @@ async def submit(engine: RedisEngine, actor: Actor, post: SubmitPost) -> Outcome
         # always hold a board to the same numbers.
         board_rules.POST_WINDOW_MS,
         board_rules.POSTS_PER_WINDOW,
-        board_rules.POSTS_PER_BOARD,
+        board_rules.posts_allowed(board.item),
         board_rules.PENDING_PER_PARTICIPANT,
         board_rules.MAX_POSTS_PER_BOARD,
         board_rules.MAX_STORED_POSTS_PER_BOARD,
@@ -67,6 +67,7 @@ async def set_upvote(engine: RedisEngine, actor: Actor, upvote: Upvote) -> Outco
     if upvote.post not in engine.forum.boards.posts:
         await engine.catch_up()  # made on another worker a moment ago, perhaps
     post = engine.forum.boards.post(upvote.post)  # a post never changes boards or author
+    board_rules.check_upvoted(engine.forum.boards.boards[post.board])
     if upvote.up and not engine.forum.programme.eligibility.self_agreement:
         check_not_own(post, actor.id)
     k = engine.keys

@@ -58,7 +58,7 @@ STATUSES: dict[Script, dict[str, Refusal | None]] = {
         UNCHECKED: None,
         "board_full": lambda _: refusals.board_full(board.MAX_POSTS_PER_BOARD),
         "board_stored_full": lambda _: refusals.board_stored_full(board.MAX_STORED_POSTS_PER_BOARD),
-        "post_limit": lambda _: refusals.post_limit(board.POSTS_PER_BOARD),
+        "post_limit": lambda reply: refusals.post_limit(int(reply[1])),
         "pending_limit": lambda _: refusals.pending_limit(board.PENDING_PER_PARTICIPANT),
         "post_rate": lambda _: refusals.post_rate(),
         "code_revoked": lambda _: refusals.code_revoked(),

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Router
 
-from townhall import export, shift_export, web
+from townhall import export, shift_export, web, wordcloud_export
 from townhall.addresses import Addresses
 from townhall.broadcast import Broadcaster
 from townhall.config import Settings
@@ -24,6 +24,7 @@ from townhall.ratelimit import AddressBuckets
 from townhall.record import http as record_http
 from townhall.record.book import RecordBook
 from townhall.transport.layer import SocketLayer
+from townhall.wordcloud import WordClouds
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def make_runtime(
     }
     channel = layer.channel(programme.id)
     present = Presence()
+    clouds = WordClouds(programme.items)
     hub = ForumHub(
         engine,
         channel,
@@ -121,8 +123,9 @@ def make_runtime(
         forum_info,
         committee_keys(programme, keys.secret),
         moderator_key(keys.secret),
+        clouds=clouds,
     )
-    broadcaster = Broadcaster(channel, engine, settings.tick_ms / 1000, present)
+    broadcaster = Broadcaster(channel, engine, settings.tick_ms / 1000, present, clouds)
     book = RecordBook(engine, programme, keys.secret)
     site = web.Site(
         programme=programme,
@@ -138,6 +141,9 @@ def make_runtime(
         *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
         *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
         *shift_export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
+        *wordcloud_export.routes(
+            lambda: engine.forum, clouds, keys.code, keys.host_key, engine.refresh
+        ),
         *web.forum_routes(site),
     ]
     return ForumRuntime(

@@ -16,10 +16,17 @@ class ItemKind(StrEnum):
     POLL = "poll"
     QNA = "qna"  # questions for the speakers or the expert panel
     IDEAS = "ideas"  # everyone posts a proposal and agrees (공감) with others'
+    WORDS = "words"  # short answers of a few words each, shown as a word cloud
 
     @property
     def is_board(self) -> bool:
-        """Q&A and idea items are the same mechanism: short posts, one upvote per person."""
+        """Q&A, idea and word items are the same mechanism: short posts, moderated alike."""
+        return self in (ItemKind.QNA, ItemKind.IDEAS, ItemKind.WORDS)
+
+    @property
+    def upvoted(self) -> bool:
+        """Whether participants agree with posts here: a word item's answers take no upvotes,
+        the cloud counts them instead."""
         return self in (ItemKind.QNA, ItemKind.IDEAS)
 
 
@@ -78,6 +85,10 @@ class Item:
     max_length: int = 280
     promote_to: str = ""  # ideas: the poll whose options the top posts become
     promote_count: int = 3
+    # Word items: the answers one participant may send, and the words the cloud never shows
+    # (as written in the programme; townhall/wordcloud.py reduces them to the cloud's words).
+    answers_per_person: int = 3
+    hidden_words: tuple[str, ...] = ()
     # Poll eligibility: the ballot-code groups that may vote (none named: the forum's rule),
     # and whether the results are shown by group side by side.
     voters: tuple[str, ...] = ()

@@ -94,11 +94,26 @@ def check_board_room(board: Board) -> None:
         raise refusals.board_full(MAX_POSTS_PER_BOARD)
 
 
+def posts_allowed(item: Item) -> int:
+    """The posts one participant may make on a board in all: a word item's answers per person,
+    hidden and purged ones too, so a hidden answer is not sent again and again."""
+    if item.kind is ItemKind.WORDS:
+        return min(item.answers_per_person, POSTS_PER_BOARD)
+    return POSTS_PER_BOARD
+
+
+def check_upvoted(board: Board) -> None:
+    """A board whose posts take no agreement refuses an upvote, as its pages offer none."""
+    if not board.item.kind.upvoted:
+        raise refusals.no_upvotes()
+
+
 def check_posting_rate(board: Board, participant: str, now_ms: int) -> None:
     own = [p for p in board.posts.values() if p.author == participant]
     made = [p.at_ms for p in own] + board.purged.get(participant, [])
-    if len(made) >= POSTS_PER_BOARD:
-        raise refusals.post_limit(POSTS_PER_BOARD)
+    allowed = posts_allowed(board.item)
+    if len(made) >= allowed:
+        raise refusals.post_limit(allowed)
     if sum(1 for p in own if p.state is PostState.PENDING) >= PENDING_PER_PARTICIPANT:
         raise refusals.pending_limit(PENDING_PER_PARTICIPANT)
     if sum(1 for at_ms in made if now_ms - at_ms < POST_WINDOW_MS) >= POSTS_PER_WINDOW:
@@ -179,6 +194,7 @@ class Boards:
             return []  # a resend: already counted, and a late one must not undo a later change
         # An id reused for another post is a new message: checked like one, so it never reads
         # out the state or count of a post it may not upvote.
+        check_upvoted(board)
         upvotable(post)
         if command.up and not allow_own:
             check_not_own(post, participant)

@@ -247,6 +247,10 @@ def upvoted_post_merged(into: int) -> Conflict:
     return Conflict(f"this post was merged into post {into}", code="post_merged")
 
 
+def no_upvotes() -> Conflict:
+    return Conflict("answers here are counted in the word cloud, not upvoted", code="no_upvotes")
+
+
 def upvoted_post_not_shown() -> Conflict:
     return Conflict("this post is not shown, so it can't be upvoted", code="post_not_open")
 

@@ -84,6 +84,14 @@ def _item(item: Item) -> dict[str, Any]:
             "promote_to": item.promote_to,
             "promote_count": item.promote_count,
         }
+        if item.kind is ItemKind.WORDS:
+            # What the cloud is made from besides the answers: its words are recomputed from
+            # the record with these (docs/record.md).
+            stated |= {
+                "question": item.question,
+                "answers_per_person": item.answers_per_person,
+                "hidden_words": list(item.hidden_words),
+            }
     return stated
 
 
@@ -124,6 +132,8 @@ def programme_from(stated: dict[str, Any]) -> Programme:
             by_group=bool(raw.get("by_group", False)),
             compare_to=str(raw.get("compare_to", "")),
             shift_min_cell=int(raw.get("shift_min_cell", DEFAULT_MIN_CELL)),
+            answers_per_person=int(raw.get("answers_per_person", 3)),
+            hidden_words=tuple(str(w) for w in raw.get("hidden_words", ())),
         )
         for raw in stated["items"]
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from townhall.model import selection
-from townhall.model.agenda import ChoiceMode, Item
+from townhall.model.agenda import ChoiceMode, Item, ItemKind
 from townhall.model.commands import BOARD_MODERATORS, Role
 
 if TYPE_CHECKING:
@@ -83,6 +83,9 @@ def item_view(item: Item, poll: PollState | None, *, with_notes: bool) -> dict[s
         view["max_length"] = item.max_length
         view["promote_to"] = item.promote_to
         view["promote_count"] = item.promote_count
+    if item.kind is ItemKind.WORDS:
+        view["question"] = item.question
+        view["answers_per_person"] = item.answers_per_person
     return view
 
 

@@ -6,7 +6,7 @@
 -- resend: the model recognises one before it reads the text.
 -- Returns {'dup', post, state} | {'code_revoked'} | {'new'} | {'board_full'}
 --       | {'board_stored_full'}
---       | {'post_limit'} | {'pending_limit'} | {'post_rate'} | {'ok', seq, packed record}
+--       | {'post_limit', per_board} | {'pending_limit'} | {'post_rate'} | {'ok', seq, packed record}
 local raw = redis.call('HGET', KEYS[4], ARGV[3])
 local mine = {o = {}, t = {}}
 if raw then
@@ -61,7 +61,7 @@ if tonumber(taken) >= tonumber(ARGV[11]) then
 end
 
 if #mine.t >= tonumber(ARGV[9]) then
-  return {'post_limit'}
+  return {'post_limit', tonumber(ARGV[9])}
 end
 if mine.p == nil then
   -- A record written before the participant's post ids were kept: found once on the board.
