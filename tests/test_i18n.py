@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from babel.messages.pofile import read_po
 
 from townhall import i18n
-from townhall.script_strings import SCRIPT_STRINGS
+from townhall.script_strings import CONSOLE_STRINGS, SCRIPT_STRINGS
+
+STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "js"
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)
@@ -23,6 +28,15 @@ def test_script_strings_are_in_the_catalogue() -> None:
     korean = i18n.CATALOGUES["ko"]
     for key, text in SCRIPT_STRINGS.items():
         assert korean.gettext(text) != text, f"{key}: {text!r} has no Korean translation"
+
+
+def test_every_string_a_script_draws_is_in_its_catalogue() -> None:
+    """A key a script asks `t()` for and the catalogue lacks shows the key itself on the page."""
+    for path in STATIC_JS.glob("*.js"):
+        strings = CONSOLE_STRINGS if path.name == "console.js" else SCRIPT_STRINGS
+        asked = set(re.findall(r'\bt\("([a-z0-9_]+)"', path.read_text()))
+        missing = sorted(asked - strings.keys())
+        assert missing == [], f"{path.name} asks for strings no catalogue has: {missing}"
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,8 @@ SCRIPT_STRINGS = {
     "results_hidden": N_("Results will be shown by the host."),
     # Result bars: each option's share is of the voters, and the footer says so.
     "voters_share": N_("{n} voters · % of voters"),
+    # A scale's and a ranking's footer: how many ballots it counts.
+    "voters_count": N_("{n} voters"),
     # A hidden round on the projector: how many have voted, not how.
     "voted_count": N_("{n} voted"),
     "error": N_("Error"),

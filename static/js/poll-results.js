@@ -25,7 +25,8 @@ function renderScale(container, item, tally) {
       "li",
       { class: n > 0 && n === top ? "scale-col leader" : "scale-col", "data-option": option.id },
       el("span", { class: "scale-point", text: option.label }),
-      el("span", { class: "bar-count", text: `${n} · ${share}%` }),
+      // The count and the share on two lines, so eleven narrow columns still hold them.
+      el("span", { class: "bar-count" }, el("span", { text: String(n) }), el("span", { text: `${share}%` })),
       el("span", { class: "scale-track", "aria-hidden": "true" }, fill),
     );
   });
@@ -41,7 +42,7 @@ function renderScale(container, item, tally) {
   container.replaceChildren(
     el("p", { class: "scale-mean", text: meanText }),
     ...nodes,
-    el("p", { class: "bar-total", text: `${voters} ${t("voters")}` }),
+    el("p", { class: "bar-total", text: t("voters_count", { n: voters }) }),
   );
   container.dataset.version = String(tally?.version ?? 0);
 }
@@ -73,7 +74,7 @@ function renderRanking(container, item, tally) {
   container.classList.add("ranking-results");
   container.replaceChildren(
     ...rows,
-    el("p", { class: "bar-total", text: `${voters} ${t("voters")}` }),
+    el("p", { class: "bar-total", text: t("voters_count", { n: voters }) }),
     el("p", { class: "note ranking-method", text: t("ranking_method", { n, first: n - 1 }) }),
   );
   container.dataset.version = String(tally?.version ?? 0);
