@@ -512,3 +512,14 @@ def test_phones_get_a_bounded_board_with_what_matters_on_it(forum: Forum) -> Non
     assert {ids[0], ids[3], ids[5], ids[1], ids[2], ids[128]} <= set(shown)
     assert ids[129] not in shown, "hidden posts never reach phones"
     assert len(forum.board_views(Role.HOST)["qna"]["posts"]) == 130, "the host sees them all"
+
+
+def test_unseen_characters_are_taken_out_of_posts_and_names(forum: Forum) -> None:
+    """Controls, direction overrides and invisible characters never reach the room; a post of
+    nothing else is empty."""
+    sent = "\u202eWhy\x07 now?\u200b\x1b[2J\ttoo"
+    run(forum, person("ann"), SubmitPost("qna", sent, "A\u2066nn\u2069\x00", "op-1"))
+    (stored,) = forum.boards.boards["qna"].posts.values()
+    assert (stored.text, stored.name) == ("Why now?[2J\ttoo", "Ann")
+    only_unseen = SubmitPost("qna", "\u200b\ufeff\u3164 \x7f", "", "op-2")
+    assert refused(forum, person("bob"), only_unseen) == "empty_post"

@@ -106,3 +106,51 @@ async def test_phones_vote_a_scale_and_a_ranking_by_tapping(browser: Browser, ki
     await first.screenshot(path=ARTIFACTS / "phone-ranking.png")
     assert kinds.forum.polls["order"].counts == {"a": 3, "b": 4, "c": 4, "d": 1}
     assert errors == []
+
+
+async def test_a_ranking_by_the_keyboard_alone(browser: Browser, kinds: Live) -> None:
+    """Tab and Enter place the options; after "Start again" the focus is on the first option,
+    not lost to the page's start; the order is sent with Enter on Vote."""
+    errors: list[str] = []
+    host = await kinds.host()
+    assert (await host.call("goto", {"item": "order"}))["ok"]
+    assert (await host.call("poll_open", {"poll": "order"}))["ok"]
+    context = await browser.new_context(viewport=PHONE, locale="en")
+    page = await context.new_page()
+    page.on("pageerror", lambda e: errors.append(f"phone: {e}"))
+    await page.goto(f"{kinds.url}/j/{kinds.code}")
+    options = page.locator(".rank-option")
+    await expect(options).to_have_count(4)
+
+    async def focused_option() -> str | None:
+        option: str | None = await page.evaluate(
+            "() => document.activeElement?.dataset?.option ?? null"
+        )
+        return option
+
+    for _ in range(40):
+        if await focused_option() == "a":
+            break
+        await page.keyboard.press("Tab")
+    assert await focused_option() == "a"
+    await page.keyboard.press("Enter")  # Alpha first
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")  # Bravo second
+    await expect(page.locator(".rank-order li")).to_have_text(["Alpha", "Bravo"])
+    clear = page.locator(".rank-clear")
+    await clear.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".rank-order li")).to_have_count(0)
+    assert await focused_option() == "a", "the focus went back to the first option"
+    for _ in range(3):  # Alpha, Bravo, Charlie; Delta places itself
+        await page.keyboard.press("Enter")
+        await page.keyboard.press("Tab")
+    await expect(page.locator(".rank-order li")).to_have_text(
+        ["Alpha", "Bravo", "Charlie", "Delta"]
+    )
+    vote = page.get_by_role("button", name="Vote")
+    await vote.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#vote-state")).to_contain_text("Your vote is counted")
+    assert kinds.forum.polls["order"].counts == {"a": 3, "b": 2, "c": 1, "d": 0}
+    assert errors == []

@@ -104,6 +104,19 @@ async def test_the_streamed_record_stays_streamed_when_gzipped(live: Live) -> No
     )
 
 
+async def test_no_export_is_kept_by_a_cache(live: Live) -> None:
+    """Exports hold the forum as it stands and are asked for with the host key: no cache on the
+    way keeps one (the exports' own list is the host page's)."""
+    auth = {"authorization": f"Bearer {live.host_key}"}
+    names = ["record.jsonl", "results.json", "results.csv", "posts.json", "posts.csv"]
+    async with httpx.AsyncClient(base_url=live.url, headers=auth) as http:
+        for name in names:
+            reply = await http.get(f"/export/{live.code}/{name}")
+            assert reply.status_code == 200, name
+            assert reply.headers["cache-control"] == "no-store", name
+            assert reply.headers["content-disposition"].startswith("attachment"), name
+
+
 async def test_versioned_files_are_kept_a_year_and_plain_names_still_work(live: Live) -> None:
     assets = load_assets()
     async with httpx.AsyncClient(base_url=live.url) as http:

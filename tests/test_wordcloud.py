@@ -205,3 +205,38 @@ async def test_while_kiwi_loads_the_cloud_is_counted_in_the_background(
     assert await clouds.cloud(board) == [["고양이", 1]], "the last cloud counted, at once"
     monkeypatch.undo()
     assert await clouds.cloud(board) == [["강아지", 1], ["고양이", 1]]
+
+
+def test_invisible_characters_make_no_word_and_hide_no_word() -> None:
+    kiwi = tokenizer()
+    assert words_of(kiwi, "\u200b\u200b") == ()
+    assert words_of(kiwi, "\u115f\u1160 \u3164") == ()
+    assert words_of(kiwi, "se\u200bcret 도서관이") == ("secret", "도서관")
+
+
+async def test_an_answer_hidden_in_invisible_characters_is_still_hidden(forum: Forum) -> None:
+    answer(forum, "ann", "sp\u200bam 바\u2060보 coffee")
+    assert await cloud(forum) == {"coffee": 1}
+
+
+def test_the_room_sees_a_word_item_only_as_its_cloud(forum: Forum) -> None:
+    """Phones and the projector get each shown answer's id and state, never its text: the
+    author's phone keeps its own text, and the hidden words the cloud leaves out stay unread."""
+    shown = answer(forum, "ann", "바보 도서관")
+    waiting = answer(forum, "bob", "고양이", board="moderated")
+    public = forum.board_views(Role.SCREEN)
+    assert public["words"]["posts"] == [{"id": shown, "state": "visible"}]
+    assert public["moderated"]["posts"] == []
+    assert "바보" not in str(public) and "고양이" not in str(public)
+    forum.execute(HOST, HidePost(shown), 0)
+    assert forum.board_views(Role.PARTICIPANT)["words"] == {
+        "board": "words",
+        "version": forum.seq,
+        "pinned": 0,
+        "posts": [],
+        "hidden": [shown],
+    }
+    # The host and the moderator moderate the answers: they read them whole.
+    full = forum.board_views(Role.HOST)
+    assert [p["text"] for p in full["words"]["posts"]] == ["바보 도서관"]
+    assert [p["id"] for p in full["moderated"]["posts"]] == [waiting]

@@ -37,6 +37,15 @@ BOM = "\ufeff"  # encoded as UTF-8: EF BB BF; our own readers open CSV as utf-8-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def attachment(filename: str) -> dict[str, str]:
+    """The headers of an export: a download under `filename`, kept by no cache on the way (it
+    holds the forum as it stands, and is asked for with the host key)."""
+    return {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+
+
 def post_rows(forum: Forum) -> list[dict[str, Any]]:
     """One row per post on every board, in the order they were posted."""
     rows = []
@@ -205,7 +214,7 @@ def json_or_csv(
     seq and the time in front of `found` (its key and value)."""
     as_csv = request.url.path.endswith(".csv")
     file = f"{code}-{name}.{'csv' if as_csv else 'json'}"
-    headers = {"Content-Disposition": f'attachment; filename="{file}"'}
+    headers = attachment(f"{file}")
     if as_csv:
         return Response(csv_text(), media_type="text/csv; charset=utf-8", headers=headers)
     exported = {"forum": forum.programme.id, "title": forum.programme.title, "seq": forum.seq}
@@ -279,7 +288,7 @@ def routes(
         return Response(
             to_csv(post_rows(await current())),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{code}-posts.csv"'},
+            headers=attachment(f"{code}-posts.csv"),
         )
 
     async def posts_json(request: Request) -> Response:
@@ -295,7 +304,7 @@ def routes(
                 "exported_at": datetime.now(UTC).isoformat(),
                 "posts": post_rows(now),
             },
-            headers={"Content-Disposition": f'attachment; filename="{code}-posts.json"'},
+            headers=attachment(f"{code}-posts.json"),
         )
 
     async def selection(request: Request) -> dict[str, Any] | Response:
@@ -329,7 +338,7 @@ def routes(
             return table
         return JSONResponse(
             table,
-            headers={"Content-Disposition": f'attachment; filename="{code}-selection.json"'},
+            headers=attachment(f"{code}-selection.json"),
         )
 
     async def selection_csv(request: Request) -> Response:
@@ -340,7 +349,7 @@ def routes(
         return Response(
             to_csv(rows, columns),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{code}-selection.csv"'},
+            headers=attachment(f"{code}-selection.csv"),
         )
 
     async def committee_csv(request: Request) -> Response:
@@ -359,7 +368,7 @@ def routes(
         return Response(
             to_csv(rows, columns),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{code}-committee.csv"'},
+            headers=attachment(f"{code}-committee.csv"),
         )
 
     async def poll_results(request: Request) -> Response:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from townhall.model.agenda import Item, ItemKind
 from townhall.model.board_state import Board
+from townhall.model.text import printable
 
 if TYPE_CHECKING:
     from kiwipiepy import Kiwi
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
+PARENT_CHECK_S = 1.0  # how often the tokenizer's process looks for the server's
 CLOUD_SIZE = 60  # the most words a cloud holds, the most frequent first
 NOUNS = frozenset({"NNG", "NNP"})
 STEMS = frozenset({"VV", "VA", "VV-I", "VA-I", "VV-R", "VA-R"})  # read as their lemma
@@ -107,6 +111,19 @@ def _load() -> None:
     tokenizer()  # in the tokenizer's process, first thing
 
 
+def _follow_parent(parent: int) -> None:
+    """In the tokenizer's process: end it when the server's process has gone, however the server
+    ended (a signal re-raised after uvicorn's shutdown skips every exit hook), so no stopped
+    server leaves hundreds of MB behind."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
+
+
 def _tokenizer_process() -> ProcessPoolExecutor:
     """The server's one process that loads Kiwi and cuts every forum's answers. Kiwi holds the
     interpreter lock while it loads and cuts, so in a thread it would stall the event loop for
@@ -116,7 +133,10 @@ def _tokenizer_process() -> ProcessPoolExecutor:
     with _starting:
         if _pool is None:
             _pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_follow_parent,
+                initargs=(os.getpid(),),
             )
             _loaded = _pool.submit(_load)
         return _pool
@@ -141,7 +161,7 @@ async def in_tokenizer(function: Callable[[T], R], argument: T) -> R:
 
 def words_of(kiwi: Kiwi, text: str) -> tuple[str, ...]:
     """The words one answer holds, each once, in the order written."""
-    tokens = kiwi.tokenize(text)
+    tokens = kiwi.tokenize(printable(text))
     found: dict[str, None] = {}
     for i, token in enumerate(tokens):
         tag = token.tag
@@ -158,7 +178,8 @@ def words_of(kiwi: Kiwi, text: str) -> tuple[str, ...]:
             )
         else:
             continue
-        if word not in FUNCTION_WORDS:
+        # A "word" of nothing readable (a filler or format character the tokenizer kept) is none.
+        if word not in FUNCTION_WORDS and any(c.isalnum() for c in word):
             found[word] = None
     return tuple(found)
 

@@ -62,6 +62,9 @@ export class RankingBallot {
     this.clear.addEventListener("click", () => {
       this.order = [];
       this.update();
+      // The button hides itself with the order gone: the focus goes back to the first option,
+      // not to the page's start.
+      buttons[0].focus();
     });
     this.nodes = [
       el("div", { class: "rank-options" }, ...buttons),

@@ -284,7 +284,8 @@ function renderBoard() {
   const posts = board.posts;
   const shown = new Set(posts.map((post) => post.id));
   // The board's own copy is newer than what this phone last heard of its own posts.
-  for (const post of posts) if (myPosts.has(post.id)) myPosts.set(post.id, { ...post, board: item.id });
+  // (A word item's board names its shown answers by id and state only: the text stays this phone's.)
+  for (const post of posts) if (myPosts.has(post.id)) myPosts.set(post.id, { ...myPosts.get(post.id), ...post, board: item.id });
   for (const id of board.hidden ?? []) if (myPosts.has(id)) myPosts.get(id).state = "hidden";
   if (renderPhoneWords(item, board, myPosts)) {
     renderSending();

@@ -25,8 +25,8 @@ function renderScale(container, item, tally) {
       "li",
       { class: n > 0 && n === top ? "scale-col leader" : "scale-col", "data-option": option.id },
       el("span", { class: "scale-point", text: option.label }),
-      // The count and the share on two lines, so eleven narrow columns still hold them.
-      el("span", { class: "bar-count" }, el("span", { text: String(n) }), el("span", { text: `${share}%` })),
+      // Wraps after the dot where eleven narrow columns can't hold it on one line.
+      el("span", { class: "bar-count", text: `${n} · ${share}%` }),
       el("span", { class: "scale-track", "aria-hidden": "true" }, fill),
     );
   });

@@ -37,6 +37,7 @@ from townhall.model.events import (
     PostStateSet,
     UpvoteSet,
 )
+from townhall.model.text import printable
 
 NAME_MAX = 40
 POST_WINDOW_MS = 60_000
@@ -55,7 +56,7 @@ MAX_STORED_POSTS_PER_BOARD = 2000
 
 
 def check_post_text(board: Board, text: str) -> str:
-    text = text.strip()
+    text = printable(text).strip()
     if not text:
         raise refusals.empty_post()
     if len(text) > board.item.max_length:
@@ -64,7 +65,7 @@ def check_post_text(board: Board, text: str) -> str:
 
 
 def check_name(board: Board, name: str) -> str:
-    name = name.strip()
+    name = printable(name).strip()
     if board.item.names is NameMode.ANONYMOUS:
         return ""
     if board.item.names is NameMode.REQUIRED and not name:

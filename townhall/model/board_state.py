@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from townhall.model.agenda import Item
+from townhall.model.agenda import Item, ItemKind
 
 # What phones and the projector are sent of a board: the pinned post and these.
 SHOWN_TOP = 50  # the most agreed open posts
@@ -103,13 +103,22 @@ class Board:
         return post_id if post is not None and post.author == participant else None
 
     def view(self, *, full: bool) -> dict[str, Any]:
-        """The moderators' view has every post; the public view is bounded (see `shown`)."""
-        posts = list(self.posts.values()) if full else self.shown()
+        """The moderators' view has every post; the public view is bounded (see `shown`).
+
+        A word item's answers are shown to the room only as its cloud: the public view names
+        each shown answer by id and state alone, so that its author's phone can say it was
+        approved, and no one else reads its text (or the hidden words the cloud leaves out)."""
+        if not full and self.item.kind is ItemKind.WORDS:
+            shown = [p for p in self.posts.values() if p.state.public]
+            public = [{"id": p.id, "state": p.state.value} for p in shown]
+        else:
+            posts = list(self.posts.values()) if full else self.shown()
+            public = [p.view(full=full) for p in posts]
         view: dict[str, Any] = {
             "board": self.item.id,
             "version": self.version,
             "pinned": self.pinned,
-            "posts": [p.view(full=full) for p in posts],
+            "posts": public,
         }
         if not full:
             view["hidden"] = self.recently_hidden()

@@ -31,7 +31,10 @@ def routes(
         return StreamingResponse(
             book.lines(),
             media_type=MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{code}-record.jsonl"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{code}-record.jsonl"',
+                **NOT_STORED,
+            },
         )
 
     async def digest(request: Request) -> Response:
