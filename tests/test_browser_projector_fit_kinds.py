@@ -114,6 +114,7 @@ async def test_ranking_scale_and_cloud_fit_the_projector(
         order = ids[n:] + ids[:n]
         await ok(phone, "vote", {"poll": "rank", "choices": order, "op": f"v{n}"})
     await expect(screen.locator("#turnout")).to_have_text("3명 투표")
+    await expect(screen.locator("#turnout")).to_be_visible()
     await expect(screen.locator("#poll-options .poll-option")).to_have_count(8)
     await assert_fits(screen, "ranking-hidden", ["#poll-question", ".poll-option", "#turnout"])
     await ok(host, "results_show", {"poll": "rank"})

@@ -276,6 +276,11 @@ class ForumHub:
         await self.engine.refresh()
         forum = self.engine.forum
         actor = forum.actor_for(actor)
+        # Everything that waits comes first: from the state on, the reply is taken in one step,
+        # so no change broadcast meanwhile can reach the page before an older snapshot of it.
+        clouds = await self.clouds.clouds(forum.boards.boards)
+        presence = await self.engine.presence(self.presence()) if actor.role is Role.HOST else None
+        forum = self.engine.forum  # as it stands now, after the waits
         reply: dict[str, Any] = {
             "ok": True,
             "forum": self.forum_info,
@@ -283,14 +288,15 @@ class ForumHub:
             "now_ms": self.engine.clock(),
         }
         reply["boards"] = forum.board_views(actor.role)
-        await self.clouds.add_to(reply["boards"], forum.boards.boards)
+        for board_id, cloud in clouds.items():
+            reply["boards"][board_id]["cloud"] = cloud
         if actor.role is Role.PARTICIPANT:
             reply["mine"] = forum.my_ballots(actor.id)
             reply["my_upvotes"] = forum.boards.my_upvotes(actor.id)
             reply["my_posts"] = forum.boards.my_posts(actor.id)
             reply["eligibility"] = forum.codes.phone_view(actor)
         if actor.role is Role.HOST:
-            reply["presence"] = await self.engine.presence(self.presence())
+            reply["presence"] = presence
             if self.committee_links is None:
                 self.committee_links = member_links(
                     self.forum_info["join_url"],

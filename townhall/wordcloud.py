@@ -275,12 +275,13 @@ class WordClouds:
         self._answers[board.item.id] = cut
         return count_words((words for _, words in cut.values()), hidden, size)
 
-    async def add_to(self, views: dict[str, dict[str, Any]], boards: dict[str, Board]) -> None:
-        """Put each word board's cloud in its view, as `board` messages carry it."""
-        for board_id, view in views.items():
-            board = boards[board_id]
-            if is_words(board.item):
-                view["cloud"] = await self.cloud(board)
+    async def clouds(self, boards: dict[str, Board]) -> dict[str, list[list[Any]]]:
+        """Every word board's cloud, by board id, as `board` messages carry it."""
+        return {
+            board_id: await self.cloud(board)
+            for board_id, board in boards.items()
+            if is_words(board.item)
+        }
 
 
 def is_words(item: Item) -> bool:
