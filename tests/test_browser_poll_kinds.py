@@ -47,6 +47,8 @@ async def test_phones_vote_a_scale_and_a_ranking_by_tapping(browser: Browser, ki
     # The scale: a row of points with the ends' words; a tap and the vote.
     first = await phone(browser, kinds, errors)
     await expect(first.locator("#options .scale-ends")).to_contain_text("1: Not at all")
+    # The page's first look at the item (its options as text, for a slow network) is gone.
+    await expect(first.locator("#item-preview")).to_have_count(0)
     await first.locator("#options").get_by_text("4", exact=True).tap()
     await first.get_by_role("button", name="Vote").tap()
     await expect(first.locator("#vote-state")).to_contain_text("Your vote is counted")

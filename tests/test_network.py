@@ -184,6 +184,12 @@ async def test_the_phone_page_carries_the_current_item_and_stays_under_its_weigh
         assert f'<h1 id="item-title">{title}</h1>' in page.text
         steps = f"2 / {len(live.forum.programme.items)}"
         assert f'<p id="item-step" class="step">{steps}</p>' in page.text
+        # A poll shows its question and its options before the socket is up.
+        assert (await host.call("goto", {"item": "vote"}))["ok"]
+        poll_page = (await http.get(f"/j/{live.code}")).text
+        assert '<p class="question">Which proposal?</p>' in poll_page
+        for label in ("Proposal A", "Proposal B", "Proposal C"):
+            assert f"<li>{label}</li>" in poll_page
         weight = page.num_bytes_downloaded
         for url in named_files(page.text):
             weight += (

@@ -82,16 +82,22 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class NowOn:
-    """The current agenda item, as the phone's header shows it."""
+    """The current agenda item as a phone first shows it, before its socket connects: on a slow
+    network the page is read seconds before it is live."""
 
     step: str  # "2 / 5"
     title: str
+    question: str = ""  # a poll's or a word item's
+    options: tuple[str, ...] = ()  # a poll's option labels, as its ballot will list them
 
 
 def now_on(forum: Forum) -> NowOn:
     """Where `forum`'s agenda stands, as phone.js writes it once the state comes."""
     items = forum.programme.items
-    return NowOn(f"{forum.current + 1} / {len(items)}", items[forum.current].title)
+    item = items[forum.current]
+    poll = forum.polls.get(item.id)
+    options = tuple(o.label for o in poll.options) if poll is not None else ()
+    return NowOn(f"{forum.current + 1} / {len(items)}", item.title, item.question, options)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -59,6 +59,7 @@ const socket = connect(
 
 function applySnapshot(reply) {
   forum.setSnapshot(reply);
+  $("item-preview")?.remove(); // the page's first look at the item, now drawn live
   eligibility = reply.eligibility ?? null;
   mine = reply.mine ?? {};
   myUpvotes = new Set(Object.values(reply.my_upvotes ?? {}).flat());
