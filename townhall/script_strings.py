@@ -292,7 +292,6 @@ SCRIPT_STRINGS = {
     "ranking_hint": N_("Tap the options in your order, the one you prefer most first."),
     "ranking_your_order": N_("Your order"),
     "ranking_clear": N_("Start again"),
-    "ranking_placed": N_("{label}, placed {n}; tap to take it out"),
     "ranking_point": N_("1 point"),
     "ranking_points": N_("{n} points"),
     "ranking_method": N_(

@@ -45,7 +45,8 @@ export class RankingBallot {
     this.order = chosen.length === item.options.length ? [...chosen] : [];
     this.buttons = new Map();
     const buttons = item.options.map((option) => {
-      const place = el("span", { class: "rank-place", "aria-hidden": "true" });
+      // The place is part of the button's name ("2 Alpha", pressed): what is seen is what is read.
+      const place = el("span", { class: "rank-place" });
       const button = el(
         "button",
         { type: "button", class: "option rank-option", "data-option": option.id },
@@ -105,10 +106,6 @@ export class RankingBallot {
       const at = this.order.indexOf(id);
       button.place.textContent = at >= 0 ? String(at + 1) : "";
       button.setAttribute("aria-pressed", String(at >= 0));
-      button.setAttribute(
-        "aria-label",
-        at >= 0 ? t("ranking_placed", { label: labels.get(id), n: at + 1 }) : labels.get(id),
-      );
     }
     this.list.replaceChildren(...this.order.map((id) => el("li", { text: labels.get(id) })));
     this.clear.hidden = this.order.length === 0;
