@@ -8,7 +8,6 @@ not (yet) on it, by python-socketio's rooms.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -193,15 +192,18 @@ class Broadcaster:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task})  # its end; a cancellation of this stop still comes through
 
     async def _run(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=PRESENCE_REFRESH_S)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+                # that comes as the event is set, and `stop` would then wait for ever.
+                async with asyncio.timeout(PRESENCE_REFRESH_S):
+                    await self._wake.wait()
             except TimeoutError:
                 # Other workers' connections come and go without waking this one.
                 self._presence_dirty = True
