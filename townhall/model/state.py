@@ -58,16 +58,26 @@ class PollState:
         """Add (step 1) or take back (step -1) one ballot's choices, each with its weight (a
         ranking's Borda points, else 1), in all and, for a poll kept by group, in its group: the
         vote's path does no more for a poll that is not."""
-        weighted = tuple(zip(choices, poll_kinds.weights(self.item.choice, choices), strict=True))
-        for choice, weight in weighted:
-            self.counts[choice] += step * weight
+        # Only a ranking weighs its choices; a choice poll's vote builds nothing on its path.
+        weighted = (
+            tuple(zip(choices, poll_kinds.weights(self.item.choice, choices), strict=True))
+            if self.item.choice is ChoiceMode.RANKING
+            else None
+        )
+        counts = self.counts
+        if weighted is None:
+            for choice in choices:
+                counts[choice] += step
+        else:
+            for choice, weight in weighted:
+                counts[choice] += step * weight
         if not self.item.by_group:
             return
         in_group = self.group_counts.get(group)
         if in_group is None:
             in_group = self.group_counts[group] = dict.fromkeys(self.counts, 0)
         self.group_voters[group] = self.group_voters.get(group, 0) + step
-        for choice, weight in weighted:
+        for choice, weight in weighted or tuple((choice, 1) for choice in choices):
             in_group[choice] += step * weight
 
     def open(self, at_ms: int) -> None:
