@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -101,6 +102,9 @@ def now_on(forum: Forum) -> NowOn:
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+# A probe's answer is of this moment: no cache on the way keeps it.
+NOT_CACHED = {"cache-control": "no-store"}
 
 # Seconds added at random to a refused join's retry, so a crowd's retries do not come together.
 JOIN_RETRY_JITTER_S = 4
@@ -278,6 +282,16 @@ def site_routes(
         body = health()
         return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
+    async def livez(request: Request) -> Response:
+        """The process serves: its event loop answered. Whatever Redis is doing."""
+        return JSONResponse({"ok": True, "pid": os.getpid()}, headers=NOT_CACHED)
+
+    async def readyz(request: Request) -> Response:
+        """It can store changes now: every forum it has loaded can reach its engine."""
+        body = health()
+        ready = {"ok": body["ok"], "engine": body["engine"], "pid": body["pid"]}
+        return JSONResponse(ready, status_code=200 if body["ok"] else 503, headers=NOT_CACHED)
+
     async def socket_io_client(request: Request) -> Response:
         if not SOCKET_IO_CLIENT.exists():
             return Response("socket.io-client is not installed: run npm ci", status_code=500)
@@ -300,6 +314,8 @@ def site_routes(
         Route("/qr/{code}.svg", no_qr),
         Route("/lang/{lang}", set_language),
         Route("/healthz", healthz),
+        Route("/livez", livez),
+        Route("/readyz", readyz),
         Route(SOCKET_IO_PATH, socket_io_client),
         Route("/vendor/{name}", vendor),
         Mount(
