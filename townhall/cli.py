@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from townhall import draw_cli
 from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
 from townhall.console import cli as console_cli
+from townhall.logformat import PLAIN, uvicorn_log_config
 from townhall.model.agenda import ItemKind
 from townhall.programme import ProgrammeError, load_programme
 
@@ -87,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             public_url=args.public_url,
             redis_url=args.redis,
             workers=args.workers,
+            log_format=args.log_format,
         )
     except SettingsError as exc:
         print(f"townhall: {exc}", file=sys.stderr)
@@ -134,6 +137,9 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         "--redis", metavar="URL", help="share the forum through Redis: redis://HOST:PORT/DB"
     )
     parser.add_argument("--workers", type=int, help="worker processes on one port (needs --redis)")
+    parser.add_argument(
+        "--log-format", choices=("plain", "json"), help="plain lines (default) or JSON lines"
+    )
 
 
 def _stored_forum(parser: argparse.ArgumentParser) -> None:
@@ -234,6 +240,12 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_per_message_deflate": False,
         "ws": EngineIOWebSocket,
         "timeout_graceful_shutdown": 5,
+        # JSON lines: uvicorn's loggers too; plain: uvicorn's own terminal lines, as ever.
+        **(
+            {"log_config": uvicorn_log_config(settings.log_level, "json")}
+            if settings.log_format == "json"
+            else {}
+        ),
     }
 
 
@@ -245,9 +257,10 @@ def _serve(roomfiles: list[Path], settings: Settings) -> int:
     from townhall.engine import EngineError
     from townhall.transport.http_limits import raise_file_limit
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    if settings.log_format == "json":
+        logging.config.dictConfig(uvicorn_log_config(settings.log_level, "json"))
+    else:
+        logging.basicConfig(level=settings.log_level.upper(), format=PLAIN)
     # Before any worker starts: each inherits the limit, and each needs it whole.
     shortfall = raise_file_limit(settings.max_connections_per_address)
     if shortfall:

@@ -44,6 +44,9 @@ class Settings:
     # the forum by then is closed, so an idle Engine.IO session holds nothing for long.
     connect_timeout_ms: int = 20_000
     log_level: str = "info"
+    # The log's format: "plain" lines for a terminal, or "json", one object a line for a
+    # collector (townhall/logformat.py).
+    log_format: str = "plain"
     # Seconds a connection has to send a whole request head (request line and headers), on
     # connecting and after each response; one that trickles or stops is closed.
     header_timeout: float = 10.0
@@ -92,6 +95,8 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}REDIS_URL: {self.redis_url!r} is not a redis:// or redis+sentinel:// URL"
             )
+        if self.log_format not in ("plain", "json"):
+            raise SettingsError(f"{PREFIX}LOG_FORMAT: must be plain or json")
         if not 10 <= self.tick_ms <= 5000:
             raise SettingsError(f"{PREFIX}TICK_MS: must be from 10 to 5000 milliseconds")
         if not 0 <= self.join_rate <= 100_000:

@@ -118,7 +118,32 @@ class ForumHub:
                 await self.on_disconnect(sid)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        """Every event passes here: connection and rate checks, then one handler, one ack."""
+        """Every event passes here: connection and rate checks, then one handler, one ack; a
+        refusal is logged (at most one line per connection and code an interval), an accepted
+        message too at the debug level."""
+        ack = await self._handle(event, *args)
+        if isinstance(ack, dict) and event not in ("connect", "disconnect"):
+            self._log_outcome(args[0], event, ack)
+        return ack
+
+    def _log_outcome(self, sid: str, event: Any, ack: dict[str, Any]) -> None:
+        accepted = ack.get("ok") is True
+        level = logging.DEBUG if accepted else logging.INFO
+        if not log.isEnabledFor(level):
+            return
+        error = ack.get("error")
+        outcome = "ok" if accepted else str(error.get("code") if isinstance(error, dict) else "")
+        if not accepted and not limited.should_log(sid, f"refused:{outcome}"):
+            return
+        connection = self.connections.get(sid)
+        role = connection.actor.role.value if connection is not None else "client"
+        name = brief(event, 20) if isinstance(event, str) else "?"
+        fields = {"forum": self.forum_info.get("id"), "event": name, "role": role}
+        log.log(
+            level, "%s from a %s: %s", name, role, outcome, extra={**fields, "outcome": outcome}
+        )
+
+    async def _handle(self, event: str, *args: Any) -> Any:
         sid = args[0]
         # python-socketio also routes a client's own event named "connect" or "disconnect" here;
         # only the server's (a new sid, or one already marked as leaving) is the real thing.

@@ -1,0 +1,94 @@
+"""The JSON-lines log: one object a line with time, level, logger and message, and for a
+client's message its forum, event, role and outcome; a real `townhall serve --log-format json`
+logs a refused command so, and nothing in its log holds a cookie id, a key or a post's text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import TEST_ROOM, Endpoint, free_socket, wait_until
+from townhall.logformat import JsonLines
+
+
+def test_a_record_becomes_one_json_object() -> None:
+    record = logging.LogRecord("townhall.hub", logging.INFO, __file__, 1, "%s: %s", ("a", 1), None)
+    record.__dict__.update(forum="f", event="vote", role="participant", outcome="poll_not_open")
+    line = json.loads(JsonLines().format(record))
+    assert line == {
+        "time": line["time"],
+        "level": "info",
+        "logger": "townhall.hub",
+        "message": "a: 1",
+        "forum": "f",
+        "event": "vote",
+        "role": "participant",
+        "outcome": "poll_not_open",
+    }
+    assert line["time"].endswith("+00:00")
+
+
+async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
+    room = tmp_path / "room.toml"
+    room.write_text(TEST_ROOM, encoding="utf-8")
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    url = f"http://127.0.0.1:{port}"
+    errors = tmp_path / "stderr.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+    command = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--data-dir", str(tmp_path / "data"), "--log-format", "json"]
+    with errors.open("wb") as err:
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)  # noqa: ASYNC220
+    phone = Endpoint(url, "TEST42", "")
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+
+            async def up() -> bool:
+                try:
+                    return (await http.get("/livez")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            for _ in range(1500):
+                assert server.poll() is None, errors.read_text()
+                if await up():
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise AssertionError(f"the server did not come up: {errors.read_text()}")
+        client, cookie = await phone.phone()
+        refused = await client.call("goto", {"item": "vote"})
+        assert refused["error"]["code"] == "forbidden"
+        await client.call("post", {"board": "qna", "text": "비밀 질문 text", "op": "p1"})
+
+        def logged() -> list[dict[str, object]]:
+            return [json.loads(line) for line in errors.read_text().splitlines() if line]
+
+        await wait_until(
+            lambda: any(line.get("outcome") == "forbidden" for line in logged()),
+            "the refusal to be logged",
+        )
+    finally:
+        await phone.close_clients()
+        server.terminate()
+        server.wait(timeout=15)
+    lines = logged()  # every line is JSON: json.loads raised otherwise
+    (line,) = [line for line in lines if line.get("outcome") == "forbidden"]
+    assert {k: line[k] for k in ("level", "forum", "event", "role")} == {
+        "level": "info",
+        "forum": "test-forum",
+        "event": "goto",
+        "role": "participant",
+    }
+    assert any(line["logger"] == "uvicorn.error" for line in lines), "uvicorn's own lines too"
+    text = errors.read_text()
+    assert cookie not in text and "비밀 질문" not in text
