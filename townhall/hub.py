@@ -27,6 +27,9 @@ from townhall.wordcloud import WordClouds
 
 log = logging.getLogger(__name__)
 limited = LogLimiter(log)
+# Refusals whose cause is logged where it happens, in a line of its own (the engine's outage,
+# a bug's traceback): not again as a message's outcome.
+OWN_LINES = frozenset({"unavailable", "internal_error"})
 
 MAX_PAYLOAD_BYTES = 8 * 1024  # a 2,000-character post in Korean is about 6 KiB
 # The host's: an agenda item's notes (4,000 characters) in Korean are about 12 KiB, under the
@@ -119,8 +122,8 @@ class ForumHub:
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes here: connection and rate checks, then one handler, one ack; a
-        refusal is logged (at most one line per connection and code an interval), an accepted
-        message too at the debug level."""
+        refusal is logged (at most one line per code an interval), an accepted message too at
+        the debug level."""
         ack = await self._handle(event, *args)
         if isinstance(ack, dict) and event not in ("connect", "disconnect"):
             self._log_outcome(args[0], event, ack)
@@ -133,12 +136,17 @@ class ForumHub:
             return
         error = ack.get("error")
         outcome = "ok" if accepted else str(error.get("code") if isinstance(error, dict) else "")
-        if not accepted and not limited.should_log(sid, f"refused:{outcome}"):
+        if outcome in OWN_LINES:
+            return
+        # One line a code an interval for the whole forum: a hall of phones refused at once (a
+        # poll closing under their votes) is one line, not one a phone.
+        forum = self.forum_info.get("id")
+        if not accepted and not limited.should_log(f"forum:{forum}", f"refused:{outcome}"):
             return
         connection = self.connections.get(sid)
         role = connection.actor.role.value if connection is not None else "client"
         name = brief(event, 20) if isinstance(event, str) else "?"
-        fields = {"forum": self.forum_info.get("id"), "event": name, "role": role}
+        fields = {"forum": forum, "event": name, "role": role}
         log.log(
             level, "%s from a %s: %s", name, role, outcome, extra={**fields, "outcome": outcome}
         )
