@@ -154,7 +154,10 @@ class Broadcaster:
                 self._state_roles.update((Role.HOST, Role.SCREEN))
             elif isinstance(event, STATE_EVENTS):
                 self._state_roles.update(Role)
-                if isinstance(event, PollOptionsSet | OptionAdded):
+                # New options, or a tally newly shown to the room: the tally goes out too, so
+                # every role that may see it hears it as a `tally`, whichever tick the ballots
+                # went out on.
+                if isinstance(event, PollOptionsSet | OptionAdded | ResultsShown):
                     self._dirty_polls.add(event.poll)
                 if isinstance(event, ItemChanged):
                     # The board now on screen goes to phones and projector at once.
