@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from townhall import web
+from townhall import files, web
 from townhall.console import ensure_organiser_key, routes
 from townhall.console.directory import (
     DirectoryError,
@@ -123,7 +123,7 @@ class Console:
         assert key is not None
         self.key = key
         self.directory = MemoryDirectory()
-        templates = web.make_templates(web.ROOT / "templates", web.load_assets())
+        templates = web.make_templates(files.TEMPLATES, web.load_assets())
         app = Starlette(routes=routes(self.directory, self.store, BASE_URL, templates))
         self.asgi = SecurityHeaders(app)
 

@@ -15,7 +15,9 @@ import httpx
 
 from tests.conftest import Live
 from townhall.assets import IMMUTABLE, REVALIDATE
-from townhall.web import ROOT, load_assets
+from townhall.web import load_assets
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # What the phone's first visit may weigh, gzipped: the page and every file it names. Measured
 # at about 48 kB (loadtest/coldload.py); the Socket.IO client alone is 13 kB.

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 
-from townhall import console, web
+from townhall import console, files, web
 from townhall.addresses import Addresses, base_url
 from townhall.assets import GZIP_MINIMUM_BYTES
 from townhall.collector import Collector
@@ -127,7 +127,7 @@ def build_server(
     transports = ["websocket"] if shared else TRANSPORTS
     transport = SocketLayer(settings, transports)
     assets = web.load_assets()
-    templates = web.make_templates(web.ROOT / "templates", assets)
+    templates = web.make_templates(files.TEMPLATES, assets)
     base = base_url(settings)
     registry = open_registry(settings.engine_url, settings.data_dir)
     forums = Forums(settings, transport, registry, (templates, tuple(transports), base))

@@ -12,16 +12,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from townhall import draw_cli
+from townhall import draw_cli, files
 from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
 from townhall.console import cli as console_cli
 from townhall.logformat import PLAIN, uvicorn_log_config
 from townhall.model.agenda import ItemKind
 from townhall.programme import ProgrammeError, load_programme
-
-ROOMS = Path(__file__).resolve().parent.parent / "rooms"
-DEMO_ROOM = ROOMS / "small-library-open-forum.toml"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"townhall: {exc}", file=sys.stderr)
         return 2
-    roomfiles = [DEMO_ROOM] if args.command == "demo" else list(args.roomfiles)
+    roomfiles = [files.DEMO_ROOM] if args.command == "demo" else list(args.roomfiles)
     if args.command == "demo" and args.data_dir is None and "TOWNHALL_DATA_DIR" not in os.environ:
         settings = settings.override(data_dir=Path("data") / "demo")
     return _serve(roomfiles, settings)

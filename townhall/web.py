@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from townhall import i18n
+from townhall import files, i18n
 from townhall.assets import REVALIDATE, Assets, StaticServer
 from townhall.identity import COOKIE_MAX_AGE, Identities, read_cookie
 from townhall.model.agenda import Programme
@@ -28,14 +28,12 @@ from townhall.model.forum import Forum
 from townhall.ratelimit import AddressBuckets, address_key
 from townhall.script_strings import SCRIPT_STRINGS
 
-ROOT = Path(__file__).resolve().parent.parent
-SOCKET_IO_CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
 SOCKET_IO_PATH = "/vendor/socket.io.esm.min.js"
 
 
 def load_assets() -> Assets:
     """Townhall's static files and the Socket.IO client, versioned: once, at start."""
-    return Assets.build(ROOT / "static", {SOCKET_IO_PATH: SOCKET_IO_CLIENT})
+    return Assets.build(files.STATIC, {SOCKET_IO_PATH: files.SOCKET_IO_CLIENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +291,12 @@ def site_routes(
         return JSONResponse(ready, status_code=200 if body["ok"] else 503, headers=NOT_CACHED)
 
     async def socket_io_client(request: Request) -> Response:
-        if not SOCKET_IO_CLIENT.exists():
+        if not files.SOCKET_IO_CLIENT.exists():
             return Response("socket.io-client is not installed: run npm ci", status_code=500)
         return FileResponse(
-            SOCKET_IO_CLIENT, media_type="text/javascript", headers={"cache-control": REVALIDATE}
+            files.SOCKET_IO_CLIENT,
+            media_type="text/javascript",
+            headers={"cache-control": REVALIDATE},
         )
 
     async def vendor(request: Request) -> Response:
@@ -320,7 +320,7 @@ def site_routes(
         Route("/vendor/{name}", vendor),
         Mount(
             "/static",
-            app=StaticServer(assets, StaticFiles(directory=ROOT / "static")),
+            app=StaticServer(assets, StaticFiles(directory=files.STATIC)),
             name="static",
         ),
     ]

@@ -12,17 +12,17 @@ from typing import Any
 
 import tomli_w
 
+from townhall import files
 from townhall.candidates import CandidateError, load_candidates
 from townhall.console.agenda_form import ITEM_FIELDS, WEIGHTS, AgendaForm, Item
 from townhall.model.agenda import ItemKind, Programme
 from townhall.programme import parse_programme
 from townhall.programme_fields import FieldReader, ProgrammeError, read_toml
 
-ROOMS = Path(__file__).resolve().parent.parent.parent / "rooms"
 # The programmes a forum can start from: the seed's open forum and the large-scale variant.
 TEMPLATES = {
-    "small-library-open-forum": ROOMS / "small-library-open-forum.toml",
-    "policy-battle": ROOMS / "policy-battle.toml",
+    "small-library-open-forum": files.DEMO_ROOM,
+    "policy-battle": files.ROOMS / "policy-battle.toml",
 }
 # Fields that name a file beside the programme: a programme made in the console has no "beside".
 NAMED_FILES = (
