@@ -122,9 +122,15 @@ def shipped_rooms(rooms: Path) -> list[Path]:
     files = []
     for programme in sorted(rooms.glob("*.toml")):
         files.append(programme)
-        selection = tomllib.loads(programme.read_text(encoding="utf-8")).get("selection", {})
+        try:
+            selection = tomllib.loads(programme.read_text(encoding="utf-8")).get("selection", {})
+        except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
+            raise BundleError(f"{programme}: {exc}") from exc
         if "candidates_csv" in selection:
-            files.append(rooms / selection["candidates_csv"])
+            named = rooms / selection["candidates_csv"]
+            if not named.is_file():
+                raise BundleError(f"{programme} names {named.name}, which is not there")
+            files.append(named)
     return files
 
 
@@ -134,7 +140,9 @@ def bundle(root: Path, target: Path) -> None:
         name for name in (*COPIED, "rooms", "package-lock.json") if not (root / name).exists()
     ]
     if missing:
-        raise BundleError(f"{root} has no {', '.join(missing)}: build the wheel from a checkout")
+        raise BundleError(
+            f"{root} has no {', '.join(missing)}: build the wheel from a checkout or its sdist"
+        )
     shutil.rmtree(target, ignore_errors=True)  # nothing left over from an earlier build
     for name in COPIED:
         shutil.copytree(root / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
