@@ -79,7 +79,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_the_server_s_files_and_nothing_of_the_checkout_s_own(
     wheel: Path,
 ) -> None:
-    names = set(zipfile.ZipFile(wheel).namelist())
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        client = archive.read(BUNDLED + "vendor/socket.io.esm.min.js")
     shipped = [
         *(f.relative_to(ROOT) for d in ("templates", "static") for f in (ROOT / d).rglob("*")),
         *(f.relative_to(ROOT) for f in (ROOT / "rooms").glob("*.toml")),
@@ -92,7 +94,6 @@ def test_the_wheel_holds_the_server_s_files_and_nothing_of_the_checkout_s_own(
     ]
     assert not missing
     assert {"townhall/locale/ko/LC_MESSAGES/townhall.po", "townhall/engine/lua/vote.lua"} <= names
-    client = zipfile.ZipFile(wheel).read(BUNDLED + "vendor/socket.io.esm.min.js")
     assert client == (ROOT / "node_modules/socket.io-client/dist/socket.io.esm.min.js").read_bytes()
     assert BUNDLED + "vendor/socket.io-client.LICENSE" in names
     # Only the package and its metadata: no tests, no node_modules, no secrets from rooms/.
