@@ -29,11 +29,12 @@ from tests.retention_forum import (
     townhall,
     where,
 )
-from tests.test_record import hold_a_forum
+from tests.test_record import hold_a_forum, run_python
 from townhall.purge import PLACEHOLDER
 from townhall.purge_cli import last_activity
 
 ENGINES = ["memory", "redis"]
+RECOUNT = str(Path(__file__).parent / "record_recount.py")
 
 
 def record_of(args: list[str], out: Path) -> list[dict[str, Any]]:
@@ -92,6 +93,14 @@ async def test_a_purge_removes_texts_names_and_ids_and_the_record_still_verifies
     assert set(posts_created) <= set(purged["posts"])
     assert not any("plain" in line for line in after)
     report = verified(tmp_path / "after.jsonl")
+    # The recount written from docs/record.md alone agrees: the same tallies and result.
+    recounted = [
+        json.loads(run_python(RECOUNT, str(tmp_path / name)).stdout)
+        for name in ("before.jsonl", "after.jsonl")
+    ]
+    assert all(r["chain_ok"] and r["plain_ok"] and r["purges_ok"] for r in recounted)
+    assert recounted[0]["tallies"] == recounted[1]["tallies"]
+    assert recounted[0]["selections"] == recounted[1]["selections"]
     assert "plain texts against their hashes: 0" in report
     assert all(line["hash"] == before[n]["hash"] for n, line in enumerate(after[: len(before)]))
 
