@@ -15,7 +15,9 @@ from townhall.model.events import ForumPurged, PostCreated, PostEdited
 from townhall.record.chain import salted_sha256
 from townhall.record.pseudonyms import PSEUDONYM, Pseudonyms
 
-PLACEHOLDER = "[removed]"  # a purged post's text, in the forum's state and every export
+# A purged post's text, in the forum's state and every export: the same in every language, and
+# with no letter or digit, so no word cloud counts it.
+PLACEHOLDER = "[…]"
 # The fields of stored events that hold a participant id (a phone's cookie id, or a ballot
 # code's voter): model/events.py.
 ID_FIELDS = ("participant", "voter")

@@ -60,34 +60,29 @@ def run(args: argparse.Namespace) -> int:
 
 def _purge(stored: StoredForum, really: bool) -> bool:
     """Purge one forum (or, without `really`, say what a purge would remove); False on error."""
+    done: list[Purge] = []
+
+    def rewrite(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any] | None:
+        done.append(purge_log(records, secret, at))
+        return (done[-1].records, done[-1].ids) if done[-1].changed else None
+
     try:
-        secret = stored.secret()
-        at = now_ms()
-        if not really:
-            purge = purge_log(_log(stored), secret, at)
-            if not purge.changed:
-                print(f"{stored.where}: nothing left to purge")
-                return True
-            print(f"{stored.where}: a purge would remove {purge.summary()}")
-            print("  run again with --yes to purge; the record will still verify")
-            return True
-        done: list[Purge] = []
-
-        def rewrite(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any] | None:
-            purge = purge_log(records, secret, at)
-            done.append(purge)
-            return (purge.records, purge.ids) if purge.changed else None
-
-        changed = purge_stored(
-            stored.engine_url, stored.forum, stored.data_dir, rewrite, PLACEHOLDER
-        )
+        secret, at = stored.secret(), now_ms()
+        if really:
+            purge_stored(stored.engine_url, stored.forum, stored.data_dir, rewrite, PLACEHOLDER)
+        else:
+            rewrite(_log(stored))
     except EngineError as exc:
         print(f"townhall purge: {stored.where}: {exc}", file=sys.stderr)
         return False
-    if not changed:
+    purge = done[-1]  # each engine refuses a forum with no log before it rewrites anything
+    if not purge.changed:
         print(f"{stored.where}: nothing left to purge")
+    elif really:
+        print(f"{stored.where}: removed {purge.summary()}")
     else:
-        print(f"{stored.where}: removed {done[-1].summary()}")
+        print(f"{stored.where}: a purge would remove {purge.summary()}")
+        print("  run again with --yes to purge; the record will still verify")
     return True
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from townhall.config import REDIS_SCHEMES
-from townhall.engine.base import Engine, EngineError, Listener, Outcome
-from townhall.engine.journal_purge import Rewrite
+from townhall.engine.base import Engine, EngineError, Listener, Outcome, Rewrite
 from townhall.engine.registry import Registry
 from townhall.model.agenda import Programme
 

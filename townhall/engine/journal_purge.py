@@ -5,19 +5,14 @@ renamed over the old one). Records the purge leaves alone pack to the same bytes
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
-from townhall.engine.base import EngineError
+from townhall.engine.base import EngineError, Rewrite
 from townhall.engine.journal import Journal, JournalError
 from townhall.engine.lockfile import ForumLock
-
-# The purge itself (townhall/purge.py): the log's events as they are to be stored and each
-# participant id's replacement, or None if nothing is left to purge.
-Rewrite = Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], Mapping[str, str]] | None]
 
 
 def purge_journal(path: Path, forum_id: str, rewrite: Rewrite) -> bool:

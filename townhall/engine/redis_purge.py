@@ -14,8 +14,7 @@ import msgpack
 import redis
 from redis.exceptions import RedisError, WatchError
 
-from townhall.engine.base import EngineError
-from townhall.engine.journal_purge import Rewrite
+from townhall.engine.base import EngineError, Rewrite
 from townhall.engine.redis_connect import sync_connect
 from townhall.engine.redis_keys import RedisKeys
 from townhall.engine.redis_scripts import text
