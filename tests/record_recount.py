@@ -38,6 +38,19 @@ def recount(path: str) -> dict[str, Any]:
         for member in ("text", "name")
         if member in line["plain"]
     )
+    # A post's line leaves `plain` out only when a purge (`posts_purged`, or the operator's
+    # `forum_purged`) lists the post; and then every line of it does.
+    purged = {
+        post
+        for line in lines
+        if line.get("type") in ("posts_purged", "forum_purged")
+        for post in line["posts"]
+    }
+    out["purges_ok"] = all(
+        ("plain" in line) == (line["post"] not in purged)
+        for line in lines
+        if line.get("type") in ("post_created", "post_edited")
+    )
     programme: dict[str, Any] = {}
     promoted: dict[str, tuple[list[list[str]], list[int]]] = {}
     ballots: dict[str, dict[str, list[str]]] = {}

@@ -19,6 +19,7 @@ from townhall.model.events import (
     CodeRevoked,
     CommitteeScored,
     Event,
+    ForumPurged,
     ItemAdded,
     ItemChanged,
     LiveVoteRecorded,
@@ -93,7 +94,7 @@ STATE_EVENTS = (  # the forum's state, for every role
 HOST_STATE_EVENTS = (CodeRedeemed, CodeRevoked)
 # The projector's view changes (blanked by the host), and the host's; the phones' does not.
 SCREEN_STATE_EVENTS = (ScreenBlanked,)
-NOT_BROADCAST = (ServerStarted,)  # changes nothing a client sees: it is for the record
+NOT_BROADCAST = (ServerStarted, ForumPurged)  # changes nothing a client sees: for the record
 
 
 class Broadcaster:

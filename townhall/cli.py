@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from townhall import draw_cli, files
+from townhall import archive, draw_cli, files, purge_cli
 from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
 from townhall.console import cli as console_cli
@@ -62,12 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     codes_cli.arguments(commands.add_parser("codes", help=codes_cli.HELP))
     draw_cli.arguments(commands.add_parser("draw", help=draw_cli.HELP))
+    archive.arguments(commands.add_parser("archive", help=archive.HELP))
+    purge_cli.arguments(commands.add_parser("purge", help=purge_cli.HELP))
 
     args = parser.parse_args(argv)
     if args.command == "codes":
         return codes_cli.run(args)
     if args.command == "organiser-key":
         return _organiser_key(args)
+    if args.command in ("archive", "purge"):
+        return (archive.run if args.command == "archive" else purge_cli.run)(args)
     if args.command == "draw":
         return _printing(lambda: draw_cli.run(args))
     if args.command == "verify":

@@ -53,6 +53,9 @@ class Settings:
     # Connections one client address may hold at once, per worker; 0: no cap. Enough for a hall
     # of phones behind one NAT. Behind a reverse proxy every connection comes from the proxy.
     max_connections_per_address: int = 5000
+    # Days a forum's personal data is kept after its last activity; `townhall purge --expired`
+    # purges the forums past it (docs/operations.md, "Backups and retention"). 0: kept for ever.
+    retention_days: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -107,6 +110,8 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}CONNECT_TIMEOUT_MS: must be from 100 to 600000 milliseconds"
             )
+        if not 0 <= self.retention_days <= 36_500:
+            raise SettingsError(f"{PREFIX}RETENTION_DAYS: must be from 0 (keep) to 36500 days")
         if not 0.1 <= self.header_timeout <= 300:
             raise SettingsError(f"{PREFIX}HEADER_TIMEOUT: must be from 0.1 to 300 seconds")
         if self.max_connections_per_address < 0:
@@ -152,7 +157,13 @@ def _convert(name: str, key: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
-    if name in ("port", "tick_ms", "workers", "connect_timeout_ms", "max_connections_per_address"):
+    if name in (
+        "port",
+        "tick_ms",
+        "workers",
+        "connect_timeout_ms",
+        "max_connections_per_address",
+    ) or (name == "retention_days"):
         try:
             return int(raw)
         except ValueError:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from townhall.committee_sheet import committee_rows
 from townhall.model.forum import Forum
 
 CSV_COLUMNS = (
@@ -357,14 +358,7 @@ def routes(
         table = await selection(request)
         if isinstance(table, Response):
             return table
-        questions = len(table["rule"]["rubric"])
-        columns = ["member", "candidate", *(f"q{q}" for q in range(1, questions + 1))]
-        rows = [
-            {"member": member, "candidate": candidate}
-            | {f"q{q}": given.get(str(q), "") for q in range(1, questions + 1)}
-            for member, by_candidate in table["committee_scores"].items()
-            for candidate, given in by_candidate.items()
-        ]
+        columns, rows = committee_rows(table)
         return Response(
             to_csv(rows, columns),
             media_type="text/csv; charset=utf-8",

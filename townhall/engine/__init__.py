@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from townhall.config import REDIS_SCHEMES
-from townhall.engine.base import Engine, EngineError, Listener, Outcome
+from townhall.engine.base import Engine, EngineError, Listener, Outcome, Rewrite
 from townhall.engine.registry import Registry
 from townhall.model.agenda import Programme
 
@@ -19,7 +19,9 @@ __all__ = [
     "keep_secrets",
     "open_engine",
     "open_registry",
+    "purge_stored",
     "read_stored_log",
+    "stored_forums",
     "stored_secret",
 ]
 
@@ -85,6 +87,30 @@ def stored_log_warnings(url: str, forum_id: str, data_dir: Path) -> list[str]:
         f"{path}: the last record is torn from byte {torn} on (cut off mid-write, as by a"
         " crash): it is left out, so what was being stored there is not in the record"
     ]
+
+
+def purge_stored(
+    url: str, forum_id: str, data_dir: Path, rewrite: Rewrite, placeholder: str
+) -> bool:
+    """Rewrite the forum's stored log with `rewrite` (townhall/purge.py), and whatever else the
+    engine keeps of it to match, as one atomic change; False if `rewrite` changed nothing.
+    Raises EngineError while a server serves the forum."""
+    if _scheme(url) == "memory":
+        from townhall.engine.journal_purge import purge_journal
+
+        return purge_journal(data_dir / f"{forum_id}.journal", forum_id, rewrite)
+    from townhall.engine.redis_purge import purge_redis
+
+    return purge_redis(url, forum_id, rewrite, placeholder)
+
+
+def stored_forums(url: str, data_dir: Path) -> list[str]:
+    """The id of every forum with a log where the engine for `url` keeps forums."""
+    if _scheme(url) == "memory":
+        return sorted(path.stem for path in data_dir.glob("*.journal"))
+    from townhall.engine.redis_purge import forums_in_redis
+
+    return forums_in_redis(url)
 
 
 def stored_secret(url: str, forum_id: str, data_dir: Path) -> str:

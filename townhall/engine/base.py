@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -28,6 +28,10 @@ from townhall.model.statement import (
 )
 
 Listener = Callable[[Sequence[Event]], None]
+# A purge of a stored log (townhall/purge.py), which each engine stores its own way: the log's
+# events as they are to be stored and each participant id's replacement, or None if nothing is
+# left to purge.
+Rewrite = Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], Mapping[str, str]] | None]
 
 
 class EngineError(Exception):

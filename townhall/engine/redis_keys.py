@@ -46,6 +46,16 @@ class RedisKeys:
         return self._key("log")
 
     @property
+    def purging_log(self) -> str:
+        """Stream: a purged log being written (townhall/engine/redis_purge.py), then renamed to
+        `log` in the transaction that rewrites the rest."""
+        return self._key("log-purging")
+
+    def pattern(self, name: str) -> str:
+        """A SCAN pattern for one kind of key, as `posts:*` (ids never hold glob characters)."""
+        return self._key(name)
+
+    @property
     def control(self) -> str:
         """Hash: `version` (seq of the last host event), `current`, `timer_*`."""
         return self._key("control")

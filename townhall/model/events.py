@@ -126,6 +126,16 @@ class PostsPurged:
 
 
 @dataclass(frozen=True, slots=True)
+class ForumPurged:
+    """The operator purged the forum's personal data (`townhall purge`): the stored texts and
+    names of these posts were replaced, their salted hashes kept, so the record's lines hash as
+    before but leave the posts' `plain` out. The forum's state is otherwise unchanged."""
+
+    type: ClassVar[str] = "forum_purged"
+    posts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PollOptionsSet:
     """A poll's options, set from an idea board's most agreed posts."""
 
@@ -279,6 +289,7 @@ Event = (
     | PostPinned
     | PostsMerged
     | PostsPurged
+    | ForumPurged
     | PollOptionsSet
     | LiveVoteRecorded
     | CommitteeScored
@@ -327,7 +338,7 @@ def from_record(record: dict[str, Any]) -> Event:
     if cls is PollOptionsSet:
         values["options"] = tuple((str(o[0]), str(o[1])) for o in values["options"])
         values["agreements"] = tuple(int(a) for a in values.get("agreements", ()))
-    if cls is PostsPurged:
+    if cls is PostsPurged or cls is ForumPurged:
         values["posts"] = tuple(int(p) for p in values["posts"] or ())
     if cls is CommitteeScored:
         # An empty list may come back from Lua's msgpack as an empty map.

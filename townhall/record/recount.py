@@ -276,6 +276,8 @@ class Replay:
         self.purged.update(_int(post, "posts entry") for post in _list(event["posts"], "posts"))
         return []
 
+    _on_forum_purged = _on_posts_purged  # the operator's purge: it takes texts out alike
+
     def unpurged(self) -> list[tuple[int, str]]:
         """At the end: each post line without `plain` whose post no `posts_purged` line lists,
         for only a purge may leave a post's text out; and each that still has `plain` though its

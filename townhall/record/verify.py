@@ -48,6 +48,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "post_pinned": ("host", ("board", "post"), ()),
     "posts_merged": ("host", ("source", "target"), ()),
     "posts_purged": ("host", ("board", "posts"), ()),
+    "forum_purged": ("server", ("posts",), ()),
     "poll_options": ("host", ("poll", "options", "agreements"), ()),
     "live_vote": ("host", ("poll", "version", "counts"), ()),
     "committee_scored": ("committee", ("member", "candidate", "scores"), ()),

@@ -13,6 +13,7 @@ from townhall.model.events import (
     CodeRevoked,
     CommitteeScored,
     Event,
+    ForumPurged,
     ItemAdded,
     PollClosed,
     PostCreated,
@@ -40,11 +41,12 @@ class RecordError(ValueError):
 
 
 def purged_posts(records: Iterable[dict[str, Any]]) -> set[int]:
-    """Every post a `posts_purged` record removes; their text is left out of the record."""
+    """Every post a `posts_purged` or `forum_purged` record lists; their text is left out of
+    the record."""
     return {
         int(post)
         for record in records
-        if record.get("t") == PostsPurged.type
+        if record.get("t") in (PostsPurged.type, ForumPurged.type)
         for post in record.get("posts") or ()
     }
 
@@ -138,7 +140,7 @@ class RecordWriter:
             del fields["voter"]  # the actor: the phone is never named, only the code's voter
         elif isinstance(event, CodeRevoked):
             fields["voter"] = self.pseudonym(event.voter)
-        extra = self._extra(event, seq, fields)
+        extra = self._extra(event, seq, fields, record)
         line = {"seq": seq, "at": at, "type": event.type, "actor": self._actor(event)}
         return self.chain.link(line | fields | extra)
 
@@ -149,20 +151,23 @@ class RecordWriter:
             return {"role": "participant", "id": self.pseudonym(event.participant)}
         if isinstance(event, CommitteeScored):
             return {"role": "committee", "id": event.member}
-        if isinstance(event, ServerStarted):
-            return {"role": "server"}
+        if isinstance(event, ServerStarted | ForumPurged):
+            return {"role": "server"}  # the server, or its operator's `townhall purge`
         return {"role": "host"}
 
-    def _extra(self, event: Event, seq: int, fields: dict[str, Any]) -> dict[str, Any]:
+    def _extra(
+        self, event: Event, seq: int, fields: dict[str, Any], record: dict[str, Any]
+    ) -> dict[str, Any]:
         """What a line holds beyond the event's own `fields`, from which it takes the text that
-        the line holds only as hashes."""
+        the line holds only as hashes. A purged post's stored record keeps those hashes in
+        place of its text and name (townhall/purge.py)."""
         if isinstance(event, PostCreated):
             del fields["text"], fields["name"]
             salt = self.pseudonym.salt(seq)
             extra: dict[str, Any] = {
                 "post": seq,
-                "text_sha256": salted_sha256(salt, event.text),
-                "name_sha256": salted_sha256(salt, event.name),
+                "text_sha256": record.get("text_sha256") or salted_sha256(salt, event.text),
+                "name_sha256": record.get("name_sha256") or salted_sha256(salt, event.name),
             }
             if seq not in self.purged:
                 extra["plain"] = {"salt": salt, "text": event.text, "name": event.name}
@@ -170,7 +175,7 @@ class RecordWriter:
         if isinstance(event, PostEdited):
             del fields["text"]
             salt = self.pseudonym.salt(seq)
-            extra = {"text_sha256": salted_sha256(salt, event.text)}
+            extra = {"text_sha256": record.get("text_sha256") or salted_sha256(salt, event.text)}
             if event.post not in self.purged:
                 extra["plain"] = {"salt": salt, "text": event.text}
             return extra

@@ -31,7 +31,7 @@ local known = {
   poll_options = 2,
   live_vote = 0, committee_scored = 0, scoring_locked = 0, selection_published = 0,
   server_started = 0, shift = 0, screen_blanked = 0, code_revoked = 3,
-  item_added = 1, option_added = 1, wording = 1,
+  item_added = 1, option_added = 1, wording = 1, forum_purged = 0,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}

@@ -1,0 +1,188 @@
+"""`townhall purge` on each engine: a held forum's post texts, nicknames and participant ids
+are gone from what the engine stores, its record hashes as before and still verifies, every
+result is the same, a second purge changes nothing, and the server serves it again."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+
+from tests.conftest import Endpoint, serve
+from tests.retention_forum import (
+    FORUM,
+    NAMES,
+    PHONE_NAME,
+    TEXTS,
+    engine_settings,
+    forum_of,
+    hold,
+    participant_ids,
+    programme,
+    results,
+    stored_bytes,
+    townhall,
+    where,
+)
+from tests.test_record import hold_a_forum, run_python
+from townhall.purge import PLACEHOLDER
+from townhall.purge_cli import last_activity
+
+ENGINES = ["memory", "redis"]
+RECOUNT = str(Path(__file__).parent / "record_recount.py")
+
+
+def record_of(args: list[str], out: Path) -> list[dict[str, Any]]:
+    done = townhall("record", *args, "--forum", FORUM, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def assert_untouched_records_kept(path: Path, before: bytes) -> None:
+    """Every record a purge leaves alone (no text, name or participant id in it) is in the
+    rewritten journal byte for byte, the journal's own header first."""
+    unpacker = msgpack.Unpacker(io.BytesIO(before), raw=False)
+    after, start, kept = path.read_bytes(), 0, 0
+    for record in unpacker:
+        end = unpacker.tell()
+        if start == 0:
+            assert after.startswith(before[:end])
+        if not {"participant", "voter", "text", "name"} & set(record):
+            assert before[start:end] in after
+            kept += 1
+        start = end
+    assert kept > 10
+
+
+def verified(path: Path) -> str:
+    done = townhall("verify", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_purge_removes_texts_names_and_ids_and_the_record_still_verifies(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    more = engine_settings(engine, request)
+    data = tmp_path / "data"
+    args = where(engine, data, more)
+    await hold(data, more)
+    before = record_of(args, tmp_path / "before.jsonl")
+    counted = results(await forum_of(data, more))
+    ids = await participant_ids(data, more)
+    assert len(ids) == 5  # three by the host's engine calls, two phones
+    kept = stored_bytes(data, more)
+    journal = (data / f"{FORUM}.journal").read_bytes() if engine == "memory" else b""
+    for secret in (*TEXTS, PHONE_NAME, *ids):
+        assert secret.encode() in kept, "the test looks for what is there"
+
+    asked = townhall("purge", *args, "--forum", FORUM)  # no --yes: says what it would do
+    assert asked.returncode == 0, asked.stderr
+    assert "a purge would remove 5 post texts, 3 names, 5 participant ids" in asked.stdout
+    assert stored_bytes(data, more) == kept
+
+    done = townhall("purge", *args, "--forum", FORUM, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "removed 5 post texts, 3 names, 5 participant ids" in done.stdout
+    left = stored_bytes(data, more)
+    if engine == "memory":
+        assert_untouched_records_kept(data / f"{FORUM}.journal", journal)
+    for secret in (*TEXTS, PHONE_NAME, *ids):
+        assert secret.encode() not in left, f"{secret!r} is still stored"
+    forum = await forum_of(data, more)
+    posts = forum.boards.posts.values()
+    assert {(p.text, p.name, p.original) for p in posts} <= {
+        (PLACEHOLDER, "", ""),
+        (PLACEHOLDER, "", PLACEHOLDER),
+    }
+    assert not {p.name for p in posts} & set(NAMES)
+    assert results(forum) == counted
+
+    after = record_of(args, tmp_path / "after.jsonl")
+    assert [line["hash"] for line in after[: len(before)]] == [line["hash"] for line in before]
+    purged = after[-1]
+    assert purged["type"] == "forum_purged" and purged["actor"] == {"role": "server"}
+    posts_created = [line["seq"] for line in before if line.get("type") == "post_created"]
+    assert set(posts_created) <= set(purged["posts"])
+    assert not any("plain" in line for line in after)
+    report = verified(tmp_path / "after.jsonl")
+    # The recount written from docs/record.md alone agrees: the same tallies and result.
+    recounted = [
+        json.loads(run_python(RECOUNT, str(tmp_path / name)).stdout)
+        for name in ("before.jsonl", "after.jsonl")
+    ]
+    assert all(r["chain_ok"] and r["plain_ok"] and r["purges_ok"] for r in recounted)
+    assert recounted[0]["tallies"] == recounted[1]["tallies"]
+    assert recounted[0]["selections"] == recounted[1]["selections"]
+    assert "plain texts against their hashes: 0" in report
+    assert all(line["hash"] == before[n]["hash"] for n, line in enumerate(after[: len(before)]))
+
+    again = townhall("purge", *args, "--forum", FORUM, "--yes")  # harmless a second time
+    assert again.returncode == 0 and "nothing left to purge" in again.stdout, again.stderr
+    assert record_of(args, tmp_path / "again.jsonl") == after
+
+    # The server serves the purged forum again; it goes on from where it was.
+    async with serve(programme(), data, **more) as (served, url):
+        assert results(served.engine.forum) == counted
+        phone, _ = await Endpoint(url, served.keys.code, served.keys.host_key).phone()
+        snapshot = await phone.call("snapshot")
+        shown = snapshot["boards"]["panel"]["posts"]
+        assert shown and {post["text"] for post in shown} == {PLACEHOLDER}
+        ack = await phone.call("post", {"board": "panel", "text": "After the purge", "op": "n1"})
+        assert ack["ok"], ack
+        await phone.close()
+    later = record_of(args, tmp_path / "later.jsonl")
+    verified(tmp_path / "later.jsonl")
+    assert later[-1]["plain"]["text"] == "After the purge"  # a new post is on record in full
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_purge_is_refused_while_the_forum_is_served(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    more = engine_settings(engine, request)
+    data = tmp_path / "data"
+    args = where(engine, data, more)
+    async with serve(programme(), data, **more) as (served, _):
+        await hold_a_forum(served)
+        kept = stored_bytes(data, more)
+        refused = await asyncio.to_thread(townhall, "purge", *args, "--forum", FORUM, "--yes")
+        assert refused.returncode == 1
+        assert ("is in use" if engine == "memory" else "is being served") in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert stored_bytes(data, more) == kept
+
+
+def test_purge_names_what_is_wrong(tmp_path: Path) -> None:
+    unknown = townhall("purge", "--data-dir", str(tmp_path), "--forum", "nowhere", "--yes")
+    assert unknown.returncode == 1 and "nowhere" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    neither = townhall("purge", "--data-dir", str(tmp_path))
+    assert neither.returncode == 2 and "--forum ID" in neither.stderr
+    no_days = townhall("purge", "--data-dir", str(tmp_path), "--expired")
+    assert no_days.returncode == 1 and "TOWNHALL_RETENTION_DAYS" in no_days.stderr
+
+
+async def test_expired_purges_only_forums_past_the_retention_period(tmp_path: Path) -> None:
+    await hold(tmp_path, {})
+    args = ["--data-dir", str(tmp_path)]
+    recent = townhall("purge", *args, "--expired", "--days", "1", "--yes")
+    assert recent.returncode == 0 and "no forum is past the retention period" in recent.stdout
+    # Its events made a year and a day ago: past a year's retention.
+    journal = tmp_path / f"{FORUM}.journal"
+    records = list(msgpack.Unpacker(io.BytesIO(journal.read_bytes()), raw=False))
+    year = 366 * 86_400_000
+    aged = [r | {"at": r["at"] - year} if r.get("at") else r for r in records]
+    journal.write_bytes(b"".join(msgpack.packb(r) for r in aged))
+    assert last_activity(aged) < last_activity(records)
+    done = townhall("purge", *args, "--expired", "--days", "365", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert f"forum {FORUM!r}" in done.stdout and "removed 5 post texts" in done.stdout
+    again = townhall("purge", *args, "--expired", "--days", "365", "--yes")
+    assert "nothing left to purge" in again.stdout
