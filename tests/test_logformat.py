@@ -92,3 +92,39 @@ async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
     assert any(line["logger"] == "uvicorn.error" for line in lines), "uvicorn's own lines too"
     text = errors.read_text()
     assert cookie not in text and "비밀 질문" not in text
+
+
+async def test_the_plain_log_keeps_standard_output_for_the_addresses(tmp_path: Path) -> None:
+    """A service manager keeps the two apart: the addresses (with the host key) on standard
+    output, every log line, uvicorn's access lines included, on standard error."""
+    room = tmp_path / "room.toml"
+    room.write_text(TEST_ROOM, encoding="utf-8")
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    url = f"http://127.0.0.1:{port}"
+    out, errors = tmp_path / "stdout.log", tmp_path / "stderr.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+    command = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--data-dir", str(tmp_path / "data")]
+    with out.open("wb") as stdout, errors.open("wb") as stderr:
+        server = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)  # noqa: ASYNC220
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            for _ in range(1500):
+                assert server.poll() is None, errors.read_text()
+                try:
+                    if (await http.get("/livez")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.02)
+            else:
+                raise AssertionError(f"the server did not come up: {errors.read_text()}")
+            await wait_until(lambda: "GET /livez" in errors.read_text(), "the access line")
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    printed = out.read_text()
+    assert "Townhall is running" in printed and "#key=" in printed
+    assert "GET /livez" not in printed and "INFO" not in printed, printed

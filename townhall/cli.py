@@ -16,7 +16,7 @@ from townhall import archive, draw_cli, files, purge_cli
 from townhall.codes import cli as codes_cli
 from townhall.config import Settings, SettingsError
 from townhall.console import cli as console_cli
-from townhall.logformat import PLAIN, uvicorn_log_config
+from townhall.logformat import PLAIN, plain_uvicorn_log_config, uvicorn_log_config
 from townhall.model.agenda import ItemKind
 from townhall.programme import ProgrammeError, load_programme
 
@@ -241,11 +241,12 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_per_message_deflate": False,
         "ws": EngineIOWebSocket,
         "timeout_graceful_shutdown": 5,
-        # JSON lines: uvicorn's loggers too; plain: uvicorn's own terminal lines, as ever.
-        **(
-            {"log_config": uvicorn_log_config(settings.log_level, "json")}
+        # JSON lines: uvicorn's loggers too; plain: uvicorn's own terminal lines. Either way the
+        # log is on standard error, standard output only the addresses (docs/operations.md).
+        "log_config": (
+            uvicorn_log_config(settings.log_level, "json")
             if settings.log_format == "json"
-            else {}
+            else plain_uvicorn_log_config()
         ),
     }
 

@@ -7,6 +7,7 @@ What a line may hold is what its call passes; no call passes a cookie id, a key 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from datetime import UTC, datetime
@@ -33,6 +34,16 @@ class JsonLines(logging.Formatter):
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
+
+
+def plain_uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own terminal lines, as ever, but its access lines on standard error with the
+    rest of the log: standard output holds only the addresses printed at start."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
 
 
 def uvicorn_log_config(level: str, log_format: str) -> dict[str, Any]:
