@@ -15,7 +15,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 
-from townhall import console, files, web
+from townhall import console, files, web, wordcloud
 from townhall.addresses import Addresses, base_url
 from townhall.assets import GZIP_MINIMUM_BYTES
 from townhall.collector import Collector
@@ -197,6 +197,7 @@ def build_server(
             await transport.stop()
             await collector.stop()
             await forums.stop()
+            await wordcloud.stop_tokenizer()
 
     def opened_with(eio_sid: str) -> str | None:
         """The participant cookies the session's handshake carried, if it carried any."""

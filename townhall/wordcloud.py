@@ -143,6 +143,16 @@ def _tokenizer_process() -> ProcessPoolExecutor:
         return _pool
 
 
+async def stop_tokenizer() -> None:
+    """End the tokenizer's process with the server, its queues' semaphores released: ended by
+    the signal uvicorn re-raises, it would leave them to the resource tracker's warning."""
+    global _pool, _loaded
+    with _starting:
+        pool, _pool, _loaded = _pool, None, None
+    if pool is not None:
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
 def tokenizer_ready() -> bool:
     """Whether the tokenizer's process has loaded Kiwi, so a trip to it takes a millisecond."""
     return _loaded is not None and _loaded.done() and _loaded.exception() is None
