@@ -53,6 +53,10 @@ class Settings:
     # Connections one client address may hold at once, per worker; 0: no cap. Enough for a hall
     # of phones behind one NAT. Behind a reverse proxy every connection comes from the proxy.
     max_connections_per_address: int = 5000
+    # Prometheus metrics at /metrics (townhall/metrics.py); off: /metrics is not found.
+    metrics: bool = False
+    # If set, /metrics answers only `Authorization: Bearer <token>`.
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -115,6 +119,10 @@ class Settings:
             _check_public_url(self.public_url)
         if self.host_key and len(self.host_key) < 16:
             raise SettingsError(f"{PREFIX}HOST_KEY: use at least 16 characters")
+        if self.metrics_token and (len(self.metrics_token) < 16 or not _token(self.metrics_token)):
+            raise SettingsError(
+                f"{PREFIX}METRICS_TOKEN: use at least 16 letters, digits or -._~+/ characters"
+            )
         if self.secret and len(self.secret) < 32:
             raise SettingsError(f"{PREFIX}SECRET: use at least 32 characters")
         return self
@@ -141,6 +149,11 @@ def _check_public_url(url: str) -> None:
         raise SettingsError(f"{PREFIX}PUBLIC_URL: {url!r} has a space or a character URLs escape")
 
 
+def _token(text: str) -> bool:
+    """Whether `text` can be sent as an RFC 6750 bearer token as it is."""
+    return all(c.isascii() and (c.isalnum() or c in "-._~+/") for c in text.rstrip("="))
+
+
 def _convert(name: str, key: str, raw: str) -> Any:
     if name == "join_rate":
         try:
@@ -164,7 +177,7 @@ def _convert(name: str, key: str, raw: str) -> Any:
             raise SettingsError(f"{key}: {raw!r} is not a number of seconds") from None
     if name == "data_dir":
         return Path(raw)
-    if name in ("fast_broadcast", "lean_websocket"):
+    if name in ("fast_broadcast", "lean_websocket", "metrics"):
         if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
             raise SettingsError(f"{key}: {raw!r} is not on or off (1/0, true/false)")
         return raw.lower() in ("1", "true", "yes", "on")
