@@ -55,14 +55,14 @@ options = [{ id = "a", label = "A" }, { id = "b", label = "B" }, { id = "c", lab
 PACE_S = 0.25  # a phone's pace: inside its rate limit of 5 messages a second
 
 
-async def run(args: argparse.Namespace) -> dict[str, list[float]]:
+async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, list[float]]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(
         host="127.0.0.1",
         port=sock.getsockname()[1],
-        data_dir=Path(tempfile.mkdtemp(prefix="townhall-cost-")),
+        data_dir=data_dir,
         metrics=True,
         join_rate=0,
         max_connections_per_address=0,
@@ -153,7 +153,8 @@ def main() -> None:
     if args.hooks:
         hooks()
         return
-    per_vote = asyncio.run(run(args))
+    with tempfile.TemporaryDirectory(prefix="townhall-cost-") as data_dir:
+        per_vote = asyncio.run(run(args, Path(data_dir)))
     for half, values in per_vote.items():
         spread = ", ".join(f"{1e6 * v:.0f}" for v in values)
         print(
