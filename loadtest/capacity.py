@@ -8,6 +8,7 @@ connection, and conservation (final tally equals the phones' acked ballots).
 
     .venv/bin/python loadtest/capacity.py --phones 300 --rate 300 --seconds 20
     .venv/bin/python loadtest/capacity.py --phones 300 --rate 300 --seconds 20 --workers 2
+    .venv/bin/python loadtest/capacity.py --phones 100 --rate 200 --seconds 10 --metrics
 
 Traffic goes to 127.0.0.1 only; every loop is bounded by --seconds. For thousands of phones and
 the comparison with a Node socket.io peer, see loadtest/compare.py.
@@ -107,7 +108,7 @@ class Processes:
         self.work = Path(tempfile.mkdtemp(prefix="townhall-capacity-"))
         (self.work / "room.toml").write_text(ROOM, encoding="utf-8")
         self.redis: subprocess.Popen[bytes] | None = None
-        extra: list[str] = []
+        extra: list[str] = ["--metrics"] if args.metrics else []
         if args.workers > 1:
             redis_port = free_port()
             self.redis = subprocess.Popen(
@@ -136,7 +137,12 @@ class Processes:
                 except redis.ConnectionError:
                     time.sleep(0.02)
             client.close()
-            extra = ["--redis", f"redis://127.0.0.1:{redis_port}/0", "--workers", str(args.workers)]
+            extra += [
+                "--redis",
+                f"redis://127.0.0.1:{redis_port}/0",
+                "--workers",
+                str(args.workers),
+            ]
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
         env["TOWNHALL_LOG_LEVEL"] = "warning"
@@ -281,6 +287,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300, help="votes per second, all phones")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--metrics", action="store_true", help="the server with /metrics on")
     args = parser.parse_args()
     if args.rate / args.phones > 4:
         parser.error("each phone may send at most 5 messages a second: add phones")

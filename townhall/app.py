@@ -15,7 +15,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 
-from townhall import console, files, web, wordcloud
+from townhall import console, files, metrics, metrics_http, web, wordcloud
 from townhall.addresses import Addresses, base_url
 from townhall.assets import GZIP_MINIMUM_BYTES
 from townhall.collector import Collector
@@ -23,6 +23,7 @@ from townhall.config import Settings, SettingsError
 from townhall.console import ensure_organiser_key
 from townhall.dispatch import Dispatcher
 from townhall.engine import Engine, EngineError, open_registry
+from townhall.engine.registry import ForumState
 from townhall.forums.directory import ForumDirectory
 from townhall.forums.held import Forums
 from townhall.forums.keystore import RegistryKeyStore
@@ -32,6 +33,7 @@ from townhall.hub import ForumHub
 from townhall.identity import participant_cookies
 from townhall.keys import ForumKeys
 from townhall.loglimit import shorten_access_log
+from townhall.metrics_sampler import Sampler
 from townhall.model.agenda import Programme
 from townhall.model.commands import Role
 from townhall.ratelimit import AddressBuckets
@@ -148,11 +150,18 @@ def build_server(
         joins=AddressBuckets(settings.join_rate, settings.join_burst),
     )
 
+    def connections() -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for runtime in forums.runtimes.values():
+            counts.update(runtime.hub.presence())
+        return counts
+
+    def forums_open() -> int:
+        return sum(runtime.state is ForumState.OPEN for runtime in forums.runtimes.values())
+
     def health() -> dict[str, Any]:
         runtimes = list(forums.runtimes.values())
-        connections: Counter[str] = Counter()
-        for runtime in runtimes:
-            connections.update(runtime.hub.presence())
+        held = connections()
         return {
             "ok": all(runtime.engine.available for runtime in runtimes),
             "engine": "redis" if settings.shared else "memory",
@@ -161,7 +170,7 @@ def build_server(
                 runtime.id: {"seq": runtime.engine.forum.seq, "state": runtime.state.value}
                 for runtime in runtimes
             },
-            "connections": {role.value: connections[role.value] for role in Role},
+            "connections": {role.value: held[role.value] for role in Role},
         }
 
     @contextlib.asynccontextmanager
@@ -182,6 +191,9 @@ def build_server(
             raise EngineError("; ".join(forums.faults.values()))
         collector = Collector(forums.activity)
         collector.start()
+        if sampler is not None:
+            metrics.enable()
+            sampler.start()
         state = transport.start()
         if on_ready is not None:
             on_ready(
@@ -196,6 +208,9 @@ def build_server(
         finally:
             await transport.stop()
             await collector.stop()
+            if sampler is not None:
+                await sampler.stop()
+                metrics.disable()
             await forums.stop()
             await wordcloud.stop_tokenizer()
 
@@ -209,6 +224,10 @@ def build_server(
         *console.routes(ForumDirectory(forums), keystore, base, templates),
         *web.site_routes(pages, assets, health, forums.has_code, forums.is_closed),
     ]
+    sampler = None
+    if settings.metrics:
+        sampler = Sampler(metrics.defined(), connections, forums_open)
+        routes.append(metrics_http.route(settings.metrics_token, sampler.sample))
     starlette_app = Starlette(routes=routes, lifespan=lifespan)
     # Pages and exports are gzipped for a browser that takes it (streamed exports chunk by
     # chunk); the Socket.IO endpoint is not, being outside; static files come gzipped already.

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
+from townhall import metrics
 from townhall.engine import Engine
 from townhall.model.commands import BOARD_MODERATORS, Role
 from townhall.model.events import (
@@ -212,11 +214,15 @@ class Broadcaster:
                 # Other workers' connections come and go without waking this one.
                 self._presence_dirty = True
             self._wake.clear()
+            instruments = metrics.active
+            started = time.perf_counter() if instruments is not None else 0.0
             try:
                 await self.flush()
             except Exception:
                 # One failed send must not end every broadcast for the rest of the forum.
                 log.exception("broadcast failed; carrying on")
+            if instruments is not None:
+                instruments.broadcast_seconds.observe(time.perf_counter() - started)
             await asyncio.sleep(self.tick_s)
 
     async def flush(self) -> None:

@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             redis_url=args.redis,
             workers=args.workers,
             log_format=args.log_format,
+            metrics=args.metrics,
         )
     except SettingsError as exc:
         print(f"townhall: {exc}", file=sys.stderr)
@@ -140,6 +141,9 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="worker processes on one port (needs --redis)")
     parser.add_argument(
         "--log-format", choices=("plain", "json"), help="plain lines (default) or JSON lines"
+    )
+    parser.add_argument(
+        "--metrics", action="store_true", default=None, help="Prometheus metrics at /metrics"
     )
 
 
@@ -303,6 +307,7 @@ def _serve_workers(
     """N worker processes on one port, each building its own app from the environment."""
     import uvicorn
 
+    from townhall import metrics_http
     from townhall.addresses import Addresses, base_url
     from townhall.console import ensure_organiser_key
     from townhall.engine import open_registry
@@ -317,6 +322,7 @@ def _serve_workers(
         "DATA_DIR": str(settings.data_dir),
         "PUBLIC_URL": settings.public_url,
         "WORKERS": str(settings.workers),
+        "METRICS": "1" if settings.metrics else "0",
     }.items():
         os.environ[f"TOWNHALL_{name}"] = value
     for programme, _ in rooms:
@@ -325,7 +331,8 @@ def _serve_workers(
     registry = open_registry(settings.engine_url, settings.data_dir)
     made = ensure_organiser_key(RegistryKeyStore(registry))  # once, before any worker
     _print_console(f"{base_url(settings)}/admin", made)
-    uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
+    with metrics_http.shared_by_workers(settings.metrics):
+        uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
     return 0
 
 

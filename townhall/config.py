@@ -56,6 +56,10 @@ class Settings:
     # Days a forum's personal data is kept after its last activity; `townhall purge --expired`
     # purges the forums past it (docs/operations.md, "Backups and retention"). 0: kept for ever.
     retention_days: int = 0
+    # Prometheus metrics at /metrics (townhall/metrics.py); off: /metrics is not found.
+    metrics: bool = False
+    # If set, /metrics answers only `Authorization: Bearer <token>`.
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -120,6 +124,10 @@ class Settings:
             _check_public_url(self.public_url)
         if self.host_key and len(self.host_key) < 16:
             raise SettingsError(f"{PREFIX}HOST_KEY: use at least 16 characters")
+        if self.metrics_token and (len(self.metrics_token) < 16 or not _token(self.metrics_token)):
+            raise SettingsError(
+                f"{PREFIX}METRICS_TOKEN: use at least 16 letters, digits or -._~+/ characters"
+            )
         if self.secret and len(self.secret) < 32:
             raise SettingsError(f"{PREFIX}SECRET: use at least 32 characters")
         return self
@@ -146,24 +154,26 @@ def _check_public_url(url: str) -> None:
         raise SettingsError(f"{PREFIX}PUBLIC_URL: {url!r} has a space or a character URLs escape")
 
 
+def _token(text: str) -> bool:
+    """Whether `text` can be sent as an RFC 6750 bearer token as it is."""
+    return all(c.isascii() and (c.isalnum() or c in "-._~+/") for c in text.rstrip("="))
+
+
 def _convert(name: str, key: str, raw: str) -> Any:
     if name == "join_rate":
         try:
             return float(raw)
         except ValueError:
             raise SettingsError(f"{key}: {raw!r} is not a number") from None
-    if name == "join_burst":
-        try:
-            return int(raw)
-        except ValueError:
-            raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
     if name in (
+        "join_burst",
+        "retention_days",
         "port",
         "tick_ms",
         "workers",
         "connect_timeout_ms",
         "max_connections_per_address",
-    ) or (name == "retention_days"):
+    ):
         try:
             return int(raw)
         except ValueError:
@@ -175,7 +185,7 @@ def _convert(name: str, key: str, raw: str) -> Any:
             raise SettingsError(f"{key}: {raw!r} is not a number of seconds") from None
     if name == "data_dir":
         return Path(raw)
-    if name in ("fast_broadcast", "lean_websocket"):
+    if name in ("fast_broadcast", "lean_websocket", "metrics"):
         if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
             raise SettingsError(f"{key}: {raw!r} is not on or off (1/0, true/false)")
         return raw.lower() in ("1", "true", "yes", "on")

@@ -6,12 +6,14 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
 
+from townhall import metrics
 from townhall.committee_links import member_links
 from townhall.engine import Engine, EngineError
 from townhall.identity import Identities
@@ -123,10 +125,15 @@ class ForumHub:
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes here: connection and rate checks, then one handler, one ack; a
         refusal is logged (at most one line per code an interval), an accepted message too at
-        the debug level."""
+        the debug level; with metrics on, each is counted by outcome and its ack timed."""
+        instruments = metrics.active
+        started = time.perf_counter() if instruments is not None else 0.0
         ack = await self._handle(event, *args)
         if isinstance(ack, dict) and event not in ("connect", "disconnect"):
             self._log_outcome(args[0], event, ack)
+            if instruments is not None:
+                name = event if isinstance(event, str) else "unknown"
+                instruments.message(name, outcome_of(ack), time.perf_counter() - started)
         return ack
 
     def _log_outcome(self, sid: str, event: Any, ack: dict[str, Any]) -> None:
@@ -134,8 +141,7 @@ class ForumHub:
         level = logging.DEBUG if accepted else logging.INFO
         if not log.isEnabledFor(level):
             return
-        error = ack.get("error")
-        outcome = "ok" if accepted else str(error.get("code") if isinstance(error, dict) else "")
+        outcome = outcome_of(ack)
         if outcome in OWN_LINES:
             return
         # One line a code an interval for the whole forum: a hall of phones refused at once (a
@@ -343,6 +349,14 @@ class ForumHub:
         if actor.role is Role.COMMITTEE:
             reply["committee"] = forum.committee_view(actor.id)
         return reply
+
+
+def outcome_of(ack: dict[str, Any]) -> str:
+    """ "ok", or the code of the refusal an ack carries."""
+    if ack.get("ok") is True:
+        return "ok"
+    error = ack.get("error")
+    return str(error.get("code") if isinstance(error, dict) else "")
 
 
 def too_large(sent: int, event: str, data: Any, limit: int = MAX_PAYLOAD_BYTES) -> bool:

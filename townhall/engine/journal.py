@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from townhall import metrics
 from townhall.model.agenda import Programme
 from townhall.model.events import from_record
 from townhall.model.forum import Forum
@@ -114,10 +116,14 @@ class Journal:
         if self._fd is None:
             raise JournalError("journal is not open")
         data = b"".join(self._packer.pack(r) for r in records)
+        instruments = metrics.active
+        started = time.perf_counter() if instruments is not None else 0.0
         try:
             written = os.write(self._fd, data)
         except OSError as exc:
             raise JournalError(f"{self.path}: cannot write: {exc.strerror}") from exc
+        if instruments is not None:
+            instruments.journal_write.observe(time.perf_counter() - started)
         if written != len(data):
             # A short write leaves a torn record; cut it so the journal stays whole.
             os.ftruncate(self._fd, os.lseek(self._fd, 0, os.SEEK_END) - written)
@@ -128,7 +134,11 @@ class Journal:
         with self._lock:
             if self._fd is not None and self.dirty:
                 self.dirty = False
+                instruments = metrics.active
+                started = time.perf_counter()
                 os.fsync(self._fd)
+                if instruments is not None:
+                    instruments.journal_fsync.observe(time.perf_counter() - started)
 
     def close(self) -> None:
         self.fsync()

@@ -17,6 +17,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.sentinel import Sentinel
 
+from townhall.engine.redis_timing import TimedRedis
+
 
 @dataclass(frozen=True, slots=True)
 class SentinelTarget:
@@ -86,7 +88,7 @@ def async_connect(url: str, **options: Any) -> AsyncConnection:
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=POOL_SIZE, timeout=options.get("socket_timeout"), **options
         )
-        return AsyncConnection(aioredis.Redis.from_pool(pool))  # closing the client closes it
+        return AsyncConnection(TimedRedis.from_pool(pool))  # closing the client closes it
     target = parse_sentinel_url(url)
     timeout = {"socket_timeout": options.get("socket_timeout")}
     sentinel = AsyncSentinel(target.sentinels, sentinel_kwargs=timeout, **timeout)
@@ -97,6 +99,7 @@ def async_connect(url: str, **options: Any) -> AsyncConnection:
         db=target.db,
         password=target.password,
         max_connections=POOL_SIZE * 4,
+        redis_class=TimedRedis,
         **options,
     )
     return AsyncConnection(client, sentinel)
