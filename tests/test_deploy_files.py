@@ -3,7 +3,9 @@ and the proxy's numbers still cover what Townhall needs (docs/deployment.md)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import tomllib
 from pathlib import Path
 
 from townhall.cli import uvicorn_options
@@ -11,7 +13,8 @@ from townhall.config import Settings
 from townhall.transport.http_limits import files_wanted
 from townhall.transport.layer import SocketLayer
 
-DEPLOY = Path(__file__).resolve().parent.parent / "docs" / "deploy"
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "docs" / "deploy"
 
 
 def _values(path: Path, pattern: str) -> list[str]:
@@ -64,3 +67,37 @@ def test_the_proxy_waits_longer_than_a_quiet_connection_lasts() -> None:
     assert "proxy_set_header Host $http_host;" in site
     assert "location = /metrics" in site
     assert _values(DEPLOY / "Caddyfile", r"^\s*respond /metrics 403$")
+
+
+def test_the_image_builds_the_wheel_from_what_the_build_reads_and_keeps_no_source() -> None:
+    spec = importlib.util.spec_from_file_location("townhall_setup", ROOT / "setup.py")
+    assert spec is not None and spec.loader is not None
+    setup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(setup)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    read_by_the_build = {
+        "pyproject.toml",
+        "setup.py",
+        "MANIFEST.in",
+        project["readme"],
+        "package-lock.json",
+        "townhall",
+        "rooms",
+        *setup.COPIED,
+    }
+    wheel_stage, image = (
+        (DEPLOY / "Containerfile").read_text(encoding="utf-8").split("\nFROM ${BASE}\n")
+    )
+    copied = {
+        source.split("/")[0]
+        for line in re.findall(r"^COPY (.+)$", wheel_stage, flags=re.MULTILINE)
+        for source in line.split()[:-1]
+    }
+    assert read_by_the_build <= copied, read_by_the_build - copied
+    # The image gets the lock and the wheel as mounts for the install step alone: no checkout.
+    assert not re.findall(r"^(COPY|ADD) ", image, flags=re.MULTILINE)
+    install = " ".join(image.replace("\\\n", " ").split())  # continuation lines joined
+    assert (
+        "pip install --no-cache-dir --require-hashes -r /run/townhall/requirements.lock" in install
+    )
+    assert "pip install --no-cache-dir --no-deps /run/townhall/dist/townhall-" in install
