@@ -68,6 +68,8 @@ async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
                 await asyncio.sleep(0.02)
             else:
                 raise AssertionError(f"the server did not come up: {errors.read_text()}")
+            # A metrics token put in the address by mistake: refused, and kept out of the log.
+            assert (await http.get("/metrics?token=metrics-token-in-the-url")).status_code == 404
         client, cookie = await phone.phone()
         refused = await client.call("goto", {"item": "vote"})
         assert refused["error"]["code"] == "forbidden"
@@ -95,6 +97,7 @@ async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
     assert any(line["logger"] == "uvicorn.error" for line in lines), "uvicorn's own lines too"
     text = errors.read_text()
     assert cookie not in text and "비밀 질문" not in text
+    assert "GET /metrics?… HTTP/1.1" in text and "metrics-token-in-the-url" not in text
 
 
 async def test_the_plain_log_keeps_standard_output_for_the_addresses(tmp_path: Path) -> None:
