@@ -13,8 +13,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import TEST_ROOM, Endpoint, free_socket, wait_until
+from tests.processes import ServerProcess
+from townhall.config import Settings, SettingsError
 from townhall.logformat import JsonLines
 
 
@@ -65,6 +68,8 @@ async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
                 await asyncio.sleep(0.02)
             else:
                 raise AssertionError(f"the server did not come up: {errors.read_text()}")
+            # A metrics token put in the address by mistake: refused, and kept out of the log.
+            assert (await http.get("/metrics?token=metrics-token-in-the-url")).status_code == 404
         client, cookie = await phone.phone()
         refused = await client.call("goto", {"item": "vote"})
         assert refused["error"]["code"] == "forbidden"
@@ -92,6 +97,7 @@ async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
     assert any(line["logger"] == "uvicorn.error" for line in lines), "uvicorn's own lines too"
     text = errors.read_text()
     assert cookie not in text and "비밀 질문" not in text
+    assert "GET /metrics?… HTTP/1.1" in text and "metrics-token-in-the-url" not in text
 
 
 async def test_the_plain_log_keeps_standard_output_for_the_addresses(tmp_path: Path) -> None:
@@ -128,3 +134,45 @@ async def test_the_plain_log_keeps_standard_output_for_the_addresses(tmp_path: P
     printed = out.read_text()
     assert "Townhall is running" in printed and "#key=" in printed
     assert "GET /livez" not in printed and "INFO" not in printed, printed
+
+
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+async def test_workers_log_in_the_format_one_process_does(
+    log_format: str, tmp_path: Path, redis_url: str
+) -> None:
+    """Under `--workers 2` the workers' own lines, Townhall's included, are in the chosen
+    format: `LEVEL logger: message`, or one JSON object a line."""
+    room = tmp_path / "room.toml"
+    room.write_text(TEST_ROOM, encoding="utf-8")
+    server = ServerProcess(
+        room, tmp_path / "data", "--redis", redis_url, "--workers", "2", "--log-format", log_format
+    )
+    await server.start()
+    try:
+        await server.wait_healthy(pids=2)
+        forum = server.endpoint()
+        client, _ = await forum.phone()
+        assert (await client.call("goto", {"item": "vote"}))["error"]["code"] == "forbidden"
+        refusal = "goto from a participant: forbidden"
+        await wait_until(lambda: refusal in server.output(), "the refusal to be logged")
+        await forum.close_clients()
+    finally:
+        server.stop()
+    # Standard output's addresses are in the same file here: they start with neither.
+    logged = [line for line in server.output().splitlines() if line.startswith(("{", "INFO"))]
+    if log_format == "plain":
+        assert f"INFO townhall.hub: {refusal}" in logged
+        assert "INFO:     Started server process" in server.output(), "uvicorn's own, as ever"
+    else:
+        lines = [json.loads(line) for line in logged if line.startswith("{")]
+        assert not [line for line in logged if not line.startswith("{")]
+        loggers = {entry["logger"] for entry in lines}
+        assert {"townhall.hub", "uvicorn.error", "uvicorn.access"} <= loggers
+        (line,) = [line for line in lines if line.get("outcome") == "forbidden"]
+        assert line["role"] == "participant" and line["forum"] == "test-forum"
+
+
+def test_an_unknown_log_level_is_refused_by_name() -> None:
+    assert Settings.from_env({"TOWNHALL_LOG_LEVEL": "DEBUG"}).log_level == "DEBUG"
+    with pytest.raises(SettingsError, match="TOWNHALL_LOG_LEVEL: 'loud' is not one of"):
+        Settings.from_env({"TOWNHALL_LOG_LEVEL": "loud"})

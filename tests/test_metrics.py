@@ -3,6 +3,9 @@ and names no one."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -80,6 +83,8 @@ async def test_one_process_counts_votes_refusals_connections_and_timings(
         bad = await first.call("vote", {"poll": "vote", "choices": ["nope"], "op": "bad"})
         malformed = await first.call("vote", {"poll": "vote"})
         unknown = await first.call("no_such_event", {})
+        # A client's own events by the names of the server's: refused, and counted as any other.
+        named = [await first.call(name, {}) for name in ("connect", "disconnect")]
         assert (await host.call("poll_close", {"poll": "vote"}))["ok"]
         late = [
             await phone.call("vote", {"poll": "vote", "choices": ["c"], "op": "late"})
@@ -90,7 +95,7 @@ async def test_one_process_counts_votes_refusals_connections_and_timings(
             "unknown_option",
             "invalid_payload",
         ]
-        assert unknown["error"]["code"] == "unknown_event"
+        assert [ack["error"]["code"] for ack in (unknown, *named)] == ["unknown_event"] * 3
         assert {ack["error"]["code"] for ack in late} == {"poll_not_open"}
 
         # The loop's lag and the collector's pauses are sampled every half second.
@@ -101,7 +106,7 @@ async def test_one_process_counts_votes_refusals_connections_and_timings(
         assert scraped.value(MESSAGES, event="vote", outcome="unknown_option") == 1
         assert scraped.value(MESSAGES, event="vote", outcome="invalid_payload") == 1
         assert scraped.value(MESSAGES, event="vote", outcome="poll_not_open") == 2
-        assert scraped.value(MESSAGES, event="unknown", outcome="unknown_event") == 1
+        assert scraped.value(MESSAGES, event="unknown", outcome="unknown_event") == 3
         assert scraped.value(MESSAGES, event="goto", outcome="ok") == 1
         assert scraped.value(MESSAGES, event="poll_close", outcome="ok") == 1
         assert scraped.value("townhall_ack_seconds_count", event="vote") == 10
@@ -121,3 +126,54 @@ async def test_one_process_counts_votes_refusals_connections_and_timings(
         assert gone.value("townhall_connections", role="host") == 0
     finally:
         server.stop()
+
+
+OLD_RUN = """
+from prometheus_client import Counter
+Counter("townhall_messages_total", "", ["event", "outcome"]).labels("vote", "ok").inc(1000)
+"""
+
+
+@pytest.fixture
+def old(tmp_path: Path) -> Path:
+    """A metrics directory an earlier run of some server left, with 1000 votes counted in it."""
+    directory = tmp_path / "old"
+    directory.mkdir()
+    environ = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    subprocess.run([sys.executable, "-c", OLD_RUN], env=environ, check=True, timeout=30)
+    return directory
+
+
+async def test_one_process_keeps_out_of_a_metrics_directory_it_inherits(
+    room: Path, old: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client library writes its values to files wherever PROMETHEUS_MULTIPROC_DIR says
+    when it is imported: an operator's old directory adds nothing to the counts, a missing one
+    does not stop the server, and the private directory used instead goes with the server."""
+    left_there = names(old)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    for inherited in (old, tmp_path / "missing"):
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(inherited))
+        server = ServerProcess(room, tmp_path / f"data-{inherited.name}", "--metrics")
+        await server.start()
+        try:
+            forum = server.endpoint()
+            await forum.open_poll("vote")
+            phone, _ = await forum.phone()
+            assert (await phone.call("vote", {"poll": "vote", "choices": ["a"], "op": "1"}))["ok"]
+            scraped = await scrape(server.url)
+            assert scraped.value(MESSAGES, event="vote", outcome="ok") == 1
+            (private,) = names(temporary)
+            assert private.startswith("townhall-metrics-")
+            await forum.close_clients()
+        finally:
+            server.stop()
+        assert not names(temporary), "the private directory is removed at the stop"
+    assert names(old) == left_there
+    assert not (tmp_path / "missing").exists()
+
+
+def names(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())

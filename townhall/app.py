@@ -32,6 +32,7 @@ from townhall.http_guard import HeaderLimits, SecurityHeaders, SocketIOGuard
 from townhall.hub import ForumHub
 from townhall.identity import participant_cookies
 from townhall.keys import ForumKeys
+from townhall.logformat import PLAIN
 from townhall.loglimit import shorten_access_log
 from townhall.metrics_sampler import Sampler
 from townhall.model.agenda import Programme
@@ -280,7 +281,8 @@ def create_app() -> Any:
     from townhall.programme import load_programme
 
     settings = Settings.from_env(os.environ)
-    logging.basicConfig(level=settings.log_level.upper())
+    # uvicorn has set up the log already for JSON lines; for plain lines, only its own loggers.
+    logging.basicConfig(level=settings.log_level.upper(), format=PLAIN)
     paths = [Path(name) for name in settings.room.split(os.pathsep) if name]
     server = build_server([(load_programme(path), path) for path in paths], settings)
     server.load()

@@ -99,7 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     roomfiles = [files.DEMO_ROOM] if args.command == "demo" else list(args.roomfiles)
     if args.command == "demo" and args.data_dir is None and "TOWNHALL_DATA_DIR" not in os.environ:
         settings = settings.override(data_dir=Path("data") / "demo")
-    return _serve(roomfiles, settings)
+    from townhall.metrics_http import metric_files
+
+    with metric_files(settings.metrics, settings.workers):
+        return _serve(roomfiles, settings)
 
 
 def _organiser_key(args: argparse.Namespace) -> int:
@@ -307,7 +310,6 @@ def _serve_workers(
     """N worker processes on one port, each building its own app from the environment."""
     import uvicorn
 
-    from townhall import metrics_http
     from townhall.addresses import Addresses, base_url
     from townhall.console import ensure_organiser_key
     from townhall.engine import open_registry
@@ -331,8 +333,7 @@ def _serve_workers(
     registry = open_registry(settings.engine_url, settings.data_dir)
     made = ensure_organiser_key(RegistryKeyStore(registry))  # once, before any worker
     _print_console(f"{base_url(settings)}/admin", made)
-    with metrics_http.shared_by_workers(settings.metrics):
-        uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
+    uvicorn.run("townhall.app:create_app", factory=True, workers=settings.workers, **options)
     return 0
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 PREFIX = "TOWNHALL_"
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
 NOT_IN_URLS = frozenset(' "<>\\^`{|}')  # RFC 3986: never in a URL as they are
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's names
 
 
 class SettingsError(ValueError):
@@ -101,6 +102,10 @@ class Settings:
         if self.redis_url and urlsplit(self.redis_url).scheme not in REDIS_SCHEMES:
             raise SettingsError(
                 f"{PREFIX}REDIS_URL: {self.redis_url!r} is not a redis:// or redis+sentinel:// URL"
+            )
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise SettingsError(
+                f"{PREFIX}LOG_LEVEL: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
             )
         if self.log_format not in ("plain", "json"):
             raise SettingsError(f"{PREFIX}LOG_FORMAT: must be plain or json")

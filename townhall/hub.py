@@ -129,7 +129,9 @@ class ForumHub:
         instruments = metrics.active
         started = time.perf_counter() if instruments is not None else 0.0
         ack = await self._handle(event, *args)
-        if isinstance(ack, dict) and event not in ("connect", "disconnect"):
+        # The server's own connect and disconnect answer None; a client's events by those names
+        # are refused with an ack, and counted and logged like any other refusal.
+        if isinstance(ack, dict):
             self._log_outcome(args[0], event, ack)
             if instruments is not None:
                 name = event if isinstance(event, str) else "unknown"

@@ -1,9 +1,9 @@
 """/metrics in the Prometheus text format, and the directory the workers share for it.
 
 One process exports its own registry (with the client library's process and Python metrics).
-Under `--workers N` (`townhall serve` calls `shared_by_workers` before it starts them) each
-worker writes its values to files in a fresh private directory, and whichever worker answers
-/metrics reads every worker's files and adds them up.
+Under `--workers N` (`townhall serve` calls `metric_files` before it starts them) each worker
+writes its values to files in a fresh private directory, and whichever worker answers /metrics
+reads every worker's files and adds them up.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -27,23 +29,45 @@ NOT_CACHED = {"cache-control": "no-store"}
 
 
 @contextlib.contextmanager
-def shared_by_workers(enabled: bool) -> Iterator[None]:
-    """For the block (the workers' lifetime): a new, empty directory only this user may read,
-    named in PROMETHEUS_MULTIPROC_DIR for the workers to inherit; removed afterwards."""
-    if not enabled:
+def metric_files(enabled: bool, workers: int) -> Iterator[None]:
+    """For the block (the server's lifetime), where the metrics go to files: a new, empty
+    directory only this user may read, named in PROMETHEUS_MULTIPROC_DIR, removed afterwards.
+
+    Under `--workers N` the workers inherit it. One process keeps its values in memory, unless
+    its environment named a directory already: the client library then writes files whatever
+    Townhall does (it decides when first imported), so the process gets a fresh directory too,
+    never an old one whose counts it would add to its own, nor a missing one it would stop on.
+    """
+    inherited = MULTIPROCESS_DIR in os.environ or MULTIPROCESS_DIR.lower() in os.environ
+    if not enabled or (workers == 1 and not inherited):
         yield
         return
     directory = tempfile.mkdtemp(prefix="townhall-metrics-")
     previous = os.environ.get(MULTIPROCESS_DIR)
-    os.environ[MULTIPROCESS_DIR] = directory
+    os.environ[MULTIPROCESS_DIR] = directory  # the library prefers it to the older lower case
+    # One process's uvicorn, stopped by SIGTERM, raises it again once it has shut down, and no
+    # `finally` outlives that: this handler, which it puts back first, removes the directory.
+    handler = signal.signal(signal.SIGTERM, _removing(directory))
     try:
         yield
     finally:
+        signal.signal(signal.SIGTERM, handler)
         if previous is None:
             del os.environ[MULTIPROCESS_DIR]
         else:
             os.environ[MULTIPROCESS_DIR] = previous
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _removing(directory: str) -> Callable[[int, FrameType | None], None]:
+    """A signal handler: remove `directory`, then end as the signal would have."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    return handler
 
 
 def route(token: str, before: Callable[[], None]) -> Route:
