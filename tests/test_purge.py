@@ -30,6 +30,7 @@ from tests.retention_forum import (
     where,
 )
 from tests.test_record import hold_a_forum, run_python
+from townhall.engine.base import shown_url
 from townhall.purge import PLACEHOLDER
 from townhall.purge_cli import last_activity
 
@@ -167,6 +168,35 @@ def test_purge_names_what_is_wrong(tmp_path: Path) -> None:
     assert neither.returncode == 2 and "--forum ID" in neither.stderr
     no_days = townhall("purge", "--data-dir", str(tmp_path), "--expired")
     assert no_days.returncode == 1 and "TOWNHALL_RETENTION_DAYS" in no_days.stderr
+    # A mistyped data dir is no empty one: a daily timer would report nothing expired for ever.
+    mistyped = tmp_path / "dta"
+    no_dir = townhall("purge", "--data-dir", str(mistyped), "--expired", "--days", "9")
+    assert no_dir.returncode == 1 and f"{mistyped}: no such data dir" in no_dir.stderr
+    assert not mistyped.exists()
+
+
+def test_no_message_shows_the_redis_password(tmp_path: Path) -> None:
+    """An engine URL carries Redis's password; messages go to logs and timers' journals."""
+    for url in ("redis://:pa55word@127.0.0.1:1/0", "redis://u:pa55word@127.0.0.1:1/0"):
+        for args in (["purge", "--forum", FORUM], ["purge", "--expired", "--days", "9"]):
+            refused = townhall(*args, "--redis", url)
+            assert refused.returncode == 1 and "127.0.0.1:1" in refused.stderr
+            assert "pa55word" not in refused.stderr and ":***@" in refused.stderr
+        refused = townhall("record", "--redis", url, "--forum", FORUM, "-o", str(tmp_path / "r"))
+        assert refused.returncode == 1 and "pa55word" not in refused.stderr
+    assert (
+        shown_url("redis://h:6379/0?password=pa55word&db=1") == "redis://h:6379/0?password=***&db=1"
+    )
+    assert shown_url("redis+sentinel://h:1,g:2/forum/2") == "redis+sentinel://h:1,g:2/forum/2"
+
+
+def test_a_server_start_is_no_activity() -> None:
+    """A forum last used on day 1 and served again (restarted) on day 50 expires by day 1."""
+    day = 86_400_000
+    used = [{"t": "ballot", "at": day, "seq": 1}, {"t": "post_created", "at": day, "seq": 2}]
+    restarted = [*used, {"t": "server_started", "at": 50 * day, "seq": 3}]
+    purged = [*restarted, {"t": "forum_purged", "at": 60 * day, "seq": 4}]
+    assert last_activity(used) == last_activity(restarted) == last_activity(purged) == day
 
 
 async def test_expired_purges_only_forums_past_the_retention_period(tmp_path: Path) -> None:

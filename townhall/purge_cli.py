@@ -13,7 +13,7 @@ from typing import Any
 from townhall.config import Settings, SettingsError
 from townhall.engine import EngineError, purge_stored, stored_forums
 from townhall.engine.base import now_ms
-from townhall.model.events import ForumPurged
+from townhall.model.events import ForumPurged, ServerStarted
 from townhall.purge import PLACEHOLDER, Purge, purge_log
 from townhall.record.log import StoredForum
 
@@ -93,9 +93,15 @@ def _log(stored: StoredForum) -> list[dict[str, Any]]:
     return asyncio.run(read())
 
 
+# Events that are no one's activity in the forum: a server starting to serve it again (each
+# restart logs one) would otherwise keep its personal data for as long as it is restarted.
+NOT_ACTIVITY = (ForumPurged.type, ServerStarted.type)
+
+
 def last_activity(records: list[dict[str, Any]]) -> int:
-    """When the forum's log last changed, a purge aside: its latest event's time (0: unknown)."""
-    times = [r.get("at") or 0 for r in records if r.get("t") != ForumPurged.type]
+    """When the forum was last used: its latest event's time, a purge or a server start aside
+    (0: unknown)."""
+    times = [r.get("at") or 0 for r in records if r.get("t") not in NOT_ACTIVITY]
     return max(times, default=0)
 
 
