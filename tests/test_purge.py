@@ -29,8 +29,9 @@ from tests.retention_forum import (
     townhall,
     where,
 )
-from tests.test_record import hold_a_forum, run_python
+from tests.test_record import HOST, P1, hold_a_forum, run_python
 from townhall.engine.base import shown_url
+from townhall.model.commands import ClosePoll, OpenPoll, Vote
 from townhall.purge import PLACEHOLDER
 from townhall.purge_cli import last_activity
 
@@ -158,6 +159,34 @@ async def test_a_purge_is_refused_while_the_forum_is_served(
         assert ("is in use" if engine == "memory" else "is being served") in refused.stderr
         assert "Traceback" not in refused.stderr
         assert stored_bytes(data, more) == kept
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_forum_with_a_poll_open_is_not_purged(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A phone that voted comes back after a purge as a new participant: with its poll still
+    open it would vote a second time, and the count would go up by one for one person."""
+    more = engine_settings(engine, request)
+    data = tmp_path / "data"
+    async with serve(programme(), data, **more) as (served, _):
+        await served.engine.execute(HOST, OpenPoll("vote"))
+        await served.engine.execute(P1, Vote("vote", ("a",), "v1"))
+    journal = data / f"{FORUM}.journal"  # the lock file beside it names the purge's process
+
+    def forum_bytes() -> bytes:
+        return journal.read_bytes() if engine == "memory" else stored_bytes(data, more)
+
+    kept = forum_bytes()
+    for asked in ([], ["--yes"]):
+        refused = townhall("purge", *where(engine, data, more), "--forum", FORUM, *asked)
+        assert refused.returncode == 1 and "poll vote is open" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert forum_bytes() == kept
+    async with serve(programme(), data, **more) as (served, _):
+        await served.engine.execute(HOST, ClosePoll("vote"))
+    done = townhall("purge", *where(engine, data, more), "--forum", FORUM, "--yes")
+    assert done.returncode == 0 and "1 participant ids" in done.stdout, done.stderr
 
 
 def test_purge_names_what_is_wrong(tmp_path: Path) -> None:

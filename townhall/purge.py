@@ -11,9 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from townhall.model.events import ForumPurged, PostCreated, PostEdited
+from townhall.model.events import ForumPurged, PostCreated, PostEdited, ServerStarted
+from townhall.model.forum import Forum
+from townhall.model.state import PollStatus
 from townhall.record.chain import salted_sha256
 from townhall.record.pseudonyms import PSEUDONYM, Pseudonyms
+from townhall.record.writer import apply_record, stated_programme
 
 # A purged post's text, in the forum's state and every export: the same in every language, and
 # with no letter or digit, so no word cloud counts it.
@@ -21,6 +24,26 @@ PLACEHOLDER = "[…]"
 # The fields of stored events that hold a participant id (a phone's cookie id, or a ballot
 # code's voter): model/events.py.
 ID_FIELDS = ("participant", "voter")
+
+
+class PurgeRefused(Exception):
+    """The forum is in no state to be purged; nothing was changed."""
+
+
+def check_purgeable(records: list[dict[str, Any]]) -> None:
+    """Refuse a log whose forum has a poll open: a phone that voted in it would come back as a
+    new participant (its id is now a pseudonym) and could vote in it a second time.
+    Raises RecordError if the log does not replay."""
+    started = [r for r in records if r.get("t") == ServerStarted.type]
+    forum = Forum(stated_programme(started[-1] if started else None))
+    for record in records:
+        apply_record(forum, record)
+    open_polls = [poll for poll, state in forum.polls.items() if state.status is PollStatus.OPEN]
+    if open_polls:
+        raise PurgeRefused(
+            f"poll {', '.join(open_polls)} is open: close it on the host screen first (a phone"
+            " that voted would come back as a new participant and could vote again)"
+        )
 
 
 @dataclass(slots=True)

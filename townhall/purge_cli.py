@@ -14,8 +14,9 @@ from townhall.config import Settings, SettingsError
 from townhall.engine import EngineError, purge_stored, stored_forums
 from townhall.engine.base import now_ms
 from townhall.model.events import ForumPurged, ServerStarted
-from townhall.purge import PLACEHOLDER, Purge, purge_log
+from townhall.purge import PLACEHOLDER, Purge, PurgeRefused, check_purgeable, purge_log
 from townhall.record.log import StoredForum
+from townhall.record.writer import RecordError
 
 HELP = "remove a forum's post texts, names and participant ids for good (its record still verifies)"
 DAY_MS = 86_400_000
@@ -63,6 +64,7 @@ def _purge(stored: StoredForum, really: bool) -> bool:
     done: list[Purge] = []
 
     def rewrite(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any] | None:
+        check_purgeable(records)
         done.append(purge_log(records, secret, at))
         return (done[-1].records, done[-1].ids) if done[-1].changed else None
 
@@ -72,7 +74,7 @@ def _purge(stored: StoredForum, really: bool) -> bool:
             purge_stored(stored.engine_url, stored.forum, stored.data_dir, rewrite, PLACEHOLDER)
         else:
             rewrite(_log(stored))
-    except EngineError as exc:
+    except (EngineError, PurgeRefused, RecordError) as exc:
         print(f"townhall purge: {stored.where}: {exc}", file=sys.stderr)
         return False
     purge = done[-1]  # each engine refuses a forum with no log before it rewrites anything
