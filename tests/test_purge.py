@@ -29,9 +29,10 @@ from tests.retention_forum import (
     townhall,
     where,
 )
-from tests.test_record import HOST, P1, hold_a_forum, run_python
+from tests.test_record import HOST, P1, P2, hold_a_forum, run_python
 from townhall.engine.base import shown_url
-from townhall.model.commands import ClosePoll, OpenPoll, Vote
+from townhall.model.commands import ClosePoll, OpenPoll, SubmitPost, Upvote, Vote
+from townhall.model.errors import Conflict
 from townhall.purge import PLACEHOLDER
 from townhall.purge_cli import last_activity
 
@@ -187,6 +188,30 @@ async def test_a_forum_with_a_poll_open_is_not_purged(
         await served.engine.execute(HOST, ClosePoll("vote"))
     done = townhall("purge", *where(engine, data, more), "--forum", FORUM, "--yes")
     assert done.returncode == 0 and "1 participant ids" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_purged_post_takes_no_more_upvotes(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Its upvoters are pseudonyms now: the phone that upvoted it, or the one that wrote it,
+    would come back as a new participant and count again."""
+    more = engine_settings(engine, request)
+    data = tmp_path / "data"
+    async with serve(programme(), data, **more) as (served, _):
+        written = await served.engine.execute(P1, SubmitPost("panel", "Open longer", "", "s1"))
+        post = written.ack["post"]
+        await served.engine.execute(P2, Upvote(post, True, "u1"))
+    done = townhall("purge", *where(engine, data, more), "--forum", FORUM, "--yes")
+    assert done.returncode == 0, done.stderr
+    async with serve(programme(), data, **more) as (served, _):
+        for actor in (P2, P1):
+            with pytest.raises(Conflict, match="can't be upvoted"):
+                await served.engine.execute(actor, Upvote(post, True, "u2"))
+        assert len(served.engine.forum.boards.posts[post].upvoters) == 1
+        later = await served.engine.execute(P1, SubmitPost("panel", "And after", "", "s2"))
+        agreed = await served.engine.execute(P2, Upvote(later.ack["post"], True, "u3"))
+        assert agreed.ack["upvotes"] == 1  # a post made after the purge is upvoted as ever
 
 
 def test_purge_names_what_is_wrong(tmp_path: Path) -> None:

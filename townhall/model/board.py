@@ -29,6 +29,7 @@ from townhall.model.commands import (
 )
 from townhall.model.events import (
     Event,
+    ForumPurged,
     PostCreated,
     PostEdited,
     PostPinned,
@@ -134,9 +135,16 @@ def purgeable(board: Board) -> tuple[int, ...]:
 
 
 def upvotable(post: Post) -> None:
+    check_not_purged(post)
     if post.state is PostState.MERGED:
         raise refusals.upvoted_post_merged(post.merged_into)
     if not post.state.public:
+        raise refusals.upvoted_post_not_shown()
+
+
+def check_not_purged(post: Post) -> None:
+    """No upvote, or taking one back, on a post a forum purge took the text of."""
+    if post.purged:
         raise refusals.upvoted_post_not_shown()
 
 
@@ -261,9 +269,14 @@ class Boards:
 
     # -- applying -------------------------------------------------------------------------------
 
-    def apply(self, event: Event, seq: int, allow_own: bool = False) -> str:
-        """Record one board event at `seq`; returns the board it changed. `allow_own`: whether
-        the programme lets a participant agree with their own post (a merge follows it too)."""
+    def apply(self, event: Event, seq: int, allow_own: bool = False) -> None:
+        """Record one board event at `seq`. `allow_own`: whether the programme lets a
+        participant agree with their own post (a merge follows it too)."""
+        if isinstance(event, ForumPurged):  # posts on every board, and no change to show
+            for post_id in event.posts:
+                if post_id in self.posts:
+                    self.posts[post_id].purged = True
+            return
         match event:
             case PostCreated():
                 board = self.boards[event.board]
@@ -322,7 +335,6 @@ class Boards:
             case _:  # pragma: no cover - the forum routes only board events here
                 raise ValueError(f"not a board event: {event!r}")
         board.version = seq
-        return board.item.id
 
     # -- views ----------------------------------------------------------------------------------
 
@@ -344,6 +356,7 @@ class Boards:
 
 
 BOARD_EVENTS = (
+    ForumPurged,
     PostCreated,
     UpvoteSet,
     PostStateSet,
