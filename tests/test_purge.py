@@ -167,7 +167,7 @@ async def test_a_forum_with_a_poll_open_is_not_purged(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """A phone that voted comes back after a purge as a new participant: with its poll still
-    open it would vote a second time, and the count would go up by one for one person."""
+    open, or opened again, it would vote a second time, one person counted twice."""
     more = engine_settings(engine, request)
     data = tmp_path / "data"
     async with serve(programme(), data, **more) as (served, _):
@@ -188,6 +188,12 @@ async def test_a_forum_with_a_poll_open_is_not_purged(
         await served.engine.execute(HOST, ClosePoll("vote"))
     done = townhall("purge", *where(engine, data, more), "--forum", FORUM, "--yes")
     assert done.returncode == 0 and "1 participant ids" in done.stdout, done.stderr
+    # Nor does it open again: the phone would vote in it a second time just the same.
+    async with serve(programme(), data, **more) as (served, _):
+        with pytest.raises(Conflict, match="can't reopen"):
+            await served.engine.execute(HOST, OpenPoll("vote"))
+        opened = await served.engine.execute(HOST, OpenPoll("again"))  # no ballots: it may
+        assert opened.events
 
 
 @pytest.mark.parametrize("engine", ENGINES)

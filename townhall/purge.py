@@ -3,7 +3,8 @@ every post's text and nickname replaced by a fixed placeholder, with the salted 
 record states kept in their place so that every line of the record hashes as before; every
 participant id replaced by the pseudonym the record names them by, so that ballots, agreements
 and results stay the same; and a `forum_purged` event that lists the posts, so that records made
-after it leave those posts' `plain` out. Pure: the engines read and write (townhall/engine/)."""
+after it leave those posts' `plain` out, and the forum knows who voted and upvoted is now only
+pseudonyms (model/ballots.py apply_purge). Pure: the engines read and write (townhall/engine/)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ class Purge:
 
 def purge_log(records: Iterable[dict[str, Any]], secret: str, at_ms: int) -> Purge:
     """`records` (the stored log, every event in order) as a purge leaves them; with a
-    `forum_purged` event stored `at_ms` appended when any post text went."""
+    `forum_purged` event stored `at_ms` appended when anything went."""
     pseudonym = Pseudonyms(secret)
     purge = Purge([])
     last = 0
@@ -85,7 +86,7 @@ def purge_log(records: Iterable[dict[str, Any]], secret: str, at_ms: int) -> Pur
             if isinstance(value, str) and value and not PSEUDONYM.match(value):
                 record[name] = purge.ids.setdefault(value, pseudonym(value))
         purge.records.append(record)
-    if purge.posts:
+    if purge.changed:  # ids alone too: the forum must know its ballots' ids are pseudonyms
         event = {"t": ForumPurged.type, "posts": sorted(set(purge.posts)), "at": at_ms}
         purge.records.append(event | {"seq": last + 1})  # `seq` last, as engines store it
     return purge

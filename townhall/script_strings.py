@@ -250,6 +250,10 @@ SCRIPT_STRINGS = {
     "err_no_promotion": N_("This board has no poll to promote ideas to."),
     "err_not_enough_ideas": N_("A poll needs at least two ideas to choose from."),
     "err_poll_started": N_("That poll has started: its options can no longer change."),
+    "err_poll_purged": N_(
+        "This forum's personal data was removed: its voters are no longer known, so this poll"
+        " can't be reopened."
+    ),
     # Ballot codes.
     "code_held": N_("You take part as {group}, card No. {n}"),
     "code_needed": N_(

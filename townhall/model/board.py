@@ -29,7 +29,6 @@ from townhall.model.commands import (
 )
 from townhall.model.events import (
     Event,
-    ForumPurged,
     PostCreated,
     PostEdited,
     PostPinned,
@@ -272,11 +271,6 @@ class Boards:
     def apply(self, event: Event, seq: int, allow_own: bool = False) -> None:
         """Record one board event at `seq`. `allow_own`: whether the programme lets a
         participant agree with their own post (a merge follows it too)."""
-        if isinstance(event, ForumPurged):  # posts on every board, and no change to show
-            for post_id in event.posts:
-                if post_id in self.posts:
-                    self.posts[post_id].purged = True
-            return
         match event:
             case PostCreated():
                 board = self.boards[event.board]
@@ -336,6 +330,12 @@ class Boards:
                 raise ValueError(f"not a board event: {event!r}")
         board.version = seq
 
+    def mark_purged(self, posts: tuple[int, ...]) -> None:
+        """The posts a forum purge took the texts of (forum_purged): no more upvotes."""
+        for post_id in posts:
+            if post_id in self.posts:
+                self.posts[post_id].purged = True
+
     # -- views ----------------------------------------------------------------------------------
 
     def my_upvotes(self, participant: str) -> dict[str, list[int]]:
@@ -356,7 +356,6 @@ class Boards:
 
 
 BOARD_EVENTS = (
-    ForumPurged,
     PostCreated,
     UpvoteSet,
     PostStateSet,

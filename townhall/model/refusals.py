@@ -158,6 +158,13 @@ def poll_has_no_options() -> Conflict:
     )
 
 
+def poll_purged() -> Conflict:
+    return Conflict(
+        "the forum was purged: who voted in this poll is no longer known, so it can't reopen",
+        code="poll_purged",
+    )
+
+
 def poll_started() -> Conflict:
     return Conflict(
         "the poll has been opened already; its options can't change", code="poll_started"
