@@ -264,6 +264,9 @@ SCRIPT_STRINGS = {
     "err_code_typo": N_("That code has a typo. Check each character against your card."),
     "err_unknown_code": N_("There is no such code. Check it against your card."),
     "err_code_revoked": N_("This code was revoked. Ask the organisers."),
+    "err_codes_purged": N_(
+        "This forum's personal data was removed: ballot codes can no longer be used here."
+    ),
     "err_not_eligible": N_("Enter the code on your card first."),
     "err_codes_not_used": N_("This forum does not use ballot codes."),
     "err_own_post": N_("You can't agree with your own post."),

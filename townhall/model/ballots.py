@@ -88,7 +88,9 @@ def check_reopen(forum: Forum, poll_id: str) -> None:
 
 def apply_purge(forum: Forum, event: ForumPurged) -> None:
     """A forum purge: the polls voted in and the posts it lists take no more ballots or
-    upvotes, since those who cast them are pseudonyms now."""
+    upvotes, and ballot codes are taken no more, since those who cast or held them are
+    pseudonyms now."""
     for poll in forum.polls.values():
         poll.purged = poll.purged or bool(poll.ballots)
     forum.boards.mark_purged(event.posts)
+    forum.codes.purged = True

@@ -379,6 +379,14 @@ def unknown_code() -> NotFound:
     return NotFound("there is no such ballot code", code="unknown_code")
 
 
+def codes_purged() -> Forbidden:
+    return Forbidden(
+        "this forum's personal data was removed, and with it who holds which code: no code is"
+        " taken now",
+        code="codes_purged",
+    )
+
+
 def code_revoked() -> Forbidden:
     return Forbidden("this ballot code was revoked; ask the organisers", code="code_revoked")
 
