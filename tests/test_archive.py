@@ -110,7 +110,7 @@ def test_archive_names_what_is_wrong(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "-o FILE.zip" in missing.stderr
 
 
-async def test_an_archive_that_cannot_be_written_leaves_no_copy_behind(tmp_path: Path) -> None:
+async def test_an_archive_leaves_no_copy_behind_and_names_a_torn_journal(tmp_path: Path) -> None:
     data = tmp_path / "data"
     await hold(data, {})
     taken = tmp_path / "taken"
@@ -123,3 +123,12 @@ async def test_an_archive_that_cannot_be_written_leaves_no_copy_behind(tmp_path:
     nowhere = tmp_path / "no-such-dir" / "forum.zip"
     refused = townhall("archive", "--data-dir", str(data), "--forum", FORUM, "-o", str(nowhere))
     assert refused.returncode == 1 and f"{nowhere}: No such file" in refused.stderr
+    # A journal cut off mid-write (a crash): the archive says what its record leaves out.
+    journal = data / f"{FORUM}.journal"
+    await asyncio.to_thread(journal.write_bytes, journal.read_bytes() + b"\x87\xa1t\xa4post")
+    out = tmp_path / "torn.zip"
+    done = townhall("archive", "--data-dir", str(data), "--forum", FORUM, "-o", str(out))
+    assert done.returncode == 0 and "the last record is torn" in done.stdout, done.stderr
+    with zipfile.ZipFile(out) as archive:
+        notes = json.loads(archive.read("manifest.json"))["notes"]
+    assert any("the last record is torn" in note for note in notes)

@@ -86,7 +86,7 @@ def archive_files(
     forum = replayed(stored)
     lines = [json.loads(line) for line in record.splitlines()]
     files: dict[str, bytes] = {"record.jsonl": record}
-    notes: list[str] = []
+    notes = stored.warnings()  # a journal's torn last record, which the record leaves out
     if programme is not None:
         files["programme.toml"] = programme
     else:
