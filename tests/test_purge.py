@@ -233,6 +233,13 @@ def test_purge_names_what_is_wrong(tmp_path: Path) -> None:
     no_dir = townhall("purge", "--data-dir", str(mistyped), "--expired", "--days", "9")
     assert no_dir.returncode == 1 and f"{mistyped}: no such data dir" in no_dir.stderr
     assert not mistyped.exists()
+    # A journal that cannot be read (here a directory in its place): said, with no traceback.
+    (tmp_path / "odd.journal").mkdir()
+    (tmp_path / "odd.keys.json").write_text('{"secret": "s"}', encoding="utf-8")
+    for asked in ([], ["--yes"]):
+        unread = townhall("purge", "--data-dir", str(tmp_path), "--forum", "odd", *asked)
+        assert unread.returncode == 1 and "Is a directory" in unread.stderr, unread.stderr
+        assert "Traceback" not in unread.stderr
 
 
 def test_no_message_shows_the_redis_password(tmp_path: Path) -> None:
@@ -271,8 +278,12 @@ async def test_expired_purges_only_forums_past_the_retention_period(tmp_path: Pa
     aged = [r | {"at": r["at"] - year} if r.get("at") else r for r in records]
     journal.write_bytes(b"".join(msgpack.packb(r) for r in aged))
     assert last_activity(aged) < last_activity(records)
+    # A log that cannot be read (a stray file named like a journal) is said, and stops no
+    # other forum's purge.
+    (tmp_path / "stray.journal").write_bytes(b"not a journal")
     done = townhall("purge", *args, "--expired", "--days", "365", "--yes")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1 and "forum 'stray'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
     assert f"forum {FORUM!r}" in done.stdout and "removed 5 post texts" in done.stdout
     again = townhall("purge", *args, "--expired", "--days", "365", "--yes")
     assert "nothing left to purge" in again.stdout

@@ -47,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
         print("townhall purge: name one forum (--forum ID) or give --expired", file=sys.stderr)
         return 2
     try:
-        forums = [args.forum] if args.forum else _expired(url, args.data_dir, args.days)
+        forums, failed = (
+            ([args.forum], 0) if args.forum else _expired(url, args.data_dir, args.days)
+        )
     except (EngineError, SettingsError, OSError) as exc:
         print(f"townhall purge: {exc}", file=sys.stderr)
         return 1
-    failed = 0
     for forum in forums:
         failed += not _purge(StoredForum(forum, args.data_dir, url), args.yes)
     if args.expired and not forums:
@@ -74,7 +75,7 @@ def _purge(stored: StoredForum, really: bool) -> bool:
             purge_stored(stored.engine_url, stored.forum, stored.data_dir, rewrite, PLACEHOLDER)
         else:
             rewrite(_log(stored))
-    except (EngineError, PurgeRefused, RecordError) as exc:
+    except (EngineError, PurgeRefused, RecordError, OSError) as exc:  # OSError: a journal unread
         print(f"townhall purge: {stored.where}: {exc}", file=sys.stderr)
         return False
     purge = done[-1]  # each engine refuses a forum with no log before it rewrites anything
@@ -107,7 +108,9 @@ def last_activity(records: list[dict[str, Any]]) -> int:
     return max(times, default=0)
 
 
-def _expired(url: str, data_dir: Path, days: int | None) -> list[str]:
+def _expired(url: str, data_dir: Path, days: int | None) -> tuple[list[str], int]:
+    """The forums past the retention period, and how many logs could not be read (each said):
+    one unreadable log stops no other forum's purge."""
     if days is None:
         days = Settings.from_env(os.environ).retention_days
     if days <= 0:
@@ -115,8 +118,15 @@ def _expired(url: str, data_dir: Path, days: int | None) -> list[str]:
             "no retention period: set TOWNHALL_RETENTION_DAYS (or give --days N, N > 0)"
         )
     cutoff = now_ms() - days * DAY_MS
-    return [
-        forum
-        for forum in stored_forums(url, data_dir)
-        if 0 < last_activity(_log(StoredForum(forum, data_dir, url))) < cutoff
-    ]
+    expired, unread = [], 0
+    for forum in stored_forums(url, data_dir):
+        stored = StoredForum(forum, data_dir, url)
+        try:
+            log = _log(stored)
+        except (EngineError, OSError) as exc:
+            print(f"townhall purge: {stored.where}: {exc}", file=sys.stderr)
+            unread += 1
+            continue
+        if 0 < last_activity(log) < cutoff:
+            expired.append(forum)
+    return expired, unread
