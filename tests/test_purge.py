@@ -188,6 +188,11 @@ async def test_a_forum_with_a_poll_open_is_not_purged(
         await served.engine.execute(HOST, ClosePoll("vote"))
     done = townhall("purge", *where(engine, data, more), "--forum", FORUM, "--yes")
     assert done.returncode == 0 and "1 participant ids" in done.stdout, done.stderr
+    record = record_of(where(engine, data, more), tmp_path / "after.jsonl")
+    assert record[-1]["type"] == "forum_purged" and record[-1]["posts"] == []
+    verified(tmp_path / "after.jsonl")
+    recounted = json.loads(run_python(RECOUNT, str(tmp_path / "after.jsonl")).stdout)
+    assert recounted["chain_ok"] and recounted["purges_ok"]
     # Nor does it open again: the phone would vote in it a second time just the same.
     async with serve(programme(), data, **more) as (served, _):
         with pytest.raises(Conflict, match="can't reopen"):
