@@ -4,10 +4,12 @@ participant id in any of it."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -42,6 +44,7 @@ async def test_an_archive_holds_the_record_programme_and_exports(
     out = tmp_path / "forum.zip"
     done = townhall("archive", *where(engine, data, more), "--forum", FORUM, "-o", str(out))
     assert done.returncode == 0, done.stderr
+    assert out.stat().st_mode & 0o077 == 0, "it holds posts: its owner's only, as the data dir"
     with zipfile.ZipFile(out) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     manifest = json.loads(files.pop("manifest.json"))
@@ -105,3 +108,27 @@ def test_archive_names_what_is_wrong(tmp_path: Path) -> None:
     assert "Traceback" not in unknown.stderr and not out.exists()
     missing = townhall("archive", "--data-dir", str(tmp_path), "--forum", "nowhere")
     assert missing.returncode == 2 and "-o FILE.zip" in missing.stderr
+
+
+async def test_an_archive_leaves_no_copy_behind_and_names_a_torn_journal(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    await hold(data, {})
+    taken = tmp_path / "taken"
+    taken.mkdir()  # -o names a directory: the zip is made, then cannot take its place
+    refused = townhall("archive", "--data-dir", str(data), "--forum", FORUM, "-o", str(taken))
+    assert refused.returncode == 1 and f"{taken}: Is a directory" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    left = sorted(await asyncio.to_thread(os.listdir, tmp_path))
+    assert left == ["data", "taken"], "a copy of the posts was left behind"
+    nowhere = tmp_path / "no-such-dir" / "forum.zip"
+    refused = townhall("archive", "--data-dir", str(data), "--forum", FORUM, "-o", str(nowhere))
+    assert refused.returncode == 1 and f"{nowhere}: No such file" in refused.stderr
+    # A journal cut off mid-write (a crash): the archive says what its record leaves out.
+    journal = data / f"{FORUM}.journal"
+    await asyncio.to_thread(journal.write_bytes, journal.read_bytes() + b"\x87\xa1t\xa4post")
+    out = tmp_path / "torn.zip"
+    done = townhall("archive", "--data-dir", str(data), "--forum", FORUM, "-o", str(out))
+    assert done.returncode == 0 and "the last record is torn" in done.stdout, done.stderr
+    with zipfile.ZipFile(out) as archive:
+        notes = json.loads(archive.read("manifest.json"))["notes"]
+    assert any("the last record is torn" in note for note in notes)

@@ -29,7 +29,10 @@ from tests.retention_forum import (
     townhall,
     where,
 )
-from tests.test_record import hold_a_forum, run_python
+from tests.test_record import HOST, P1, P2, hold_a_forum, run_python
+from townhall.engine.base import shown_url
+from townhall.model.commands import ClosePoll, OpenPoll, SubmitPost, Upvote, Vote
+from townhall.model.errors import Conflict
 from townhall.purge import PLACEHOLDER
 from townhall.purge_cli import last_activity
 
@@ -159,6 +162,69 @@ async def test_a_purge_is_refused_while_the_forum_is_served(
         assert stored_bytes(data, more) == kept
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_forum_with_a_poll_open_is_not_purged(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A phone that voted comes back after a purge as a new participant: with its poll still
+    open, or opened again, it would vote a second time, one person counted twice."""
+    more = engine_settings(engine, request)
+    data = tmp_path / "data"
+    async with serve(programme(), data, **more) as (served, _):
+        await served.engine.execute(HOST, OpenPoll("vote"))
+        await served.engine.execute(P1, Vote("vote", ("a",), "v1"))
+    journal = data / f"{FORUM}.journal"  # the lock file beside it names the purge's process
+
+    def forum_bytes() -> bytes:
+        return journal.read_bytes() if engine == "memory" else stored_bytes(data, more)
+
+    kept = forum_bytes()
+    for asked in ([], ["--yes"]):
+        refused = townhall("purge", *where(engine, data, more), "--forum", FORUM, *asked)
+        assert refused.returncode == 1 and "poll vote is open" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert forum_bytes() == kept
+    async with serve(programme(), data, **more) as (served, _):
+        await served.engine.execute(HOST, ClosePoll("vote"))
+    done = townhall("purge", *where(engine, data, more), "--forum", FORUM, "--yes")
+    assert done.returncode == 0 and "1 participant ids" in done.stdout, done.stderr
+    record = record_of(where(engine, data, more), tmp_path / "after.jsonl")
+    assert record[-1]["type"] == "forum_purged" and record[-1]["posts"] == []
+    verified(tmp_path / "after.jsonl")
+    recounted = json.loads(run_python(RECOUNT, str(tmp_path / "after.jsonl")).stdout)
+    assert recounted["chain_ok"] and recounted["purges_ok"]
+    # Nor does it open again: the phone would vote in it a second time just the same.
+    async with serve(programme(), data, **more) as (served, _):
+        with pytest.raises(Conflict, match="can't reopen"):
+            await served.engine.execute(HOST, OpenPoll("vote"))
+        opened = await served.engine.execute(HOST, OpenPoll("again"))  # no ballots: it may
+        assert opened.events
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_purged_post_takes_no_more_upvotes(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Its upvoters are pseudonyms now: the phone that upvoted it, or the one that wrote it,
+    would come back as a new participant and count again."""
+    more = engine_settings(engine, request)
+    data = tmp_path / "data"
+    async with serve(programme(), data, **more) as (served, _):
+        written = await served.engine.execute(P1, SubmitPost("panel", "Open longer", "", "s1"))
+        post = written.ack["post"]
+        await served.engine.execute(P2, Upvote(post, True, "u1"))
+    done = townhall("purge", *where(engine, data, more), "--forum", FORUM, "--yes")
+    assert done.returncode == 0, done.stderr
+    async with serve(programme(), data, **more) as (served, _):
+        for actor in (P2, P1):
+            with pytest.raises(Conflict, match="can't be upvoted"):
+                await served.engine.execute(actor, Upvote(post, True, "u2"))
+        assert len(served.engine.forum.boards.posts[post].upvoters) == 1
+        later = await served.engine.execute(P1, SubmitPost("panel", "And after", "", "s2"))
+        agreed = await served.engine.execute(P2, Upvote(later.ack["post"], True, "u3"))
+        assert agreed.ack["upvotes"] == 1  # a post made after the purge is upvoted as ever
+
+
 def test_purge_names_what_is_wrong(tmp_path: Path) -> None:
     unknown = townhall("purge", "--data-dir", str(tmp_path), "--forum", "nowhere", "--yes")
     assert unknown.returncode == 1 and "nowhere" in unknown.stderr
@@ -167,6 +233,42 @@ def test_purge_names_what_is_wrong(tmp_path: Path) -> None:
     assert neither.returncode == 2 and "--forum ID" in neither.stderr
     no_days = townhall("purge", "--data-dir", str(tmp_path), "--expired")
     assert no_days.returncode == 1 and "TOWNHALL_RETENTION_DAYS" in no_days.stderr
+    # A mistyped data dir is no empty one: a daily timer would report nothing expired for ever.
+    mistyped = tmp_path / "dta"
+    no_dir = townhall("purge", "--data-dir", str(mistyped), "--expired", "--days", "9")
+    assert no_dir.returncode == 1 and f"{mistyped}: no such data dir" in no_dir.stderr
+    assert not mistyped.exists()
+    # A journal that cannot be read (here a directory in its place): said, with no traceback.
+    (tmp_path / "odd.journal").mkdir()
+    (tmp_path / "odd.keys.json").write_text('{"secret": "s"}', encoding="utf-8")
+    for asked in ([], ["--yes"]):
+        unread = townhall("purge", "--data-dir", str(tmp_path), "--forum", "odd", *asked)
+        assert unread.returncode == 1 and "Is a directory" in unread.stderr, unread.stderr
+        assert "Traceback" not in unread.stderr
+
+
+def test_no_message_shows_the_redis_password(tmp_path: Path) -> None:
+    """An engine URL carries Redis's password; messages go to logs and timers' journals."""
+    for url in ("redis://:pa55word@127.0.0.1:1/0", "redis://u:pa55word@127.0.0.1:1/0"):
+        for args in (["purge", "--forum", FORUM], ["purge", "--expired", "--days", "9"]):
+            refused = townhall(*args, "--redis", url)
+            assert refused.returncode == 1 and "127.0.0.1:1" in refused.stderr
+            assert "pa55word" not in refused.stderr and ":***@" in refused.stderr
+        refused = townhall("record", "--redis", url, "--forum", FORUM, "-o", str(tmp_path / "r"))
+        assert refused.returncode == 1 and "pa55word" not in refused.stderr
+    assert (
+        shown_url("redis://h:6379/0?password=pa55word&db=1") == "redis://h:6379/0?password=***&db=1"
+    )
+    assert shown_url("redis+sentinel://h:1,g:2/forum/2") == "redis+sentinel://h:1,g:2/forum/2"
+
+
+def test_a_server_start_is_no_activity() -> None:
+    """A forum last used on day 1 and served again (restarted) on day 50 expires by day 1."""
+    day = 86_400_000
+    used = [{"t": "ballot", "at": day, "seq": 1}, {"t": "post_created", "at": day, "seq": 2}]
+    restarted = [*used, {"t": "server_started", "at": 50 * day, "seq": 3}]
+    purged = [*restarted, {"t": "forum_purged", "at": 60 * day, "seq": 4}]
+    assert last_activity(used) == last_activity(restarted) == last_activity(purged) == day
 
 
 async def test_expired_purges_only_forums_past_the_retention_period(tmp_path: Path) -> None:
@@ -181,8 +283,12 @@ async def test_expired_purges_only_forums_past_the_retention_period(tmp_path: Pa
     aged = [r | {"at": r["at"] - year} if r.get("at") else r for r in records]
     journal.write_bytes(b"".join(msgpack.packb(r) for r in aged))
     assert last_activity(aged) < last_activity(records)
+    # A log that cannot be read (a stray file named like a journal) is said, and stops no
+    # other forum's purge.
+    (tmp_path / "stray.journal").write_bytes(b"not a journal")
     done = townhall("purge", *args, "--expired", "--days", "365", "--yes")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1 and "forum 'stray'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
     assert f"forum {FORUM!r}" in done.stdout and "removed 5 post texts" in done.stdout
     again = townhall("purge", *args, "--expired", "--days", "365", "--yes")
     assert "nothing left to purge" in again.stdout

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import serve
 from tests.jury_room import jury_room
 from tests.retention_forum import engine_settings, stored_bytes, townhall
-from tests.test_ballot_codes import act, phone
+from tests.test_ballot_codes import act, phone, refused
 from tests.test_engine_contract import HOST
 from townhall.app import Townhall
 from townhall.model.commands import ClosePoll, OpenPoll, RedeemCode, RevokeCode, SubmitPost, Vote
@@ -72,3 +72,7 @@ async def test_a_purged_code_forum_counts_the_same_and_verifies(
     assert checked.returncode == 0, checked.stdout
     async with serve(programme, data, **more) as (served, _):
         assert tallies(served) == counted
+        # Who held which code is pseudonyms now, jury-3's revocation too: no card is taken,
+        # or the revoked one would vote again in a poll opened from now on.
+        for n, code in enumerate(codes.jury + codes.audience):
+            assert await refused(served.engine, phone(n), RedeemCode(code)) == "codes_purged"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import zipfile
 from datetime import UTC, datetime
@@ -85,7 +86,7 @@ def archive_files(
     forum = replayed(stored)
     lines = [json.loads(line) for line in record.splitlines()]
     files: dict[str, bytes] = {"record.jsonl": record}
-    notes: list[str] = []
+    notes = stored.warnings()  # a journal's torn last record, which the record leaves out
     if programme is not None:
         files["programme.toml"] = programme
     else:
@@ -141,11 +142,19 @@ def write_archive(
         "notes": notes,
     }
     tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", _json(manifest))
-        for name, data in files.items():
-            archive.writestr(name, data)
-    tmp.replace(path)
+    try:
+        # Readable by its owner only, as the data dir's files: before a purge it holds posts.
+        with (
+            os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f,
+            zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
+            archive.writestr("manifest.json", _json(manifest))
+            for name, data in files.items():
+                archive.writestr(name, data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # no half-written copy of the posts left beside it
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     return manifest
 
 

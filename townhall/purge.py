@@ -3,7 +3,8 @@ every post's text and nickname replaced by a fixed placeholder, with the salted 
 record states kept in their place so that every line of the record hashes as before; every
 participant id replaced by the pseudonym the record names them by, so that ballots, agreements
 and results stay the same; and a `forum_purged` event that lists the posts, so that records made
-after it leave those posts' `plain` out. Pure: the engines read and write (townhall/engine/)."""
+after it leave those posts' `plain` out, and the forum knows who voted and upvoted is now only
+pseudonyms (model/ballots.py apply_purge). Pure: the engines read and write (townhall/engine/)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from townhall.model.events import ForumPurged, PostCreated, PostEdited
+from townhall.model.events import ForumPurged, PostCreated, PostEdited, ServerStarted
+from townhall.model.forum import Forum
+from townhall.model.state import PollStatus
 from townhall.record.chain import salted_sha256
 from townhall.record.pseudonyms import PSEUDONYM, Pseudonyms
+from townhall.record.writer import apply_record, stated_programme
 
 # A purged post's text, in the forum's state and every export: the same in every language, and
 # with no letter or digit, so no word cloud counts it.
@@ -21,6 +25,26 @@ PLACEHOLDER = "[…]"
 # The fields of stored events that hold a participant id (a phone's cookie id, or a ballot
 # code's voter): model/events.py.
 ID_FIELDS = ("participant", "voter")
+
+
+class PurgeRefused(Exception):
+    """The forum is in no state to be purged; nothing was changed."""
+
+
+def check_purgeable(records: list[dict[str, Any]]) -> None:
+    """Refuse a log whose forum has a poll open: a phone that voted in it would come back as a
+    new participant (its id is now a pseudonym) and could vote in it a second time.
+    Raises RecordError if the log does not replay."""
+    started = [r for r in records if r.get("t") == ServerStarted.type]
+    forum = Forum(stated_programme(started[-1] if started else None))
+    for record in records:
+        apply_record(forum, record)
+    open_polls = [poll for poll, state in forum.polls.items() if state.status is PollStatus.OPEN]
+    if open_polls:
+        raise PurgeRefused(
+            f"poll {', '.join(open_polls)} is open: close it on the host screen first (a phone"
+            " that voted would come back as a new participant and could vote again)"
+        )
 
 
 @dataclass(slots=True)
@@ -47,7 +71,7 @@ class Purge:
 
 def purge_log(records: Iterable[dict[str, Any]], secret: str, at_ms: int) -> Purge:
     """`records` (the stored log, every event in order) as a purge leaves them; with a
-    `forum_purged` event stored `at_ms` appended when any post text went."""
+    `forum_purged` event stored `at_ms` appended when anything went."""
     pseudonym = Pseudonyms(secret)
     purge = Purge([])
     last = 0
@@ -62,7 +86,7 @@ def purge_log(records: Iterable[dict[str, Any]], secret: str, at_ms: int) -> Pur
             if isinstance(value, str) and value and not PSEUDONYM.match(value):
                 record[name] = purge.ids.setdefault(value, pseudonym(value))
         purge.records.append(record)
-    if purge.posts:
+    if purge.changed:  # ids alone too: the forum must know its ballots' ids are pseudonyms
         event = {"t": ForumPurged.type, "posts": sorted(set(purge.posts)), "at": at_ms}
         purge.records.append(event | {"seq": last + 1})  # `seq` last, as engines store it
     return purge

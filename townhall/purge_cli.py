@@ -13,9 +13,10 @@ from typing import Any
 from townhall.config import Settings, SettingsError
 from townhall.engine import EngineError, purge_stored, stored_forums
 from townhall.engine.base import now_ms
-from townhall.model.events import ForumPurged
-from townhall.purge import PLACEHOLDER, Purge, purge_log
+from townhall.model.events import ForumPurged, ServerStarted
+from townhall.purge import PLACEHOLDER, Purge, PurgeRefused, check_purgeable, purge_log
 from townhall.record.log import StoredForum
+from townhall.record.writer import RecordError
 
 HELP = "remove a forum's post texts, names and participant ids for good (its record still verifies)"
 DAY_MS = 86_400_000
@@ -46,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
         print("townhall purge: name one forum (--forum ID) or give --expired", file=sys.stderr)
         return 2
     try:
-        forums = [args.forum] if args.forum else _expired(url, args.data_dir, args.days)
+        forums, failed = (
+            ([args.forum], 0) if args.forum else _expired(url, args.data_dir, args.days)
+        )
     except (EngineError, SettingsError, OSError) as exc:
         print(f"townhall purge: {exc}", file=sys.stderr)
         return 1
-    failed = 0
     for forum in forums:
         failed += not _purge(StoredForum(forum, args.data_dir, url), args.yes)
     if args.expired and not forums:
@@ -63,6 +65,7 @@ def _purge(stored: StoredForum, really: bool) -> bool:
     done: list[Purge] = []
 
     def rewrite(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any] | None:
+        check_purgeable(records)
         done.append(purge_log(records, secret, at))
         return (done[-1].records, done[-1].ids) if done[-1].changed else None
 
@@ -72,7 +75,7 @@ def _purge(stored: StoredForum, really: bool) -> bool:
             purge_stored(stored.engine_url, stored.forum, stored.data_dir, rewrite, PLACEHOLDER)
         else:
             rewrite(_log(stored))
-    except EngineError as exc:
+    except (EngineError, PurgeRefused, RecordError, OSError) as exc:  # OSError: a journal unread
         print(f"townhall purge: {stored.where}: {exc}", file=sys.stderr)
         return False
     purge = done[-1]  # each engine refuses a forum with no log before it rewrites anything
@@ -93,13 +96,21 @@ def _log(stored: StoredForum) -> list[dict[str, Any]]:
     return asyncio.run(read())
 
 
+# Events that are no one's activity in the forum: a server starting to serve it again (each
+# restart logs one) would otherwise keep its personal data for as long as it is restarted.
+NOT_ACTIVITY = (ForumPurged.type, ServerStarted.type)
+
+
 def last_activity(records: list[dict[str, Any]]) -> int:
-    """When the forum's log last changed, a purge aside: its latest event's time (0: unknown)."""
-    times = [r.get("at") or 0 for r in records if r.get("t") != ForumPurged.type]
+    """When the forum was last used: its latest event's time, a purge or a server start aside
+    (0: unknown)."""
+    times = [r.get("at") or 0 for r in records if r.get("t") not in NOT_ACTIVITY]
     return max(times, default=0)
 
 
-def _expired(url: str, data_dir: Path, days: int | None) -> list[str]:
+def _expired(url: str, data_dir: Path, days: int | None) -> tuple[list[str], int]:
+    """The forums past the retention period, and how many logs could not be read (each said):
+    one unreadable log stops no other forum's purge."""
     if days is None:
         days = Settings.from_env(os.environ).retention_days
     if days <= 0:
@@ -107,8 +118,15 @@ def _expired(url: str, data_dir: Path, days: int | None) -> list[str]:
             "no retention period: set TOWNHALL_RETENTION_DAYS (or give --days N, N > 0)"
         )
     cutoff = now_ms() - days * DAY_MS
-    return [
-        forum
-        for forum in stored_forums(url, data_dir)
-        if 0 < last_activity(_log(StoredForum(forum, data_dir, url))) < cutoff
-    ]
+    expired, unread = [], 0
+    for forum in stored_forums(url, data_dir):
+        stored = StoredForum(forum, data_dir, url)
+        try:
+            log = _log(stored)
+        except (EngineError, OSError) as exc:
+            print(f"townhall purge: {stored.where}: {exc}", file=sys.stderr)
+            unread += 1
+            continue
+        if 0 < last_activity(log) < cutoff:
+            expired.append(forum)
+    return expired, unread

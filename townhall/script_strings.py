@@ -250,6 +250,10 @@ SCRIPT_STRINGS = {
     "err_no_promotion": N_("This board has no poll to promote ideas to."),
     "err_not_enough_ideas": N_("A poll needs at least two ideas to choose from."),
     "err_poll_started": N_("That poll has started: its options can no longer change."),
+    "err_poll_purged": N_(
+        "This forum's personal data was removed: its voters are no longer known, so this poll"
+        " can't be reopened."
+    ),
     # Ballot codes.
     "code_held": N_("You take part as {group}, card No. {n}"),
     "code_needed": N_(
@@ -260,6 +264,9 @@ SCRIPT_STRINGS = {
     "err_code_typo": N_("That code has a typo. Check each character against your card."),
     "err_unknown_code": N_("There is no such code. Check it against your card."),
     "err_code_revoked": N_("This code was revoked. Ask the organisers."),
+    "err_codes_purged": N_(
+        "This forum's personal data was removed: ballot codes can no longer be used here."
+    ),
     "err_not_eligible": N_("Enter the code on your card first."),
     "err_codes_not_used": N_("This forum does not use ballot codes."),
     "err_own_post": N_("You can't agree with your own post."),

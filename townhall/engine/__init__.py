@@ -107,6 +107,8 @@ def purge_stored(
 def stored_forums(url: str, data_dir: Path) -> list[str]:
     """The id of every forum with a log where the engine for `url` keeps forums."""
     if _scheme(url) == "memory":
+        if not data_dir.is_dir():  # a mistyped path is no empty data dir
+            raise EngineError(f"{data_dir}: no such data dir")
         return sorted(path.stem for path in data_dir.glob("*.journal"))
     from townhall.engine.redis_purge import forums_in_redis
 

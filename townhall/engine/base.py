@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,15 @@ class Outcome:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+# A password in an engine URL: `redis://user:PASSWORD@host` or a `?password=` argument.
+_PASSWORD = re.compile(r"(?<=:)[^:/@]*(?=@)|(?<=[?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def shown_url(url: str) -> str:
+    """`url` as a message or a log line may show it: any password in it as `***`."""
+    return _PASSWORD.sub("***", url)
 
 
 class Engine(abc.ABC):

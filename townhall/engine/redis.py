@@ -26,7 +26,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from townhall.engine import redis_participant as participant
-from townhall.engine.base import Engine, EngineError, Outcome, now_ms
+from townhall.engine.base import Engine, EngineError, Outcome, now_ms, shown_url
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import RedisKeys
 from townhall.engine.redis_log import read_stream
@@ -102,7 +102,7 @@ class RedisEngine(Engine):
             self.check_restart()
             await self._announce()
         except RedisError as exc:
-            raise EngineError(f"cannot reach Redis at {self.url}: {exc}") from exc
+            raise EngineError(f"cannot reach Redis at {shown_url(self.url)}: {exc}") from exc
         self._listener = asyncio.create_task(self._listen())
         # Start serving once subscribed, so no event published from now on is missed.
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)

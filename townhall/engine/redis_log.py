@@ -12,7 +12,7 @@ import msgpack
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from townhall.engine.base import EngineError
+from townhall.engine.base import EngineError, shown_url
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_keys import RedisKeys
 
@@ -34,7 +34,7 @@ async def read_stream(redis: Redis, key: str, after: int = 0) -> AsyncIterator[d
 async def read_stored(url: str, forum_id: str) -> AsyncIterator[dict[str, Any]]:
     """Every record in the forum's log, read on a connection of its own, without a server."""
     connection = async_connect(url, socket_timeout=10)
-    where = f"forum {forum_id!r} in Redis at {url}"
+    where = f"forum {forum_id!r} in Redis at {shown_url(url)}"
     try:
         found = False
         async for record in read_stream(connection.client, RedisKeys(forum_id).log):

@@ -68,6 +68,7 @@ async def set_upvote(engine: RedisEngine, actor: Actor, upvote: Upvote) -> Outco
         await engine.catch_up()  # made on another worker a moment ago, perhaps
     post = engine.forum.boards.post(upvote.post)  # a post never changes boards or author
     board_rules.check_upvoted(engine.forum.boards.boards[post.board])
+    board_rules.check_not_purged(post)
     if upvote.up and not engine.forum.programme.eligibility.self_agreement:
         check_not_own(post, actor.id)
     k = engine.keys

@@ -14,7 +14,7 @@ import msgpack
 import redis
 from redis.exceptions import RedisError, WatchError
 
-from townhall.engine.base import EngineError, Rewrite
+from townhall.engine.base import EngineError, Rewrite, shown_url
 from townhall.engine.redis_connect import sync_connect
 from townhall.engine.redis_keys import RedisKeys
 from townhall.engine.redis_scripts import text
@@ -26,7 +26,7 @@ def purge_redis(url: str, forum_id: str, rewrite: Rewrite, placeholder: str) -> 
     """Store `rewrite`'s events in place of the forum's log and rewrite its keys to match;
     False if it had nothing to change. Raises EngineError while the forum is being served."""
     keys = RedisKeys(forum_id)
-    where = f"forum {forum_id!r} in Redis at {url}"
+    where = f"forum {forum_id!r} in Redis at {shown_url(url)}"
     connection = sync_connect(url, socket_timeout=30)
     client = connection.client
     try:
@@ -142,7 +142,7 @@ def forums_in_redis(url: str) -> list[str]:
             str(key)[len(prefix) : -len(suffix)] for key in connection.client.scan_iter(match=log)
         }
     except RedisError as exc:
-        raise EngineError(f"cannot list the forums in Redis at {url}: {exc}") from exc
+        raise EngineError(f"cannot list the forums in Redis at {shown_url(url)}: {exc}") from exc
     finally:
         connection.close()
     return sorted(found)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from redis.exceptions import RedisError
 
-from townhall.engine.base import EngineError
+from townhall.engine.base import EngineError, shown_url
 from townhall.engine.redis_connect import sync_connect
 from townhall.engine.redis_keys import RedisKeys
 
@@ -39,9 +39,11 @@ def stored_secret(url: str, forum_id: str) -> str:
     try:
         secret = connection.client.hget(RedisKeys(forum_id).secrets, "secret")
     except RedisError as exc:
-        raise EngineError(f"cannot read forum {forum_id!r} in Redis at {url}: {exc}") from exc
+        raise EngineError(
+            f"cannot read forum {forum_id!r} in Redis at {shown_url(url)}: {exc}"
+        ) from exc
     finally:
         connection.close()
     if not isinstance(secret, str) or not secret:
-        raise EngineError(f"Redis at {url} holds no secret for forum {forum_id!r}")
+        raise EngineError(f"Redis at {shown_url(url)} holds no secret for forum {forum_id!r}")
     return secret

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from townhall.model import poll_kinds, refusals
 from townhall.model.agenda import ChoiceMode
 from townhall.model.commands import Actor, Role, Vote
-from townhall.model.events import BallotCast, Event
+from townhall.model.events import BallotCast, Event, ForumPurged
 from townhall.model.state import Ballot, PollStatus
 
 if TYPE_CHECKING:
@@ -75,3 +75,22 @@ def apply_ballot(forum: Forum, event: BallotCast) -> None:
         ops = (event.op,)
     poll.count(event.choices, event.group, 1)
     poll.ballots[event.participant] = Ballot(event.choices, forum.seq, ops, event.group)
+
+
+def check_reopen(forum: Forum, poll_id: str) -> None:
+    """Refuse to open a closed poll again where that would change what is settled."""
+    if forum.committee is not None:
+        forum.committee.check_reopen(poll_id)
+    forum.shifts.check_reopen(poll_id)
+    if forum.polls[poll_id].purged:
+        raise refusals.poll_purged()
+
+
+def apply_purge(forum: Forum, event: ForumPurged) -> None:
+    """A forum purge: the polls voted in and the posts it lists take no more ballots or
+    upvotes, and ballot codes are taken no more, since those who cast or held them are
+    pseudonyms now."""
+    for poll in forum.polls.values():
+        poll.purged = poll.purged or bool(poll.ballots)
+    forum.boards.mark_purged(event.posts)
+    forum.codes.purged = True

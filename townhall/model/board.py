@@ -134,9 +134,16 @@ def purgeable(board: Board) -> tuple[int, ...]:
 
 
 def upvotable(post: Post) -> None:
+    check_not_purged(post)
     if post.state is PostState.MERGED:
         raise refusals.upvoted_post_merged(post.merged_into)
     if not post.state.public:
+        raise refusals.upvoted_post_not_shown()
+
+
+def check_not_purged(post: Post) -> None:
+    """No upvote, or taking one back, on a post a forum purge took the text of."""
+    if post.purged:
         raise refusals.upvoted_post_not_shown()
 
 
@@ -261,9 +268,9 @@ class Boards:
 
     # -- applying -------------------------------------------------------------------------------
 
-    def apply(self, event: Event, seq: int, allow_own: bool = False) -> str:
-        """Record one board event at `seq`; returns the board it changed. `allow_own`: whether
-        the programme lets a participant agree with their own post (a merge follows it too)."""
+    def apply(self, event: Event, seq: int, allow_own: bool = False) -> None:
+        """Record one board event at `seq`. `allow_own`: whether the programme lets a
+        participant agree with their own post (a merge follows it too)."""
         match event:
             case PostCreated():
                 board = self.boards[event.board]
@@ -322,7 +329,12 @@ class Boards:
             case _:  # pragma: no cover - the forum routes only board events here
                 raise ValueError(f"not a board event: {event!r}")
         board.version = seq
-        return board.item.id
+
+    def mark_purged(self, posts: tuple[int, ...]) -> None:
+        """The posts a forum purge took the texts of (forum_purged): no more upvotes."""
+        for post_id in posts:
+            if post_id in self.posts:
+                self.posts[post_id].purged = True
 
     # -- views ----------------------------------------------------------------------------------
 

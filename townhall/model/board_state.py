@@ -48,6 +48,9 @@ class Post:
     original: str = ""  # the text as posted, once the host has edited it
     merged_into: int = 0
     upvoters: set[str] = field(default_factory=set)
+    # Its text went in a forum purge, and its upvoters' ids became pseudonyms: a phone that
+    # upvoted it would come back as a new participant, so it takes no more upvotes.
+    purged: bool = False
 
     def view(self, *, full: bool) -> dict[str, Any]:
         """The post as a page shows it; `full` adds what only the host and the moderator see."""

@@ -96,6 +96,9 @@ class Codes:
     group_of: dict[str, str] = field(default_factory=dict)  # every voter ever redeemed
     revoked: dict[str, str] = field(default_factory=dict)  # voter -> group
     acted: set[str] = field(default_factory=set)  # voters who voted, posted or agreed
+    # A forum purge made every voter and phone above a pseudonym: a card could no longer be
+    # told from the one it was (a revoked one among them), so no code is taken from then on.
+    purged: bool = False
 
     @property
     def in_use(self) -> bool:
@@ -129,6 +132,8 @@ class Codes:
     def decide_redeem(self, phone: str, code: str) -> list[Event]:
         if not self.in_use:
             raise refusals.codes_not_used()
+        if self.purged:
+            raise refusals.codes_purged()
         found = self.lookup.find(code)
         if found is CodeProblem.MALFORMED:
             raise refusals.code_malformed()

@@ -58,6 +58,7 @@ from townhall.model.events import (
     CodeRevoked,
     CommitteeScored,
     Event,
+    ForumPurged,
     ItemChanged,
     LiveVoteRecorded,
     PollClosed,
@@ -172,9 +173,7 @@ class Forum:
                     raise refusals.poll_has_no_options()
                 if poll.status is PollStatus.OPEN:
                     return []
-                if self.committee is not None:
-                    self.committee.check_reopen(poll_id)
-                self.shifts.check_reopen(poll_id)
+                ballots.check_reopen(self, poll_id)
                 return [PollOpened(poll_id, now_ms)]
             case PromoteIdeas(board=board_id):
                 top = promotable(self.boards.board(board_id))
@@ -301,6 +300,8 @@ class Forum:
                 self.shifts.apply(event)
             case ScreenBlanked(blank=blank):
                 self.blank = blank
+            case ForumPurged():
+                ballots.apply_purge(self, event)
             case ServerStarted(programme=stated):
                 self.stated_programme = stated
             case PollOptionsSet(poll=poll_id, options=options, agreements=agreements):

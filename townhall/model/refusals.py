@@ -158,6 +158,13 @@ def poll_has_no_options() -> Conflict:
     )
 
 
+def poll_purged() -> Conflict:
+    return Conflict(
+        "the forum was purged: who voted in this poll is no longer known, so it can't reopen",
+        code="poll_purged",
+    )
+
+
 def poll_started() -> Conflict:
     return Conflict(
         "the poll has been opened already; its options can't change", code="poll_started"
@@ -370,6 +377,14 @@ def code_typo() -> InvalidPayload:
 
 def unknown_code() -> NotFound:
     return NotFound("there is no such ballot code", code="unknown_code")
+
+
+def codes_purged() -> Forbidden:
+    return Forbidden(
+        "this forum's personal data was removed, and with it who holds which code: no code is"
+        " taken now",
+        code="codes_purged",
+    )
 
 
 def code_revoked() -> Forbidden:

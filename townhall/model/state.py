@@ -53,6 +53,9 @@ class PollState:
     group_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     group_voters: dict[str, int] = field(default_factory=dict)
     openings: list[Opening] = field(default_factory=list)
+    # Its voters' ids became pseudonyms in a forum purge: a phone that voted would come back as
+    # a new participant, so it is never opened again.
+    purged: bool = False
 
     def count(self, choices: tuple[str, ...], group: str, step: int) -> None:
         """Add (step 1) or take back (step -1) one ballot's choices, each with its weight (a

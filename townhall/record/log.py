@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from townhall.engine import read_stored_log, stored_log_warnings, stored_secret
+from townhall.engine.base import shown_url
 from townhall.model.agenda import Programme
 from townhall.model.events import ServerStarted
 from townhall.model.forum import Forum
@@ -26,7 +27,7 @@ class StoredForum:
 
     @property
     def where(self) -> str:
-        place = self.data_dir if self.engine_url == "memory://" else self.engine_url
+        place = self.data_dir if self.engine_url == "memory://" else shown_url(self.engine_url)
         return f"forum {self.forum!r} in {place}"
 
     def read_log(self) -> AsyncIterator[dict[str, Any]]:
