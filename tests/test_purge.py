@@ -231,6 +231,8 @@ def test_purge_names_what_is_wrong(tmp_path: Path) -> None:
     assert "Traceback" not in unknown.stderr
     neither = townhall("purge", "--data-dir", str(tmp_path))
     assert neither.returncode == 2 and "--forum ID" in neither.stderr
+    both = townhall("purge", "--data-dir", str(tmp_path), "--forum", "x", "--days", "9")
+    assert both.returncode == 2 and "--days goes with --expired" in both.stderr
     no_days = townhall("purge", "--data-dir", str(tmp_path), "--expired")
     assert no_days.returncode == 1 and "TOWNHALL_RETENTION_DAYS" in no_days.stderr
     # A mistyped data dir is no empty one: a daily timer would report nothing expired for ever.

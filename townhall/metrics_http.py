@@ -115,7 +115,10 @@ def forget_ended(directory: Path) -> None:
     for path in directory.glob("gauge_live*_*.db"):
         pid = path.stem.rsplit("_", 1)[-1]
         if pid.isdigit() and not _running(int(pid)):
-            mark_process_dead(int(pid), str(directory))  # type: ignore[no-untyped-call]
+            # Two workers scraped at once may both find it: the one that removes it second
+            # finds its files gone, which is what it wanted.
+            with contextlib.suppress(FileNotFoundError):
+                mark_process_dead(int(pid), str(directory))  # type: ignore[no-untyped-call]
 
 
 def _running(pid: int) -> bool:

@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     if (args.forum is None) == (not args.expired):
         print("townhall purge: name one forum (--forum ID) or give --expired", file=sys.stderr)
         return 2
+    if args.forum is not None and args.days is not None:
+        print("townhall purge: --days goes with --expired, not --forum", file=sys.stderr)
+        return 2
     try:
         forums, failed = (
             ([args.forum], 0) if args.forum else _expired(url, args.data_dir, args.days)
