@@ -294,3 +294,45 @@ async def test_expired_purges_only_forums_past_the_retention_period(tmp_path: Pa
     assert f"forum {FORUM!r}" in done.stdout and "removed 5 post texts" in done.stdout
     again = townhall("purge", *args, "--expired", "--days", "365", "--yes")
     assert "nothing left to purge" in again.stdout
+
+
+async def test_a_worker_starting_while_a_purge_works_does_not_serve(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A worker that read the log before a purge replaced it, and subscribed after the purge
+    counted the workers, would serve the old texts and ids: the purge's mark stops it, and a
+    second purge waits for the first."""
+    import redis
+
+    from townhall.engine import EngineError, open_engine
+    from townhall.engine.redis_keys import RedisKeys
+
+    more = engine_settings("redis", request)
+    data = tmp_path / "data"
+    await hold(data, more)
+    client = redis.Redis.from_url(more["redis_url"])
+    mark = RedisKeys(FORUM).purging
+    client.set(mark, "1", ex=60)  # as a purge sets it before it counts the workers
+    try:
+        second = await asyncio.to_thread(
+            townhall, "purge", *where("redis", data, more), "--forum", FORUM, "--yes"
+        )
+        assert second.returncode == 1 and "is being purged already" in second.stderr
+        engine = open_engine(more["redis_url"], programme(), data)
+        with pytest.raises(EngineError, match="is being purged"):
+            try:
+                await engine.start()
+            finally:
+                await engine.close()
+    finally:
+        client.delete(mark)
+        client.close()
+    engine = open_engine(more["redis_url"], programme(), data)
+    await engine.start()  # with the purge done, it serves
+    await engine.close()
+    done = await asyncio.to_thread(
+        townhall, "purge", *where("redis", data, more), "--forum", FORUM, "--yes"
+    )
+    assert done.returncode == 0, done.stderr
+    with redis.Redis.from_url(more["redis_url"]) as after:
+        assert not after.exists(mark), "the purge takes its mark away"

@@ -106,6 +106,11 @@ class RedisEngine(Engine):
         self._listener = asyncio.create_task(self._listen())
         # Start serving once subscribed, so no event published from now on is missed.
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+        if await self.redis.exists(self.keys.purging):
+            raise EngineError(
+                f"forum {self.programme.id!r} is being purged (townhall purge): start it again"
+                " once the purge is done"
+            )
 
     async def _check_shape(self) -> None:
         """Refuse another agenda's store; seed each poll's option ids where Redis has none."""

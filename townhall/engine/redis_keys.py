@@ -51,6 +51,12 @@ class RedisKeys:
         `log` in the transaction that rewrites the rest."""
         return self._key("log-purging")
 
+    @property
+    def purging(self) -> str:
+        """String, with an expiry: set while `townhall purge` works on the forum. A worker that
+        finds it once subscribed will not serve: it may have read the log the purge replaces."""
+        return self._key("purging")
+
     def pattern(self, name: str) -> str:
         """A SCAN pattern for one kind of key, as `posts:*` (ids never hold glob characters)."""
         return self._key(name)

@@ -19,6 +19,7 @@ from townhall.engine.redis_connect import sync_connect
 from townhall.engine.redis_keys import RedisKeys
 from townhall.engine.redis_scripts import text
 
+PURGING_S = 600  # the purge's mark lasts at most this long, should the purge itself be killed
 BATCH = 1000  # Stream entries per XRANGE call and per pipeline
 
 
@@ -29,6 +30,15 @@ def purge_redis(url: str, forum_id: str, rewrite: Rewrite, placeholder: str) -> 
     where = f"forum {forum_id!r} in Redis at {shown_url(url)}"
     connection = sync_connect(url, socket_timeout=30)
     client = connection.client
+    try:
+        # Set before the count of workers: one subscribing after the count finds it, and stops.
+        marked = client.set(keys.purging, "1", nx=True, ex=PURGING_S)
+    except RedisError as exc:
+        connection.close()
+        raise EngineError(f"cannot purge {where}: {exc}") from exc
+    if not marked:
+        connection.close()
+        raise EngineError(f"{where} is being purged already")
     try:
         serving = dict(client.pubsub_numsub(keys.channel)).get(keys.channel.encode(), 0)
         if serving:
@@ -59,7 +69,7 @@ def purge_redis(url: str, forum_id: str, rewrite: Rewrite, placeholder: str) -> 
         raise EngineError(f"cannot purge {where}: {exc}") from exc
     finally:
         with contextlib.suppress(RedisError):
-            client.delete(keys.purging_log)
+            client.delete(keys.purging_log, keys.purging)
         connection.close()
 
 
