@@ -504,7 +504,7 @@ async def test_the_control_script_checks_every_event_before_writing_any(
         ([*base, k.posts("ideas"), k.post_ops("ideas")], [pin, purge]),  # a key missing
     ):
         with pytest.raises(redis.ResponseError):
-            await a._control(keys=keys, args=[k.channel, a.forum.control_seq, *records])
+            await a._control(keys=keys, args=[*a.publish_args, a.forum.control_seq, *records])
     client, _ = stored(redis_url, "board-forum")
     try:
         assert int(client.get(k.seq) or 0) == post == client.xlen(k.log)

@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from townhall.engine import redis_participant as participant
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms, shown_url
 from townhall.engine.redis_connect import async_connect
+from townhall.engine.redis_fanout import PLAIN, detect
 from townhall.engine.redis_keys import RedisKeys
 from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
@@ -91,12 +92,14 @@ class RedisEngine(Engine):
         self._apply_lock = asyncio.Lock()
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self.fanout = PLAIN  # asked of the server at start and at each subscription
         self.available = False
 
     # -- starting and stopping ------------------------------------------------------------------
 
     async def start(self) -> None:
         try:
+            self.fanout = await detect(self.redis)
             await self._check_shape()
             await self.catch_up()
             self.check_restart()
@@ -169,7 +172,8 @@ class RedisEngine(Engine):
         result = await self._vote(
             keys=k.vote_keys(vote.poll),
             args=[
-                *(k.channel, vote.poll, actor.id, vote.op, RECENT_OPS, self.clock(), actor.group),
+                *self.publish_args,
+                *(vote.poll, actor.id, vote.op, RECENT_OPS, self.clock(), actor.group),
                 *[arg for pair in zip(choices, counted_as, strict=True) for arg in pair],
             ],
         )
@@ -220,7 +224,8 @@ class RedisEngine(Engine):
             # Decided on this replica, which knows every post the events name.
             keys=k.control_keys(events, self.forum.boards.posts),
             args=[
-                *(k.channel, decided_on, int(self.forum.programme.eligibility.self_agreement)),
+                *self.publish_args,
+                *(decided_on, int(self.forum.programme.eligibility.self_agreement)),
                 *(self._packed(e, at) for e in events),
             ],
         )
@@ -242,6 +247,11 @@ class RedisEngine(Engine):
                 return
             await self.catch_up()
         raise EngineError("the forum is too busy to start on; try again")
+
+    @property
+    def publish_args(self) -> list[str]:
+        """The first arguments of every script that logs an event: how and where to publish it."""
+        return [self.fanout.publish, self.keys.channel]
 
     def read_log(self, after: int = 0) -> AsyncIterator[dict[str, Any]]:
         return read_stream(self.redis, self.keys.log, after)
@@ -308,7 +318,8 @@ class RedisEngine(Engine):
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.subscribe(self.keys.channel)
+                self.fanout = await detect(self.redis)
+                await self.fanout.subscribe(pubsub, self.keys.channel)
                 await self._check_shape()  # Redis may have come back empty
                 await self.catch_up()  # whatever was published before the subscription
                 if not self.available:
@@ -320,7 +331,7 @@ class RedisEngine(Engine):
                     self._subscribed.set()
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None and message["type"] == "message":
+                    if message is not None and message["type"] == self.fanout.message_type:
                         await self._ingest(unpack_all(message["data"]))
             except (RedisError, OSError, EngineError) as exc:
                 if self.available:

@@ -29,7 +29,7 @@ async def submit(engine: RedisEngine, actor: Actor, post: SubmitPost) -> Outcome
     k = engine.keys
     keys = k.post_keys(post.board)
     args: list[str | int] = [
-        k.channel,
+        *engine.publish_args,
         post.board,
         actor.id,
         post.op,
@@ -75,7 +75,8 @@ async def set_upvote(engine: RedisEngine, actor: Actor, upvote: Upvote) -> Outco
     result = await engine.upvote_script(
         keys=k.upvote_keys(post.board, upvote.post),
         args=[
-            *(k.channel, upvote.post, actor.id, int(upvote.up), upvote.op, BOARD_RECENT_OPS),
+            *engine.publish_args,
+            *(upvote.post, actor.id, int(upvote.up), upvote.op, BOARD_RECENT_OPS),
             engine.clock(),
         ],
     )
@@ -98,7 +99,7 @@ async def redeem(engine: RedisEngine, actor: Actor, command: RedeemCode) -> Outc
     k = engine.keys
     result = await engine.redeem_script(
         keys=k.redeem_keys(),
-        args=[k.channel, event.voter, event.group, actor.id, engine.clock()],
+        args=[*engine.publish_args, event.voter, event.group, actor.id, engine.clock()],
     )
     if status_of(Script.REDEEM, result) == RESENT:
         await engine.catch_up()  # the binding is stored; the replica may not have heard yet

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError, WatchError
 
 from townhall.engine.base import EngineError, Rewrite, shown_url
 from townhall.engine.redis_connect import sync_connect
+from townhall.engine.redis_fanout import subscribers
 from townhall.engine.redis_keys import RedisKeys
 from townhall.engine.redis_scripts import text
 
@@ -40,7 +41,7 @@ def purge_redis(url: str, forum_id: str, rewrite: Rewrite, placeholder: str) -> 
         connection.close()
         raise EngineError(f"{where} is being purged already")
     try:
-        serving = dict(client.pubsub_numsub(keys.channel)).get(keys.channel.encode(), 0)
+        serving = subscribers(client, keys.channel)
         if serving:
             raise EngineError(
                 f"{where} is being served ({serving} worker(s) subscribed to it): stop them first"

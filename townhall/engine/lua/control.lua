@@ -7,8 +7,8 @@
 --   upvoters:{post} for each post purged; poll_options: options:{poll}, counts:{poll};
 --   code_revoked: codes_revoked, code_phones, phone_codes; item_added: options:{item};
 --   option_added: options:{poll}; wording: ballots:{item}
--- ARGV: channel, expected control version, self_agreement ('1' if the programme lets a participant
---   agree with their own post, else '0'), packed record...
+-- ARGV: publish (SPUBLISH or PUBLISH), channel, expected control version, self_agreement ('1'
+--   if the programme lets a participant agree with their own post, else '0'), packed record...
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
 -- Returns {'stale', version} | {'voted'} | {'ok', packed record...}
@@ -17,10 +17,10 @@
 -- Records the model would never decide (an unknown type, keys that do not match, a post that is
 -- not there or may not be purged) get an error reply, a code and its data, and change nothing.
 local version = tonumber(redis.call('HGET', KEYS[3], 'version') or '0')
-if version ~= tonumber(ARGV[2]) then
+if version ~= tonumber(ARGV[3]) then
   return {'stale', version}
 end
-if #ARGV == 3 then
+if #ARGV == 4 then
   return {'ok'}  -- nothing to store: the caller only asked whether its view is current
 end
 -- Each known event type, and how many of the extra keys it names (posts_purged: see below).
@@ -36,7 +36,7 @@ local known = {
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
 local next_key = 8
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local event = cmsgpack.unpack(ARGV[i])
   local wanted = known[event.t]
   if wanted == nil then
@@ -160,7 +160,7 @@ for i, e in ipairs(events) do
     source.m = e.target
     redis.call('HSET', named[1], e.source, cmsgpack.pack(source))
     redis.call('SUNIONSTORE', named[3], named[3], named[2])
-    if ARGV[3] ~= '1' and not agreed then
+    if ARGV[4] ~= '1' and not agreed then
       redis.call('SREM', named[3], author)
     end
     redis.call('DEL', named[2])
@@ -238,5 +238,5 @@ for i, e in ipairs(events) do
 end
 -- Only host events move the version: ballots, posts and upvotes never reach this script.
 redis.call('HSET', KEYS[3], 'version', events[#events].seq)
-redis.call('PUBLISH', ARGV[1], table.concat(out, '', 2))
+redis.call(ARGV[1], ARGV[2], table.concat(out, '', 2))
 return out
