@@ -8,6 +8,7 @@ connection, and conservation (final tally equals the phones' acked ballots).
 
     .venv/bin/python loadtest/capacity.py --phones 300 --rate 300 --seconds 20
     .venv/bin/python loadtest/capacity.py --phones 300 --rate 300 --seconds 20 --workers 2
+    .venv/bin/python loadtest/capacity.py --phones 300 --rate 300 --seconds 10 --redis --workers 1
     .venv/bin/python loadtest/capacity.py --phones 100 --rate 200 --seconds 10 --metrics
 
 Traffic goes to 127.0.0.1 only; every loop is bounded by --seconds. For thousands of phones and
@@ -109,7 +110,7 @@ class Processes:
         (self.work / "room.toml").write_text(ROOM, encoding="utf-8")
         self.redis: subprocess.Popen[bytes] | None = None
         extra: list[str] = ["--metrics"] if args.metrics else []
-        if args.workers > 1:
+        if args.redis:
             redis_port = free_port()
             self.redis = subprocess.Popen(
                 [
@@ -171,7 +172,7 @@ class Processes:
             cwd=ROOT,
         )
         self.url = f"http://127.0.0.1:{port}"
-        if args.workers == 1 and (os.cpu_count() or 1) > 1:
+        if not args.redis and (os.cpu_count() or 1) > 1:
             os.sched_setaffinity(self.server.pid, {0})  # the server on one core,
             os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))  # the phones on the rest
 
@@ -222,7 +223,7 @@ async def probe(args: argparse.Namespace, processes: Processes) -> dict[str, Any
     refused: Counter[str] = Counter()
     interval = args.phones / args.rate  # each phone votes once per interval
     deadline = time.perf_counter() + args.seconds
-    cpu_before = sum(cpu_seconds(p) for p in pids)
+    cpu_before = {p: cpu_seconds(p) for p in pids}
     redis_before = cpu_seconds(processes.redis.pid) if processes.redis else 0.0
 
     async def vote_loop(n: int, phone: Phone) -> None:
@@ -245,7 +246,8 @@ async def probe(args: argparse.Namespace, processes: Processes) -> dict[str, Any
     load_started = time.perf_counter()
     await asyncio.gather(*(vote_loop(n, p) for n, p in enumerate(phones)))
     elapsed = time.perf_counter() - load_started
-    cpu_used = sum(cpu_seconds(p) for p in pids) - cpu_before
+    cpu_each = sorted(cpu_seconds(p) - cpu_before[p] for p in pids)
+    cpu_used = sum(cpu_each)
     redis_used = cpu_seconds(processes.redis.pid) - redis_before if processes.redis else 0.0
 
     final = await host.call("snapshot")
@@ -261,9 +263,9 @@ async def probe(args: argparse.Namespace, processes: Processes) -> dict[str, Any
     for client in (host, screen, *(p.sio for p in phones)):
         await client.disconnect()
     return {
-        "setup": "embedded, 1 process on 1 core"
-        if args.workers == 1
-        else f"redis, {args.workers} workers (sharing the cores with the phones)",
+        "setup": f"redis, {args.workers} worker(s) (sharing the cores with the phones)"
+        if args.redis
+        else "embedded, 1 process on 1 core",
         "phones": args.phones,
         "offered votes/s": args.rate,
         "acked votes/s": round(len(acks) / elapsed, 1),
@@ -274,6 +276,8 @@ async def probe(args: argparse.Namespace, processes: Processes) -> dict[str, Any
         "vote->screen p99 ms": round(1000 * percentile(to_screen, 0.99), 1),
         "server CPU s per 1000 votes": round(1000 * cpu_used / max(1, len(acks)), 3),
         "server CPU %": round(100 * cpu_used / elapsed, 1),
+        # Each worker's: the sockets it holds, plus every other worker's events on its replica.
+        "worker CPU s per 1000 votes": [round(1000 * c / max(1, len(acks)), 3) for c in cpu_each],
         "redis CPU s per 1000 votes": round(1000 * redis_used / max(1, len(acks)), 3),
         "connect s": round(connect_s, 2),
         "RSS per connection KB": round((rss_after - rss_before) / args.phones / 1024, 1),
@@ -287,8 +291,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300, help="votes per second, all phones")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--redis", action="store_true", help="the Redis engine (implied by --workers)"
+    )
     parser.add_argument("--metrics", action="store_true", help="the server with /metrics on")
     args = parser.parse_args()
+    args.redis = args.redis or args.workers > 1
     if args.rate / args.phones > 4:
         parser.error("each phone may send at most 5 messages a second: add phones")
     processes = Processes(args)
