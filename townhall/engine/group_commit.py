@@ -12,7 +12,7 @@ from townhall.model.events import Event
 
 
 class GroupCommit:
-    """A journal's pending batch. `queue` adds records, `written` waits for them; a refused
+    """A journal's pending batch. `add` adds records, `written` waits for them; a refused
     write refuses every command of its batch, and `refused` is told so it can undo them."""
 
     def __init__(
@@ -29,7 +29,7 @@ class GroupCommit:
         self._waiters: list[asyncio.Future[None]] = []
         self._due = False  # a write is queued for the next turn
 
-    def queue(self, records: Sequence[dict[str, Any]], events: Sequence[Event]) -> None:
+    def add(self, records: Sequence[dict[str, Any]], events: Sequence[Event]) -> None:
         """Add `records` (and the `events` they store, for the listeners) to this turn's batch."""
         self._records.extend(records)
         self._events.extend(events)

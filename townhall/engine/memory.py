@@ -91,7 +91,7 @@ class MemoryEngine(Engine):
             record["seq"] = self.forum.seq + 1  # last: the journal reads damage by it
             self.forum.apply(event)
             records.append(record)
-        self.commits.queue(records, events)
+        self.commits.add(records, events)
 
     async def _committed(self) -> None:
         try:
