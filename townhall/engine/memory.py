@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from townhall.engine.base import Engine, EngineError, Outcome, now_ms
+from townhall.engine.group_commit import GroupCommit
 from townhall.engine.journal import Journal, JournalError, header, replay
 from townhall.engine.lockfile import ForumLock
 from townhall.model.agenda import Programme
 from townhall.model.commands import Actor, Command
 from townhall.model.events import Event, to_record
 from townhall.model.forum import Forum
+
+log = logging.getLogger(__name__)
 
 FSYNC_INTERVAL = 1.0  # seconds: like Redis's appendfsync everysec
 READ_BATCH = 1000  # records read from the journal between turns of the event loop
@@ -40,6 +44,7 @@ class MemoryEngine(Engine):
         self._loaded = False
         self._fsync_task: asyncio.Task[None] | None = None
         self._read_mark = (0, 0)  # (seq, byte): the records after that seq start at that byte
+        self.commits = GroupCommit(self.journal, self._notify, self._rewind)
 
     def load(self) -> None:
         """Lock the forum's files in the data dir and replay its journal."""
@@ -61,31 +66,51 @@ class MemoryEngine(Engine):
         self.journal.open()
         if self.forum.seq == 0 and not self.journal.path.stat().st_size:
             self.journal.append([header(self.forum.origin)])
-        self._store([self.started()], self.clock())
+        self._stage([self.started()], self.clock())
+        await self._committed()
         self._fsync_task = asyncio.create_task(self._fsync_loop())
 
     async def execute(self, actor: Actor, command: Command) -> Outcome:
+        if not self.available:
+            raise EngineError("the journal could not be read back after a refused write")
         now = self.clock()
         events = self.forum.decide(actor, command, now)
         if events:
-            self._store(events, now)
-        return Outcome(events, self._ack(actor, command, events))
+            self._stage(events, now)
+        ack = self._ack(actor, command, events)
+        await self._committed()  # acked only once on disk, with every change it rests on
+        return Outcome(events, ack)
 
-    def _store(self, events: Sequence[Event], now: int) -> None:
-        """Append `events` to the journal, then apply them and tell the listeners."""
+    def _stage(self, events: Sequence[Event], now: int) -> None:
+        """Apply `events` and queue their records for the journal's next write, so that the
+        next command is decided on them; the listeners are told once they are written."""
         records = []
-        for offset, event in enumerate(events, start=1):
+        for event in events:
             record = to_record(event)
             record["at"] = now
-            record["seq"] = self.forum.seq + offset  # last: the journal reads damage by it
+            record["seq"] = self.forum.seq + 1  # last: the journal reads damage by it
+            self.forum.apply(event)
             records.append(record)
+        self.commits.add(records, events)
+
+    async def _committed(self) -> None:
         try:
-            self.journal.append(records)
+            await self.commits.written()
         except JournalError as exc:
             raise EngineError(str(exc)) from exc
-        for event in events:
-            self.forum.apply(event)
-        self._notify(events)
+
+    def _rewind(self) -> None:
+        """After a refused write, take the forum back to what the journal holds: the batch's
+        changes were applied but are refused, so no client may keep seeing them."""
+        forum = Forum(self.forum.origin)
+        try:
+            replay(Journal(self.journal.path), forum)
+        except JournalError:
+            log.exception("the journal cannot be read back after a refused write")
+            self.available = False
+            return
+        self.forum = forum
+        self._notify_resync()
 
     async def read_log(self, after: int = 0) -> AsyncIterator[dict[str, Any]]:
         # Read on a Journal of its own, so a torn tail it finds is not cut from the open one;
@@ -115,6 +140,7 @@ class MemoryEngine(Engine):
                 await asyncio.to_thread(self.journal.fsync)
 
     async def close(self) -> None:
+        self.commits.write()
         if self._fsync_task is not None:
             self._fsync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
