@@ -1,12 +1,15 @@
 """The load comparison: Townhall against a plain socket.io peer and a pre-framed limit server.
 
 For each target and each number of phones it starts the server pinned to core 0, runs the Node
-generator (loadtest/peers/gen.js: raw Engine.IO WebSocket phones and a projector) pinned to
-core 1 for a fixed vote period, stops the server, and writes BENCHMARKS.md at the repository
-root with a table per number of phones, plus the raw figures as JSON.
+generator (loadtest/peers/gen.js: raw Engine.IO phones and a projector) pinned to core 1 for a
+fixed vote period, stops the server, and writes BENCHMARKS.md at the repository root with a
+table per number of phones (loadtest/report.py), plus the raw figures as JSON. The peer and the
+limit send tallies at Townhall's own pace; peer-10hz is the peer sending every 100 ms to all.
 
     .venv/bin/python loadtest/compare.py                      # the full run: 1k, 5k, 10k phones
     .venv/bin/python loadtest/compare.py --phones 1000 --seconds 5 --out /tmp/quick.md
+    .venv/bin/python loadtest/compare.py --phones 5000 --rate 2500   # a busier poll
+    .venv/bin/python loadtest/compare.py --phones 2000 --polling 1000  # half on long-polling
     .venv/bin/python loadtest/compare.py --redis              # also Townhall, 2 workers on Redis
 
 Needs `npm ci --prefix loadtest/peers` (./dev test does it), node, taskset and, for --redis,
@@ -39,7 +42,7 @@ from typing import Any
 
 if not __package__:  # run as a file (`python loadtest/compare.py`): the checkout's packages
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from loadtest.report import LABELS, PHONE_TICK_MS, PROJECTOR_TICK_MS, render
+from loadtest.report import LABELS, PHONE_TICK_MS, PROJECTOR_TICK_MS, render, replace_comparison
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "loadtest" / "peers"
@@ -340,10 +343,12 @@ def measure(
     pin: bool = True,
     tree: Path = ROOT,
     extra: Sequence[str] = (),
+    quiet_wait: float = 120,
 ) -> dict[str, Any]:
-    """Start `name`, run the generator once against it, stop it; the figures."""
+    """Start `name`, run the generator once against it, stop it; the figures. It first waits up
+    to `quiet_wait` seconds for the machine to be idle."""
     children = Children()
-    busy_before = wait_for_quiet()
+    busy_before = wait_for_quiet(quiet_wait)
     with workspace() as work:
         try:
             target = start_target(name, work, children, pin=pin, tree=tree)
@@ -418,6 +423,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--polling", type=int, default=0, help="this many of the phones on long-polling"
     )
+    parser.add_argument(
+        "--quiet-wait", type=float, default=120, help="seconds to wait for an idle machine"
+    )
+    parser.add_argument("--note", default="", help="a line for the report (why this run)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="raw figures (default loadtest/results/…)")
     parser.add_argument(
@@ -452,6 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seconds": args.seconds,
         "townhall_commit": townhall_commit(args.townhall_tree),
         "polling": args.polling,
+        "note": args.note,
+        "quiet_wait": args.quiet_wait,
     }
     extra = ["--polling", str(args.polling)] if args.polling else []
     runs = []
@@ -459,7 +470,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in targets:
             print(f"{LABELS[name]}: {phones} phones …", file=sys.stderr, flush=True)
             result = measure(
-                name, phones, args.rate, args.seconds, tree=args.townhall_tree, extra=extra
+                name,
+                phones,
+                args.rate,
+                args.seconds,
+                tree=args.townhall_tree,
+                extra=extra,
+                quiet_wait=args.quiet_wait,
             )
             summary = {k: result.get(k) for k in ("acked_per_s", "latency_p99_ms", "lost")}
             print(f"  {result.get('error') or summary}", file=sys.stderr, flush=True)
@@ -468,7 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path = args.json or ROOT / "loadtest" / "results" / f"run-{today}.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps({**meta, "runs": runs}, indent=1) + "\n", encoding="utf-8")
-    args.out.write_text(render(runs, meta), encoding="utf-8")
+    old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    args.out.write_text(replace_comparison(old, render(runs, meta)), encoding="utf-8")
     print(f"wrote {args.out} and {json_path}", file=sys.stderr)
     return 0
 

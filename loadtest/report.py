@@ -3,6 +3,7 @@ ratios of Townhall to the others, and the tables. Pure: runs in, text out."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -178,8 +179,8 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "- servers pinned to core 0 (`taskset -c 0`), the generator to core 1, except "
         "\u201ctownhall redis 2 workers\u201d: its workers and redis-server are not pinned",
         "- \u201cother CPU\u201d is what the rest of the machine used during the vote period"
-        " (for the Redis row, redis-server's share is in it); runs wait up to 2 minutes for the"
-        " machine to be quiet first",
+        " (for the Redis row, redis-server's share is in it); each run first waits up to"
+        f" {meta.get('quiet_wait', 120):g} s for the machine to be quiet",
     ]
     if meta.get("polling"):
         lines.append(
@@ -225,3 +226,18 @@ def notes(label: str, run: dict[str, Any]) -> list[str]:
             f" the first:\n\n```\n{excerpt}\n```"
         )
     return lines
+
+
+# The comparison's own headings; the first other `## ` or `# ` heading after them starts the
+# sections other tools write (forums.py, the cold load), which a new comparison keeps.
+OURS = re.compile(r"## (Townhall over the paced peer|[\d,]+ phones)$")
+
+
+def replace_comparison(old: str, ours: str) -> str:
+    """`old` (BENCHMARKS.md) with its comparison part, from the top, replaced by `ours`."""
+    lines = old.splitlines(keepends=True)
+    for i, line in enumerate(lines[1:], 1):
+        heading = line.rstrip("\n")
+        if heading.startswith(("# ", "## ")) and not OURS.fullmatch(heading):
+            return ours.rstrip("\n") + "\n\n" + "".join(lines[i:])
+    return ours

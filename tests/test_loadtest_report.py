@@ -81,3 +81,13 @@ def test_long_polling_phones_are_shown_beside_websocket_ones() -> None:
     assert section.splitlines()[2] == "|  | websocket | polling |"
     assert "| polling/websocket, vote → ack p99, ms | – | 3.00× |" in section
     assert "| polling/websocket, vote → the phone's own tally p99, ms | – | 1.50× |" in section
+
+
+def test_a_new_comparison_keeps_the_other_tools_sections() -> None:
+    others = "## Many forums on one server\n\nforums\n\n# A phone on a bad network\n\ncold\n"
+    old = "# Load benchmarks\n\nold\n\n## 1,000 phones\n\nold table\n\n" + others
+    new = report.replace_comparison(
+        old, "# Load benchmarks\n\nnew\n\n## 5,000 phones\n\nnew table\n"
+    )
+    assert new == ("# Load benchmarks\n\nnew\n\n## 5,000 phones\n\nnew table\n\n" + others)
+    assert report.replace_comparison("", "# Load benchmarks\n") == "# Load benchmarks\n"

@@ -4,7 +4,11 @@
 // TCP connection, gzip accepted) for its participant cookie, then opens an Engine.IO WebSocket,
 // connects to the forum and asks for its snapshot, as the phone page does; done when the
 // snapshot's ack is in. A 429 (or 503) page is fetched again after its Retry-After, as the
-// page's own Refresh header makes a browser do. The last line on stdout is `RESULT {json}`.
+// page's own Refresh header makes a browser do; a page whose connection failed is fetched again
+// after 2 s (the person reloads); a WebSocket that failed before the snapshot is opened again
+// after the socket.io client's back-off (1 s doubling to 5 s, ±50 %), as the page's client does.
+// A refusal by the forum (Socket.IO connect_error) is final. Every failure is counted under
+// `refusals`, whether retried or not. The last line on stdout is `RESULT {json}`.
 //
 //   node storm.js --url http://127.0.0.1:8000 --code ABC123 --phones 10000 --spread 10
 //     [--addresses 500] [--server-pids 123] [--timeout 120]
@@ -26,7 +30,7 @@ const DEFAULTS = {
   addresses: 500,
   'server-pids': '',
   timeout: 120, // seconds for the whole storm, after the last phone started
-  'max-retries': 50, // join pages fetched again after a 429/503, per phone
+  'max-retries': 50, // join pages fetched or sockets opened again, per phone
   'clk-tck': 100,
 };
 
@@ -46,6 +50,9 @@ const WS_URL = `${opts.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=we
 const COOKIE = `townhall_pid_${opts.code}=`;
 const AUTH = JSON.stringify({ role: 'participant', code: opts.code });
 const LOOP_RESOLUTION_MS = 10;
+const PAGE_RELOAD_MS = 2000;
+// The socket.io client's reconnection: reconnectionDelay 1 s, doubling, at most 5 s, ±50 %.
+const backoff = (attempt) => Math.min(1000 * 2 ** attempt, 5000) * (0.5 + Math.random());
 const now = () => performance.now();
 
 // Loopback source addresses 127.1.x.y: the whole 127/8 reaches a server on 127.0.0.1.
@@ -79,6 +86,8 @@ const refuse = (reason) => {
 };
 const failures = {}; // reason a phone never got its snapshot
 const sockets = [];
+let dropped = 0; // connections closed after their snapshot, during the storm
+let stopping = false;
 
 // The join page: resolves with the cookie, or with null and a reason, after any retries.
 function joinPage(i, phone) {
@@ -108,8 +117,13 @@ function joinPage(i, phone) {
       );
       request.setTimeout(opts.timeout * 1000, () => request.destroy(new Error('timeout')));
       request.on('error', (err) => {
-        refuse(`page_${err.code || err.message}`);
-        phone.reason = `page_${err.code || err.message}`;
+        const reason = `page_${err.code || err.message}`;
+        refuse(reason);
+        if (phone.retries < opts['max-retries']) {
+          phone.retries++;
+          return setTimeout(attempt, PAGE_RELOAD_MS);
+        }
+        phone.reason = reason;
         resolve(null);
       });
     };
@@ -127,13 +141,20 @@ function connect(i, phone, cookie) {
       handshakeTimeout: opts.timeout * 1000,
     });
     sockets.push(ws);
+    let settled = null; // the first outcome: later events are this socket closing
     const done = (ok, reason) => {
+      if (settled !== null) {
+        if (settled && !ok && !stopping) dropped++; // lost after its snapshot
+        settled = settled && ok;
+        return;
+      }
+      settled = ok;
       if (!ok) {
         phone.reason = reason;
         refuse(reason);
+        ws.terminate();
       }
-      resolve(ok);
-      resolve = () => {};
+      resolve(ok ? 'ok' : reason.startsWith('ws_') ? 'retry' : 'final');
     };
     ws.on('message', (data) => {
       const text = data.toString();
@@ -186,13 +207,18 @@ async function main() {
   const finished = new Promise((resolveAll) => {
     let left = opts.phones;
     for (let i = 0; i < opts.phones; i++) {
-      const phone = { retries: 0, reason: '', startedAt: 0, pageAt: 0, connectedAt: 0, doneAt: 0 };
+      const phone = { retries: 0, wsRetries: 0, reason: '', startedAt: 0, pageAt: 0, connectedAt: 0, doneAt: 0 };
       phones.push(phone);
       setTimeout(async () => {
         phone.startedAt = now();
         const cookie = await joinPage(i, phone);
         phone.pageAt = now();
-        if (cookie && (await connect(i, phone, cookie))) phone.doneAt = now();
+        let outcome = cookie ? await connect(i, phone, cookie) : 'final';
+        while (outcome === 'retry' && phone.wsRetries < opts['max-retries']) {
+          await new Promise((resolve) => setTimeout(resolve, backoff(phone.wsRetries++)));
+          outcome = await connect(i, phone, cookie);
+        }
+        if (outcome === 'ok') phone.doneAt = now();
         if (!phone.doneAt) failures[phone.reason || 'no_cookie'] = (failures[phone.reason || 'no_cookie'] || 0) + 1;
         if (--left === 0) resolveAll();
       }, (i * opts.spread * 1000) / opts.phones);
@@ -226,8 +252,10 @@ async function main() {
     all_connected: ok.length === opts.phones,
     failed: failures,
     refusals,
-    phones_retried: phones.filter((p) => p.retries > 0).length,
-    retries: phones.reduce((n, p) => n + p.retries, 0),
+    dropped_after_snapshot: dropped,
+    phones_retried: phones.filter((p) => p.retries + p.wsRetries > 0).length,
+    page_retries: phones.reduce((n, p) => n + p.retries, 0),
+    ws_retries: phones.reduce((n, p) => n + p.wsRetries, 0),
     last_snapshot_s: round(ok.length ? (Math.max(...ok.map((p) => p.doneAt)) - started) / 1000 : null, 2),
     ...stats(ok.map((p) => p.doneAt - p.startedAt), 'page_to_snapshot'),
     ...stats(ok.map((p) => p.pageAt - p.startedAt), 'page'),
@@ -240,6 +268,7 @@ async function main() {
     gen_cpu_pct: round((100 * (gen.user + gen.system)) / 1e6 / seconds),
     gen_loop_delay_p99_ms: round(Math.max(0, delay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS)),
   };
+  stopping = true;
   for (const ws of sockets) ws.terminate();
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0);
