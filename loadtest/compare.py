@@ -1,12 +1,15 @@
 """The load comparison: Townhall against a plain socket.io peer and a pre-framed limit server.
 
 For each target and each number of phones it starts the server pinned to core 0, runs the Node
-generator (loadtest/peers/gen.js: raw Engine.IO WebSocket phones and a projector) pinned to
-core 1 for a fixed vote period, stops the server, and writes BENCHMARKS.md at the repository
-root with a table per number of phones, plus the raw figures as JSON.
+generator (loadtest/peers/gen.js: raw Engine.IO phones and a projector) pinned to core 1 for a
+fixed vote period, stops the server, and writes BENCHMARKS.md at the repository root with a
+table per number of phones (loadtest/report.py), plus the raw figures as JSON. The peer and the
+limit send tallies at Townhall's own pace; peer-10hz is the peer sending every 100 ms to all.
 
     .venv/bin/python loadtest/compare.py                      # the full run: 1k, 5k, 10k phones
     .venv/bin/python loadtest/compare.py --phones 1000 --seconds 5 --out /tmp/quick.md
+    .venv/bin/python loadtest/compare.py --phones 5000 --rate 2500   # a busier poll
+    .venv/bin/python loadtest/compare.py --phones 2000 --polling 1000  # half on long-polling
     .venv/bin/python loadtest/compare.py --redis              # also Townhall, 2 workers on Redis
 
 Needs `npm ci --prefix loadtest/peers` (./dev test does it), node, taskset and, for --redis,
@@ -37,6 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run as a file (`python loadtest/compare.py`): the checkout's packages
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from loadtest.report import LABELS, PHONE_TICK_MS, PROJECTOR_TICK_MS, render, replace_comparison
+
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "loadtest" / "peers"
 POLL = "vote"
@@ -55,12 +62,14 @@ results = "live"
 options = [{", ".join(f'{{ id = "{o}", label = "{o.upper()}" }}' for o in OPTIONS)}]
 """
 HOST_LINE = re.compile(r"Host screen:\s+http://\S+/host/(\w+)#key=(\S+)")
-TARGETS = ("townhall", "peer", "limit", "townhall-redis")
-LABELS = {
-    "townhall": "Townhall",
-    "peer": "socket.io peer",
-    "limit": "limit",
-    "townhall-redis": "townhall redis 2 workers",
+TARGETS = ("townhall", "peer", "peer-10hz", "limit", "townhall-redis")
+# The Node targets' scripts and pace: the peer and the limit at Townhall's own pace, peer-10hz the
+# same peer sending every tally to everyone, as the earlier comparison did.
+PACE = ["--tick-ms", str(PROJECTOR_TICK_MS), "--phone-tick-ms", str(PHONE_TICK_MS)]
+NODE_TARGETS = {
+    "peer": ("peer.js", PACE),
+    "peer-10hz": ("peer.js", ["--tick-ms", str(PROJECTOR_TICK_MS)]),
+    "limit": ("limit.js", PACE),
 }
 SERVER_CORE, GENERATOR_CORE = 0, 1
 
@@ -195,19 +204,22 @@ def start_target(
     tree: Path = ROOT,
     rooms: Sequence[Path] | None = None,
     workers: int = 2,
+    address_limits: bool = False,
 ) -> Target:
     """Start one target in `work` (a fresh directory) and wait until it answers.
 
     Townhall runs from the checkout `tree` (another worktree measures another commit), serving
     the programme files `rooms` (default: one forum with one live poll); its `code` and
-    `host_key` are then each forum's, comma-separated. `workers` is townhall-redis's."""
+    `host_key` are then each forum's, comma-separated. `workers` is townhall-redis's. Townhall's
+    limits per client address are off unless `address_limits` (the phones share one address)."""
     core = SERVER_CORE if pin else None
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = work / f"{name}.log"
     with log.open("wb") as output:
-        if name in ("peer", "limit"):
-            command = ["node", str(PEERS / f"{name}.js"), "--port", str(port)]
+        if name in NODE_TARGETS:
+            script, pace = NODE_TARGETS[name]
+            command = ["node", str(PEERS / script), "--port", str(port), *pace]
             process = children.start(pinned(command, core), stdout=output, stderr=output)
             _wait(name, lambda: _accepts(port), process)
             note = "pinned to core 0" if pin else "not pinned"
@@ -220,7 +232,8 @@ def start_target(
             rooms = [room]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
         env["TOWNHALL_LOG_LEVEL"] = "warning"
-        env.update(one_address_for_many_phones(tree))
+        if not address_limits:
+            env.update(one_address_for_many_phones(tree))
         # `-m townhall` from that checkout, not the installed one; an outer PYTHONPATH (a
         # profiling hook, say) still applies after it.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))
@@ -322,15 +335,24 @@ def workspace() -> Iterator[Path]:
 
 
 def measure(
-    name: str, phones: int, rate: float, seconds: float, *, pin: bool = True, tree: Path = ROOT
+    name: str,
+    phones: int,
+    rate: float,
+    seconds: float,
+    *,
+    pin: bool = True,
+    tree: Path = ROOT,
+    extra: Sequence[str] = (),
+    quiet_wait: float = 120,
 ) -> dict[str, Any]:
-    """Start `name`, run the generator once against it, stop it; the figures."""
+    """Start `name`, run the generator once against it, stop it; the figures. It first waits up
+    to `quiet_wait` seconds for the machine to be idle."""
     children = Children()
-    busy_before = wait_for_quiet()
+    busy_before = wait_for_quiet(quiet_wait)
     with workspace() as work:
         try:
             target = start_target(name, work, children, pin=pin, tree=tree)
-            result = run_generator(target, phones, rate, seconds, pin=pin)
+            result = run_generator(target, phones, rate, seconds, pin=pin, extra=extra)
             result["target"] = name
             result["setup"] = target.note
             result["busy_before_pct"] = busy_before  # of all cores, before starting
@@ -347,52 +369,6 @@ def measure(
             return {"target": name, "phones": phones, "rate": rate, "error": str(exc)}
         finally:
             children.stop_all()
-
-
-# ---- the report -----------------------------------------------------------------------------
-
-ROWS: list[tuple[str, str, bool]] = [  # key, label, whether a Townhall/other ratio means much
-    ("connected", "phones connected", False),
-    ("connect_s", "time to connect all phones, s", True),
-    ("cookies_s", "join pages for the cookies (before connecting), s", False),
-    ("acked_per_s", "votes acked per second", True),
-    ("latency_p50_ms", "vote → projector p50, ms", True),
-    ("latency_p99_ms", "vote → projector p99, ms", True),
-    ("ack_p50_ms", "vote → ack p50, ms", True),
-    ("ack_p99_ms", "vote → ack p99, ms", True),
-    ("rss_per_conn_kb", "server memory per connection, KiB", True),
-    ("server_cpu_s", "server CPU s over the vote period", True),
-    ("server_cpu_pct", "server CPU % of the vote period", True),
-    ("phone_pushes_per_s", "tally messages received by phones per second", False),
-    ("gen_cpu_pct", "generator CPU % (its own core)", False),
-    ("other_cpu_s", "other CPU s on the machine over the vote period", False),
-    ("gen_loop_delay_p99_ms", "generator event-loop delay p99, ms", False),
-    ("lost", "lost votes", False),
-    ("double", "double-counted votes", False),
-    ("unacked", "votes never acked", False),
-    ("refused", "refusals (each retried, as the phone page does)", False),
-    ("gave_up", "votes refused for good", False),
-    ("disconnects", "phones disconnected during the run", False),
-    ("skipped", "votes not sent (every phone busy)", False),
-]
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items()) or "0"
-    if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _ratio(a: Any, b: Any) -> str:
-    if not isinstance(a, int | float) or not isinstance(b, int | float) or b == 0:
-        return "–"
-    return f"{a / b:.2f}×"
 
 
 def machine() -> dict[str, str]:
@@ -435,73 +411,22 @@ def townhall_commit(tree: Path) -> str:
     return head.stdout.strip() + (" (with uncommitted changes)" if changed.stdout.strip() else "")
 
 
-def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    m = meta["machine"]
-    lines = [
-        "# Load benchmarks",
-        "",
-        "Townhall against a plain socket.io 4.8 server doing the same poll",
-        "(`loadtest/peers/peer.js`) and a pre-framed limit server (`loadtest/peers/limit.js`),",
-        "driven by raw Engine.IO WebSocket phones (`loadtest/peers/gen.js`). How to run them and",
-        "what each figure means: `loadtest/README.md`.",
-        "",
-        f"- date: {meta['date']}",
-        f"- command: `{meta['command']}`",
-        f"- machine: {m['nproc']} cores, {m['cpu']}, {m['memory']}, Linux {m['kernel']}",
-        f"- Python {m['python']}, Node {m['node']}",
-        f"- Townhall at commit {meta['townhall_commit']}",
-        f"- {meta['rate']:g} votes/s offered for {meta['seconds']:g} s over all phones; one vote in"
-        " 20 is a resend, the others change the phone's choice; a live poll: the peer and the"
-        " limit send tallies every 100 ms to the projector and every phone, Townhall every"
-        " 100 ms to the projector and every 0.5 s to the phones (see \u201ctally messages"
-        " received by phones\u201d)",
-        "- servers pinned to core 0 (`taskset -c 0`), the generator to core 1, except "
-        "\u201ctownhall redis 2 workers\u201d: its workers and redis-server are not pinned",
-        "- \u201cother CPU\u201d is what the rest of the machine used during the vote period"
-        " (for the Redis row, redis-server's share is in it); runs wait up to 2 minutes for the"
-        " machine to be quiet first",
-        "",
-    ]
-    targets = list(dict.fromkeys(r["target"] for r in runs))
-    for phones in dict.fromkeys(r["phones"] for r in runs):
-        by = {r["target"]: r for r in runs if r["phones"] == phones}
-        cols = [LABELS[t] for t in targets]
-        ratios = [("townhall", "peer"), ("townhall", "limit")]
-        ratios = [(a, b) for a, b in ratios if a in by and b in by]
-        header = ["", *cols, *(f"{LABELS[a]}/{LABELS[b]}" for a, b in ratios)]
-        lines += [f"## {phones:,} phones", ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---|" * len(header))
-        for key, label, ratio in ROWS:
-            row = [label, *(_cell(by[t].get(key)) for t in targets)]
-            row += [_ratio(by[a].get(key), by[b].get(key)) if ratio else "–" for a, b in ratios]
-            lines.append("| " + " | ".join(row) + " |")
-        for t in targets:
-            if by[t].get("unacked"):
-                lines.append(
-                    f"\n{LABELS[t]}: {by[t]['unacked']:,} votes were never acked (still being"
-                    " retried at the end of the run), so lost and double-counted cannot tell"
-                    " them from stored votes: a stored but unacked vote shows as double-counted."
-                )
-            if by[t].get("error"):
-                lines.append(f"\n{LABELS[t]}: error: `{by[t]['error']}`")
-            if by[t].get("server_errors"):
-                excerpt = "\n".join(by[t]["server_log_excerpt"])
-                lines.append(
-                    f"\n{LABELS[t]}: {by[t]['server_errors']} error lines in the server log;"
-                    f" the first:\n\n```\n{excerpt}\n```"
-                )
-        lines.append("")
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phones", default="1000,5000,10000", help="comma-separated N list")
     parser.add_argument("--rate", type=float, default=500, help="votes per second, all phones")
     parser.add_argument("--seconds", type=float, default=20, help="length of the vote period")
-    parser.add_argument("--targets", default="townhall,peer,limit", help=f"of {','.join(TARGETS)}")
+    parser.add_argument(
+        "--targets", default="townhall,peer,peer-10hz,limit", help=f"of {','.join(TARGETS)}"
+    )
     parser.add_argument("--redis", action="store_true", help="also run townhall-redis")
+    parser.add_argument(
+        "--polling", type=int, default=0, help="this many of the phones on long-polling"
+    )
+    parser.add_argument(
+        "--quiet-wait", type=float, default=120, help="seconds to wait for an idle machine"
+    )
+    parser.add_argument("--note", default="", help="a line for the report (why this run)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="raw figures (default loadtest/results/…)")
     parser.add_argument(
@@ -516,13 +441,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets.append("townhall-redis")
     if unknown := set(targets) - set(TARGETS):
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    if args.polling:  # the limit and Townhall on Redis serve WebSocket only
+        targets = [t for t in targets if t not in ("limit", "townhall-redis")]
     if not (PEERS / "node_modules" / "ws").is_dir():
         parser.error("run `npm ci --prefix loadtest/peers` first")
     if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
         parser.error("needs two cores and taskset: the server on core 0, the generator on 1")
     fds = raise_fd_limit()
     phone_counts = [int(n) for n in args.phones.split(",")]
-    if max(phone_counts) + 100 > fds:
+    if max(phone_counts) + args.polling + 100 > fds:
         parser.error(f"the open-files limit is {fds}: too low for {max(phone_counts)} phones")
 
     today = datetime.date.today().isoformat()
@@ -533,12 +460,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rate": args.rate,
         "seconds": args.seconds,
         "townhall_commit": townhall_commit(args.townhall_tree),
+        "polling": args.polling,
+        "note": args.note,
+        "quiet_wait": args.quiet_wait,
     }
+    extra = ["--polling", str(args.polling)] if args.polling else []
     runs = []
     for phones in phone_counts:
         for name in targets:
             print(f"{LABELS[name]}: {phones} phones …", file=sys.stderr, flush=True)
-            result = measure(name, phones, args.rate, args.seconds, tree=args.townhall_tree)
+            result = measure(
+                name,
+                phones,
+                args.rate,
+                args.seconds,
+                tree=args.townhall_tree,
+                extra=extra,
+                quiet_wait=args.quiet_wait,
+            )
             summary = {k: result.get(k) for k in ("acked_per_s", "latency_p99_ms", "lost")}
             print(f"  {result.get('error') or summary}", file=sys.stderr, flush=True)
             runs.append(result)
@@ -546,7 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path = args.json or ROOT / "loadtest" / "results" / f"run-{today}.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps({**meta, "runs": runs}, indent=1) + "\n", encoding="utf-8")
-    args.out.write_text(render(runs, meta), encoding="utf-8")
+    old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    args.out.write_text(replace_comparison(old, render(runs, meta)), encoding="utf-8")
     print(f"wrote {args.out} and {json_path}", file=sys.stderr)
     return 0
 

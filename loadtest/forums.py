@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from loadtest import compare
+from loadtest import compare, report
 
 ROOM = compare.ROOT / "rooms" / "small-library-open-forum.toml"
 POLL = "warm-up"  # the room's live poll
@@ -201,7 +201,7 @@ LOAD_ROWS = [
 def table(rows: list[dict[str, Any]], header: list[str], figures: list[tuple[str, str]]) -> str:
     lines = ["| " + " | ".join(["", *header]) + " |", "|" + "---|" * (len(header) + 1)]
     for key, label in figures:
-        lines.append("| " + " | ".join([label, *(compare._cell(r.get(key)) for r in rows)]) + " |")
+        lines.append("| " + " | ".join([label, *(report.cell(r.get(key)) for r in rows)]) + " |")
     for name, row in zip(header, rows, strict=True):
         if "error" in row:
             lines.append(f"\n{name}: error: `{row['error']}`")

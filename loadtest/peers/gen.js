@@ -5,12 +5,17 @@
 //
 //   node gen.js --url http://127.0.0.1:8000 --code ABC123 --phones 1000 --rate 500 --seconds 20
 //     [--host-key KEY] [--cookies] [--server-pids 123,456] [--poll vote] [--options a,b,c]
+//     [--polling 1000] [--phone-latency]
 //
 // --code: one join code, or several separated by commas: many forums on one server, each with
 //   its own projector, the phones dealt out among them in turn (phone i to forum i mod F).
 // --cookies: each phone first GETs /j/CODE for its own participant cookie (Townhall).
 // --host-key: connect as host first and open the poll (Townhall); one key for every forum, or
 //   one per code, in the same order.
+// --polling K: the first K phones use Engine.IO long-polling (transport=polling, never upgraded)
+//   instead of a WebSocket; their figures are reported apart (`by_transport`).
+// --phone-latency: phones read each pushed tally's version, and the figures include vote → the
+//   voting phone's own tally (p50/p99), by transport. Implied by --polling.
 // Every wait is bounded: --connect-timeout, --drain-timeout, and a hard deadline for the run.
 
 const http = require('node:http');
@@ -35,6 +40,8 @@ const DEFAULTS = {
   'drain-timeout': 30,
   settle: 1, // seconds between connecting and measuring memory
   'clk-tck': 100,
+  polling: 0,
+  'phone-latency': false,
 };
 
 function parseArgs(argv) {
@@ -58,6 +65,10 @@ if (HOST_KEYS.length > 1 && HOST_KEYS.length !== CODES.length) {
 }
 const SERVER_PIDS = opts['server-pids'] ? opts['server-pids'].split(',').map(Number) : [];
 const WS_URL = `${opts.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
+const POLL_URL = `${opts.url}/socket.io/?EIO=4&transport=polling`;
+const PHONE_LATENCY = opts['phone-latency'] || opts.polling > 0;
+const VERSION = /"version":(\d+)/;
+const RS = '\x1e'; // Engine.IO's separator of packets in one long-polling body
 const LOOP_RESOLUTION_MS = 10; // the loop-delay probe's timer, taken off what it reports
 const now = () => performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,6 +108,7 @@ const counters = {
   connectErrors: {},
   disconnects: 0,
   phoneEvents: 0, // tally/state messages pushed to phones, read and dropped
+  screenEvents: 0, // messages pushed to the projectors
   sent: 0,
   resends: 0,
   skipped: 0,
@@ -176,8 +188,13 @@ class Conn {
     if (c0 === 0x34 /* 4: Socket.IO */) {
       const c1 = data[1];
       if (c1 === 0x32 /* 2: event */) {
-        if (this.onEvent) this.onEvent(data.toString());
-        else counters.phoneEvents++;
+        if (this.onEvent) {
+          counters.screenEvents++;
+          this.onEvent(data.toString());
+        } else {
+          counters.phoneEvents++;
+          if (this.tallies) this.noteTally(data.toString());
+        }
       } else if (c1 === 0x33 /* 3: ack */) {
         const text = data.toString();
         const bracket = text.indexOf('[');
@@ -200,24 +217,123 @@ class Conn {
           // keep the generic code
         }
         this.fail(code);
-        this.ws.close();
+        this.close();
       }
     } else if (c0 === 0x32 /* 2: ping */) {
-      this.ws.send('3');
+      this.send('3');
     } else if (c0 === 0x30 /* 0: Engine.IO open */) {
-      this.ws.send(`40${this.auth}`);
+      this.opened(data);
     }
+  }
+
+  noteTally(text) {
+    if (!text.startsWith('42["tally",')) return;
+    const match = VERSION.exec(text);
+    if (match) this.tallies.push([now(), Number(match[1])]);
+  }
+
+  send(packet) {
+    this.ws.send(packet);
   }
 
   call(event, payloadJson, callback) {
     const id = this.nextAck++;
     this.waiting.set(id, callback);
-    this.ws.send(`42${id}["${event}",${payloadJson}]`);
+    this.send(`42${id}["${event}",${payloadJson}]`);
+  }
+
+  opened() {
+    this.send(`40${this.auth}`);
   }
 
   close() {
     this.closing = true;
     if (this.ws && !this.closed) this.ws.terminate();
+  }
+}
+
+// A phone on Engine.IO long-polling, as on a network that blocks WebSockets: a GET held open
+// for the server's packets, a POST for each of the phone's (queued while one is in flight, then
+// sent together, as the engine.io client does). Same messages and figures as a WebSocket phone.
+const pollAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+class PollConn extends Conn {
+  open() {
+    return new Promise((resolve) => {
+      this.resolveOpen = resolve;
+      this.sid = null;
+      this.outbox = [];
+      this.posting = false;
+      this.poll();
+    });
+  }
+
+  request(method, body, onBody) {
+    const url = this.sid ? `${POLL_URL}&sid=${this.sid}` : POLL_URL;
+    const headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
+    if (this.cookie) headers.Cookie = `townhall_pid_${this.code}=${this.cookie}`;
+    const request = http.request(url, { method, headers, agent: pollAgent }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => {
+        if (response.statusCode !== 200) return this.lost(`http_${response.statusCode}`);
+        onBody(Buffer.concat(chunks).toString());
+      });
+      response.on('error', () => this.lost('response_error'));
+    });
+    request.setTimeout(opts['connect-timeout'] * 1000, () => request.destroy());
+    request.on('error', (err) => this.lost(err.code || err.message));
+    request.end(body);
+  }
+
+  poll() {
+    if (this.closed || this.closing) return;
+    this.request('GET', undefined, (body) => {
+      for (const packet of body.split(RS)) {
+        if (packet === '1') return this.lost('closed'); // Engine.IO close
+        if (packet) this.onMessage(Buffer.from(packet));
+      }
+      this.poll();
+    });
+  }
+
+  opened(data) {
+    this.sid = JSON.parse(data.toString().slice(1)).sid;
+    this.send(`40${this.auth}`);
+  }
+
+  send(packet) {
+    if (this.closed) return;
+    this.outbox.push(packet);
+    if (!this.posting) this.flushOutbox();
+  }
+
+  flushOutbox() {
+    const body = this.outbox.join(RS);
+    this.outbox = [];
+    this.posting = true;
+    this.request('POST', body, () => {
+      this.posting = false;
+      if (this.outbox.length) this.flushOutbox();
+    });
+  }
+
+  lost(reason) {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.connected && running && !this.closing) counters.disconnects++;
+    if (this.busy) {
+      this.busy = false;
+      counters.inFlight--;
+      counters.orphaned++;
+    }
+    this.fail(reason);
+  }
+
+  close() {
+    this.closing = true;
+    if (!this.closed && this.sid) this.request('POST', '1', () => {});
+    this.closed = true;
   }
 }
 
@@ -347,8 +463,10 @@ async function main() {
 
     const connectStarted = now();
     for (let i = 0; i < opts.phones; i++) {
-      const phone = new Conn(i, { role: 'participant', code: CODES[i % CODES.length] }, cookies[i], null);
+      const Kind = i < opts.polling ? PollConn : Conn;
+      const phone = new Kind(i, { role: 'participant', code: CODES[i % CODES.length] }, cookies[i], null);
       phone.forum = forums[i % CODES.length];
+      phone.transport = i < opts.polling ? 'polling' : 'websocket';
       phones.push(phone);
     }
     await withDeadline(
@@ -374,8 +492,12 @@ async function main() {
     const ackVersions = [];
     const ackForums = [];
     const ackLatencies = [];
+    const ackTransports = []; // each ack latency's phone's transport
+    const votePhones = []; // each new vote's phone, for vote → its own tally
+    if (PHONE_LATENCY) for (const phone of phones) phone.tallies = [];
     let rr = 0;
     const phoneEventsBefore = counters.phoneEvents;
+    const screenEventsBefore = counters.screenEvents;
     const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     const cpuBefore = process.cpuUsage();
     const serverCpuBefore = serverCpuSeconds();
@@ -425,6 +547,7 @@ async function main() {
         counters.acked++;
         if (at <= voteEnds) counters.ackedInPeriod++;
         ackLatencies.push(at - sent);
+        ackTransports.push(phone.transport);
         if (ack.version >= phone.ackedVersion) {
           phone.ackedVersion = ack.version;
           phone.ackedChoices = ack.choices;
@@ -445,6 +568,7 @@ async function main() {
         sentAt.push(sent);
         ackVersions.push(ack.version);
         ackForums.push(phone.forum);
+        votePhones.push(phone);
       };
       phone.call('vote', payload, onAck);
     };
@@ -479,13 +603,15 @@ async function main() {
     const machineVote = machineBusySeconds() - machineBefore;
     delay.disable();
     const phoneEventsVote = counters.phoneEvents - phoneEventsBefore;
+    const deliveriesVote = phoneEventsVote + counters.screenEvents - screenEventsBefore;
 
     // Drain: every vote acked, then each projector caught up with its forum's last acked version.
     const drainEnds = now() + opts['drain-timeout'] * 1000;
     const behind = (forum) => forum.finalTally === null || forum.finalTally.version < forum.maxVersion;
     while (counters.inFlight > 0 && now() < drainEnds) await sleep(20);
     while (forums.some(behind) && now() < drainEnds) await sleep(20);
-    await sleep(300); // a straggling later tally would still be counted
+    // A straggling later tally would still be counted; phones' tallies come every 0.5 s.
+    await sleep(PHONE_LATENCY ? 1000 : 300);
 
     // Latency: from each vote sent to the first tally its forum's projector received with a
     // version at least its ack's.
@@ -512,6 +638,36 @@ async function main() {
       else unseen++;
     }
     latencies.sort((a, b) => a - b);
+    const transports = {};
+    if (PHONE_LATENCY) {
+      // Each transport's phones: vote → ack, and vote → the first tally on the voting phone
+      // whose version is at least its ack's (a phone's tallies arrive in version order).
+      for (const phone of phones) {
+        transports[phone.transport] ||= { phones: 0, ack: [], own: [], own_tally_unseen: 0 };
+        transports[phone.transport].phones++;
+      }
+      ackLatencies.forEach((ms, i) => transports[ackTransports[i]].ack.push(ms));
+      for (let i = 0; i < sentAt.length; i++) {
+        const phone = votePhones[i];
+        const seen = phone.tallies.find(([, version]) => version >= ackVersions[i]);
+        if (seen) transports[phone.transport].own.push(seen[0] - sentAt[i]);
+        else transports[phone.transport].own_tally_unseen++;
+      }
+      for (const figures of Object.values(transports)) {
+        figures.ack.sort((a, b) => a - b);
+        figures.own.sort((a, b) => a - b);
+        Object.assign(figures, {
+          votes_acked: figures.ack.length,
+          ack_p50_ms: round(percentile(figures.ack, 0.5), 2),
+          ack_p99_ms: round(percentile(figures.ack, 0.99), 2),
+          own_tally_samples: figures.own.length,
+          own_tally_p50_ms: round(percentile(figures.own, 0.5)),
+          own_tally_p99_ms: round(percentile(figures.own, 0.99)),
+        });
+        delete figures.ack;
+        delete figures.own;
+      }
+    }
     ackLatencies.sort((a, b) => a - b);
 
     // Conservation: each forum's final tally against its phones' last acked ballots; the counts
@@ -557,6 +713,7 @@ async function main() {
       skipped: counters.skipped,
       acked: counters.acked,
       acked_per_s: round(counters.ackedInPeriod / voteSeconds),
+      acked_in_period: counters.ackedInPeriod,
       unacked: counters.inFlight + counters.orphaned,
       refused: counters.refused,
       retries: counters.retries,
@@ -574,6 +731,8 @@ async function main() {
       ack_p99_ms: round(percentile(ackLatencies, 0.99), 2),
       projector_tallies: sum((forum) => forum.tallyVersions.length),
       phone_pushes_per_s: round(phoneEventsVote / voteSeconds),
+      deliveries: deliveriesVote,
+      by_transport: PHONE_LATENCY ? transports : undefined,
       server_cpu_s: round(serverCpuVote, 2),
       server_cpu_pct: round((100 * serverCpuVote) / voteSeconds),
       gen_cpu_s: round((cpuVote.user + cpuVote.system) / 1e6, 2),

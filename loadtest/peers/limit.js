@@ -3,6 +3,7 @@
 // Socket.IO v5 over WebSocket only), as a floor for what any server must spend.
 //
 //   node limit.js --port 8002 [--options a,b,c] [--tick-ms 100] [--tally-to all]
+//     [--phone-tick-ms 500]
 //
 // `ws` does the HTTP upgrade and reads frames; the rest is by hand: the Engine.IO open packet,
 // the Socket.IO connect reply, votes acked with versions under the same message-id rule as the
@@ -10,11 +11,14 @@
 // bytes) and those same bytes written to every projector, host and (with --tally-to all, the
 // default) phone socket. No namespaces, rooms, per-packet encoding, ping timeouts or validation
 // beyond what the votes need. It pings every 25 s as Engine.IO says, with one pre-framed packet.
+// --phone-tick-ms paces the phones as peer.js does (Townhall's pace): projector and host every
+// tick, phones at most once per --phone-tick-ms; 0 (the default) sends them every tick.
 
 const http = require('node:http');
+const { performance } = require('node:perf_hooks');
 const { WebSocketServer } = require('ws');
 
-const args = { port: 8002, host: '127.0.0.1', poll: 'vote', options: 'a,b,c', 'tick-ms': 100, 'tally-to': 'all' };
+const args = { port: 8002, host: '127.0.0.1', poll: 'vote', options: 'a,b,c', 'tick-ms': 100, 'tally-to': 'all', 'phone-tick-ms': 0 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
   if (!(name in args)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -37,7 +41,9 @@ function frame(text) {
   return Buffer.concat([header, payload]);
 }
 
-const listeners = new Set(); // the sockets tallies go to
+const listeners = new Set(); // the sockets tallies go to on every tick
+const phones = new Set(); // paced phones: tallies at most once per --phone-tick-ms
+const PACED = args['phone-tick-ms'] > 0;
 const everyone = new Set();
 let nextSid = 0;
 
@@ -67,12 +73,14 @@ wss.on('connection', (ws) => {
         // no auth: a participant
       }
       conn.role = auth.role || 'participant';
-      if (conn.role !== 'participant' || args['tally-to'] === 'all') listeners.add(conn);
+      if (conn.role !== 'participant') listeners.add(conn);
+      else if (args['tally-to'] === 'all') (PACED ? phones : listeners).add(conn);
       ws.send(`40{"sid":"${sid}"}`);
     }
   });
   ws.on('close', () => {
     listeners.delete(conn);
+    phones.delete(conn);
     everyone.delete(conn);
   });
 });
@@ -98,10 +106,13 @@ function vote(conn, payload) {
 }
 
 let dirty = false;
+let phonesOwed = false;
+let phonesSentAt = -Infinity;
 let ticking = false;
 
 function changed() {
   dirty = true;
+  phonesOwed = PACED;
   if (!ticking) {
     ticking = true;
     setImmediate(flush);
@@ -109,13 +120,19 @@ function changed() {
 }
 
 function flush() {
-  if (!dirty) {
+  if (!dirty && !phonesOwed) {
     ticking = false;
     return;
   }
-  dirty = false;
   const bytes = frame(`42["tally",${JSON.stringify({ poll: args.poll, version, counts, voters })}]`);
-  for (const conn of listeners) conn.ws._socket.write(bytes);
+  if (dirty) for (const conn of listeners) conn.ws._socket.write(bytes);
+  dirty = false;
+  const now = performance.now();
+  if (phonesOwed && now >= phonesSentAt + args['phone-tick-ms']) {
+    for (const conn of phones) conn.ws._socket.write(bytes);
+    phonesOwed = false;
+    phonesSentAt = now;
+  }
   setTimeout(flush, args['tick-ms']);
 }
 

@@ -3,6 +3,7 @@
 // anyone would with stock socket.io and its defaults, for the load comparison.
 //
 //   node peer.js --port 8001 [--code PEER] [--options a,b,c] [--tick-ms 100] [--tally-to all]
+//     [--phone-tick-ms 500]
 //
 // One poll, open from the start, results live. A phone's ballot belongs to its connection.
 // `vote` is acked {ok, poll, choices, version, duplicate} with Townhall's message-id rule: a
@@ -10,11 +11,15 @@
 // stands. Tallies go on a tick, as Townhall's do: the first change after a quiet spell at once,
 // changes during the next tick gathered into one message, to the host and projector rooms and,
 // with --tally-to all (the default, as for Townhall's live poll), to the phones' room too.
+// --phone-tick-ms paces the phones as Townhall does (townhall/broadcast.py, PHONE_TALLY_S): the
+// projector and host every tick, the phones at most once per --phone-tick-ms with the tally as
+// it then stands; 0 (the default) sends the phones every tick with the projector.
 
 const http = require('node:http');
+const { performance } = require('node:perf_hooks');
 const { Server } = require('socket.io');
 
-const args = { port: 8001, host: '127.0.0.1', code: 'PEER', poll: 'vote', options: 'a,b,c', 'tick-ms': 100, 'tally-to': 'all' };
+const args = { port: 8001, host: '127.0.0.1', code: 'PEER', poll: 'vote', options: 'a,b,c', 'tick-ms': 100, 'tally-to': 'all', 'phone-tick-ms': 0 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
   if (!(name in args)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -23,7 +28,9 @@ for (let i = 2; i < process.argv.length; i += 2) {
 
 const RECENT_OPS = 16;
 const OPTIONS = args.options.split(',');
-const ROOMS = args['tally-to'] === 'all' ? ['host', 'screen', 'participant'] : ['host', 'screen'];
+const TO_PHONES = args['tally-to'] === 'all';
+const PACED = TO_PHONES && args['phone-tick-ms'] > 0;
+const ROOMS = TO_PHONES && !PACED ? ['host', 'screen', 'participant'] : ['host', 'screen'];
 
 const poll = {
   id: args.poll,
@@ -83,10 +90,13 @@ function vote(participant, payload) {
 }
 
 let dirty = false;
+let phonesOwed = false; // paced phones: a change not yet sent to them
+let phonesSentAt = -Infinity;
 let ticking = false;
 
 function changed() {
   dirty = true;
+  phonesOwed = PACED;
   if (!ticking) {
     ticking = true;
     setImmediate(flush);
@@ -94,17 +104,19 @@ function changed() {
 }
 
 function flush() {
-  if (!dirty) {
+  if (!dirty && !phonesOwed) {
     ticking = false;
     return;
   }
+  const tally = () => ({ poll: poll.id, version: poll.version, counts: { ...poll.counts }, voters: poll.ballots.size });
+  if (dirty) io.to(ROOMS).emit('tally', tally());
   dirty = false;
-  io.to(ROOMS).emit('tally', {
-    poll: poll.id,
-    version: poll.version,
-    counts: { ...poll.counts },
-    voters: poll.ballots.size,
-  });
+  const now = performance.now();
+  if (phonesOwed && now >= phonesSentAt + args['phone-tick-ms']) {
+    io.to('participant').emit('tally', tally());
+    phonesOwed = false;
+    phonesSentAt = now;
+  }
   setTimeout(flush, args['tick-ms']);
 }
 
