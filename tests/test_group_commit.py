@@ -13,8 +13,10 @@ from tests.conftest import TEST_ROOM, forum_programme, wait_until
 from tests.processes import ServerProcess
 from townhall.engine import EngineError, open_engine
 from townhall.engine.memory import MemoryEngine, read_journal
-from townhall.model.commands import Actor, Goto, OpenPoll, Role, Vote
+from townhall.model.commands import Actor, ClosePoll, Goto, OpenPoll, Role, Vote
+from townhall.model.errors import ForumError
 from townhall.model.events import BallotCast, Event
+from townhall.model.state import PollStatus
 
 PHONES = 40
 HOST = Actor(Role.HOST, "host")
@@ -102,5 +104,52 @@ async def test_a_refused_write_refuses_every_vote_of_its_batch(tmp_path: Path) -
         again = await engine.execute(voters[1], Vote("vote", ("c",), "op-again"))
         assert again.ack["ok"] and again.ack["version"] == first.ack["version"] + 1
         assert [type(e) for batch in told for e in batch] == [BallotCast]
+    finally:
+        await engine.close()
+
+
+async def test_a_refusal_resting_on_a_change_waits_for_its_write(tmp_path: Path) -> None:
+    engine = open_engine("memory://", forum_programme(), tmp_path)
+    assert isinstance(engine, MemoryEngine)
+    await engine.start()
+    try:
+        await engine.execute(HOST, Goto("vote"))
+        await engine.execute(HOST, OpenPoll("vote"))
+        journal = engine.journal.path
+        size = journal.stat().st_size
+        phone = Actor(Role.PARTICIPANT, "p0")
+
+        # The host closes the poll and a phone votes in the same turn: the phone's "closed"
+        # is not said before the close is on disk.
+        refused_at: list[int] = []
+
+        async def vote(op: str) -> None:
+            try:
+                await engine.execute(phone, Vote("vote", ("a",), op))
+            except ForumError:
+                refused_at.append(journal.stat().st_size)
+                raise
+
+        closing = asyncio.create_task(engine.execute(HOST, ClosePoll("vote")))
+        await asyncio.sleep(0)  # the close is decided, its write still to come
+        with pytest.raises(ForumError):
+            await vote("op-0")
+        await closing
+        assert refused_at and refused_at[0] > size
+
+        # A refusal resting on a change the disk then refuses is not said at all: the poll is
+        # open again once the forum is read back, so "closed" would be false.
+        await engine.execute(HOST, OpenPoll("vote"))
+        engine.journal.close()
+        engine.journal.path = Path("/dev/full")
+        engine.journal.open()
+        engine.journal.path = journal
+        closing = asyncio.create_task(engine.execute(HOST, ClosePoll("vote")))
+        await asyncio.sleep(0)
+        with pytest.raises(EngineError):
+            await engine.execute(phone, Vote("vote", ("a",), "op-1"))
+        with pytest.raises(EngineError):
+            await closing
+        assert engine.forum.polls["vote"].status is PollStatus.OPEN
     finally:
         await engine.close()

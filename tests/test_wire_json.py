@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from townhall import wire_json
+from townhall.model.errors import InvalidPayload
+from townhall.payloads import decode
 
 SAMPLES: list[Any] = [
     {"ok": True, "poll": "vote", "choices": ["a"], "version": 12345, "duplicate": False},
@@ -34,3 +36,16 @@ def test_what_orjson_refuses_goes_the_standard_library_s_way() -> None:
     assert wire_json.dumps({"a": 1}, indent=1) == '{\n "a":1\n}'  # options: the library's
     with pytest.raises(ValueError):
         wire_json.loads("{not json")
+
+
+@pytest.mark.parametrize("number", [str(2**64), str(-(2**63) - 1), "1e400"])
+def test_a_number_past_64_bits_is_refused_as_it_was(number: str) -> None:
+    # orjson reads an integer literal past 64 bits as a float, where the standard library read
+    # an exact int: every field that takes a number refuses both alike.
+    packet = '{"post":' + number + ',"up":true,"op":"o1"}'
+    refusals: list[str] = []
+    for decoder in (wire_json.loads, json.loads):
+        with pytest.raises(InvalidPayload) as refused:
+            decode("upvote", decoder(packet))
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1] == "'post' must be a post id"

@@ -6,9 +6,11 @@ tally message is mostly such text.
 orjson does the work: every vote's packet is decoded and its ack encoded here, and the
 standard library's json took about a fifteenth of the server's time under a vote storm
 (docs/performance.md, "The vote path, #18"). Whatever orjson refuses (a lone surrogate from a
-`\\ud800` escape, an integer past 64 bits, a `NaN` literal, keys that are not strings) goes
-the standard library's way, so what a client may send and what the server writes back are as
-before; only a float that is not a number is written `null`, which JSON can read, not `NaN`.
+`\\ud800` escape, an integer past 64 bits to write, a `NaN` literal, keys that are not strings)
+goes the standard library's way, so what a client may send and what the server writes back are
+as before, but for two things: a float that is not a number is written `null`, which JSON can
+read, not `NaN`; and an integer literal past 64 bits is read as a float (orjson takes it so),
+where the standard library read an exact int: no payload field takes either, each refuses both.
 """
 
 from __future__ import annotations

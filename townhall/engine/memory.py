@@ -18,6 +18,7 @@ from townhall.engine.journal import Journal, JournalError, header, replay
 from townhall.engine.lockfile import ForumLock
 from townhall.model.agenda import Programme
 from townhall.model.commands import Actor, Command
+from townhall.model.errors import ForumError
 from townhall.model.events import Event, to_record
 from townhall.model.forum import Forum
 
@@ -74,7 +75,11 @@ class MemoryEngine(Engine):
         if not self.available:
             raise EngineError("the journal could not be read back after a refused write")
         now = self.clock()
-        events = self.forum.decide(actor, command, now)
+        try:
+            events = self.forum.decide(actor, command, now)
+        except ForumError:
+            await self._committed()  # a refusal, too, may rest on a change not yet on disk
+            raise
         if events:
             self._stage(events, now)
         ack = self._ack(actor, command, events)
