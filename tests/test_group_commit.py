@@ -153,3 +153,32 @@ async def test_a_refusal_resting_on_a_change_waits_for_its_write(tmp_path: Path)
         assert engine.forum.polls["vote"].status is PollStatus.OPEN
     finally:
         await engine.close()
+
+
+async def test_a_batch_that_cannot_be_packed_leaves_no_one_waiting(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record the journal cannot pack is a bug, not the disk's refusal: its batch is still
+    refused whole (the undo is asked for, every waiter told), and logged with its traceback."""
+    from townhall.engine.group_commit import GroupCommit
+    from townhall.engine.journal import Journal, JournalError
+
+    journal = Journal(tmp_path / "f.journal")
+    journal.open()
+    refused: list[bool] = []
+    told: list[Sequence[Event]] = []
+    commits = GroupCommit(journal, told.append, lambda: refused.append(True))
+
+    async def command(record: dict[str, object]) -> None:
+        commits.add([record], [])  # as the engine does: add, then wait, in one step
+        await commits.written()
+
+    records: list[dict[str, object]] = [{"t": "a"}, {"t": "odd", "x": object()}, {"t": "b"}]
+    waiters = [asyncio.ensure_future(command(record)) for record in records]
+    done, _ = await asyncio.wait(waiters, timeout=5)
+    assert len(done) == 3, "a waiter was left waiting"
+    for waiter in waiters:
+        assert isinstance(waiter.exception(), JournalError)
+    assert refused == [True] and told == []
+    assert "could not be written" in caplog.text
+    journal.close()

@@ -4,11 +4,14 @@ write() at the start of the next turn, and no command waiting on them is answere
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from townhall.engine.journal import Journal, JournalError
 from townhall.model.events import Event
+
+log = logging.getLogger(__name__)
 
 
 class GroupCommit:
@@ -58,11 +61,16 @@ class GroupCommit:
         self._due, self._records, self._events, self._waiters = False, [], [], []
         try:
             self.journal.append(records)
-        except JournalError as exc:
+        except Exception as exc:
+            # The disk's refusal, or a bug (a record that cannot be packed): either way the
+            # batch is not on disk, so none of its commands may be answered as done, and none
+            # may be left waiting for ever.
+            if not isinstance(exc, JournalError):
+                log.exception("a batch of %d records could not be written", len(records))
             self._on_refused()
             for waiter in waiters:
                 if not waiter.done():
-                    waiter.set_exception(JournalError(str(exc)))
+                    waiter.set_exception(JournalError(f"the journal was not written: {exc}"))
             return
         for waiter in waiters:
             if not waiter.done():
