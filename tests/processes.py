@@ -24,7 +24,10 @@ HOST_LINE = re.compile(r"Host screen:\s+(http://\S+)/host/(\w+)#key=(\S+)")
 class ServerProcess:
     """One `python -m townhall serve ROOM …` process, with its output in `log`."""
 
-    def __init__(self, room: Path, data_dir: Path, *extra: str, port: int = 0) -> None:
+    def __init__(
+        self, room: Path, data_dir: Path, *extra: str, port: int = 0, apart: bool = False
+    ) -> None:
+        """`apart`: standard error to `errors`, not with standard output in `log`."""
         if not port:
             sock = free_socket()
             port = sock.getsockname()[1]
@@ -35,6 +38,7 @@ class ServerProcess:
         self.extra: Sequence[str] = extra
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / f"server-{self.port}.log"
+        self.errors = data_dir / f"server-{self.port}.err" if apart else None
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
@@ -54,9 +58,10 @@ class ServerProcess:
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as output:
+        errors = self.errors.open("ab") if self.errors is not None else None
+        with self.log.open("ab") as output, errors or contextlib.nullcontext():
             self.process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
-                command, env=env, stdout=output, stderr=subprocess.STDOUT
+                command, env=env, stdout=output, stderr=errors or subprocess.STDOUT
             )
         await self.wait_healthy()
 
@@ -90,7 +95,11 @@ class ServerProcess:
         return max(loads, key=lambda pid: loads[pid])
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "".join(
+            path.read_text(errors="replace")
+            for path in (self.log, self.errors)
+            if path is not None and path.exists()
+        )
 
     def endpoint(self) -> Endpoint:
         """The forum as this server printed it: its code and host key."""

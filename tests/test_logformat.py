@@ -4,18 +4,14 @@ logs a refused command so, and nothing in its log holds a cookie id, a key or a 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_ROOM, Endpoint, free_socket, wait_until
+from tests.conftest import TEST_ROOM, Endpoint, wait_until
 from tests.processes import ServerProcess
 from townhall.config import Settings, SettingsError
 from townhall.logformat import JsonLines
@@ -41,33 +37,13 @@ def test_a_record_becomes_one_json_object() -> None:
 async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
     room = tmp_path / "room.toml"
     room.write_text(TEST_ROOM, encoding="utf-8")
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    url = f"http://127.0.0.1:{port}"
-    errors = tmp_path / "stderr.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
-    command = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--data-dir", str(tmp_path / "data"), "--log-format", "json"]
-    with errors.open("wb") as err:
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)  # noqa: ASYNC220
-    phone = Endpoint(url, "TEST42", "")
+    server = ServerProcess(room, tmp_path / "data", "--log-format", "json", apart=True)
+    assert server.errors is not None
+    errors = server.errors
+    await server.start()
+    phone = Endpoint(server.url, "TEST42", "")
     try:
-        async with httpx.AsyncClient(base_url=url) as http:
-
-            async def up() -> bool:
-                try:
-                    return (await http.get("/livez")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            for _ in range(1500):
-                assert server.poll() is None, errors.read_text()
-                if await up():
-                    break
-                await asyncio.sleep(0.02)
-            else:
-                raise AssertionError(f"the server did not come up: {errors.read_text()}")
+        async with httpx.AsyncClient(base_url=server.url) as http:
             # A metrics token put in the address by mistake: refused, and kept out of the log.
             assert (await http.get("/metrics?token=metrics-token-in-the-url")).status_code == 404
         client, cookie = await phone.phone()
@@ -84,8 +60,7 @@ async def test_a_served_forum_logs_json_lines(tmp_path: Path) -> None:
         )
     finally:
         await phone.close_clients()
-        server.terminate()
-        server.wait(timeout=15)
+        server.stop()
     lines = logged()  # every line is JSON: json.loads raised otherwise
     (line,) = [line for line in lines if line.get("outcome") == "forbidden"]
     assert {k: line[k] for k in ("level", "forum", "event", "role")} == {
@@ -105,32 +80,16 @@ async def test_the_plain_log_keeps_standard_output_for_the_addresses(tmp_path: P
     output, every log line, uvicorn's access lines included, on standard error."""
     room = tmp_path / "room.toml"
     room.write_text(TEST_ROOM, encoding="utf-8")
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    url = f"http://127.0.0.1:{port}"
-    out, errors = tmp_path / "stdout.log", tmp_path / "stderr.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
-    command = [sys.executable, "-m", "townhall", "serve", str(room), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--data-dir", str(tmp_path / "data")]
-    with out.open("wb") as stdout, errors.open("wb") as stderr:
-        server = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)  # noqa: ASYNC220
+    server = ServerProcess(room, tmp_path / "data", apart=True)
+    assert server.errors is not None
+    out, errors = server.log, server.errors
+    await server.start()
     try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(1500):
-                assert server.poll() is None, errors.read_text()
-                try:
-                    if (await http.get("/livez")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.02)
-            else:
-                raise AssertionError(f"the server did not come up: {errors.read_text()}")
-            await wait_until(lambda: "GET /livez" in errors.read_text(), "the access line")
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            assert (await http.get("/livez")).status_code == 200
+        await wait_until(lambda: "GET /livez" in errors.read_text(), "the access line")
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        server.stop()
     printed = out.read_text()
     assert "Townhall is running" in printed and "#key=" in printed
     assert "GET /livez" not in printed and "INFO" not in printed, printed

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
-from tests.conftest import free_socket, wait_until
+from tests.conftest import wait_until
+from tests.processes import ServerProcess
 from townhall import files
 
 # A server's process in small: it starts the tokenizer's process, says its pid, and is killed.
@@ -69,35 +67,16 @@ def children_of(pid: int) -> list[int]:
 async def test_a_stopped_server_ends_its_tokenizer_and_leaks_nothing(tmp_path: Path) -> None:
     """`townhall serve` of a forum with a word item, stopped as a service manager stops it: the
     tokenizer's process ends with it, and nothing is left to the resource tracker's warning."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    errors = tmp_path / "stderr.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
-    command = [sys.executable, "-m", "townhall", "serve", str(files.DEMO_ROOM)]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path / "d")]
-    with errors.open("wb") as err:
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)  # noqa: ASYNC220
+    server = ServerProcess(files.DEMO_ROOM, tmp_path / "d", apart=True)
+    assert server.errors is not None
+    errors = server.errors
+    await server.start()
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-
-            async def served() -> bool:
-                try:
-                    return (await http.get("/livez")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            for _ in range(3000):
-                assert server.poll() is None, errors.read_text()
-                if await served():
-                    break
-                await asyncio.sleep(0.02)
-            else:
-                raise AssertionError(f"the server did not come up: {errors.read_text()}")
-        await wait_until(lambda: bool(children_of(server.pid)), "the tokenizer's process")
-        tokenizers = children_of(server.pid)
+        assert server.process is not None
+        pid = server.process.pid
+        await wait_until(lambda: bool(children_of(pid)), "the tokenizer's process")
+        tokenizers = children_of(pid)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        server.stop()  # SIGTERM, as a service manager stops it
     await wait_until(lambda: not any(alive(pid) for pid in tokenizers), "the tokenizer to end")
     assert "leaked" not in errors.read_text(), errors.read_text()
