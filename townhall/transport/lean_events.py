@@ -71,7 +71,7 @@ class Shortcut:
             return None
         try:
             args = wire_json.loads(text[found.end() - 1 :])
-        except ValueError:  # the library's decoder refuses it too, and says so
+        except Exception:
             return None
         if not isinstance(args, list) or not args:
             return None
