@@ -56,6 +56,7 @@ def masked(text: str) -> bytes:
 def main() -> None:
     sio = socketio.AsyncServer(async_mode="asgi", json=wire_json)
     sio.manager = OneConnection()
+    sio.register_namespace(socketio.AsyncNamespace("/"))
     shortcut = Shortcut(sio)
     frames = FrameProtocol(client=False, extensions=[])
     frame = masked(MESSAGE)

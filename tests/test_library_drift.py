@@ -122,7 +122,7 @@ def test_what_the_socket_layer_reads_on_a_started_server_is_there() -> None:
     for owner, names in (
         (server, ("environ", "eio", "manager", "enter_room", "leave_room", "emit")),
         # and the short way (townhall/transport/lean_events.py)
-        (server, ("handlers", "not_handled", "packet_class")),
+        (server, ("handlers", "namespace_handlers", "not_handled")),
         (server.manager, ("is_connected", "eio_sid_from_sid", "sid_from_eio_sid", "rooms")),
         (server.eio, ("sockets",)),
     ):

@@ -4,18 +4,19 @@ namespace with an ack id, `42<id>["vote",{…}]`, from a connection that has con
 python-engineio and python-socketio would make two packet objects of it, look its sender up
 twice, call the namespace through three coroutines and make two more packet objects of the ack.
 Here the text is read once (townhall.wire_json), the namespace's handler is called as
-python-socketio calls it (its `_trigger_event`, so every check of the dispatcher and the hub
-applies as before), and the ack is framed as the library frames it, `43<id>[ack]` in one text
-frame. Whatever is not that case (another namespace, no ack id, a CONNECT or DISCONNECT, binary,
-anything the decoder or the rules would refuse, a connection that is closing or not connected)
-is not taken here: it goes the library's way, which serves or refuses it as before.
+python-socketio calls it (so every check of the dispatcher and the hub applies as before), and
+the ack is framed as the library frames it, `43<id>[ack]` in one text frame. Whatever is not
+that case (another namespace, no ack id, a CONNECT or DISCONNECT, binary, anything the decoder
+or the rules would refuse, a connection that is closing or not connected) is not taken here: it
+goes the library's way, which serves or refuses it as before.
 
 A handler whose engine says it may (`runs_inline`: the embedded engine) is run without a task of
 its own, by `drive`: from the socket's read callback to its first wait, and on from there when
 what it waits for is done. A vote's ack thus goes out when its batch's journal write returns,
 from that write's own callbacks.
 
-This module uses python-socketio's private `_trigger_event`; tests/test_library_drift.py names it.
+This module reads python-socketio's server (`handlers`, `namespace_handlers`, `not_handled`,
+its manager); tests/test_library_drift.py names each.
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ Done = Callable[[Any, BaseException | None], None]
 
 
 class ShortEvent:
-    """One message taken the short way: its sender's Socket.IO sid, ack id, arguments (the
-    event name first) and size in UTF-8 bytes as sent, without the Engine.IO type."""
+    """One message taken the short way: the namespace handler it goes to, its sender's
+    Socket.IO sid, ack id, arguments (the event name first) and size in UTF-8 bytes as sent,
+    without the Engine.IO type."""
 
-    __slots__ = ("ack_id", "args", "sid", "size")
+    __slots__ = ("ack_id", "args", "namespace", "sid", "size")
 
-    def __init__(self, sid: str, ack_id: int, args: list[Any], size: int) -> None:
+    def __init__(self, namespace: Any, sid: str, ack_id: int, args: list[Any], size: int) -> None:
+        self.namespace = namespace
         self.sid = sid
         self.ack_id = ack_id
         self.args = args
@@ -67,12 +70,14 @@ class Shortcut:
         if found is None:
             return None
         sio = self.sio
-        if sio.handlers:  # handlers of the library's own (none in Townhall) come first there
+        # Handlers registered on the library itself (none in Townhall) come first there.
+        namespace = sio.namespace_handlers.get(NAMESPACE)
+        if namespace is None or sio.handlers:
             return None
         try:
             args = wire_json.loads(text[found.end() - 1 :])
-        except Exception:
-            return None
+        except Exception:  # whatever the decoder trips on (too deep, say): the library's way
+            return None  # refuses it too, and says so
         if not isinstance(args, list) or not args:
             return None
         manager = sio.manager
@@ -81,14 +86,14 @@ class Shortcut:
             return None
         # As SocketIOServer measures it: the Socket.IO packet, without Engine.IO's `4`.
         size = len(text) - 1 if text.isascii() else len(text.encode("utf-8", "surrogatepass")) - 1
-        return ShortEvent(sid, int(found.group(1)), args, size)
+        return ShortEvent(namespace, sid, int(found.group(1)), args, size)
 
     def call(self, event: ShortEvent) -> Coroutine[Any, Any, Any]:
-        """The handler's coroutine, as python-socketio starts it for this message."""
-        sio = self.sio
-        sio.message_size = event.size  # the hub reads it before its first wait
+        """The handler's coroutine: the namespace's `trigger_event`, called as python-socketio
+        calls it for this message when no handler of its own comes first."""
+        self.sio.message_size = event.size  # the hub reads it before its first wait
         args = event.args
-        return sio._trigger_event(args[0], NAMESPACE, event.sid, *args[1:])  # type: ignore[no-any-return]
+        return event.namespace.trigger_event(args[0], event.sid, *args[1:])  # type: ignore[no-any-return]
 
     def answer(
         self, socket: LeanSocket, event: ShortEvent, returned: Any, error: BaseException | None
