@@ -187,6 +187,12 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             f"- the first {meta['polling']:,} phones of each run use Engine.IO long-polling"
             " (never upgraded), the rest WebSocket"
         )
+    if meta.get("generators", 1) > 1:
+        lines.append(
+            f"- the phones and the rate split over {meta['generators']} generator processes, all"
+            " on core 1, voting together; their figures merged (`loadtest/split.py`): generator"
+            " CPU is their sum, loop delay their worst"
+        )
     if meta.get("note"):
         lines.append(f"- {meta['note']}")
     lines += ["", *headline(runs)]
