@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from loadtest import report, split
+from loadtest import joinstorm, report, split
 
 META: dict[str, Any] = {
     "date": "2026-11-30",
@@ -199,3 +199,27 @@ def test_a_generator_that_fails_before_voting_fails_the_run(tmp_path: Path) -> N
     ready.write_text("import sys\nprint('READY', flush=True)\nsys.stdin.readline()\n")
     with pytest.raises(RuntimeError, match="only 3 of 5 phones connected"):
         split.run([[sys.executable, str(ready)], [sys.executable, str(fake)]], budget=30)
+
+
+def test_the_join_storm_reports_cpu_per_join_and_replaces_only_its_own_section() -> None:
+    result = joinstorm.derive(
+        {"phones": 2000, "spread_s": 2, "addresses": 500, "snapshots": 1990, "server_cpu_s": 2.985}
+    )
+    assert result["never_in"] == 10
+    assert result["cpu_per_join_ms"] == 1.5 and result["joins_per_core_s"] == 667
+    assert joinstorm.derive({"phones": 5, "error": "x"})["cpu_per_join_ms"] is None
+    result |= {
+        "date": "2026-11-30",
+        "command": "joinstorm",
+        "townhall_commit": "abc",
+        "machine": META["machine"],
+        "all_connected": False,
+        "failed": {"http_429": 10},
+    }
+    old = "# Load benchmarks\n\n## A join storm (preliminary)\n\nold\n\n## Many forums\n\nkept\n"
+    text = report.replace_section(old, joinstorm.HEADING, joinstorm.section(result))
+    assert "old" not in text and text.endswith("## Many forums\n\nkept\n")
+    assert "| phones refused for good (never in) | 10 |" in text
+    assert "| server CPU per phone in, ms | 1.50 |" in text
+    assert "| all connected | false |" in text
+    assert "| phones without a snapshot, by reason | http_429 10 |" in text
