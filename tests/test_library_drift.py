@@ -31,6 +31,7 @@ USED: list[tuple[str, str, tuple[str, ...]]] = [
         "engineio.async_socket",
         "AsyncSocket",
         (
+            "poll",
             "handle_get_request",
             "handle_post_request",
             "receive",
@@ -118,7 +119,10 @@ def test_what_the_socket_layer_reads_on_a_started_server_is_there() -> None:
         missing = [name for name in names if not hasattr(owner, name)]
         assert not missing, f"{type(owner).__name__} no longer has {missing}"
     socket = engineio.async_socket.AsyncSocket(server.eio, "sid")
-    assert callable(socket.queue.empty)
+    # The fanout and the socket rules put in and take from the socket's send queue directly.
+    for name in ("empty", "qsize", "put_nowait", "get_nowait", "task_done"):
+        assert callable(getattr(socket.queue, name)), name
+    assert socket.closing is False and socket.closed is False
 
 
 def test_the_lean_handshake_reads_the_client_address_as_uvicorn_gives_it_to_the_app() -> None:
