@@ -139,6 +139,16 @@ class Client:
             await self.sio.eio.http.close()
 
 
+class _ReadResponse(aiohttp.ClientResponse):
+    """A response read whole as it arrives: python-engineio's client never reads its POSTs'
+    answers, and aiohttp would warn of each unreleased connection when it is collected."""
+
+    async def start(self, connection: Any) -> aiohttp.ClientResponse:
+        await super().start(connection)
+        await self.read()
+        return self
+
+
 @dataclass
 class Endpoint:
     """A running Townhall, in this process or another, and ways to connect to it."""
@@ -165,7 +175,9 @@ class Endpoint:
         # python-engineio's client sends `headers` with its handshake only; a long-polling session
         # sends its cookie with every request, as a browser does, from the session's own jar.
         http = (
-            aiohttp.ClientSession(cookies={COOKIE_NAME: cookie} if cookie else None)
+            aiohttp.ClientSession(
+                cookies={COOKIE_NAME: cookie} if cookie else None, response_class=_ReadResponse
+            )
             if "polling" in transports
             else None
         )

@@ -24,6 +24,7 @@ from tests.conftest import WAIT_S, Live, wait_until
 from townhall import wire_json
 from townhall.model.commands import Role
 from townhall.transport.fanout import Fanout, Message, QueuePipe
+from townhall.transport.long_polling import session_of
 from townhall.transport.socket_rules import SocketRules
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
@@ -224,3 +225,56 @@ def seq_is(seq: int) -> Callable[[Any], bool]:
 def state_seqs(packets: list[str]) -> list[int]:
     """The seq of each `state` event among long-polling packets, in order."""
     return [json.loads(p[2:])[1]["seq"] for p in packets if p.startswith('42["state"')]
+
+
+@pytest.mark.parametrize(
+    ("query", "sid"),
+    [
+        (b"EIO=4&transport=polling&sid=abc_-1", "abc_-1"),
+        (b"sid=abc&EIO=4&transport=polling&t=PXyz9", "abc"),  # the browser's cache-buster
+        (b"EIO=4&sid=abc", "abc"),  # the transport defaults to long-polling, as the library's
+        (b"EIO=4&transport=polling", None),  # a handshake
+        (b"EIO=4&transport=websocket&sid=abc", None),
+        (b"EIO=4&transport=polling&sid=abc&j=0", None),  # JSONP
+        (b"EIO=4&transport=polling&sid=a%62c", None),  # to be decoded
+        (b"EIO=4&transport=polling&sid=a+c", None),
+        (b"EIO=4&transport=polling&sid=abc&sid=def", None),  # a field twice
+        (b"EIO=4&transport=polling&sid", None),
+        (b"", None),
+    ],
+)
+def test_only_a_plain_query_naming_a_session_is_read_here(query: bytes, sid: str | None) -> None:
+    assert session_of(query) == sid
+
+
+async def test_an_open_sessions_requests_are_answered_as_the_library_does(live: Live) -> None:
+    """The handshake is the library's (chunked); a poll and a post of the open session are
+    answered here, with their length, the same status, body and headers otherwise."""
+    async with httpx.AsyncClient(base_url=live.url, timeout=WAIT_S) as http:
+        opened = await http.get(POLLING)
+        assert opened.headers.get("transfer-encoding") == "chunked"
+        sid = json.loads(opened.text[1:])["sid"]
+        url = f"{POLLING}&sid={sid}&t=PAbc1"
+        auth = json.dumps({"role": "screen", "code": live.code})
+        posted = await http.post(url, content="40" + auth)
+        assert (posted.status_code, posted.text) == (200, "ok")
+        assert posted.headers["content-type"] == "text/plain"
+        assert posted.headers["content-length"] == "2"
+        polled = await http.get(url)
+        assert polled.status_code == 200 and polled.text.startswith('40{"sid":')
+        assert polled.headers["content-type"] == "text/plain; charset=UTF-8"
+        assert "transfer-encoding" not in polled.headers
+        assert polled.headers["content-length"] == str(len(polled.content))
+        assert polled.headers["x-content-type-options"] == "nosniff"  # the guards' headers
+        # A long message is compressed for a client that takes it, as the library does.
+        host = await live.host()
+        assert (await host.call("goto", {"item": "qna"}))["ok"]
+        big = await http.get(url, headers={"Accept-Encoding": "gzip"})
+        assert big.headers.get("content-encoding") == "gzip" and '"state"' in big.text
+        # Another site's origin is refused, as the library does; the page's own is answered.
+        foreign = await http.get(url, headers={"Origin": "http://elsewhere.example"})
+        assert foreign.status_code == 400
+        assert (await host.call("goto", {"item": "opening"}))["ok"]  # something to poll for
+        same = await http.get(url, headers={"Origin": live.url})
+        assert same.status_code == 200
+        assert same.headers["access-control-allow-origin"] == live.url

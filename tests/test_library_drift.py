@@ -25,7 +25,17 @@ USED: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "engineio.async_server",
         "AsyncServer",
-        ("_trigger_event", "_cors_allowed_origins", "_bad_request", "_ok", "generate_id"),
+        (
+            "_trigger_event",
+            "_cors_allowed_origins",
+            "_cors_headers",
+            "_bad_request",
+            "_ok",
+            "_gzip",
+            "_deflate",
+            "generate_id",
+            "disconnect",
+        ),
     ),
     (
         "engineio.async_socket",
@@ -114,7 +124,18 @@ def test_what_the_socket_layer_reads_on_a_started_server_is_there() -> None:
     for owner, names in (
         (server, ("environ", "eio", "manager", "enter_room", "leave_room", "emit")),
         (server.manager, ("is_connected", "eio_sid_from_sid", "rooms")),
-        (server.eio, ("sockets",)),
+        (
+            server.eio,
+            (
+                "sockets",
+                # what long_polling.py answers a request by, as the library's handler does
+                "transports",
+                "cors_allowed_origins",
+                "http_compression",
+                "compression_threshold",
+                "compression_methods",
+            ),
+        ),
     ):
         missing = [name for name in names if not hasattr(owner, name)]
         assert not missing, f"{type(owner).__name__} no longer has {missing}"

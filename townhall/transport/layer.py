@@ -20,6 +20,7 @@ from townhall.http_guard import MAX_HEADER_BYTES
 from townhall.model.commands import Role
 from townhall.transport.fanout import Fanout, Message, Pipe, QueuePipe, transport_of
 from townhall.transport.lean_socket import STATE_KEY, Endpoint
+from townhall.transport.long_polling import LongPolling
 from townhall.transport.servers import SocketIOServer
 
 NAMESPACE = "/"
@@ -62,8 +63,9 @@ class SocketLayer:
         self.sio.register_namespace(namespace)
 
     def asgi(self, other: Any) -> Any:
-        """The ASGI app: the Socket.IO endpoint, and `other` for every other path."""
-        return socketio.ASGIApp(self.sio, other_asgi_app=other)
+        """The ASGI app: the Socket.IO endpoint (an open long-polling session's requests
+        straight to its socket), and `other` for every other path."""
+        return LongPolling(self.sio.eio, socketio.ASGIApp(self.sio, other_asgi_app=other))
 
     def start(self) -> dict[str, Any]:
         """Start pinging; returns the lifespan state uvicorn hands its WebSocket protocol
