@@ -18,8 +18,10 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 from engineio.async_socket import AsyncSocket
+from playwright.async_api import Browser, expect
 from socketio import packet as sio_packet
 
+from tests.browser import PHONE
 from tests.conftest import WAIT_S, Live, wait_until
 from townhall import wire_json
 from townhall.model.commands import Role
@@ -278,3 +280,53 @@ async def test_an_open_sessions_requests_are_answered_as_the_library_does(live: 
         same = await http.get(url, headers={"Origin": live.url})
         assert same.status_code == 200
         assert same.headers["access-control-allow-origin"] == live.url
+
+
+# A WebSocket that every network on the way refuses: it fails as it opens, as a browser's does.
+BLOCKED_WEBSOCKET = """
+window.WebSocket = class extends EventTarget {
+  constructor(url) {
+    super();
+    this.url = url;
+    this.readyState = 0;
+    setTimeout(() => {
+      this.readyState = 3;
+      const error = new Event("error");
+      this.onerror?.(error);
+      this.dispatchEvent(error);
+      const closed = new CloseEvent("close", { code: 1006 });
+      this.onclose?.(closed);
+      this.dispatchEvent(closed);
+    }, 0);
+  }
+  send() {}
+  close() {}
+};
+"""
+
+
+@pytest.mark.browser
+async def test_the_phone_page_falls_back_to_long_polling_and_takes_broadcasts(
+    browser: Browser, live: Live
+) -> None:
+    """A network that blocks WebSockets: the page's Socket.IO client goes on long-polling, its
+    vote is counted, and the broadcasts reach it from the fanout."""
+    host = await live.open_poll("vote")
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, locale="en")
+    await context.add_init_script(BLOCKED_WEBSOCKET)
+    phone = await context.new_page()
+    errors: list[str] = []
+    phone.on("pageerror", lambda e: errors.append(str(e)))
+    await phone.goto(f"{live.url}/j/{live.code}")
+    await expect(phone.locator("#item-title")).to_have_text("Candidate vote")
+    channel = live.hub.transport
+    await wait_until(lambda: channel.count(Role.PARTICIPANT) == 1, "the phone on the fanout")
+    kinds = [(type(s).__name__, s.upgraded) for s in sockets_of(live).values() if s.connected]
+    assert kinds.count(("AsyncSocket", False)) == 1, kinds
+    await phone.get_by_label("Proposal B").check()
+    await phone.get_by_role("button", name="Vote").click()
+    await expect(phone.locator("#vote-state")).to_contain_text("Your vote is counted")
+    assert (await host.call("next"))["ok"]  # a state broadcast, through the socket's queue
+    await expect(phone.locator("#item-title")).to_have_text("Several choices")
+    assert not errors
+    await context.close()
