@@ -36,14 +36,19 @@ PATHS = {
     "broadcast (a task per recipient)": ("AsyncServer._send_eio_packet",),
     "engine.io writer tasks": ("_websocket_handler.<locals>.writer",),
     "connecting": ("ForumHub.on_connect", "handle_websocket_upgrade"),
+    "long-polling GET (a phone's poll)": ("handle_get_request",),
+    "long-polling POST (a phone's messages)": ("handle_post_request",),
     "garbage collection (the collector's step)": ("Collector.step",),
 }
 
 
-def server_pid(deadline: float) -> int:
+def server_pid(parent: int, deadline: float) -> int:
+    """The server compare.py started (its child: other servers on the machine are not it)."""
     while time.monotonic() < deadline:
         found = subprocess.run(
-            ["pgrep", "-f", "python -m townhall serve"], capture_output=True, text=True
+            ["pgrep", "-P", str(parent), "-f", "python -m townhall serve"],
+            capture_output=True,
+            text=True,
         ).stdout.split()
         if found:
             return int(found[0])
@@ -88,6 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phones", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20, help="the vote period")
+    parser.add_argument("--polling", type=int, default=0, help="this many phones on long-polling")
     parser.add_argument("--townhall-tree", type=Path, help="profile another checkout")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument(
@@ -112,9 +118,11 @@ def main() -> int:
     ]
     if args.townhall_tree:
         command += ["--townhall-tree", str(args.townhall_tree)]
+    if args.polling:
+        command += ["--polling", str(args.polling)]
     run = subprocess.Popen(command)
     try:
-        pid = server_pid(time.monotonic() + 180)
+        pid = server_pid(run.pid, time.monotonic() + 180)
         deadline = time.monotonic() + 120
         while connected(pid) < args.phones and time.monotonic() < deadline:
             time.sleep(0.2)

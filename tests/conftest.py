@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import aiohttp
 import httpx
 import pytest
 import socketio
@@ -134,6 +135,18 @@ class Client:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+        if self.sio.eio.external_http:
+            await self.sio.eio.http.close()
+
+
+class _ReadResponse(aiohttp.ClientResponse):
+    """A response read whole as it arrives: python-engineio's client never reads its POSTs'
+    answers, and aiohttp would warn of each unreleased connection when it is collected."""
+
+    async def start(self, connection: Any) -> aiohttp.ClientResponse:
+        await super().start(connection)
+        await self.read()
+        return self
 
 
 @dataclass
@@ -157,8 +170,20 @@ class Endpoint:
         cookie: str | None = None,
         events: tuple[str, ...] = (),
         reconnect: bool = False,
+        transports: tuple[str, ...] = ("websocket",),
     ) -> Client:
-        sio = socketio.AsyncClient(reconnection=reconnect, reconnection_delay=0.2)
+        # python-engineio's client sends `headers` with its handshake only; a long-polling session
+        # sends its cookie with every request, as a browser does, from the session's own jar.
+        http = (
+            aiohttp.ClientSession(
+                cookies={COOKIE_NAME: cookie} if cookie else None, response_class=_ReadResponse
+            )
+            if "polling" in transports
+            else None
+        )
+        sio = socketio.AsyncClient(
+            reconnection=reconnect, reconnection_delay=0.2, http_session=http
+        )
         client = Client(sio)
         for event in ("state", "tally", "board", "presence", "resync", "connect_error", *events):
             sio.on(event, _recorder(client, event))
@@ -170,19 +195,31 @@ class Endpoint:
 
         try:
             await sio.connect(
-                self.url, auth=auth, headers=headers, transports=["websocket"], wait_timeout=WAIT_S
+                self.url,
+                auth=auth,
+                headers=headers,
+                transports=list(transports),
+                wait_timeout=WAIT_S,
             )
         except socketio.exceptions.ConnectionError as exc:
+            if http is not None:
+                await http.close()
             reasons = client.received.get("connect_error", [])
             raise Refused(reasons[0] if reasons else {}) from exc
         self.clients.append(client)
         return client
 
-    async def phone(self, cookie: str | None = None, reconnect: bool = False) -> tuple[Client, str]:
+    async def phone(
+        self,
+        cookie: str | None = None,
+        reconnect: bool = False,
+        transports: tuple[str, ...] = ("websocket",),
+    ) -> tuple[Client, str]:
+        """A phone with its own participant cookie; `transports` as python-socketio's client
+        takes them (("polling",): long-polling, never upgraded)."""
         cookie = cookie or await self.new_cookie()
-        client = await self.connect(
-            {"role": "participant", "code": self.code}, cookie, reconnect=reconnect
-        )
+        auth = {"role": "participant", "code": self.code}
+        client = await self.connect(auth, cookie, reconnect=reconnect, transports=transports)
         return client, cookie
 
     async def host(self) -> Client:
@@ -200,7 +237,7 @@ class Endpoint:
 
     async def close_clients(self) -> None:
         for client in self.clients:
-            if client.sio.connected:
+            if client.sio.connected or client.sio.eio.external_http:
                 await client.close()
 
 

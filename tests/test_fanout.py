@@ -16,7 +16,7 @@ from wsproto.events import TextMessage
 
 from tests.conftest import Live, forum_programme, serve, wait_until
 from townhall.model.commands import Role
-from townhall.transport.fanout import BUFFER_LIMIT, Fanout, Pipe, event_frame
+from townhall.transport.fanout import BUFFER_LIMIT, Fanout, Message, Pipe, event_frame
 
 
 def read_frames(data: bytes) -> list[str]:
@@ -44,7 +44,7 @@ async def slow_pipe() -> AsyncIterator[tuple[Pipe, socket.socket]]:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
     try:
-        yield Pipe(transport), theirs
+        yield Pipe(transport, 16 * 1024), theirs
     finally:
         transport.close()
         theirs.close()
@@ -59,13 +59,13 @@ async def test_a_slow_socket_is_owed_only_the_latest_message_of_each_kind(
     big = "x" * 8000
     sent = 0
     while pipe.transport.get_write_buffer_size() <= fanout.buffer_limit:
-        fanout.send(Role.PARTICIPANT, ("board", "q"), event_frame("board", {"n": sent, "t": big}))
+        fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": sent, "t": big}))
         sent += 1
         assert sent < 1000, "the socket never filled"
     buffered = pipe.transport.get_write_buffer_size()
     for version in range(500):  # a burst of tallies while the phone is not reading
-        fanout.send(Role.PARTICIPANT, ("tally", "vote"), event_frame("tally", {"v": version}))
-    fanout.send(Role.PARTICIPANT, ("board", "q"), event_frame("board", {"n": "last"}))
+        fanout.send(Role.PARTICIPANT, ("tally", "vote"), Message("tally", {"v": version}))
+    fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": "last"}))
     assert fanout.owing == 1
     assert pipe.transport.get_write_buffer_size() == buffered, "nothing more was written"
     assert pipe.owed is not None and len(pipe.owed) == 2  # one tally and one board: the latest

@@ -25,12 +25,23 @@ USED: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "engineio.async_server",
         "AsyncServer",
-        ("_trigger_event", "_cors_allowed_origins", "_bad_request", "_ok", "generate_id"),
+        (
+            "_trigger_event",
+            "_cors_allowed_origins",
+            "_cors_headers",
+            "_bad_request",
+            "_ok",
+            "_gzip",
+            "_deflate",
+            "generate_id",
+            "disconnect",
+        ),
     ),
     (
         "engineio.async_socket",
         "AsyncSocket",
         (
+            "poll",
             "handle_get_request",
             "handle_post_request",
             "receive",
@@ -124,12 +135,26 @@ def test_what_the_socket_layer_reads_on_a_started_server_is_there() -> None:
         # and the short way (townhall/transport/lean_events.py)
         (server, ("handlers", "namespace_handlers", "not_handled")),
         (server.manager, ("is_connected", "eio_sid_from_sid", "sid_from_eio_sid", "rooms")),
-        (server.eio, ("sockets",)),
+        (
+            server.eio,
+            (
+                "sockets",
+                # what long_polling.py answers a request by, as the library's handler does
+                "transports",
+                "cors_allowed_origins",
+                "http_compression",
+                "compression_threshold",
+                "compression_methods",
+            ),
+        ),
     ):
         missing = [name for name in names if not hasattr(owner, name)]
         assert not missing, f"{type(owner).__name__} no longer has {missing}"
     socket = engineio.async_socket.AsyncSocket(server.eio, "sid")
-    assert callable(socket.queue.empty)
+    # The fanout and the socket rules put in and take from the socket's send queue directly.
+    for name in ("empty", "qsize", "put_nowait", "get_nowait", "task_done"):
+        assert callable(getattr(socket.queue, name)), name
+    assert socket.closing is False and socket.closed is False
 
 
 def test_the_lean_handshake_reads_the_client_address_as_uvicorn_gives_it_to_the_app() -> None:

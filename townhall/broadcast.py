@@ -1,8 +1,8 @@
 """Coalesced broadcasts: state at once, tallies on a short tick, each message framed once.
 
 Messages go to each of the forum's roles through its channel (townhall.transport.layer.Channel):
-by the fanout (one WebSocket frame written to every connection's socket) and, for connections
-not (yet) on it, by python-socketio's rooms.
+by the fanout (one WebSocket frame written to every WebSocket, one Engine.IO packet put in every
+long-polling connection's queue) and, for connections not yet on it, by python-socketio's rooms.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from townhall.model.events import (
     WordingChanged,
 )
 from townhall.presence import Presence
+from townhall.transport.fanout import Message
 from townhall.transport.layer import Channel
 from townhall.wordcloud import WordClouds, is_words
 
@@ -246,7 +247,7 @@ class Broadcaster:
             # The host's tally, and the room's: the same unless small groups are held back.
             host_tally = poll.tally()
             room_tally = poll.tally(public=True) if poll.item.by_group else host_tally
-            frames: dict[int, bytes | None] = {}  # each tally framed once
+            messages: dict[int, Message | None] = {}  # each tally encoded once
             for role in SEND_ORDER:
                 if role is Role.PARTICIPANT and not phones_due:
                     continue
@@ -254,8 +255,8 @@ class Broadcaster:
                     continue  # sent already; only the phones were still owed it
                 if forum.tally_visible_to(poll_id, role):
                     tally = host_tally if role is Role.HOST else room_tally
-                    frames[id(tally)] = await self.transport.send(
-                        "tally", tally, role, ("tally", poll_id), frames.get(id(tally))
+                    messages[id(tally)] = await self.transport.send(
+                        "tally", tally, role, ("tally", poll_id), messages.get(id(tally))
                     )
                 elif role is Role.SCREEN:
                     # A hidden round: the room sees how many have voted, not how.

@@ -1,35 +1,58 @@
-"""The fast broadcast path: a message framed once, the same bytes written to every connection.
+"""The fast broadcast path: a message encoded once, the same bytes handed to every connection.
 
-python-socketio sends a broadcast through a queue and a writer task per recipient, so telling
-10,000 phones of a new tally costs 10,000 task switches and as many encodings. Here a broadcast
-is encoded and framed once (a Socket.IO event inside an Engine.IO message inside one WebSocket
-text frame) and written with `transport.write` to each connection's socket: no task, no queue, no
-copy per recipient.
+python-socketio sends a broadcast through a task per recipient (and, on a WebSocket of its own, a
+queue and a writer task), so telling 10,000 phones of a new tally costs 10,000 task switches.
+Here a broadcast is encoded once (`Message`: a Socket.IO event inside an Engine.IO message) and
+handed to each connection without a task: written with `transport.write` as one WebSocket text
+frame to each connection on a WebSocket uvicorn serves (`Pipe`), or put as one shared Engine.IO
+packet straight into the send queue of each of python-engineio's own sockets (`QueuePipe`: a
+long-polling phone, whose next GET takes it, or one that upgraded from long-polling, whose
+writer task takes it).
 
-A connection joins once its Socket.IO connect reply has gone out (so no broadcast can overtake
-it); until then, and for connections not on a WebSocket of their own (long-polling), broadcasts
-go the stock way. A phone whose socket is not draining (a bad Wi-Fi link) is not sent more:
-once its unsent bytes pass a limit, only the latest message of each kind is kept for it, and
-written when the socket has drained. So a slow phone costs a bounded amount of memory and
-always catches up to the newest tally, never to a backlog of old ones.
+A connection joins once its Socket.IO connect reply has gone out, or into its queue (so no
+broadcast can overtake it); until then broadcasts go the stock way. A phone that is not taking
+what it is sent (a bad Wi-Fi link, a long-polling phone that stopped polling) is not sent more:
+once its unsent bytes, or the packets waiting in its queue, pass a limit, only the latest message
+of each kind is kept for it, and handed over when it has caught up. So a slow phone costs a
+bounded amount of memory and always catches up to the newest tally, never to a backlog of old
+ones.
+
+This module uses python-engineio's socket's send queue (`queue`), as its own `send` does;
+tests/test_library_drift.py names it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from engineio import packet as eio_packet
 
 from townhall import wire_json
 
 # Unsent bytes a connection may have before it is sent only the latest of each message kind.
 BUFFER_LIMIT = 64 * 1024
+# Packets waiting in a queued socket's queue before it is sent only the latest of each kind. A
+# long-polling phone takes its whole queue with each GET, a second or two of messages at most
+# (a tally, a state, an ack or two); far more is a phone that has stopped asking.
+QUEUE_LIMIT = 32
 
 
 class Transport(Protocol):
     def write(self, data: bytes) -> None: ...
     def is_closing(self) -> bool: ...
     def get_write_buffer_size(self) -> int: ...
+
+
+class QueuedSocket(Protocol):
+    """python-engineio's own socket, as far as the fanout uses it: its send queue (packets, or
+    None to end it) and whether it is closing."""
+
+    queue: asyncio.Queue[Any]
+    closing: bool
+    closed: bool
 
 
 def transport_of(environ: dict[str, Any]) -> Transport | None:
@@ -52,44 +75,78 @@ def transport_of(environ: dict[str, Any]) -> Transport | None:
     return transport  # type: ignore[no-any-return]
 
 
+class Message:
+    """One broadcast, encoded once: a Socket.IO EVENT on the default namespace, as a WebSocket
+    frame for the sockets written to directly and as an Engine.IO packet for queued sockets,
+    each made the first time it is asked for."""
+
+    __slots__ = ("_frame", "_packet", "text")
+
+    def __init__(self, event: str, data: Any) -> None:
+        self.text = "2" + wire_json.dumps([event, data])  # as python-socketio encodes it
+        self._frame: bytes | None = None
+        self._packet: Any = None
+
+    @property
+    def frame(self) -> bytes:
+        """The event in an Engine.IO MESSAGE (`4`) in one unmasked WebSocket text frame."""
+        if self._frame is None:
+            payload = b"4" + self.text.encode()
+            size = len(payload)
+            if size < 126:
+                header = bytes((0x81, size))
+            elif size < 1 << 16:
+                header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+            else:
+                header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+            self._frame = header + payload
+        return self._frame
+
+    @property
+    def packet(self) -> Any:
+        """The event as an Engine.IO MESSAGE packet, encoded already: the packet keeps its
+        encoding, so every long-polling response that carries it reuses it."""
+        if self._packet is None:
+            self._packet = eio_packet.Packet(eio_packet.MESSAGE, self.text)
+            self._packet.encode()
+        return self._packet
+
+
 def event_frame(event: str, data: Any) -> bytes:
     """A Socket.IO EVENT on the default namespace (`2`), in an Engine.IO MESSAGE (`4`), in one
     unmasked WebSocket text frame, as a server sends it."""
-    payload = b"42" + wire_json.dumps([event, data]).encode()
-    size = len(payload)
-    if size < 126:
-        header = bytes((0x81, size))
-    elif size < 1 << 16:
-        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
-    return header + payload
+    return Message(event, data).frame
 
 
 class Pipe:
-    """One connection's socket, and what it is owed while it is not draining."""
+    """One connection's socket, written to directly, and what it is owed while it is not
+    draining."""
 
-    __slots__ = ("owed", "transport")
+    __slots__ = ("limit", "owed", "transport")
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, limit: int = BUFFER_LIMIT) -> None:
         self.transport = transport
+        self.limit = limit  # unsent bytes
         self.owed: dict[Hashable, bytes] | None = None
 
-    def send(self, key: Hashable, frame: bytes, limit: int) -> bool:
-        """Write `frame` now, or keep it as the latest of its kind; False if nothing was kept."""
-        if self.owed is None and self.transport.get_write_buffer_size() <= limit:
-            self.transport.write(frame)
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def send(self, key: Hashable, message: Message) -> bool:
+        """Write `message` now, or keep it as the latest of its kind; False if nothing was kept."""
+        if self.owed is None and self.transport.get_write_buffer_size() <= self.limit:
+            self.transport.write(message.frame)
             return True
         if self.owed is None:
             self.owed = {}
-        self.owed[key] = frame  # replaces an older message of the same kind
+        self.owed[key] = message.frame  # replaces an older message of the same kind
         return False
 
-    def settle(self, limit: int) -> bool:
+    def settle(self) -> bool:
         """Write what is owed if the socket has drained; True once nothing is owed."""
         if self.owed is None:
             return True
-        if self.transport.get_write_buffer_size() > limit:
+        if self.transport.get_write_buffer_size() > self.limit:
             return False
         for frame in self.owed.values():
             self.transport.write(frame)
@@ -97,10 +154,52 @@ class Pipe:
         return True
 
 
+class QueuePipe:
+    """One of python-engineio's own sockets, whose send queue the fanout puts packets in, and
+    what it is owed while its queue is not being taken."""
+
+    __slots__ = ("limit", "owed", "socket")
+
+    def __init__(self, socket: QueuedSocket, limit: int = QUEUE_LIMIT) -> None:
+        self.socket = socket
+        self.limit = limit  # packets waiting
+        self.owed: dict[Hashable, Any] | None = None
+
+    def is_closing(self) -> bool:
+        socket = self.socket
+        return socket.closing or socket.closed
+
+    def send(self, key: Hashable, message: Message) -> bool:
+        """Queue `message` now, or keep it as the latest of its kind; False if nothing was kept."""
+        if self.is_closing():
+            return True  # a socket on its way out is sent nothing more (the library's own rule)
+        queue = self.socket.queue
+        if self.owed is None and queue.qsize() <= self.limit:
+            queue.put_nowait(message.packet)
+            return True
+        if self.owed is None:
+            self.owed = {}
+        self.owed[key] = message.packet
+        return False
+
+    def settle(self) -> bool:
+        """Queue what is owed once the queue has been taken; True once nothing is owed."""
+        if self.owed is None or self.is_closing():
+            self.owed = None
+            return True
+        queue = self.socket.queue
+        if queue.qsize() > self.limit:
+            return False
+        for packet in self.owed.values():
+            queue.put_nowait(packet)
+        self.owed = None
+        return True
+
+
 @dataclass(slots=True)
 class _Joining:
     room: Hashable
-    pipe: Pipe
+    pipe: Pipe | QueuePipe
     sent: Callable[[], bool]
     seen_empty: bool = False
 
@@ -109,20 +208,22 @@ class Fanout:
     """Every fast connection by room (a forum's role); `send` frames a message once and writes
     it to all of a room's members."""
 
-    def __init__(self, buffer_limit: int = BUFFER_LIMIT) -> None:
-        self.buffer_limit = buffer_limit
-        self.members: dict[Hashable, dict[str, Pipe]] = {}
+    def __init__(self, buffer_limit: int = BUFFER_LIMIT, queue_limit: int = QUEUE_LIMIT) -> None:
+        self.buffer_limit = buffer_limit  # for each Pipe
+        self.queue_limit = queue_limit  # for each QueuePipe
+        self.members: dict[Hashable, dict[str, Pipe | QueuePipe]] = {}
         self._rooms: dict[str, Hashable] = {}
         # Connections whose connect reply may still be queued, with a check that says it's out.
         self._joining: dict[str, _Joining] = {}
-        self._owing: dict[str, Pipe] = {}
+        self._owing: dict[str, Pipe | QueuePipe] = {}
 
     def join(
-        self, sid: str, room: Hashable, transport: Transport, sent: Callable[[], bool]
+        self, sid: str, room: Hashable, pipe: Pipe | QueuePipe, sent: Callable[[], bool]
     ) -> None:
-        """Add a connection once `sent()` has said, at two calls of `admit` in a row, that
-        everything queued for it (its connect reply first) has been taken to be written."""
-        self._joining[sid] = _Joining(room, Pipe(transport), sent)
+        """Add a connection once `sent()` has said, at two calls of `admit` in a row, that its
+        connect reply can no longer be overtaken (it has been taken to be written, or it is in
+        the queue the fanout puts in)."""
+        self._joining[sid] = _Joining(room, pipe, sent)
 
     def leave(self, sid: str) -> None:
         self._joining.pop(sid, None)
@@ -141,7 +242,7 @@ class Fanout:
         it writes it, so an empty queue must be seen twice, a tick apart, to be sure."""
         admitted = []
         for sid, joining in list(self._joining.items()):
-            if joining.pipe.transport.is_closing():
+            if joining.pipe.is_closing():
                 del self._joining[sid]
             elif not joining.sent():
                 joining.seen_empty = False
@@ -158,18 +259,16 @@ class Fanout:
     def joining(self) -> int:
         return len(self._joining)
 
-    def send(self, room: Hashable, key: Hashable, frame: bytes) -> None:
-        """Write `frame` to every member of `room`; a slow one keeps only the latest per `key`."""
-        limit = self.buffer_limit
+    def send(self, room: Hashable, key: Hashable, message: Message) -> None:
+        """Hand `message` to every member of `room`; a slow one keeps only the latest per `key`."""
         for sid, pipe in self.members.get(room, {}).items():
-            if not pipe.send(key, frame, limit):
+            if not pipe.send(key, message):
                 self._owing[sid] = pipe
 
     def settle(self) -> None:
-        """Write what slow connections are owed, for those that have drained since."""
-        limit = self.buffer_limit
+        """Hand slow connections what they are owed, for those that have caught up since."""
         for sid, pipe in list(self._owing.items()):
-            if pipe.transport.is_closing() or pipe.settle(limit):
+            if pipe.is_closing() or pipe.settle():
                 del self._owing[sid]
 
     @property

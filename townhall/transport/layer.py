@@ -12,14 +12,16 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import socketio
+from engineio.async_socket import AsyncSocket
 
 from townhall import wire_json
 from townhall.config import Settings
 from townhall.http_guard import MAX_HEADER_BYTES
 from townhall.model.commands import Role
-from townhall.transport.fanout import Fanout, event_frame, transport_of
+from townhall.transport.fanout import Fanout, Message, Pipe, QueuePipe, transport_of
 from townhall.transport.lean_events import Shortcut
 from townhall.transport.lean_socket import STATE_KEY, Endpoint
+from townhall.transport.long_polling import LongPolling
 from townhall.transport.servers import SocketIOServer
 
 NAMESPACE = "/"
@@ -50,7 +52,7 @@ class SocketLayer:
             if settings.lean_websocket
             else None
         )
-        # Broadcasts framed once and written to every socket; None: python-socketio's rooms only.
+        # Broadcasts encoded once and handed to every socket; None: python-socketio's rooms only.
         self.fanout = Fanout() if settings.fast_broadcast else None
         self._admit_interval = settings.tick_ms / 1000 * 0.9
         self._admitted_at = -1e9
@@ -68,8 +70,9 @@ class SocketLayer:
             self.endpoint.shortcut.inline = inline
 
     def asgi(self, other: Any) -> Any:
-        """The ASGI app: the Socket.IO endpoint, and `other` for every other path."""
-        return socketio.ASGIApp(self.sio, other_asgi_app=other)
+        """The ASGI app: the Socket.IO endpoint (an open long-polling session's requests
+        straight to its socket), and `other` for every other path."""
+        return LongPolling(self.sio.eio, socketio.ASGIApp(self.sio, other_asgi_app=other))
 
     def start(self) -> dict[str, Any]:
         """Start pinging; returns the lifespan state uvicorn hands its WebSocket protocol
@@ -159,15 +162,25 @@ class Channel:
     async def join(self, sid: str, role: Role, environ: dict[str, Any]) -> None:
         """Broadcasts to the forum's `role` reach this connection: by python-socketio's room at
         once, and by the fanout once its connect reply is out (see `admit`)."""
-        sio = self.layer.sio
+        layer = self.layer
+        sio = layer.sio
         await sio.enter_room(sid, self._names[role], namespace=NAMESPACE)
-        fanout = self.layer.fanout
+        fanout = layer.fanout
         if fanout is None:
             return
         transport = transport_of(environ)
         eio = sio.eio.sockets.get(sio.manager.eio_sid_from_sid(sid, NAMESPACE))
-        if transport is not None and eio is not None:
-            fanout.join(sid, self._rooms[role], transport, eio.queue.empty)
+        room = self._rooms[role]
+        if eio is None:
+            return
+        if transport is not None:
+            # Written to directly: once the socket's queue, the connect reply in it, is taken.
+            fanout.join(sid, room, Pipe(transport, fanout.buffer_limit), eio.queue.empty)
+        elif type(eio) is AsyncSocket:
+            # python-engineio's own socket (long-polling, or upgraded from it): the fanout puts
+            # in its queue, behind the connect reply once that is queued (connected).
+            pipe = QueuePipe(eio, fanout.queue_limit)
+            fanout.join(sid, room, pipe, lambda: layer.is_connected(sid))
 
     def leave(self, sid: str) -> None:
         self.layer.leave(sid)
@@ -180,8 +193,7 @@ class Channel:
         return await self.layer.admit()
 
     def count(self, role: Role) -> int:
-        """The forum's connections of `role` on the fanout (the rest are still joining or on
-        long-polling)."""
+        """The forum's connections of `role` on the fanout (the rest are still joining)."""
         fanout = self.layer.fanout
         return fanout.count(self._rooms[role]) if fanout is not None else 0
 
@@ -191,20 +203,20 @@ class Channel:
         data: dict[str, Any],
         role: Role,
         key: Hashable = None,
-        frame: bytes | None = None,
-    ) -> bytes | None:
-        """Send to every connection of the forum's `role`; returns the frame, to reuse for
-        another role.
+        message: Message | None = None,
+    ) -> Message | None:
+        """Send to every connection of the forum's `role`; returns the message encoded, to reuse
+        for another role that is sent the same `data`.
 
-        `key` names the kind of message: a connection that is not draining keeps only the
-        latest of each kind."""
+        `key` names the kind of message: a connection that is not taking what it is sent keeps
+        only the latest of each kind."""
         fanout = self.layer.fanout
         room = self._rooms[role]
         if fanout is not None and fanout.count(room):
-            frame = frame or event_frame(event, data)
-            fanout.send(room, key if key is not None else event, frame)
+            message = message or Message(event, data)
+            fanout.send(room, key if key is not None else event, message)
         sio = self.layer.sio
         name = self._names[role]
         if sio.manager.rooms.get(NAMESPACE, {}).get(name):
             await sio.emit(event, data, to=name)
-        return frame
+        return message

@@ -8,7 +8,7 @@ reference cycle: the rules hold their socket weakly, and the end of a WebSocket 
 library's handler as its own None rather than raised.
 
 This module uses python-engineio's private names (the socket's `_websocket_handler`,
-`_send_ping`, its queue and request handlers); tests/test_library_drift.py names each.
+`_send_ping`, its queue, `poll` and request handlers); tests/test_library_drift.py names each.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class SocketRules:
 
     __slots__ = ("_socket", "client_closed", "getting", "pinger", "posting")
     METHODS = (
+        "poll",
         "handle_get_request",
         "handle_post_request",
         "receive",
@@ -85,6 +86,35 @@ class SocketRules:
             return await AsyncSocket.handle_get_request(socket, environ)
         finally:
             self.getting = False
+
+    async def poll(self) -> list[Any]:
+        """The library's, without the task and the waiter `wait_for` makes for every wait, and
+        without waiting at all when packets are queued already, as they mostly are when a
+        long-polling phone comes back for more: what the socket is sent, in order, or [] once
+        it has ended; QueueEmpty if nothing came within the ping interval and timeout."""
+        socket = self.socket
+        queue = socket.queue
+        if queue.empty():
+            server = socket.server
+            try:
+                async with asyncio.timeout(server.ping_interval + server.ping_timeout):
+                    first = await queue.get()
+            except (TimeoutError, asyncio.CancelledError):
+                raise eio_exceptions.QueueEmpty() from None
+        else:
+            first = queue.get_nowait()
+        queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
+        while not queue.empty():
+            pkt = queue.get_nowait()
+            queue.task_done()
+            if pkt is None:
+                queue.put_nowait(None)  # the end, for the next poll to see
+                break
+            packets.append(pkt)
+        return packets
 
     async def handle_post_request(self, environ: dict[str, Any]) -> None:
         await self._admit(self.posting)
