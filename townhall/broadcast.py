@@ -135,6 +135,7 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
         engine.subscribe(self.on_events)
         engine.subscribe_resync(self.on_resync)
+        engine.subscribe_tallies(self.on_tallies)
         presence.subscribe(self.presence_changed)
 
     def on_events(self, events: Sequence[Event]) -> None:
@@ -169,6 +170,11 @@ class Broadcaster:
                         self._board_changed(item.id)
                         for role in (Role.SCREEN, Role.PARTICIPANT):
                             self._board_sent.pop((role, item.id), None)
+        self._wake.set()
+
+    def on_tallies(self, polls: Sequence[str]) -> None:
+        """Tallies taken whole from the engine's store: each goes out as a ballot's would."""
+        self._dirty_polls.update(polls)
         self._wake.set()
 
     def on_resync(self) -> None:
@@ -262,7 +268,7 @@ class Broadcaster:
                     turnout = {
                         "poll": poll_id,
                         "version": poll.version,
-                        "voters": len(poll.ballots),
+                        "voters": poll.voters,
                     }
                     await self.transport.send("turnout", turnout, role, ("turnout", poll_id))
         if phones_due:

@@ -100,6 +100,7 @@ def make_runtime(
     templates, transports, base = site_parts
     keys = load_keys(programme, settings)
     engine = open_engine(settings.engine_url, programme, settings.data_dir)
+    engine.tick_s = settings.tick_ms / 1000
     addresses = Addresses.of(base, keys, programme)
     identities = Identities(keys.secret, cookie_name(keys.code))
     forum_info = {
