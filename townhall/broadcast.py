@@ -47,6 +47,7 @@ from townhall.model.events import (
     UpvoteSet,
     WordingChanged,
 )
+from townhall.model.state import PollStatus
 from townhall.presence import Presence
 from townhall.transport.layer import Channel
 from townhall.wordcloud import WordClouds, is_words
@@ -173,8 +174,13 @@ class Broadcaster:
         self._wake.set()
 
     def on_tallies(self, polls: Sequence[str]) -> None:
-        """Tallies taken whole from the engine's store: each goes out as a ballot's would."""
+        """Tallies taken whole from the engine's store: each goes out as a ballot's would. A
+        closed poll's final one (and its ballots, for a comparison the host sees before showing
+        it) changes the host's view of the state too."""
         self._dirty_polls.update(polls)
+        forum = self.engine.forum
+        if any(forum.polls[p].status is PollStatus.CLOSED for p in polls if p in forum.polls):
+            self._state_roles.add(Role.HOST)
         self._wake.set()
 
     def on_resync(self) -> None:

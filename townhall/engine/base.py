@@ -99,6 +99,16 @@ class Engine(abc.ABC):
         for listener in self._tally_listeners:
             listener(polls)
 
+    async def settle(self) -> None:
+        """Bring `settled` up to date with the store, for an export."""
+        await self.refresh()
+
+    @property
+    def settled(self) -> Forum:
+        """The forum with every ballot in it, as `settle` left it: what exports read (a replica
+        that takes tallies whole holds each poll's counts, not each ballot and each opening's)."""
+        return self.forum
+
     async def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
         """This participant's ballots, so a reloaded phone shows its own choice."""
         return self.forum.my_ballots(participant)

@@ -36,7 +36,7 @@ from townhall.engine.redis_keys import BALLOT, RedisKeys
 from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
 from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
-from townhall.engine.redis_tally import closed_ballots, my_ballots, read_tallies
+from townhall.engine.redis_tally import closed_ballots, my_ballots, poll_tally, read_tallies
 from townhall.model import acks, poll_kinds, tallies
 from townhall.model.acks import host_ack
 from townhall.model.agenda import Programme
@@ -64,6 +64,7 @@ from townhall.model.events import (
 )
 from townhall.model.forum import Forum
 from townhall.model.state import PollStatus
+from townhall.model.tallies import PollTally
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,9 @@ class RedisEngine(Engine):
         self._tally_due: set[str] = set()
         self._tally_now = asyncio.Event()  # read before the tick is out (a poll just closed)
         self._closing = False
+        self._settled: Forum | None = None  # every ballot applied: for exports (settle)
         self._behind_at = 0  # `published` as a tick found it ahead of the replica
+        self._code_voters = 0  # how many voters of ballot codes who voted the replica knows of
         self._subscribed = asyncio.Event()
         self.fanout = PLAIN  # asked of the server at start and at each subscription
         self.available = False
@@ -209,9 +212,11 @@ class RedisEngine(Engine):
         if status_of(Script.VOTE, result) == RESENT:
             stored = msgpack.unpackb(result[2], raw=False)
             return Outcome([], acks.vote_ack(vote.poll, stored, int(result[1]), True))
-        # Stored and logged, not published: every worker, this one too, counts it in with the
-        # poll's tally on its next tick.
+        # Stored and logged, not published: the other workers count it in with the poll's
+        # tally on their next tick; this one takes the tally the script returned with it.
         events = [from_record(record) for record in unpack_all(result[2])]
+        tallies.note_voters(self.forum, [actor.id])
+        await self._take(int(result[1]), int(result[3]), dict([poll_tally(result[4])]))
         return Outcome(events, acks.vote_ack(vote.poll, list(choices), int(result[1]), False))
 
     async def _control_command(self, actor: Actor, command: Command) -> Outcome:
@@ -349,7 +354,7 @@ class RedisEngine(Engine):
                 self.forum.seq,
             )
             self.forum = Forum(self.programme)
-            self._published = 0
+            self._published = self._code_voters = 0
             self._notify_resync()
         elif published is not None and int(published) == self._published:
             return []  # nothing published since: only ballots, which the tallies count
@@ -373,7 +378,7 @@ class RedisEngine(Engine):
         items = [p.item for p in polls.values() if p.status is PollStatus.OPEN or p.item.id in due]
         if not items:
             return
-        read = await read_tallies(self._tally, self.keys, items)
+        read = await read_tallies(self._tally, self.keys, items, self._code_voters)
         async with self._apply_lock:
             if read.published != self._published:
                 # An event published before the tallies' point is not applied here yet: they
@@ -386,8 +391,40 @@ class RedisEngine(Engine):
                         self._notify(applied)
                 return
             self._behind_at = 0
-            changed = tallies.take(self.forum, read.seq, read.polls)
             self._tally_due -= {item.id for item in items}
+            changed = tallies.take(self.forum, read.seq, read.polls)
+            if read.code_voters:
+                tallies.note_voters(self.forum, read.code_voters)
+                self._code_voters = len(read.code_voters)
+        compared = self._compared_polls()
+        for poll_id in due & compared:
+            if await self._load_ballots(poll_id) and poll_id not in changed:
+                changed.append(poll_id)
+        if changed:
+            self._notify_tallies(changed)
+
+    def _compared_polls(self) -> set[str]:
+        items = self.forum.programme.items
+        return {i.id for i in items if i.compare_to} | {i.compare_to for i in items if i.compare_to}
+
+    async def _load_ballots(self, poll_id: str) -> bool:
+        """Read a closed poll's ballots into the replica, for its comparison with another
+        (the host sees it before showing it); False if the poll is not closed."""
+        if self.forum.polls[poll_id].status is not PollStatus.CLOSED:
+            return False
+        ballots = await closed_ballots(self.redis, self.keys, poll_id)
+        async with self._apply_lock:
+            if self.forum.polls[poll_id].status is not PollStatus.CLOSED:
+                return False  # opened again meanwhile: read again when it closes
+            tallies.load_ballots(self.forum, poll_id, ballots)
+        return True
+
+    async def _take(self, seq: int, published: int, polls: dict[str, PollTally]) -> None:
+        """Take tallies counted at `seq`, if the replica has every event published by then."""
+        async with self._apply_lock:
+            if published != self._published:
+                return  # a tick takes them once the replica has it
+            changed = tallies.take(self.forum, seq, polls)
         if changed:
             self._notify_tallies(changed)
 
@@ -411,10 +448,24 @@ class RedisEngine(Engine):
         final = self.forum.polls.get(poll_id)
         if final is None or not final.item.compare_to:
             return  # the model refuses it as it is
-        for poll in (final, self.forum.polls[final.item.compare_to]):
-            if poll.status is PollStatus.CLOSED:  # else the model refuses it: still open
-                ballots = await closed_ballots(self.redis, self.keys, poll.item.id)
-                tallies.load_ballots(self.forum, poll.item.id, ballots)
+        for compared in (poll_id, final.item.compare_to):
+            await self._load_ballots(compared)  # not closed: the model refuses it as it is
+
+    async def settle(self) -> None:
+        """Apply to `settled`, a forum of this worker's own kept for exports, every event it
+        has not applied yet, ballots too, read from the log."""
+        await self.refresh()
+        stored = int(await self.redis.get(self.keys.seq) or 0)
+        settled = self._settled
+        if settled is None or settled.seq > stored:  # Redis lost events: read it all again
+            settled = Forum(self.programme)
+        async for record in read_stream(self.redis, self.keys.log, settled.seq):
+            settled.apply(from_record(record))
+        self._settled = settled
+
+    @property
+    def settled(self) -> Forum:
+        return self._settled or self.forum
 
     async def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
         return await my_ballots(self.redis, self.keys, list(self.forum.polls), participant)

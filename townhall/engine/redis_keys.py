@@ -74,6 +74,12 @@ class RedisKeys:
         """Hash: poll id -> the seq of its last ballot, which its tally read is as of."""
         return self._key("tallied")
 
+    @property
+    def code_voters(self) -> str:
+        """Set: the voters (`jury-17`) of ballot codes who have cast a ballot: the replicas,
+        which are not sent the ballots, read it to count the codes used."""
+        return self._key("code_voters")
+
     def group_counts(self, poll: str) -> str:
         """Hash, for a poll kept by group: `group` -> its voters, `group NUL option` -> the
         option's count in the group (a ballot without a code: group "")."""
@@ -184,10 +190,12 @@ class RedisKeys:
             self.codes_revoked,
             self.tallied,
             self.group_counts(poll),
+            self.published,
+            self.code_voters,
         ]
 
     def tally_keys(self, polls: Sequence[str]) -> list[str]:
-        keys = [self.seq, self.published, self.tallied]
+        keys = [self.seq, self.published, self.tallied, self.code_voters]
         for poll in polls:
             keys += [self.counts(poll), self.ballots(poll), self.group_counts(poll)]
         return keys

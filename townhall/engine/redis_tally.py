@@ -31,32 +31,41 @@ class Tallies:
     seq: int
     published: int
     polls: dict[str, PollTally]
+    code_voters: list[str]  # every ballot code's voter who has voted, or [] if none new
 
 
-async def read_tallies(script: AsyncScript, keys: RedisKeys, items: Sequence[Item]) -> Tallies:
-    """The tallies of the polls `items`, as counted at one point of the log (one round trip)."""
+async def read_tallies(
+    script: AsyncScript, keys: RedisKeys, items: Sequence[Item], code_voters: int
+) -> Tallies:
+    """The tallies of the polls `items`, as counted at one point of the log (one round trip),
+    and the voters of ballot codes who have voted if there are more than `code_voters`."""
     ids = [item.id for item in items]
-    args = [arg for item in items for arg in (item.id, "1" if item.by_group else "0")]
+    args: list[str | int] = [code_voters]
+    args += [a for item in items for a in (item.id, "1" if item.by_group else "0")]
     reply = await script(keys=keys.tally_keys(ids), args=args)
-    polls = {}
-    for poll, version, voters, counts, groups in reply[2:]:
-        group_counts: dict[str, dict[str, int]] = {}
-        group_voters: dict[str, int] = {}
-        for field, n in _pairs(groups):
-            group, _, option = field.partition("\0")
-            if not option:
-                group_voters[group] = n
-            else:
-                group_counts.setdefault(group, {})[option] = n
-        polls[text(poll)] = PollTally(
-            dict(_pairs(counts)),
-            int(voters),
-            int(version),
-            # Only groups with a voter: a group whose voters all moved away shows nothing.
-            {g: c for g, c in group_counts.items() if group_voters.get(g, 0) > 0},
-            {g: n for g, n in group_voters.items() if n > 0},
-        )
-    return Tallies(int(reply[0]), int(reply[1]), polls)
+    polls = dict(poll_tally(entry) for entry in reply[3:])
+    return Tallies(int(reply[0]), int(reply[1]), polls, [text(v) for v in reply[2]])
+
+
+def poll_tally(entry: Sequence[Any]) -> tuple[str, PollTally]:
+    """One poll's tally as tally.lua and vote.lua return it."""
+    poll, version, voters, counts, groups = entry
+    group_counts: dict[str, dict[str, int]] = {}
+    group_voters: dict[str, int] = {}
+    for field, n in _pairs(groups):
+        group, _, option = field.partition("\0")
+        if not option:
+            group_voters[group] = n
+        else:
+            group_counts.setdefault(group, {})[option] = n
+    return text(poll), PollTally(
+        dict(_pairs(counts)),
+        int(voters),
+        int(version),
+        # Only groups with a voter: a group whose voters all moved away shows nothing.
+        {g: c for g, c in group_counts.items() if group_voters.get(g, 0) > 0},
+        {g: n for g, n in group_voters.items() if n > 0},
+    )
 
 
 def _pairs(flat: Sequence[Any]) -> Iterable[tuple[str, int]]:

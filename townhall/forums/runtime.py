@@ -139,9 +139,9 @@ def make_runtime(
         now_on=lambda: web.now_on(engine.forum),
     )
     routes: list[BaseRoute] = [
-        *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
+        *export.routes(lambda: engine.settled, keys.code, keys.host_key, engine.settle, book.stamp),
         *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
-        *shift_export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
+        *shift_export.routes(lambda: engine.settled, keys.code, keys.host_key, engine.settle),
         *wordcloud_export.routes(
             lambda: engine.forum, clouds, keys.code, keys.host_key, engine.refresh
         ),

@@ -15,7 +15,7 @@ on from what it holds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -86,6 +86,12 @@ def take(forum: Forum, as_of: int, tallies: Mapping[str, PollTally]) -> list[str
         poll.version = max(poll.version, tally.version)
         changed.append(poll_id)
     return changed
+
+
+def note_voters(forum: Forum, participants: Iterable[str]) -> None:
+    """These participants have cast a ballot: a voter of a ballot code has used the code."""
+    for participant in participants:
+        forum.codes.note_act(participant)
 
 
 def load_ballots(forum: Forum, poll_id: str, ballots: Mapping[str, Ballot]) -> None:

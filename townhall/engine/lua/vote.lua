@@ -1,13 +1,13 @@
 -- Cast or replace one participant's ballot, atomically with its log entry.
 -- KEYS: seq, log, poll_status, ballots:{poll}, counts:{poll}, options:{poll}, codes_revoked,
---       tallied, group_counts:{poll}
+--       tallied, group_counts:{poll}, published, code_voters
 -- ARGV: poll, participant, op, recent_ops, now_ms, group ('' for none), by_group ('1' if the
 --       poll keeps its counts by group, else '0'),
 --       then each choice and what it adds to its option's count (the model's weight: a
 --       ranking's Borda points, else 1): choice, weight, choice, weight...
 -- A ballot is not published: workers read each open poll's tally whole once a tick (tally.lua).
 -- Returns {'unknown', choice} | {'dup', version, packed choices} | {'revoked'} | {'closed'}
---       | {'ok', seq, packed record}
+--       | {'ok', seq, packed record, published, tally (as tally.lua returns a poll's)}
 if redis.call('EXISTS', KEYS[6]) == 1 then
   -- The worker checked the choices against its replica, which may not have heard yet that the
   -- poll's options were promoted from an idea board: the stored options are the truth. (With no
@@ -81,9 +81,21 @@ local seq = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[4], ARGV[2],
   cmsgpack.pack({c = choices, v = seq, o = ops, w = weights, g = group}))
 redis.call('HSET', KEYS[8], ARGV[1], seq)
+if group ~= '' then
+  redis.call('SADD', KEYS[11], ARGV[2])  -- a voter of a ballot code has used it
+end
 local record = cmsgpack.pack({
   t = 'ballot', seq = seq, poll = ARGV[1], participant = ARGV[2], choices = choices, op = ARGV[3],
   at = tonumber(ARGV[5]), group = ARGV[6] ~= '' and ARGV[6] or nil
 })
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
-return {'ok', seq, record}
+-- The poll's tally with this ballot in, as tally.lua reads it: the worker that took the ballot
+-- shows it at once; the others take it on their next tick.
+local groups = {}
+if by_group then
+  groups = redis.call('HGETALL', KEYS[9])
+end
+return {
+  'ok', seq, record, tonumber(redis.call('GET', KEYS[10]) or '0'),
+  {ARGV[1], seq, redis.call('HLEN', KEYS[4]), redis.call('HGETALL', KEYS[5]), groups},
+}
