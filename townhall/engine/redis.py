@@ -36,7 +36,7 @@ from townhall.engine.redis_keys import BALLOT, RedisKeys
 from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
 from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
-from townhall.engine.redis_tally import closed_ballots, my_ballots, poll_tally, read_tallies
+from townhall.engine.redis_tally import TallyReader, poll_tally
 from townhall.model import acks, poll_kinds, tallies
 from townhall.model.acks import host_ack
 from townhall.model.agenda import Programme
@@ -63,8 +63,6 @@ from townhall.model.events import (
     to_record,
 )
 from townhall.model.forum import Forum
-from townhall.model.state import PollStatus
-from townhall.model.tallies import PollTally
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +71,7 @@ SOCKET_TIMEOUT_S = 5.0  # refuse rather than hang when Redis stops answering; a 
 CONTROL_RETRIES = 10  # a host command decided on a replica that was behind is decided again
 
 
-class RedisEngine(Engine):
+class RedisEngine(TallyReader, Engine):
     """One forum in Redis, shared by every worker that opens the same URL."""
 
     name = "redis"
@@ -364,111 +362,13 @@ class RedisEngine(Engine):
                 raise EngineError(f"the log skips from {self.forum.seq} to {record['seq']}")
             if record["t"] == BALLOT:
                 tallies.advance(self.forum, int(record["seq"]))
+                tallies.passed_ballot(self.forum, str(record["poll"]))
                 continue
             applied.append(self._apply(record))
         # Anything may have moved while the replica was behind: every tally is read again.
         self._tally_due.update(self.forum.polls)
         self._tally_now.set()
         return applied
-
-    async def read_tallies(self) -> None:
-        """Take the tallies of the open polls, and of those due, from Redis (one round trip)."""
-        polls = self.forum.polls
-        due = self._tally_due & polls.keys()
-        items = [p.item for p in polls.values() if p.status is PollStatus.OPEN or p.item.id in due]
-        if not items:
-            return
-        read = await read_tallies(self._tally, self.keys, items, self._code_voters)
-        async with self._apply_lock:
-            if read.published != self._published:
-                # An event published before the tallies' point is not applied here yet: they
-                # would count what the replica can't place. Wait for it; if the next tick still
-                # finds it missing, it was lost: fetch the log.
-                behind, self._behind_at = self._behind_at, read.published
-                if behind == read.published and read.published > self._published:
-                    applied = await self._catch_up_locked()
-                    if applied:
-                        self._notify(applied)
-                return
-            self._behind_at = 0
-            self._tally_due -= {item.id for item in items}
-            changed = tallies.take(self.forum, read.seq, read.polls)
-            if read.code_voters:
-                tallies.note_voters(self.forum, read.code_voters)
-                self._code_voters = len(read.code_voters)
-        compared = self._compared_polls()
-        for poll_id in due & compared:
-            if await self._load_ballots(poll_id) and poll_id not in changed:
-                changed.append(poll_id)
-        if changed:
-            self._notify_tallies(changed)
-
-    def _compared_polls(self) -> set[str]:
-        items = self.forum.programme.items
-        return {i.id for i in items if i.compare_to} | {i.compare_to for i in items if i.compare_to}
-
-    async def _load_ballots(self, poll_id: str) -> bool:
-        """Read a closed poll's ballots into the replica, for its comparison with another
-        (the host sees it before showing it); False if the poll is not closed."""
-        if self.forum.polls[poll_id].status is not PollStatus.CLOSED:
-            return False
-        ballots = await closed_ballots(self.redis, self.keys, poll_id)
-        async with self._apply_lock:
-            if self.forum.polls[poll_id].status is not PollStatus.CLOSED:
-                return False  # opened again meanwhile: read again when it closes
-            tallies.load_ballots(self.forum, poll_id, ballots)
-        return True
-
-    async def _take(self, seq: int, published: int, polls: dict[str, PollTally]) -> None:
-        """Take tallies counted at `seq`, if the replica has every event published by then."""
-        async with self._apply_lock:
-            if published != self._published:
-                return  # a tick takes them once the replica has it
-            changed = tallies.take(self.forum, seq, polls)
-        if changed:
-            self._notify_tallies(changed)
-
-    async def _tally_ticks(self) -> None:
-        """Read the tallies once a tick for as long as the engine runs; Redis unreachable is the
-        listener's to report."""
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.tick_s):
-                    await self._tally_now.wait()
-            self._tally_now.clear()
-            if not self.available or self._closing:
-                continue
-            try:
-                await self.read_tallies()
-            except (RedisError, OSError, EngineError) as exc:
-                log.debug("tally read failed: %s", exc)
-
-    async def _load_compared(self, poll_id: str) -> None:
-        """A comparison reads each voter's ballot in both polls: read them for the decision."""
-        final = self.forum.polls.get(poll_id)
-        if final is None or not final.item.compare_to:
-            return  # the model refuses it as it is
-        for compared in (poll_id, final.item.compare_to):
-            await self._load_ballots(compared)  # not closed: the model refuses it as it is
-
-    async def settle(self) -> None:
-        """Apply to `settled`, a forum of this worker's own kept for exports, every event it
-        has not applied yet, ballots too, read from the log."""
-        await self.refresh()
-        stored = int(await self.redis.get(self.keys.seq) or 0)
-        settled = self._settled
-        if settled is None or settled.seq > stored:  # Redis lost events: read it all again
-            settled = Forum(self.programme)
-        async for record in read_stream(self.redis, self.keys.log, settled.seq):
-            settled.apply(from_record(record))
-        self._settled = settled
-
-    @property
-    def settled(self) -> Forum:
-        return self._settled or self.forum
-
-    async def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
-        return await my_ballots(self.redis, self.keys, list(self.forum.polls), participant)
 
     async def _listen(self) -> None:
         """Follow the forum's channel for as long as the engine runs, reconnecting as needed."""
@@ -481,6 +381,9 @@ class RedisEngine(Engine):
                 await self._check_shape()  # Redis may have come back empty
                 await self.catch_up()  # whatever was published before the subscription
                 if not self.available:
+                    # Idle connections opened before the outage are dead: the next command
+                    # would find out, and be refused, on one of them.
+                    await self.redis.connection_pool.disconnect(inuse_connections=False)
                     self.available = True
                     delay = 0.1
                     if self._subscribed.is_set():

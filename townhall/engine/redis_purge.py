@@ -130,7 +130,7 @@ def _rewrite_keys(
         if fields:
             pipe.delete(key)
             pipe.hset(key, mapping={new(k): _value(key, keys, v, ids) for k, v in fields.items()})
-    sets = [keys.codes_revoked]
+    sets = [keys.codes_revoked, keys.code_voters]
     sets += [k.decode() for k in client.scan_iter(match=keys.pattern("upvoters:*"))]
     for key in sets:
         members = client.smembers(key)

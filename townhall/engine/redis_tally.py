@@ -9,19 +9,30 @@ decided on them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
+from townhall.engine.base import EngineError
 from townhall.engine.redis_keys import RedisKeys
+from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_scripts import text
-from townhall.model.agenda import Item
-from townhall.model.state import Ballot
+from townhall.model import tallies
+from townhall.model.agenda import Item, Programme
+from townhall.model.events import Event, from_record
+from townhall.model.forum import Forum
+from townhall.model.state import Ballot, PollStatus
 from townhall.model.tallies import PollTally
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +45,7 @@ class Tallies:
     code_voters: list[str]  # every ballot code's voter who has voted, or [] if none new
 
 
-async def read_tallies(
+async def read_polls(
     script: AsyncScript, keys: RedisKeys, items: Sequence[Item], code_voters: int
 ) -> Tallies:
     """The tallies of the polls `items`, as counted at one point of the log (one round trip),
@@ -78,7 +89,7 @@ def _ballot(packed: bytes | str) -> Ballot:
     return Ballot(tuple(stored["c"]), int(stored["v"]), tuple(stored["o"]), stored.get("g", ""))
 
 
-async def my_ballots(
+async def stored_my_ballots(
     redis: Redis, keys: RedisKeys, polls: Sequence[str], participant: str
 ) -> dict[str, dict[str, Any]]:
     """A participant's ballots as stored, as views.my_ballots shows them: one round trip."""
@@ -98,3 +109,130 @@ async def closed_ballots(redis: Redis, keys: RedisKeys, poll: str) -> dict[str, 
     """Every ballot of a poll, as stored."""
     stored = await redis.hgetall(keys.ballots(poll))
     return {text(participant): _ballot(packed) for participant, packed in stored.items()}
+
+
+class TallyReader:
+    """The Redis engine's part that reads what it is not sent: each tick's tallies, a closed
+    compared poll's ballots, a participant's own, and every ballot for the exports."""
+
+    # The engine's, which this part reads and takes its tallies into.
+    forum: Forum
+    programme: Programme
+    redis: Redis
+    keys: RedisKeys
+    available: bool
+    tick_s: float
+    _tally: AsyncScript
+    _apply_lock: asyncio.Lock
+    _published: int
+    _tally_due: set[str]
+    _tally_now: asyncio.Event
+    _behind_at: int
+    _code_voters: int
+    _closing: bool
+    _settled: Forum | None
+
+    # The engine's methods this part calls (annotations only, so the engine's own are found).
+    refresh: Callable[[], Awaitable[None]]
+    _catch_up_locked: Callable[[], Awaitable[list[Event]]]
+    _notify: Callable[[Sequence[Event]], None]
+    _notify_tallies: Callable[[Sequence[str]], None]
+
+    async def read_tallies(self) -> None:
+        """Take the tallies of the open polls, and of those due, from Redis (one round trip)."""
+        polls = self.forum.polls
+        due = self._tally_due & polls.keys()
+        items = [p.item for p in polls.values() if p.status is PollStatus.OPEN or p.item.id in due]
+        if not items:
+            return
+        read = await read_polls(self._tally, self.keys, items, self._code_voters)
+        async with self._apply_lock:
+            if read.published != self._published:
+                # An event published before the tallies' point is not applied here yet: they
+                # would count what the replica can't place. Wait for it; if the next tick still
+                # finds it missing, it was lost: fetch the log.
+                behind, self._behind_at = self._behind_at, read.published
+                if behind == read.published and read.published > self._published:
+                    applied = await self._catch_up_locked()
+                    if applied:
+                        self._notify(applied)
+                return
+            self._behind_at = 0
+            self._tally_due -= {item.id for item in items}
+            changed = tallies.take(self.forum, read.seq, read.polls)
+            if read.code_voters:
+                tallies.note_voters(self.forum, read.code_voters)
+                self._code_voters = len(read.code_voters)
+        compared = self._compared_polls()
+        for poll_id in due & compared:
+            if await self._load_ballots(poll_id) and poll_id not in changed:
+                changed.append(poll_id)
+        if changed:
+            self._notify_tallies(changed)
+
+    def _compared_polls(self) -> set[str]:
+        items = self.forum.programme.items
+        return {i.id for i in items if i.compare_to} | {i.compare_to for i in items if i.compare_to}
+
+    async def _load_ballots(self, poll_id: str) -> bool:
+        """Read a closed poll's ballots into the replica, for its comparison with another
+        (the host sees it before showing it); False if the poll is not closed."""
+        if self.forum.polls[poll_id].status is not PollStatus.CLOSED:
+            return False
+        ballots = await closed_ballots(self.redis, self.keys, poll_id)
+        async with self._apply_lock:
+            if self.forum.polls[poll_id].status is not PollStatus.CLOSED:
+                return False  # opened again meanwhile: read again when it closes
+            tallies.load_ballots(self.forum, poll_id, ballots)
+        return True
+
+    async def _take(self, seq: int, published: int, polls: dict[str, PollTally]) -> None:
+        """Take tallies counted at `seq`, if the replica has every event published by then."""
+        async with self._apply_lock:
+            if published != self._published:
+                return  # a tick takes them once the replica has it
+            changed = tallies.take(self.forum, seq, polls)
+        if changed:
+            self._notify_tallies(changed)
+
+    async def _tally_ticks(self) -> None:
+        """Read the tallies once a tick for as long as the engine runs; Redis unreachable is the
+        listener's to report."""
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.tick_s):
+                    await self._tally_now.wait()
+            self._tally_now.clear()
+            if not self.available or self._closing:
+                continue
+            try:
+                await self.read_tallies()
+            except (RedisError, OSError, EngineError) as exc:
+                log.debug("tally read failed: %s", exc)
+
+    async def _load_compared(self, poll_id: str) -> None:
+        """A comparison reads each voter's ballot in both polls: read them for the decision."""
+        final = self.forum.polls.get(poll_id)
+        if final is None or not final.item.compare_to:
+            return  # the model refuses it as it is
+        for compared in (poll_id, final.item.compare_to):
+            await self._load_ballots(compared)  # not closed: the model refuses it as it is
+
+    async def settle(self) -> None:
+        """Apply to `settled`, a forum of this worker's own kept for exports, every event it
+        has not applied yet, ballots too, read from the log."""
+        await self.refresh()
+        stored = int(await self.redis.get(self.keys.seq) or 0)
+        settled = self._settled
+        if settled is None or settled.seq > stored:  # Redis lost events: read it all again
+            settled = Forum(self.programme)
+        async for record in read_stream(self.redis, self.keys.log, settled.seq):
+            settled.apply(from_record(record))
+        self._settled = settled
+
+    @property
+    def settled(self) -> Forum:
+        return self._settled or self.forum
+
+    async def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
+        return await stored_my_ballots(self.redis, self.keys, list(self.forum.polls), participant)

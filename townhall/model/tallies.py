@@ -45,6 +45,14 @@ def advance(forum: Forum, seq: int) -> None:
         forum.seq = seq
 
 
+def passed_ballot(forum: Forum, poll_id: str) -> None:
+    """A ballot in the log this replica reads past without applying it: its poll has a voter
+    at least, until its tally is taken (what a forum purge, next in the log, may ask)."""
+    poll = forum.polls.get(poll_id)
+    if poll is not None and poll.voters == 0:
+        poll.voters = 1
+
+
 def take(forum: Forum, as_of: int, tallies: Mapping[str, PollTally]) -> list[str]:
     """Each poll's tally as counted at `as_of`, a point of the log this replica has reached but
     for ballots; returns the polls whose tally changed. A tally older than what the replica
