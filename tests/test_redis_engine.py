@@ -614,3 +614,50 @@ async def test_a_snapshot_worker_catches_up_first(
     assert await b.my_ballots("p1") == {"vote": {"choices": ["a"], "version": 4}}
     b._tallier = None
     b._listener = None
+
+
+async def test_ballots_reach_the_other_worker_as_tallies_and_the_log_keeps_each_one(
+    workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    a, b = workers
+    await a.execute(HOST, OpenPoll("vote"))
+    acked: dict[str, str] = {}
+    versions = []
+    for n in range(30):
+        engine, choice = workers[n % 2], "abc"[n % 3]
+        outcome = await engine.execute(voter(n % 12), Vote("vote", (choice,), f"op-{n}"))
+        acked[f"p{n % 12}"] = choice
+        versions.append(outcome.ack["version"])
+    expected = {o: sum(1 for c in acked.values() if c == o) for o in "abc"}
+
+    # Neither worker was sent a ballot: each takes the tally on its tick, within one.
+    await wait_until(lambda: a.forum.polls["vote"].counts == expected, "A's tally")
+    await wait_until(lambda: b.forum.polls["vote"].counts == expected, "B's tally")
+    assert a.forum.polls["vote"].voters == b.forum.polls["vote"].voters == 12
+
+    closed = await b.execute(HOST, ClosePoll("vote"))  # decided on B, voted on both
+    await wait_until(lambda: a.forum.seq >= b.forum.seq, "A to hear the close")
+    for engine in workers:
+        poll = engine.forum.polls["vote"]
+        await wait_until(lambda poll=poll: poll.openings[-1].counts == expected, "final tally")
+        assert poll.openings[-1].voters == 12 and poll.tally()["counts"] == expected
+    assert a.forum.polls["vote"].tally() == b.forum.polls["vote"].tally()
+    assert stored_counts(redis_url, "vote") == {o: n for o, n in expected.items() if n}
+
+    # A participant's ballot reads the same from the worker that did not take it.
+    for n, engine in ((1, b), (2, a)):
+        mine = await engine.my_ballots(f"p{n}")
+        assert mine["vote"]["choices"] == [acked[f"p{n}"]]
+
+    # The log holds every ballot, in seq order, with nothing between them lost.
+    records = [record async for record in a.read_log()]
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    ballots = [r for r in records if r["t"] == "ballot"]
+    assert [r["seq"] for r in ballots] == versions
+    assert [r["op"] for r in ballots] == [f"op-{n}" for n in range(30)]
+    assert records[-1]["t"] == "poll_closed" and closed.events
+    # An export's forum, every ballot applied from the log, agrees with both replicas.
+    await a.settle()
+    settled = a.settled.polls["vote"]
+    assert settled.counts == expected and settled.openings[-1].counts == expected
+    assert set(settled.ballots) == set(acked)
