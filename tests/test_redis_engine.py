@@ -45,6 +45,7 @@ from townhall.model.commands import (
     Vote,
 )
 from townhall.model.errors import ForumError
+from townhall.model.state import PollState
 
 HOST = Actor(Role.HOST, "host")
 
@@ -639,7 +640,11 @@ async def test_ballots_reach_the_other_worker_as_tallies_and_the_log_keeps_each_
     await wait_until(lambda: a.forum.seq >= b.forum.seq, "A to hear the close")
     for engine in workers:
         poll = engine.forum.polls["vote"]
-        await wait_until(lambda poll=poll: poll.openings[-1].counts == expected, "final tally")
+
+        def final(poll: PollState = poll) -> bool:
+            return poll.openings[-1].counts == expected
+
+        await wait_until(final, "the final tally")
         assert poll.openings[-1].voters == 12 and poll.tally()["counts"] == expected
     assert a.forum.polls["vote"].tally() == b.forum.polls["vote"].tally()
     assert stored_counts(redis_url, "vote") == {o: n for o, n in expected.items() if n}
