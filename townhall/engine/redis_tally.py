@@ -209,6 +209,9 @@ class TallyReader:
                 await self.read_tallies()
             except (RedisError, OSError, EngineError) as exc:
                 log.debug("tally read failed: %s", exc)
+            except Exception:
+                # One failed read must not end the tallies for the rest of the forum.
+                log.exception("tally read failed; carrying on")
 
     async def _load_compared(self, poll_id: str) -> None:
         """A comparison reads each voter's ballot in both polls: read them for the decision."""
