@@ -43,6 +43,7 @@ from typing import Any
 
 if not __package__:  # run as a file (`python loadtest/compare.py`): the checkout's packages
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from loadtest import split
 from loadtest.report import PHONE_TICK_MS, PROJECTOR_TICK_MS, heading, render, replace_comparison
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -315,25 +316,41 @@ def run_generator(
     *,
     pin: bool = True,
     extra: Sequence[str] = (),
+    generators: int = 1,
 ) -> dict[str, Any]:
-    """One generator run against a started target; its RESULT line as a dict."""
-    command = [
-        "node",
-        str(PEERS / "gen.js"),
-        *("--url", target.url, "--code", target.code, "--poll", POLL),
-        *("--options", ",".join(OPTIONS), "--phones", str(phones)),
-        *("--rate", str(rate), "--seconds", str(seconds)),
-        *("--server-pids", ",".join(map(str, target.pids))),
-        *("--clk-tck", str(os.sysconf("SC_CLK_TCK"))),
-        *extra,
-    ]
-    if target.cookies:
-        command.append("--cookies")
-    if target.host_key:
-        command += ["--host-key", target.host_key]
-    command = pinned(command, GENERATOR_CORE if pin else None)
+    """One generator run against a started target; its RESULT line as a dict. With several
+    `generators`, the phones and the rate are split over that many processes, all on the
+    generator's core, and their results merged (loadtest/split.py)."""
+
+    def gen(phones: int, rate: float, host: bool, *more: str) -> list[str]:
+        command = [
+            "node",
+            str(PEERS / "gen.js"),
+            *("--url", target.url, "--code", target.code, "--poll", POLL),
+            *("--options", ",".join(OPTIONS), "--phones", str(phones)),
+            *("--rate", str(rate), "--seconds", str(seconds)),
+            *("--server-pids", ",".join(map(str, target.pids))),
+            *("--clk-tck", str(os.sysconf("SC_CLK_TCK"))),
+            *extra,
+            *more,
+        ]
+        if target.cookies:
+            command.append("--cookies")
+        if target.host_key and host:
+            command += ["--host-key", target.host_key]
+        return pinned(command, GENERATOR_CORE if pin else None)
+
     # The generator bounds its own waits; this is the backstop if it hangs anyway.
     budget = 2 * 180 + seconds + 30 + 60
+    if generators > 1:
+        more = ("--barrier", "--samples")
+        commands = [
+            # The first opens the poll, before it says it is ready and any votes go out.
+            gen(count, rate * count / phones, g == 0, "--first-index", str(first), *more)
+            for g, (first, count) in enumerate(split.shares(phones, generators))
+        ]
+        return split.run(commands, budget + 2 * 180)
+    command = gen(phones, rate, True)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = process.communicate(timeout=budget)
@@ -369,6 +386,7 @@ def measure(
     tree: Path = ROOT,
     extra: Sequence[str] = (),
     quiet_wait: float = 120,
+    generators: int = 1,
 ) -> dict[str, Any]:
     """Start `name`, run the generator once against it, stop it; the figures. It first waits up
     to `quiet_wait` seconds for the machine to be idle."""
@@ -380,7 +398,9 @@ def measure(
             # redis-server's own CPU over the run (its thread is the one a forum's votes share).
             redis_pid = target.processes[-1].pid if redis_workers(name) else None
             redis_before = proc_cpu_s(redis_pid) if redis_pid else 0.0
-            result = run_generator(target, phones, rate, seconds, pin=pin, extra=extra)
+            result = run_generator(
+                target, phones, rate, seconds, pin=pin, extra=extra, generators=generators
+            )
             if redis_pid:
                 result["redis_cpu_s"] = round(proc_cpu_s(redis_pid) - redis_before, 3)
             result["target"] = name
@@ -461,6 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quiet-wait", type=float, default=120, help="seconds to wait for an idle machine"
     )
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=1,
+        help="generator processes the phones and the rate are split over (all on core 1)",
+    )
     parser.add_argument("--note", default="", help="a line for the report (why this run)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="raw figures (default loadtest/results/…)")
@@ -483,6 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets.append("townhall-redis")
     if unknown := {t for t in targets if not known_target(t)}:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    if args.generators < 1 or (args.generators > 1 and args.polling):
+        parser.error("--generators: 1 or more, and 1 with --polling (its figures are not merged)")
     if args.polling:  # the limit and Townhall on Redis serve WebSocket only
         targets = [t for t in targets if t != "limit" and redis_workers(t) is None]
     if not (PEERS / "node_modules" / "ws").is_dir():
@@ -505,6 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "polling": args.polling,
         "note": args.note,
         "quiet_wait": args.quiet_wait,
+        "generators": args.generators,
     }
     extra = ["--polling", str(args.polling)] if args.polling else []
     runs = []
@@ -519,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 tree=args.townhall_tree,
                 extra=extra,
                 quiet_wait=args.quiet_wait,
+                generators=args.generators,
             )
             figures = ("acked_per_s", "latency_p99_ms", "lost", "redis_cpu_s")
             summary = {k: result.get(k) for k in figures if k in result}

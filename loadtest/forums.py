@@ -255,13 +255,7 @@ def render(
 def write_section(path: Path, section: str) -> None:
     """Put `section` in place of the file's own "Many forums" section, or at its end."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    path.write_text(text, encoding="utf-8")
+    path.write_text(report.replace_section(text, HEADING, section), encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -198,6 +198,12 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             f"- the first {meta['polling']:,} phones of each run use Engine.IO long-polling"
             " (never upgraded), the rest WebSocket"
         )
+    if meta.get("generators", 1) > 1:
+        lines.append(
+            f"- the phones and the rate split over {meta['generators']} generator processes, all"
+            " on core 1, voting together; their figures merged (`loadtest/split.py`): generator"
+            " CPU is their sum, loop delay their worst"
+        )
     if meta.get("note"):
         lines.append(f"- {meta['note']}")
     lines += ["", *headline(runs)]
@@ -256,3 +262,13 @@ def replace_comparison(old: str, ours: str) -> str:
         if heading.startswith(("# ", "## ")) and not OURS.fullmatch(heading):
             return ours.rstrip("\n") + "\n\n" + "".join(lines[i:])
     return ours
+
+
+def replace_section(text: str, heading: str, section: str) -> str:
+    """`text` (BENCHMARKS.md) with the section whose heading starts with `heading` (to the next
+    `## `) replaced by `section`, or `section` added at its end."""
+    start = text.find(heading)
+    if start < 0:
+        return text.rstrip("\n") + ("\n\n" if text else "") + section
+    end = text.find("\n## ", start + len(heading))
+    return text[:start] + section + (text[end + 1 :] if end >= 0 else "")

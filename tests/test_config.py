@@ -41,6 +41,7 @@ def test_every_setting_comes_from_its_variable() -> None:
             "TOWNHALL_SECRET": SECRET,
             "TOWNHALL_TICK_MS": "250",
             "TOWNHALL_LOG_LEVEL": "debug",
+            "TOWNHALL_LISTEN_BACKLOG": "4096",
         }
     )
     assert settings == Settings(
@@ -55,6 +56,7 @@ def test_every_setting_comes_from_its_variable() -> None:
         secret=SECRET,
         tick_ms=250,
         log_level="debug",
+        listen_backlog=4096,
     )
     assert isinstance(settings.port, int)
     assert isinstance(settings.data_dir, Path)
@@ -107,6 +109,8 @@ def test_unknown_townhall_variable_is_an_error(name: str) -> None:
         ("TOWNHALL_PUBLIC_URL", "http://:8000"),
         ("TOWNHALL_PUBLIC_URL", "http://forum example.org"),
         ("TOWNHALL_PUBLIC_URL", 'http://forum.example.org/"><b>'),
+        ("TOWNHALL_LISTEN_BACKLOG", "0"),
+        ("TOWNHALL_LISTEN_BACKLOG", "many"),
         ("TOWNHALL_HOST_KEY", "k" * 15),
         ("TOWNHALL_SECRET", "s" * 31),
     ],

@@ -90,6 +90,15 @@ def test_wsproto_keeps_its_frame_parser_where_townhall_closes_it() -> None:
     assert inspect.isgenerator(frames._parse_more)
 
 
+def test_wsproto_keeps_the_parser_state_the_lean_frames_read() -> None:
+    """townhall/transport/lean_frames.py reads a frame itself only when wsproto is between
+    frames: no header read, nothing buffered, no fragmented message begun."""
+    frames = FrameProtocol(client=False, extensions=[])
+    assert frames._frame_decoder.header is None
+    assert len(frames._frame_decoder.buffer) == 0
+    assert frames._message_decoder.opcode is None
+
+
 def test_a_lean_socket_offers_what_python_socketio_calls_on_an_engineio_socket() -> None:
     """python-socketio and python-engineio's server call these on every Engine.IO socket."""
     from engineio.async_socket import AsyncSocket
@@ -112,7 +121,9 @@ def test_what_the_socket_layer_reads_on_a_started_server_is_there() -> None:
     server = socketio.AsyncServer(async_mode="asgi")
     for owner, names in (
         (server, ("environ", "eio", "manager", "enter_room", "leave_room", "emit")),
-        (server.manager, ("is_connected", "eio_sid_from_sid", "rooms")),
+        # and the short way (townhall/transport/lean_events.py)
+        (server, ("handlers", "namespace_handlers", "not_handled")),
+        (server.manager, ("is_connected", "eio_sid_from_sid", "sid_from_eio_sid", "rooms")),
         (server.eio, ("sockets",)),
     ):
         missing = [name for name in names if not hasattr(owner, name)]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+from collections.abc import Callable
+
 import httpx
 
 from tests.conftest import Live
 from townhall.identity import cookie_name
+from townhall.page_cache import PageCache
 
 
 async def get(
@@ -103,3 +107,42 @@ async def test_browser_socket_io_client_is_served_from_the_npm_package(live: Liv
     response = await get(live, "/vendor/socket.io.esm.min.js")
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
+
+
+async def test_the_join_page_is_sent_gzipped_to_a_browser_that_takes_it_and_plain_otherwise(
+    live: Live,
+) -> None:
+    plain = await get(live, f"/j/{live.code}", headers={"accept-encoding": "identity"})
+    zipped = await get(live, f"/j/{live.code}", headers={"accept-encoding": "gzip, br"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+    for response in (plain, zipped):
+        assert response.headers["vary"].lower() == "accept-encoding"
+        assert response.headers["cache-control"].startswith("private")
+        assert response.text == plain.text  # httpx undoes the gzip
+        assert cookie_name(live.code) in response.headers["set-cookie"]
+
+
+def test_a_drawn_page_is_drawn_once_and_the_cache_is_bounded() -> None:
+    drawn: list[str] = []
+
+    def draw(text: str) -> Callable[[], str]:
+        def drawing() -> str:
+            drawn.append(text)
+            return text * 2000
+
+        return drawing
+
+    cache = PageCache(limit=2)
+    first = cache.get(("j", "en"), draw("a"))
+    assert cache.get(("j", "en"), draw("a")) is first
+    assert gzip.decompress(first.gzipped or b"") == first.body == b"a" * 2000
+    assert cache.get(("j", "ko"), draw("b")).body == b"b" * 2000
+    assert drawn == ["a", "b"]
+    cache.get(("j", "fr"), draw("c"))  # full: emptied, then kept
+    assert list(cache.pages) == [("j", "fr")]
+    assert cache.get(("j", "en"), draw("a")) is not first
+    assert drawn == ["a", "b", "c", "a"]
+    small = PageCache().get("tiny", lambda: "<p>hi</p>")
+    assert small.gzipped is None and "content-encoding" not in small.response("gzip").headers

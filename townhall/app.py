@@ -140,7 +140,7 @@ def build_server(
         forums.prepare(programme, path)
     dispatcher = Dispatcher(transport, forums.hub_for)
     forums.on_stop = dispatcher.forget
-    transport.serve(dispatcher)
+    transport.serve(dispatcher, inline=dispatcher.runs_inline)
     pages = web.Site(
         programme=None,
         code="",

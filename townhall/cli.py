@@ -242,6 +242,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "host": settings.host,
         "port": settings.port,
+        "backlog": settings.listen_backlog,
         "log_level": settings.log_level,
         "http": http_protocol(limits),
         "ws_max_size": 64 * 1024,

@@ -54,6 +54,11 @@ class Settings:
     # Connections one client address may hold at once, per worker; 0: no cap. Enough for a hall
     # of phones behind one NAT. Behind a reverse proxy every connection comes from the proxy.
     max_connections_per_address: int = 5000
+    # Connections the kernel may hold completed but not yet accepted, while the server is busy:
+    # a hall scanning the QR code at once arrives faster than one core accepts. Past it the
+    # kernel drops them and phones see a reset. Linux caps it at net.core.somaxconn
+    # (docs/operations.md, "A hall joining at once").
+    listen_backlog: int = 16384
     # Days a forum's personal data is kept after its last activity; `townhall purge --expired`
     # purges the forums past it (docs/operations.md, "Backups and retention"). 0: kept for ever.
     retention_days: int = 0
@@ -123,6 +128,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}RETENTION_DAYS: must be from 0 (keep) to 36500 days")
         if not 0.1 <= self.header_timeout <= 300:
             raise SettingsError(f"{PREFIX}HEADER_TIMEOUT: must be from 0.1 to 300 seconds")
+        if not 1 <= self.listen_backlog <= 1_000_000:
+            raise SettingsError(f"{PREFIX}LISTEN_BACKLOG: must be from 1 to 1000000")
         if self.max_connections_per_address < 0:
             raise SettingsError(f"{PREFIX}MAX_CONNECTIONS_PER_ADDRESS: must be 0 (no cap) or more")
         if self.public_url:
@@ -178,6 +185,7 @@ def _convert(name: str, key: str, raw: str) -> Any:
         "workers",
         "connect_timeout_ms",
         "max_connections_per_address",
+        "listen_backlog",
     ):
         try:
             return int(raw)

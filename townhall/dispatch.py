@@ -49,6 +49,12 @@ class Dispatcher(socketio.AsyncNamespace):  # type: ignore[misc]
             if event == "disconnect" and sid not in hub.connections:
                 self.hubs.pop(sid, None)
 
+    def runs_inline(self, sid: str) -> bool:
+        """Whether this connection's events may be handled outside a task: its forum's engine
+        never asks for the task it runs in."""
+        hub = self.hubs.get(sid)
+        return hub is not None and hub.engine.runs_inline
+
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> Any:
         if not isinstance(auth, dict):
             raise refuse("bad_auth", "send {role, code} when connecting")

@@ -3,6 +3,7 @@ an empty bucket refuses."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 from collections import OrderedDict
@@ -42,6 +43,8 @@ class TokenBucket:
 MAX_ADDRESSES = 10_000
 
 
+# A joining phone's address is read twice (its page, its socket) and a hall's repeat: parsed once.
+@functools.lru_cache(maxsize=4096)
 def address_key(host: str | None) -> str:
     """Whose bucket a request spends: its IPv4 address, or its IPv6 /64, which one device or one
     network's devices commonly hold whole (as a NAT's phones share one IPv4 address)."""

@@ -8,7 +8,7 @@ import math
 import os
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +25,7 @@ from townhall.assets import REVALIDATE, Assets, StaticServer
 from townhall.identity import COOKIE_MAX_AGE, Identities, read_cookie
 from townhall.model.agenda import Programme
 from townhall.model.forum import Forum
+from townhall.page_cache import PageCache
 from townhall.ratelimit import AddressBuckets, address_key
 from townhall.script_strings import SCRIPT_STRINGS
 
@@ -51,32 +52,40 @@ class Site:
     # Where the agenda stands now, for the phone to show before its socket connects.
     now_on: Callable[[], NowOn] | None = None
 
-    def render(self, request: Request, name: str, language: str, **context: Any) -> HTMLResponse:
-        translations = i18n.CATALOGUES[language]
-        strings = {key: translations.gettext(text) for key, text in SCRIPT_STRINGS.items()}
-        page = (
-            self.templates[language]
-            .get_template(name)
-            .render(
-                language=language,
-                languages=i18n.LANGUAGE_NAMES,
-                path=request.url.path,
-                programme=self.programme,
-                code=self.code,
-                join_url=self.join_url,
-                script_config={
-                    "code": self.code,
-                    "lang": language,
-                    "strings": strings,
-                    "transports": self.transports,
-                },
-                now_on=self.now_on() if self.now_on else None,
-                **context,
+    # Pages drawn already: each depends only on what its key names, so a hall joining at once
+    # is sent one drawing (gzipped once) rather than thousands.
+    drawn: PageCache = field(default_factory=PageCache, compare=False, repr=False)
+
+    def render(self, request: Request, name: str, language: str, **context: str) -> HTMLResponse:
+        path = request.url.path
+        now_on = self.now_on() if self.now_on else None
+        key = (name, language, path, now_on, *sorted(context.items()))
+
+        def draw() -> str:
+            translations = i18n.CATALOGUES[language]
+            strings = {k: translations.gettext(text) for k, text in SCRIPT_STRINGS.items()}
+            return (
+                self.templates[language]
+                .get_template(name)
+                .render(
+                    language=language,
+                    languages=i18n.LANGUAGE_NAMES,
+                    path=path,
+                    programme=self.programme,
+                    code=self.code,
+                    join_url=self.join_url,
+                    script_config={
+                        "code": self.code,
+                        "lang": language,
+                        "strings": strings,
+                        "transports": self.transports,
+                    },
+                    now_on=now_on,
+                    **context,
+                )
             )
-        )
-        # A page is made afresh for each visit (its state, its language); the static files it
-        # names are what browsers keep.
-        return HTMLResponse(page, headers={"cache-control": f"private, {REVALIDATE}"})
+
+        return self.drawn.get(key, draw).response(request.headers.get("accept-encoding", ""))
 
 
 @dataclass(frozen=True, slots=True)

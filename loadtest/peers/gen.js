@@ -16,6 +16,16 @@
 //   instead of a WebSocket; their figures are reported apart (`by_transport`).
 // --phone-latency: phones read each pushed tally's version, and the figures include vote → the
 //   voting phone's own tally (p50/p99), by transport. Implied by --polling.
+// --first-index N: this process's phones are numbered from N (their messages' ids and choices),
+//   as one of several generator processes sharing a forum's phones.
+// --barrier: one of several generator processes (loadtest/split.py): once its phones are
+//   connected it prints `READY` and starts voting on a `GO` line on standard input; once its
+//   votes are acked it prints `DRAINED V` (the highest tally version acked to its phones, a
+//   comma-separated list, one per forum) and waits for `CATCHUP V` (the highest of every
+//   process's), then for its projector to see that version, so that every process's final
+//   tally counts every process's votes.
+// --samples: the result also carries every vote → ack and vote → projector latency, for
+//   figures over several processes' votes (`ack_ms_all`, `latency_ms_all`).
 // Every wait is bounded: --connect-timeout, --drain-timeout, and a hard deadline for the run.
 
 const http = require('node:http');
@@ -42,6 +52,9 @@ const DEFAULTS = {
   'clk-tck': 100,
   polling: 0,
   'phone-latency': false,
+  'first-index': 0,
+  barrier: false,
+  samples: false,
 };
 
 function parseArgs(argv) {
@@ -72,6 +85,14 @@ const RS = '\x1e'; // Engine.IO's separator of packets in one long-polling body
 const LOOP_RESOLUTION_MS = 10; // the loop-delay probe's timer, taken off what it reports
 const now = () => performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The coordinator's lines on standard input (--barrier), read one at a time.
+const coordinator = opts.barrier ? require('node:readline').createInterface({ input: process.stdin })[Symbol.asyncIterator]() : null;
+async function expectLine(word) {
+  const { value, done } = await withDeadline(coordinator.next(), opts['connect-timeout'], word);
+  if (done || !value.startsWith(word)) throw new Error(`expected ${word} from the coordinator, got ${done ? 'end of input' : value}`);
+  return value.slice(word.length).trim();
+}
 
 // ---- /proc readings of the server --------------------------------------------------------
 
@@ -414,7 +435,7 @@ async function main() {
       console.log(`RESULT ${JSON.stringify({ ...result, error: 'hard deadline passed' })}`);
       process.exit(2);
     },
-    (opts['connect-timeout'] * 2 + opts.seconds + opts['drain-timeout'] + 30) * 1000,
+    (opts['connect-timeout'] * (opts.barrier ? 4 : 2) + opts.seconds + opts['drain-timeout'] + 30) * 1000,
   );
 
   try {
@@ -464,7 +485,7 @@ async function main() {
     const connectStarted = now();
     for (let i = 0; i < opts.phones; i++) {
       const Kind = i < opts.polling ? PollConn : Conn;
-      const phone = new Kind(i, { role: 'participant', code: CODES[i % CODES.length] }, cookies[i], null);
+      const phone = new Kind(opts['first-index'] + i, { role: 'participant', code: CODES[i % CODES.length] }, cookies[i], null);
       phone.forum = forums[i % CODES.length];
       phone.transport = i < opts.polling ? 'polling' : 'websocket';
       phones.push(phone);
@@ -486,6 +507,10 @@ async function main() {
     result.rss_before_mb = round(rssBefore / 2 ** 20);
     result.rss_after_mb = round(rssAfter / 2 ** 20);
     result.rss_per_conn_kb = round((rssAfter - rssBefore) / opts.phones / 1024, 2);
+    if (opts.barrier) {
+      console.log('READY');
+      await expectLine('GO');
+    }
 
     // Votes: open loop at the given total rate, round-robin over idle phones.
     const sentAt = [];
@@ -607,8 +632,16 @@ async function main() {
 
     // Drain: every vote acked, then each projector caught up with its forum's last acked version.
     const drainEnds = now() + opts['drain-timeout'] * 1000;
-    const behind = (forum) => forum.finalTally === null || forum.finalTally.version < forum.maxVersion;
+    const behind = (forum) =>
+      forum.finalTally === null || forum.finalTally.version < Math.max(forum.maxVersion, forum.catchUp ?? -1);
     while (counters.inFlight > 0 && now() < drainEnds) await sleep(20);
+    if (opts.barrier) {
+      console.log(`DRAINED ${forums.map((forum) => forum.maxVersion).join(',')}`);
+      const versions = (await expectLine('CATCHUP')).split(',').map(Number);
+      forums.forEach((forum, f) => {
+        forum.catchUp = versions[f];
+      });
+    }
     while (forums.some(behind) && now() < drainEnds) await sleep(20);
     // A straggling later tally would still be counted; phones' tallies come every 0.5 s.
     await sleep(PHONE_LATENCY ? 1000 : 300);
@@ -729,6 +762,8 @@ async function main() {
       latency_max_ms: round(latencies.length ? latencies[latencies.length - 1] : null),
       ack_p50_ms: round(percentile(ackLatencies, 0.5), 2),
       ack_p99_ms: round(percentile(ackLatencies, 0.99), 2),
+      ack_ms_all: opts.samples ? ackLatencies.map((ms) => round(ms, 2)) : undefined,
+      latency_ms_all: opts.samples ? latencies.map((ms) => round(ms, 1)) : undefined,
       projector_tallies: sum((forum) => forum.tallyVersions.length),
       phone_pushes_per_s: round(phoneEventsVote / voteSeconds),
       deliveries: deliveriesVote,
@@ -759,8 +794,9 @@ async function main() {
     finish();
     clearTimeout(hardDeadline);
   }
-  console.log(`RESULT ${JSON.stringify(result)}`);
-  process.exit(result.error ? 1 : 0);
+  // Written whole before exiting: to a pipe, console.log is asynchronous, and with every
+  // latency (--samples) the line is longer than the pipe holds.
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(result.error ? 1 : 0));
 }
 
 main();

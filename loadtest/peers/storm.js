@@ -254,6 +254,7 @@ async function main() {
     refusals,
     dropped_after_snapshot: dropped,
     phones_retried: phones.filter((p) => p.retries + p.wsRetries > 0).length,
+    retried_then_in: ok.filter((p) => p.retries + p.wsRetries > 0).length,
     page_retries: phones.reduce((n, p) => n + p.retries, 0),
     ws_retries: phones.reduce((n, p) => n + p.wsRetries, 0),
     last_snapshot_s: round(ok.length ? (Math.max(...ok.map((p) => p.doneAt)) - started) / 1000 : null, 2),
@@ -270,8 +271,8 @@ async function main() {
   };
   stopping = true;
   for (const ws of sockets) ws.terminate();
-  console.log(`RESULT ${JSON.stringify(result)}`);
-  process.exit(0);
+  // Written whole before exiting: to a pipe, console.log is asynchronous.
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
 main();

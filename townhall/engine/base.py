@@ -70,6 +70,9 @@ class Engine(abc.ABC):
 
     name: ClassVar[str]  # the backend, as the health endpoint reports it: "memory", "redis"
     shared: ClassVar[bool]  # True if other processes may serve the same forum's state
+    # True if no wait of its commands asks for the asyncio task it runs in (asyncio.timeout
+    # does), so that the transport may run a message's handler without one.
+    runs_inline: ClassVar[bool] = False
 
     def __init__(self, forum: Forum, clock: Callable[[], int] = now_ms) -> None:
         self.forum = forum

@@ -33,6 +33,7 @@ class MemoryEngine(Engine):
 
     name = "memory"
     shared = False
+    runs_inline = True  # a command waits only on its batch's write (group_commit.py)
 
     def __init__(
         self, programme: Programme, journal_path: Path, clock: Callable[[], int] = now_ms

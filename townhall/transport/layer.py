@@ -8,7 +8,7 @@ it is on, and the fanout if it is on; whether either is on is decided here, once
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import socketio
@@ -18,6 +18,7 @@ from townhall.config import Settings
 from townhall.http_guard import MAX_HEADER_BYTES
 from townhall.model.commands import Role
 from townhall.transport.fanout import Fanout, event_frame, transport_of
+from townhall.transport.lean_events import Shortcut
 from townhall.transport.lean_socket import STATE_KEY, Endpoint
 from townhall.transport.servers import SocketIOServer
 
@@ -45,7 +46,7 @@ class SocketLayer:
         )
         # Serves plain Engine.IO WebSockets; None: all go the stock way.
         self.endpoint = (
-            Endpoint(self.sio.eio, max_header_bytes=MAX_HEADER_BYTES)
+            Endpoint(self.sio.eio, max_header_bytes=MAX_HEADER_BYTES, shortcut=Shortcut(self.sio))
             if settings.lean_websocket
             else None
         )
@@ -56,9 +57,15 @@ class SocketLayer:
 
     # the app
 
-    def serve(self, namespace: socketio.AsyncNamespace) -> None:
-        """Hand every connection's events to `namespace` (the forums' dispatcher)."""
+    def serve(
+        self, namespace: socketio.AsyncNamespace, inline: Callable[[str], bool] | None = None
+    ) -> None:
+        """Hand every connection's events to `namespace` (the forums' dispatcher). `inline`
+        says whether a connection's handlers may run without a task of their own (only code
+        that never asks for its task: see lean_events.drive)."""
         self.sio.register_namespace(namespace)
+        if self.endpoint is not None and self.endpoint.shortcut is not None and inline:
+            self.endpoint.shortcut.inline = inline
 
     def asgi(self, other: Any) -> Any:
         """The ASGI app: the Socket.IO endpoint, and `other` for every other path."""

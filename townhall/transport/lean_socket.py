@@ -19,6 +19,7 @@ from engineio import packet as eio_packet
 from wsproto.frame_protocol import CloseReason
 
 from townhall.loglimit import LogLimiter
+from townhall.transport.lean_events import Shortcut
 
 if TYPE_CHECKING:
     from townhall.transport.lean_websocket import EngineIOWebSocket
@@ -34,10 +35,17 @@ PING_FRAME = b"\x81\x012"  # an Engine.IO PING in one unmasked text frame
 class Endpoint:
     """The Engine.IO server the lean connections belong to, and the one task that pings them."""
 
-    def __init__(self, eio: Any, path: str = "/socket.io/", max_header_bytes: int = 8 * 1024):
+    def __init__(
+        self,
+        eio: Any,
+        path: str = "/socket.io/",
+        max_header_bytes: int = 8 * 1024,
+        shortcut: Shortcut | None = None,
+    ):
         self.eio = eio
         self.path = path
         self.max_header_bytes = max_header_bytes
+        self.shortcut = shortcut  # the common message's short way (lean_events.py), if any
         self.sockets: dict[str, LeanSocket] = {}
         self._pinger: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -173,9 +181,13 @@ class LeanSocket:
                 if not eio_packet.OPEN <= pkt.packet_type <= eio_packet.NOOP:
                     limited.info(self.sid, "unknown", "%s: closing on an unknown packet", self.sid)
                     await self.close(wait=False, reason=server.reason.TRANSPORT_ERROR)
-            except Exception:
-                if limited.should_log(self.sid, "bug"):
-                    log.exception("%s: could not handle a packet", self.sid)
+            except Exception as exc:
+                self.failed(exc)
+
+    def failed(self, error: BaseException) -> None:
+        """A packet's handling raised: a bug, logged with its traceback once an interval."""
+        if limited.should_log(self.sid, "bug"):
+            log.error("%s: could not handle a packet", self.sid, exc_info=error)
 
     async def receive(self, pkt: Any) -> None:
         server = self.server

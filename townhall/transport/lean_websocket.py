@@ -4,9 +4,11 @@ uvicorn runs a WebSocket as an ASGI app: a task, a receive queue and three event
 connection; python-engineio then adds a writer task, a send queue, a ping task and a task per
 message it waits for. A phone that mostly waits costs about 40 KB that way. Here, a phone that
 opens `/socket.io/?EIO=4&transport=websocket` is served by `EngineIOWebSocket`, the protocol class
-uvicorn is given for WebSockets (`ws=`): frames are parsed as they arrive (wsproto's frame
-parser), packets are written straight to the socket, one task per server sends every ping, and a
-connection has a task only while it has messages waiting for its handlers.
+uvicorn is given for WebSockets (`ws=`): frames are parsed as they arrive (the common one in
+lean_frames.py, the others by wsproto), packets are written straight to the socket, one task
+per server sends every ping, and a connection has a task only while it has messages waiting for
+its handlers. The common message, an event with an ack id, goes the short way of
+lean_events.py, without a task when its handler completes or waits only on the engine's batch.
 
 The sockets it makes (`LeanSocket`, in lean_socket.py) do what python-engineio's server and
 python-socketio ask of an Engine.IO socket, so the Socket.IO protocol and Townhall's handlers run
@@ -18,7 +20,7 @@ is handed to uvicorn's own wsproto protocol and the ASGI app, which serve or ref
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 from typing import Any, cast
 
@@ -33,6 +35,8 @@ from townhall.transport.handshake import (
     switching_protocols,
 )
 from townhall.transport.http_limits import release
+from townhall.transport.lean_events import Shortcut, ShortEvent, drive
+from townhall.transport.lean_frames import end_parser, idle, simple_text
 from townhall.transport.lean_socket import STATE_KEY, Endpoint, LeanSocket
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,7 @@ class EngineIOWebSocket(asyncio.Protocol):
         "message_size",
         "paused",
         "server_state",
+        "shortcut",
         "socket",
         "stock",
         "transport",
@@ -79,6 +84,7 @@ class EngineIOWebSocket(asyncio.Protocol):
         self.stock: WSProtocol | None = None
         self.frames: FrameProtocol | None = None
         self.socket: LeanSocket | None = None
+        self.shortcut: Shortcut | None = None  # the common message's short way, if any
         self.message: list[Any] | None = None  # the parts of a fragmented message
         self.message_size = 0
         self.waiting: list[str | bytes | dict[str, Any] | None] | None = None
@@ -117,9 +123,9 @@ class EngineIOWebSocket(asyncio.Protocol):
         if self.stock is not None:
             self.stock.connection_lost(exc)
             connection = getattr(self.stock.conn.handshake, "_connection", None)  # wsproto's
-            _end_parser(getattr(connection, "_proto", None))
+            end_parser(getattr(connection, "_proto", None))
         else:
-            _end_parser(self.frames)
+            end_parser(self.frames)
             if self.socket is not None:
                 self._wait(None)
 
@@ -231,6 +237,7 @@ class EngineIOWebSocket(asyncio.Protocol):
         eio = endpoint.eio
         sid = eio.generate_id()
         socket = self.socket = LeanSocket(endpoint, sid, self)
+        self.shortcut = endpoint.shortcut
         eio.sockets[sid] = socket
         endpoint.sockets[sid] = socket
         socket.write(endpoint.open_packet(sid))
@@ -254,6 +261,16 @@ class EngineIOWebSocket(asyncio.Protocol):
     def _frames_received(self, data: bytes) -> None:
         frames = self.frames
         assert frames is not None
+        if not self.close_sent and idle(frames):
+            start, end = 0, len(data)
+            while not self.close_sent and (found := simple_text(data, start)) is not None:
+                if self.transport is None or self.transport.is_closing():
+                    return  # closed while reading: what follows is not handled
+                text, start = found
+                self._part_received(text, True)
+            if start == end:
+                return
+            data = data[start:]  # from here on, wsproto's
         frames.receive_bytes(data)
         try:
             for frame in frames.received_frames():
@@ -299,8 +316,42 @@ class EngineIOWebSocket(asyncio.Protocol):
         self.message_size = 0
         if message == "3" and self.socket is not None:  # PONG: no need to wake the handlers
             self.socket.last_ping = None
-        else:
-            self._wait(message)
+        elif self.waiting is not None or self.working or not self._short(message):
+            self._wait(message)  # after what came before it, or the library's way
+
+    def _short(self, message: str) -> bool:
+        """Handle the common message the short way (lean_events.py), without a task if its
+        handler may run inline; False if it is not that message."""
+        event = self._read_short(message)
+        if event is None or self.shortcut is None:
+            return False
+        if not self.shortcut.inline(event.sid):
+            self._wait(message)  # read again in the task
+            return True
+        self.working = True  # what arrives meanwhile waits for this ack
+        drive(self.shortcut.call(event), functools.partial(self._answered, event))
+        return True
+
+    def _read_short(self, item: Any) -> ShortEvent | None:
+        """`item` as the common message, if it is one and its connection is open."""
+        socket, shortcut = self.socket, self.shortcut
+        if socket is None or shortcut is None or socket.closing or socket.closed:
+            return None
+        return shortcut.read(socket.sid, item) if isinstance(item, str) else None
+
+    def _answered(self, event: ShortEvent, returned: Any, error: BaseException | None) -> None:
+        """An inline handler is done: its ack out, then on to whatever arrived meanwhile."""
+        self._ack(event, returned, error)
+        self.working = False
+        if self.waiting:
+            self._start()
+
+    def _ack(self, event: ShortEvent, returned: Any, error: BaseException | None) -> None:
+        socket = self.socket
+        assert socket is not None and self.shortcut is not None
+        frame = self.shortcut.answer(socket, event, returned, error)
+        if frame is not None and not socket.closed and not self._too_far_behind():
+            self.write(frame)
 
     def _wait(self, item: str | bytes | dict[str, Any] | None) -> None:
         """Queue something for the handlers; a task runs them only while there is any."""
@@ -310,12 +361,18 @@ class EngineIOWebSocket(asyncio.Protocol):
         if len(self.waiting) >= MAX_WAITING and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()
-        if not self.working and self.socket is not None:
-            self.working = True
-            task = self.socket.endpoint.run(self._work())
-            # uvicorn waits for these when it stops, before the app's shutdown closes the engine
-            self.server_state.tasks.add(task)
-            task.add_done_callback(self.server_state.tasks.discard)
+        if not self.working:
+            self._start()
+
+    def _start(self) -> None:
+        """Start the task that handles what is waiting."""
+        if self.socket is None:
+            return
+        self.working = True
+        task = self.socket.endpoint.run(self._work())
+        # uvicorn waits for these when it stops, before the app's shutdown closes the engine
+        self.server_state.tasks.add(task)
+        task.add_done_callback(self.server_state.tasks.discard)
 
     async def _work(self) -> None:
         socket = self.socket
@@ -329,17 +386,14 @@ class EngineIOWebSocket(asyncio.Protocol):
                     self.paused = False
                     if self.transport is not None and not self.transport.is_closing():
                         self.transport.resume_reading()
-                await socket.handle(item)
+                event = self._read_short(item)
+                if event is None:
+                    await socket.handle(item)
+                    continue
+                try:
+                    returned, error = await self.shortcut.call(event), None  # type: ignore[union-attr]
+                except Exception as exc:
+                    returned, error = None, exc
+                self._ack(event, returned, error)
         finally:
             self.working = False
-
-
-def _end_parser(frames: FrameProtocol | None) -> None:
-    """Stop wsproto's frame parser once its connection is lost: a generator its FrameProtocol
-    keeps, whose frame refers back to the FrameProtocol. That reference cycle (the parser and its
-    buffers, about 1.5 KB) would outlive every closed WebSocket, lean or stock, until a full
-    collection, which `townhall.collector` runs only when the forum is quiet."""
-    parser = getattr(frames, "_parse_more", None)
-    if parser is not None:
-        with contextlib.suppress(ValueError):  # already running: it is ending the connection
-            parser.close()
