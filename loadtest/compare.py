@@ -11,6 +11,7 @@ limit send tallies at Townhall's own pace; peer-10hz is the peer sending every 1
     .venv/bin/python loadtest/compare.py --phones 5000 --rate 2500   # a busier poll
     .venv/bin/python loadtest/compare.py --phones 2000 --polling 1000  # half on long-polling
     .venv/bin/python loadtest/compare.py --redis              # also Townhall, 2 workers on Redis
+    .venv/bin/python loadtest/compare.py --redis --workers 1,2,4   # a row per number of workers
 
 Needs `npm ci --prefix loadtest/peers` (./dev test does it), node, taskset and, for --redis,
 redis-server. Every wait is bounded; every child process is stopped at the end, also on Ctrl-C.
@@ -43,7 +44,7 @@ from typing import Any
 if not __package__:  # run as a file (`python loadtest/compare.py`): the checkout's packages
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from loadtest import split
-from loadtest.report import LABELS, PHONE_TICK_MS, PROJECTOR_TICK_MS, render, replace_comparison
+from loadtest.report import PHONE_TICK_MS, PROJECTOR_TICK_MS, heading, render, replace_comparison
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "loadtest" / "peers"
@@ -64,6 +65,28 @@ options = [{", ".join(f'{{ id = "{o}", label = "{o.upper()}" }}' for o in OPTION
 """
 HOST_LINE = re.compile(r"Host screen:\s+http://\S+/host/(\w+)#key=(\S+)")
 TARGETS = ("townhall", "peer", "peer-10hz", "limit", "townhall-redis")
+# townhall-redis with a set number of workers ("townhall-redis-4"); plain townhall-redis has 2.
+REDIS_WORKERS = re.compile(r"townhall-redis-([1-9][0-9]?)")
+
+
+def redis_workers(name: str, default: int = 2) -> int | None:
+    """How many workers a townhall-redis target runs; None for any other target."""
+    if name == "townhall-redis":
+        return default
+    found = REDIS_WORKERS.fullmatch(name)
+    return int(found.group(1)) if found else None
+
+
+def known_target(name: str) -> bool:
+    return name in TARGETS or redis_workers(name) is not None
+
+
+def proc_cpu_s(pid: int) -> float:
+    """The CPU seconds (user + system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # The Node targets' scripts and pace: the peer and the limit at Townhall's own pace, peer-10hz the
 # same peer sending every tally to everyone, as the earlier comparison did.
 PACE = ["--tick-ms", str(PROJECTOR_TICK_MS), "--phone-tick-ms", str(PHONE_TICK_MS)]
@@ -225,8 +248,10 @@ def start_target(
             _wait(name, lambda: _accepts(port), process)
             note = "pinned to core 0" if pin else "not pinned"
             return Target(name, url, "PEER", "", False, [process.pid], [process], log, note)
-        if name not in ("townhall", "townhall-redis"):
+        on_redis = redis_workers(name, workers)
+        if name != "townhall" and on_redis is None:
             raise ValueError(f"unknown target {name}")
+        workers = on_redis or workers
         if rooms is None:
             room = work / "room.toml"
             room.write_text(ROOM, encoding="utf-8")
@@ -241,7 +266,7 @@ def start_target(
         serve = [sys.executable, "-m", "townhall", "serve", *map(str, rooms), "--host", "127.0.0.1"]
         serve += ["--port", str(port), "--data-dir", str(work / "data")]
         processes = []
-        if name == "townhall-redis":
+        if on_redis:
             redis_port = free_port()
             redis = children.start(
                 [
@@ -265,7 +290,7 @@ def start_target(
             pid = _healthz_pid(url)
             if pid is not None:
                 seen.add(pid)
-            return len(seen) >= (workers if name == "townhall-redis" else 1)
+            return len(seen) >= (workers if on_redis else 1)
 
         _wait(name, healthy, process, seconds=60)
 
@@ -274,10 +299,10 @@ def start_target(
         return found if len(found) >= len(rooms) else []
 
     codes, keys = zip(*_wait(name, addresses, process), strict=True) if rooms else ((), ())
-    pids = sorted(seen) if name == "townhall-redis" else [process.pid]
+    pids = sorted(seen) if on_redis else [process.pid]
     note = (
         f"{workers} workers and redis-server unpinned (both cores, shared with the generator)"
-        if name == "townhall-redis"
+        if on_redis
         else ("pinned to core 0" if pin else "not pinned")
     )
     return Target(name, url, ",".join(codes), ",".join(keys), True, pids, processes, log, note)
@@ -370,9 +395,14 @@ def measure(
     with workspace() as work:
         try:
             target = start_target(name, work, children, pin=pin, tree=tree)
+            # redis-server's own CPU over the run (its thread is the one a forum's votes share).
+            redis_pid = target.processes[-1].pid if redis_workers(name) else None
+            redis_before = proc_cpu_s(redis_pid) if redis_pid else 0.0
             result = run_generator(
                 target, phones, rate, seconds, pin=pin, extra=extra, generators=generators
             )
+            if redis_pid:
+                result["redis_cpu_s"] = round(proc_cpu_s(redis_pid) - redis_before, 3)
             result["target"] = name
             result["setup"] = target.note
             result["busy_before_pct"] = busy_before  # of all cores, before starting
@@ -441,6 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--redis", action="store_true", help="also run townhall-redis")
     parser.add_argument(
+        "--workers",
+        default="",
+        help="with --redis: comma-separated numbers of workers, a row each (default 2)",
+    )
+    parser.add_argument(
         "--polling", type=int, default=0, help="this many of the phones on long-polling"
     )
     parser.add_argument(
@@ -463,14 +498,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     targets = args.targets.split(",")
-    if args.redis and "townhall-redis" not in targets:
+    if args.workers and not args.redis:
+        parser.error("--workers is for --redis")
+    if args.redis and args.workers:
+        counts = [int(n) for n in args.workers.split(",")]
+        if any(not 1 <= n <= 99 for n in counts):
+            parser.error("--workers: each from 1 to 99")
+        targets += [f"townhall-redis-{n}" for n in counts if f"townhall-redis-{n}" not in targets]
+    elif args.redis and "townhall-redis" not in targets:
         targets.append("townhall-redis")
-    if unknown := set(targets) - set(TARGETS):
+    if unknown := {t for t in targets if not known_target(t)}:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     if args.generators < 1 or (args.generators > 1 and args.polling):
         parser.error("--generators: 1 or more, and 1 with --polling (its figures are not merged)")
     if args.polling:  # the limit and Townhall on Redis serve WebSocket only
-        targets = [t for t in targets if t not in ("limit", "townhall-redis")]
+        targets = [t for t in targets if t != "limit" and redis_workers(t) is None]
     if not (PEERS / "node_modules" / "ws").is_dir():
         parser.error("run `npm ci --prefix loadtest/peers` first")
     if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
@@ -497,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = []
     for phones in phone_counts:
         for name in targets:
-            print(f"{LABELS[name]}: {phones} phones …", file=sys.stderr, flush=True)
+            print(f"{heading(name)}: {phones} phones …", file=sys.stderr, flush=True)
             result = measure(
                 name,
                 phones,
@@ -508,7 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 quiet_wait=args.quiet_wait,
                 generators=args.generators,
             )
-            summary = {k: result.get(k) for k in ("acked_per_s", "latency_p99_ms", "lost")}
+            figures = ("acked_per_s", "latency_p99_ms", "lost", "redis_cpu_s")
+            summary = {k: result.get(k) for k in figures if k in result}
             print(f"  {result.get('error') or summary}", file=sys.stderr, flush=True)
             runs.append(result)
             time.sleep(2)  # let the sockets of the last run wind down

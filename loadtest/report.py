@@ -14,6 +14,16 @@ LABELS = {
     "limit": "limit",
     "townhall-redis": "townhall redis 2 workers",
 }
+
+
+def heading(target: str) -> str:
+    """A target's column heading; `townhall-redis-4` is Townhall on Redis with 4 workers."""
+    if target in LABELS:
+        return LABELS[target]
+    workers = target.removeprefix("townhall-redis-")
+    return f"townhall redis {workers} worker{'s' if workers != '1' else ''}"
+
+
 # Townhall's own pace (settings tick_ms, townhall/broadcast.py PHONE_TALLY_S), which the paced
 # peer and the limit are given: the projector and host every 100 ms, the phones every 500 ms.
 PROJECTOR_TICK_MS, PHONE_TICK_MS = 100, 500
@@ -40,6 +50,7 @@ ROWS: list[tuple[str, str, bool]] = [  # key, label, whether a Townhall/other ra
     ("server_cpu_s", "server CPU s over the vote period", True),
     ("server_cpu_pct", "server CPU % of the vote period", True),
     ("cpu_per_1000_votes_s", "server CPU s per 1,000 votes acked", True),
+    ("redis_cpu_s", "redis-server CPU s over the whole run, connecting too (on Redis)", False),
     ("deliveries", "broadcast deliveries (messages received by clients) in the vote period", False),
     ("deliveries_per_cpu_s", "broadcast deliveries per server CPU-second", True),
     ("phone_pushes_per_s", "tally messages received by phones per second", False),
@@ -146,7 +157,7 @@ def transports(by: dict[str, dict[str, Any]], targets: Sequence[str]) -> list[st
         if len(kinds) == 2:
             for key, label in TRANSPORT_ROWS[2:6]:
                 rows.append([f"polling/websocket, {label}", "–", ratio_of(split, key)])
-        lines += [f"### {LABELS[t]}: phones by transport", ""]
+        lines += [f"### {heading(t)}: phones by transport", ""]
         lines += [*_table(["", *kinds], rows), ""]
     return lines
 
@@ -201,7 +212,11 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         by = {r["target"]: derive(r) for r in runs if r["phones"] == phones}
         cols = [t for t in targets if t in by]
         pairs = [(a, b) for a, b in RATIOS if a in by and b in by]
-        header = ["", *(LABELS[t] for t in cols), *(f"{LABELS[a]}/{LABELS[b]}" for a, b in pairs)]
+        header = [
+            "",
+            *(heading(t) for t in cols),
+            *(f"{heading(a)}/{heading(b)}" for a, b in pairs),
+        ]
         rows = []
         for key, label, means in ROWS:
             row = [label, *(cell(by[t].get(key)) for t in cols)]
@@ -209,7 +224,7 @@ def render(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             rows.append(row)
         lines += [f"## {phones:,} phones", "", *_table(header, rows)]
         for t in cols:
-            lines += notes(LABELS[t], by[t])
+            lines += notes(heading(t), by[t])
         lines += ["", *transports(by, cols)]
     return "\n".join(lines)
 

@@ -94,12 +94,15 @@ def voter(n: int) -> Actor:
 async def test_execute_applies_notifies_and_acks(make_engine: EngineFactory) -> None:
     engine = make_engine()
     await engine.start()
-    seen: list[Sequence[Event]] = []
+    seen: list[Sequence[Any]] = []
     engine.subscribe(seen.append)
+    # A ballot reaches the listeners as its event, or (Redis) as its poll's tally taken whole.
+    engine.subscribe_tallies(seen.append)
     await engine.execute(HOST, OpenPoll("vote"))
     outcome = await engine.execute(voter(1), Vote("vote", ("a",), "op-1"))
     assert outcome.ack["ok"] and outcome.ack["version"] == engine.forum.seq == 3
     assert len(seen) == 2
+    assert engine.forum.polls["vote"].counts["a"] == 1, "in the acking worker's view at once"
     duplicate = await engine.execute(voter(1), Vote("vote", ("a",), "op-1"))
     assert duplicate.events == [] and duplicate.ack["duplicate"] is True
     assert len(seen) == 2, "a resend notifies no one"
@@ -133,14 +136,14 @@ async def test_restart_restores_everything_acked(make_engine: EngineFactory) -> 
     await engine.execute(voter(0), Vote("vote", ("c",), "op-change"))
     await engine.execute(HOST, ClosePoll("multi"))
     expected = engine.forum.state_view(Role.HOST)
-    mine = engine.forum.my_ballots("p0")
+    mine = await engine.my_ballots("p0")
     await engine.close()
 
     restarted = make_engine()
     await restarted.start()
     # Everything but the seq, which the restart's server_started moved on.
     assert restarted.forum.state_view(Role.HOST) == {**expected, "seq": expected["seq"] + 1}
-    assert restarted.forum.my_ballots("p0") == mine == {"vote": {"choices": ["c"], "version": 25}}
+    assert await restarted.my_ballots("p0") == mine == {"vote": {"choices": ["c"], "version": 25}}
     assert restarted.forum.polls["multi"].status is PollStatus.CLOSED
     late = await restarted.execute(voter(0), Vote("vote", ("a",), "op-0"))
     assert late.ack["duplicate"] is True, "message ids survive a restart"

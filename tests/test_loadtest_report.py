@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from loadtest import joinstorm, report, split
+from loadtest.compare import known_target, redis_workers
+from loadtest.report import heading
 
 META: dict[str, Any] = {
     "date": "2026-11-30",
@@ -95,6 +97,18 @@ def test_a_new_comparison_keeps_the_other_tools_sections() -> None:
     )
     assert new == ("# Load benchmarks\n\nnew\n\n## 5,000 phones\n\nnew table\n\n" + others)
     assert report.replace_comparison("", "# Load benchmarks\n") == "# Load benchmarks\n"
+
+
+def test_a_redis_row_per_number_of_workers_is_named_by_it() -> None:
+    assert [redis_workers(t) for t in ("townhall-redis", "townhall-redis-4", "townhall")] == [
+        2,
+        4,
+        None,
+    ]
+    assert not known_target("townhall-redis-0") and known_target("townhall-redis-1")
+    assert heading("townhall-redis-1") == "townhall redis 1 worker"
+    assert heading("townhall-redis-4") == "townhall redis 4 workers"
+    assert heading("townhall-redis") == "townhall redis 2 workers"
 
 
 def generator_result(phones: int, acks: list[float], expected: dict[str, int], **more: Any) -> Any:

@@ -45,6 +45,7 @@ from townhall.model.commands import (
     Vote,
 )
 from townhall.model.errors import ForumError
+from townhall.model.state import PollState
 
 HOST = Actor(Role.HOST, "host")
 
@@ -89,13 +90,18 @@ async def test_a_change_on_one_worker_reaches_the_other(
 ) -> None:
     a, b = workers
     heard: list[str] = []
+    tallied: list[str] = []
     b.subscribe(lambda events: heard.extend(type(e).__name__ for e in events))
+    b.subscribe_tallies(tallied.extend)
     await a.execute(HOST, OpenPoll("vote"))
     outcome = await a.execute(voter(1), Vote("vote", ("b",), "op-1"))
     version = outcome.ack["version"]
-    await wait_until(lambda: b.forum.seq >= version, "worker B to hear the vote")
+    # The ballot is not published: B takes the poll's tally whole on its next tick.
+    await wait_until(lambda: b.forum.seq >= version, "worker B to take the tally")
     assert b.forum.polls["vote"].counts == {"a": 0, "b": 1, "c": 0}
-    assert heard == ["PollOpened", "BallotCast"]
+    assert b.forum.polls["vote"].voters == 1 and b.forum.polls["vote"].version == version
+    assert heard == ["PollOpened"]
+    assert tallied == ["vote"]
     resend = await b.execute(voter(1), Vote("vote", ("b",), "op-1"))
     assert resend.ack == {**outcome.ack, "duplicate": True}
 
@@ -125,12 +131,18 @@ async def test_racing_votes_and_host_commands_over_two_workers_count_exactly(
 
     await asyncio.gather(*(participant(n) for n in range(60)), host())
     expected = Counter(choice for choices in acked.values() for choice in choices)
-    seq = max(a.forum.seq, b.forum.seq)
-    await wait_until(lambda: a.forum.seq == b.forum.seq == seq, "both replicas to settle")
+
+    def counted(engine: RedisEngine) -> dict[str, int]:
+        return {o: n for o, n in engine.forum.polls["vote"].counts.items() if n}
+
+    # Each worker takes the tally once a tick: both converge on the exact count.
+    await wait_until(lambda: counted(a) == counted(b) == expected, "both tallies to settle")
     for engine in workers:
         poll = engine.forum.polls["vote"]
-        assert {o: n for o, n in poll.counts.items() if n} == dict(expected)
-        assert {p: ballot.choices for p, ballot in poll.ballots.items()} == acked
+        assert poll.voters == len(acked)
+        for p, choices in acked.items():
+            mine = await engine.my_ballots(p)
+            assert tuple(mine["vote"]["choices"]) == choices
         assert poll.results_visible is False
     assert stored_counts(redis_url, "vote") == dict(expected)
 
@@ -174,7 +186,10 @@ async def test_an_outage_refuses_votes_and_recovers_by_itself(tmp_path: Path) ->
         assert resyncs, "clients are told to start again from a snapshot"
         retried = await engine.execute(voter(2), Vote("vote", ("b",), "op-2"))
         assert retried.ack["version"] > acked.ack["version"]
-        assert engine.forum.polls["vote"].counts == {"a": 1, "b": 1, "c": 0}
+        await wait_until(
+            lambda: engine.forum.polls["vote"].counts == {"a": 1, "b": 1, "c": 0},
+            "the tally to take both ballots",
+        )
     finally:
         await engine.close()
         server.stop()
@@ -205,7 +220,7 @@ async def test_workers_rebuild_when_redis_comes_back_with_less(tmp_path: Path) -
         await wait_until(lambda: b.available and b.forum.seq == 0, "B to rebuild from Redis")
         await wait_until(lambda: a.available and a.forum.seq == 0, "A to rebuild from Redis")
         assert 0 in rebuilt
-        assert b.forum.polls["vote"].ballots == {}
+        assert b.forum.polls["vote"].voters == 0
         with pytest.raises(ForumError):
             await a.execute(voter(1), Vote("vote", ("a",), "op-2"))  # the poll is pending again
     finally:
@@ -494,6 +509,7 @@ async def test_the_control_script_checks_every_event_before_writing_any(
     ghost = msgpack.packb({"t": "post_state", "post": 99, "state": "hidden"})
     purge = msgpack.packb({"t": "posts_purged", "board": "ideas", "posts": [post]})
     base = [k.seq, k.log, k.control, k.poll_status, k.results, k.pinned, k.counted_posts]
+    base.append(k.published)
     for keys, records in (
         (base, [pin, msgpack.packb({"t": "bogus"})]),  # an unknown type
         (base, [pin, hide]),  # a key missing
@@ -585,13 +601,68 @@ async def test_a_snapshot_worker_catches_up_first(
     workers: tuple[RedisEngine, RedisEngine],
 ) -> None:
     a, b = workers
-    assert b._listener is not None
-    b._listener.cancel()  # B stops hearing pub/sub: its replica falls behind
-    await asyncio.gather(b._listener, return_exceptions=True)
+    for task in (b._listener, b._tallier):
+        assert task is not None
+        task.cancel()  # B stops hearing pub/sub and reading tallies: its replica falls behind
+        await asyncio.gather(task, return_exceptions=True)
     await a.execute(HOST, OpenPoll("vote"))
     await a.execute(voter(1), Vote("vote", ("a",), "op-1"))
     assert b.forum.seq == 2  # the workers' server_started
     await b.refresh()
-    assert b.forum.seq == a.forum.seq == 4
-    assert b.forum.my_ballots("p1") == {"vote": {"choices": ["a"], "version": 4}}
+    assert b.forum.seq == 4
+    assert b.forum.polls["vote"].status.value == "open"
+    # A participant's own ballots are read from Redis, whichever worker took them.
+    assert await b.my_ballots("p1") == {"vote": {"choices": ["a"], "version": 4}}
+    b._tallier = None
     b._listener = None
+
+
+async def test_ballots_reach_the_other_worker_as_tallies_and_the_log_keeps_each_one(
+    workers: tuple[RedisEngine, RedisEngine], redis_url: str
+) -> None:
+    a, b = workers
+    await a.execute(HOST, OpenPoll("vote"))
+    acked: dict[str, str] = {}
+    versions = []
+    for n in range(30):
+        engine, choice = workers[n % 2], "abc"[n % 3]
+        outcome = await engine.execute(voter(n % 12), Vote("vote", (choice,), f"op-{n}"))
+        acked[f"p{n % 12}"] = choice
+        versions.append(outcome.ack["version"])
+    expected = {o: sum(1 for c in acked.values() if c == o) for o in "abc"}
+
+    # Neither worker was sent a ballot: each takes the tally on its tick, within one.
+    await wait_until(lambda: a.forum.polls["vote"].counts == expected, "A's tally")
+    await wait_until(lambda: b.forum.polls["vote"].counts == expected, "B's tally")
+    assert a.forum.polls["vote"].voters == b.forum.polls["vote"].voters == 12
+
+    closed = await b.execute(HOST, ClosePoll("vote"))  # decided on B, voted on both
+    await wait_until(lambda: a.forum.seq >= b.forum.seq, "A to hear the close")
+    for engine in workers:
+        poll = engine.forum.polls["vote"]
+
+        def final(poll: PollState = poll) -> bool:
+            return poll.openings[-1].counts == expected
+
+        await wait_until(final, "the final tally")
+        assert poll.openings[-1].voters == 12 and poll.tally()["counts"] == expected
+    assert a.forum.polls["vote"].tally() == b.forum.polls["vote"].tally()
+    assert stored_counts(redis_url, "vote") == {o: n for o, n in expected.items() if n}
+
+    # A participant's ballot reads the same from the worker that did not take it.
+    for n, engine in ((1, b), (2, a)):
+        mine = await engine.my_ballots(f"p{n}")
+        assert mine["vote"]["choices"] == [acked[f"p{n}"]]
+
+    # The log holds every ballot, in seq order, with nothing between them lost.
+    records = [record async for record in a.read_log()]
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    ballots = [r for r in records if r["t"] == "ballot"]
+    assert [r["seq"] for r in ballots] == versions
+    assert [r["op"] for r in ballots] == [f"op-{n}" for n in range(30)]
+    assert records[-1]["t"] == "poll_closed" and closed.events
+    # An export's forum, every ballot applied from the log, agrees with both replicas.
+    await a.settle()
+    settled = a.settled.polls["vote"]
+    assert settled.counts == expected and settled.openings[-1].counts == expected
+    assert set(settled.ballots) == set(acked)

@@ -81,11 +81,17 @@ async def test_a_vote_on_one_node_shows_on_the_projector_of_another(
         host = await a.open_poll("vote")
         await host.call("results_show", {"poll": "vote"})
         screen = await b.screen()
-        phone, _ = await a.phone()
+        phone, cookie = await a.phone()
         ack = await phone.call("vote", {"poll": "vote", "choices": ["c"], "op": "op-1"})
         assert ack["ok"]
+        # Node B is not sent the ballot: it takes the poll's tally on its next tick.
         tally = await screen.wait_for("tally", lambda t: t["version"] >= ack["version"])
         assert tally["counts"] == {"a": 0, "b": 0, "c": 1}
+        # The phone reconnects to the other node: its own ballot is there, read from Redis.
+        moved, _ = await b.phone(cookie)
+        snapshot = await moved.call("snapshot")
+        assert snapshot["mine"] == {"vote": {"choices": ["c"], "version": ack["version"]}}
+        await moved.close()
         others, _ = await b.phone()
         presence = await host.wait_for("presence", lambda p: p["participant"] == 2)
         assert presence["screen"] == 1, "the host counts phones and screens on every node"

@@ -47,6 +47,7 @@ from townhall.model.events import (
     UpvoteSet,
     WordingChanged,
 )
+from townhall.model.state import PollStatus
 from townhall.presence import Presence
 from townhall.transport.fanout import Message
 from townhall.transport.layer import Channel
@@ -136,6 +137,7 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
         engine.subscribe(self.on_events)
         engine.subscribe_resync(self.on_resync)
+        engine.subscribe_tallies(self.on_tallies)
         presence.subscribe(self.presence_changed)
 
     def on_events(self, events: Sequence[Event]) -> None:
@@ -170,6 +172,16 @@ class Broadcaster:
                         self._board_changed(item.id)
                         for role in (Role.SCREEN, Role.PARTICIPANT):
                             self._board_sent.pop((role, item.id), None)
+        self._wake.set()
+
+    def on_tallies(self, polls: Sequence[str]) -> None:
+        """Tallies taken whole from the engine's store: each goes out as a ballot's would. A
+        closed poll's final one (and its ballots, for a comparison the host sees before showing
+        it) changes the host's view of the state too."""
+        self._dirty_polls.update(polls)
+        forum = self.engine.forum
+        if any(forum.polls[p].status is PollStatus.CLOSED for p in polls if p in forum.polls):
+            self._state_roles.add(Role.HOST)
         self._wake.set()
 
     def on_resync(self) -> None:
@@ -263,7 +275,7 @@ class Broadcaster:
                     turnout = {
                         "poll": poll_id,
                         "version": poll.version,
-                        "voters": len(poll.ballots),
+                        "voters": poll.voters,
                     }
                     await self.transport.send("turnout", turnout, role, ("turnout", poll_id))
         if phones_due:

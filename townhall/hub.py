@@ -321,6 +321,7 @@ class ForumHub:
         # so no change broadcast meanwhile can reach the page before an older snapshot of it.
         clouds = await self.clouds.clouds(forum.boards.boards)
         presence = await self.engine.presence(self.presence()) if actor.role is Role.HOST else None
+        mine = await self.engine.my_ballots(actor.id) if actor.role is Role.PARTICIPANT else {}
         forum = self.engine.forum  # as it stands now, after the waits
         reply: dict[str, Any] = {
             "ok": True,
@@ -332,7 +333,7 @@ class ForumHub:
         for board_id, cloud in clouds.items():
             reply["boards"][board_id]["cloud"] = cloud
         if actor.role is Role.PARTICIPANT:
-            reply["mine"] = forum.my_ballots(actor.id)
+            reply["mine"] = mine
             reply["my_upvotes"] = forum.boards.my_upvotes(actor.id)
             reply["my_posts"] = forum.boards.my_posts(actor.id)
             reply["eligibility"] = forum.codes.phone_view(actor)

@@ -80,6 +80,10 @@ class Engine(abc.ABC):
         self.available = True  # False while the engine cannot store changes
         self._listeners: list[Listener] = []
         self._resync_listeners: list[Callable[[], None]] = []
+        self._tally_listeners: list[Callable[[Sequence[str]], None]] = []
+        # How often results go out (the server's tick_ms): an engine that reads tallies rather
+        # than applying each ballot reads them this often.
+        self.tick_s = 0.1
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every batch of events applied to the forum, from any worker."""
@@ -88,6 +92,29 @@ class Engine(abc.ABC):
     def subscribe_resync(self, listener: Callable[[], None]) -> None:
         """Call `listener` when clients must start again from a snapshot (after an outage)."""
         self._resync_listeners.append(listener)
+
+    def subscribe_tallies(self, listener: Callable[[Sequence[str]], None]) -> None:
+        """Call `listener` with the polls whose tally changed other than by an event applied
+        here (an engine that takes the tallies whole, as counted in its store)."""
+        self._tally_listeners.append(listener)
+
+    def _notify_tallies(self, polls: Sequence[str]) -> None:
+        for listener in self._tally_listeners:
+            listener(polls)
+
+    async def settle(self) -> None:
+        """Bring `settled` up to date with the store, for an export."""
+        await self.refresh()
+
+    @property
+    def settled(self) -> Forum:
+        """The forum with every ballot in it, as `settle` left it: what exports read (a replica
+        that takes tallies whole holds each poll's counts, not each ballot and each opening's)."""
+        return self.forum
+
+    async def my_ballots(self, participant: str) -> dict[str, dict[str, Any]]:
+        """This participant's ballots, so a reloaded phone shows its own choice."""
+        return self.forum.my_ballots(participant)
 
     def _notify(self, events: Sequence[Event]) -> None:
         for listener in self._listeners:

@@ -14,6 +14,7 @@ from townhall.model.events import (
     CodeRevoked,
     Event,
     ItemAdded,
+    LiveVoteRecorded,
     OptionAdded,
     PollOptionsSet,
     PostEdited,
@@ -24,6 +25,7 @@ from townhall.model.events import (
 )
 
 PREFIX = "townhall"
+BALLOT = "ballot"  # a ballot's record type: the one event that is never published
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,28 @@ class RedisKeys:
     def pattern(self, name: str) -> str:
         """A SCAN pattern for one kind of key, as `posts:*` (ids never hold glob characters)."""
         return self._key(name)
+
+    @property
+    def published(self) -> str:
+        """String: the seq of the last event published on `channel` (every event but a ballot),
+        which each published message carries forward as its `prev`."""
+        return self._key("published")
+
+    @property
+    def tallied(self) -> str:
+        """Hash: poll id -> the seq of its last ballot, which its tally read is as of."""
+        return self._key("tallied")
+
+    @property
+    def code_voters(self) -> str:
+        """Set: the voters (`jury-17`) of ballot codes who have cast a ballot: the replicas,
+        which are not sent the ballots, read it to count the codes used."""
+        return self._key("code_voters")
+
+    def group_counts(self, poll: str) -> str:
+        """Hash, for a poll kept by group: `group` -> its voters, `group NUL option` -> the
+        option's count in the group (a ballot without a code: group "")."""
+        return self._key(f"group_counts:{poll}")
 
     @property
     def control(self) -> str:
@@ -149,7 +173,8 @@ class RedisKeys:
 
     @property
     def channel(self) -> str:
-        """Pub/sub channel: each accepted event's record, as soon as it is in the log."""
+        """Pub/sub channel: each accepted event's record but a ballot's, as soon as it is in the
+        log, after the msgpack seq of the last event published before it."""
         return self._key("events")
 
     # -- what each script is called with (its KEYS, as its header lists them) -----------------
@@ -163,21 +188,34 @@ class RedisKeys:
             self.counts(poll),
             self.options(poll),
             self.codes_revoked,
+            self.tallied,
+            self.group_counts(poll),
+            self.published,
+            self.code_voters,
         ]
 
+    def tally_keys(self, polls: Sequence[str]) -> list[str]:
+        keys = [self.seq, self.published, self.tallied, self.code_voters]
+        for poll in polls:
+            keys += [self.counts(poll), self.ballots(poll), self.group_counts(poll)]
+        return keys
+
     def redeem_keys(self) -> list[str]:
-        return [self.seq, self.log, self.codes_revoked, self.code_phones, self.phone_codes]
+        return [
+            *(self.seq, self.log, self.codes_revoked, self.code_phones, self.phone_codes),
+            self.published,
+        ]
 
     def post_keys(self, board: str) -> list[str]:
         return [
             *(self.seq, self.log, self.posts(board), self.post_ops(board), self.counted_posts),
-            self.codes_revoked,
+            *(self.codes_revoked, self.published),
         ]
 
     def upvote_keys(self, board: str, post: int) -> list[str]:
         return [
             *(self.seq, self.log, self.posts(board), self.post_ops(board), self.upvoters(post)),
-            self.codes_revoked,
+            *(self.codes_revoked, self.published),
         ]
 
     def control_keys(self, events: Sequence[Event], posts: Mapping[int, Post]) -> list[str]:
@@ -191,6 +229,7 @@ class RedisKeys:
             self.results,
             self.pinned,
             self.counted_posts,
+            self.published,
         ]
         for event in events:
             if isinstance(event, PostStateSet | PostEdited):
@@ -215,6 +254,8 @@ class RedisKeys:
                 keys.append(self.options(event.poll))
             elif isinstance(event, WordingChanged):
                 keys.append(self.ballots(event.item))
+            elif isinstance(event, LiveVoteRecorded):
+                keys += [self.counts(event.poll), self.tallied]
         return keys
 
 

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError, WatchError
 from townhall.engine.base import EngineError, Rewrite, shown_url
 from townhall.engine.redis_connect import sync_connect
 from townhall.engine.redis_fanout import subscribers
-from townhall.engine.redis_keys import RedisKeys
+from townhall.engine.redis_keys import BALLOT, RedisKeys
 from townhall.engine.redis_scripts import text
 
 PURGING_S = 600  # the purge's mark lasts at most this long, should the purge itself be killed
@@ -59,6 +59,9 @@ def purge_redis(url: str, forum_id: str, rewrite: Rewrite, placeholder: str) -> 
             pipe.multi()
             pipe.rename(keys.purging_log, keys.log)
             pipe.set(keys.seq, events[-1]["seq"])
+            # Every event but a ballot is published: the last one is what a worker follows on.
+            published = [e["seq"] for e in events if e.get("t") != BALLOT]
+            pipe.set(keys.published, published[-1] if published else 0)
             if events[-1]["seq"] != records[-1]["seq"]:  # an event was added: a host's, as ever
                 pipe.hset(keys.control, "version", events[-1]["seq"])
             _rewrite_keys(client, pipe, keys, ids, placeholder)
@@ -127,7 +130,7 @@ def _rewrite_keys(
         if fields:
             pipe.delete(key)
             pipe.hset(key, mapping={new(k): _value(key, keys, v, ids) for k, v in fields.items()})
-    sets = [keys.codes_revoked]
+    sets = [keys.codes_revoked, keys.code_voters]
     sets += [k.decode() for k in client.scan_iter(match=keys.pattern("upvoters:*"))]
     for key in sets:
         members = client.smembers(key)

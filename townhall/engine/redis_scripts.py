@@ -27,6 +27,7 @@ class Script(StrEnum):
     CONTROL = "control.lua"
     REDEEM = "redeem.lua"
     SHAPE = "shape.lua"  # returns the stored shape, not a status
+    TALLY = "tally.lua"  # returns tallies, not a status
 
     def source(self) -> str:
         return (resources.files("townhall.engine") / "lua" / self.value).read_text(encoding="utf-8")

@@ -100,6 +100,7 @@ def make_runtime(
     templates, transports, base = site_parts
     keys = load_keys(programme, settings)
     engine = open_engine(settings.engine_url, programme, settings.data_dir)
+    engine.tick_s = settings.tick_ms / 1000
     addresses = Addresses.of(base, keys, programme)
     identities = Identities(keys.secret, cookie_name(keys.code))
     forum_info = {
@@ -138,9 +139,9 @@ def make_runtime(
         now_on=lambda: web.now_on(engine.forum),
     )
     routes: list[BaseRoute] = [
-        *export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh, book.stamp),
+        *export.routes(lambda: engine.settled, keys.code, keys.host_key, engine.settle, book.stamp),
         *record_http.routes(book, keys.code, keys.host_key, lambda: engine.forum, engine.refresh),
-        *shift_export.routes(lambda: engine.forum, keys.code, keys.host_key, engine.refresh),
+        *shift_export.routes(lambda: engine.settled, keys.code, keys.host_key, engine.settle),
         *wordcloud_export.routes(
             lambda: engine.forum, clouds, keys.code, keys.host_key, engine.refresh
         ),

@@ -72,7 +72,7 @@ def decide(forum: Forum, command: AgendaCommand) -> list[AgendaEvent]:
                 raise refusals.selection_options()
             if poll.item.choice.fixed_options:
                 raise refusals.fixed_options()
-            if poll.status is not PollStatus.PENDING or poll.ballots:
+            if poll.status is not PollStatus.PENDING or poll.voters:
                 raise refusals.poll_started()
             if len(poll.options) >= limits.MAX_OPTIONS:
                 raise refusals.option_count(2, limits.MAX_OPTIONS)
@@ -130,7 +130,7 @@ def _edit(forum: Forum, command: EditWording) -> list[AgendaEvent]:
             labels = {o.id: o.label for o in poll.options}
             if command.option not in labels:
                 raise refusals.unknown_option(command.option)
-            if poll.ballots:
+            if poll.voters:
                 raise refusals.option_voted()
             text, now = _text("label", command.text, limits.LABEL), labels[command.option]
             _distinct([*(v for k, v in labels.items() if k != command.option), text])

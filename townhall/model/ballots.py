@@ -73,6 +73,7 @@ def apply_ballot(forum: Forum, event: BallotCast) -> None:
         ops = (*previous.ops[-(RECENT_OPS - 1) :], event.op)
     else:
         ops = (event.op,)
+        poll.voters += 1
     poll.count(event.choices, event.group, 1)
     poll.ballots[event.participant] = Ballot(event.choices, forum.seq, ops, event.group)
 
@@ -91,6 +92,6 @@ def apply_purge(forum: Forum, event: ForumPurged) -> None:
     upvotes, and ballot codes are taken no more, since those who cast or held them are
     pseudonyms now."""
     for poll in forum.polls.values():
-        poll.purged = poll.purged or bool(poll.ballots)
+        poll.purged = poll.purged or poll.voters > 0
     forum.boards.mark_purged(event.posts)
     forum.codes.purged = True

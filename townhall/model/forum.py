@@ -178,7 +178,7 @@ class Forum:
             case PromoteIdeas(board=board_id):
                 top = promotable(self.boards.board(board_id))
                 poll = self._poll(self.boards.boards[board_id].item.promote_to)
-                if poll.status is not PollStatus.PENDING or poll.ballots:
+                if poll.status is not PollStatus.PENDING or poll.voters:
                     raise refusals.poll_started()
                 return [
                     PollOptionsSet(

@@ -53,7 +53,7 @@ def poll_results(forum: Forum) -> list[dict[str, Any]]:
                     {"id": o.id, "label": o.label, "count": poll.counts.get(o.id, 0)}
                     for o in poll.options
                 ],
-                "voters": len(poll.ballots),
+                "voters": poll.voters,
                 # How a ballot is counted: an option's count is its ballots, a scale's point's
                 # its ballots (and `mean` the mean point), a ranking's option's its Borda points.
                 "choice": item.choice.value,

@@ -48,6 +48,9 @@ class PollState:
     results_visible: bool = False
     version: int = 0
     ballots: dict[str, Ballot] = field(default_factory=dict)
+    # How many have a ballot: `len(ballots)` where the ballots are applied here; a replica that
+    # takes its tallies whole (PollTally) holds the number without the ballots.
+    voters: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     # Per ballot-code group ("" for voters without a code), each option's count, and its voters.
     group_counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -90,7 +93,7 @@ class PollState:
     def close(self, at_ms: int) -> None:
         self.status = PollStatus.CLOSED
         last = self.openings[-1]
-        last.closed_ms, last.counts, last.voters = at_ms, dict(self.counts), len(self.ballots)
+        last.closed_ms, last.counts, last.voters = at_ms, dict(self.counts), self.voters
 
     def tally(self, public: bool = False) -> dict[str, Any]:
         """The result as sent to screens: every option's count and the poll's version, and for a
@@ -102,7 +105,7 @@ class PollState:
             "poll": self.item.id,
             "version": self.version,
             "counts": dict(self.counts),
-            "voters": len(self.ballots),
+            "voters": self.voters,
         }
         if self.item.choice is ChoiceMode.SCALE:
             tally["mean"] = poll_kinds.scale_mean(self.counts)

@@ -29,7 +29,7 @@ def state_view(forum: Forum, role: Role) -> dict[str, Any]:
             "results_visible": poll.results_visible,
             "version": poll.version,
             # How many have voted, for every role: a hidden round shows the room its turnout.
-            "voters": len(poll.ballots),
+            "voters": poll.voters,
             "tally": (
                 poll.tally(public=role is not Role.HOST)
                 if tally_visible_to(forum, poll_id, role)

@@ -1,17 +1,19 @@
 -- Append the host's events (decided by the forum model) if the control state is still the one
 -- they were decided on; store what they change, append each to the log, publish them.
--- KEYS: seq, log, control, poll_status, results, pinned, counted_posts, then, event by event,
+-- KEYS: seq, log, control, poll_status, results, pinned, counted_posts, published, then, event
+--   by event,
 --   the keys each
 --   names: post_state, post_edited: posts:{board}; posts_merged: posts:{board},
 --   upvoters:{source}, upvoters:{target}; posts_purged: posts:{board}, post_ops:{board},
 --   upvoters:{post} for each post purged; poll_options: options:{poll}, counts:{poll};
 --   code_revoked: codes_revoked, code_phones, phone_codes; item_added: options:{item};
---   option_added: options:{poll}; wording: ballots:{item}
+--   option_added: options:{poll}; wording: ballots:{item}; live_vote: counts:{poll}, tallied
 -- ARGV: publish (SPUBLISH or PUBLISH), channel, expected control version, self_agreement ('1'
 --   if the programme lets a participant agree with their own post, else '0'), packed record...
 -- With no records, only checks the version: a no-op or a refusal decided on a stale replica
 -- must be decided again too.
--- Returns {'stale', version} | {'voted'} | {'ok', packed record...}
+-- Returns {'stale', version} | {'voted'} | {'ok', prev, packed record...}: prev is the seq of the
+-- last event published before these (see publish() below)
 -- ('voted': an option's label was to change, but the poll has a ballot, cast on some worker
 -- since the replica it was decided on heard.)
 -- Records the model would never decide (an unknown type, keys that do not match, a post that is
@@ -29,13 +31,13 @@ local known = {
   timer_started = 0, timer_paused = 0, timer_reset = 0,
   post_state = 1, post_edited = 1, post_pinned = 0, posts_merged = 3, posts_purged = 2,
   poll_options = 2,
-  live_vote = 0, committee_scored = 0, scoring_locked = 0, selection_published = 0,
+  live_vote = 2, committee_scored = 0, scoring_locked = 0, selection_published = 0,
   server_started = 0, shift = 0, screen_blanked = 0, code_revoked = 3,
   item_added = 1, option_added = 1, wording = 1, forum_purged = 0,
 }
 -- Everything is checked before any write: a script's writes are not rolled back on error.
 local events, keys = {}, {}
-local next_key = 8
+local next_key = 9
 for i = 5, #ARGV do
   local event = cmsgpack.unpack(ARGV[i])
   local wanted = known[event.t]
@@ -194,7 +196,13 @@ for i, e in ipairs(events) do
       end
     end
   elseif e.t == 'live_vote' then
-    -- The selection poll's result as it closed; a later recording replaces it.
+    -- The selection poll's result as it closed; a later recording replaces it. Its counts are
+    -- the stored ones, final now that the poll is closed here: the replica the close was
+    -- decided on takes the ballots as a tally once a tick, so it may not hold the last ones.
+    for _, pair in ipairs(e.counts) do
+      pair[2] = tonumber(redis.call('HGET', named[1], pair[1]) or '0')
+    end
+    e.version = math.max(e.version, tonumber(redis.call('HGET', named[2], e.poll) or '0'))
     redis.call('HSET', KEYS[3], 'live_vote', cmsgpack.pack(e))
   -- committee_scored, scoring_locked, selection_published, server_started, shift and
   -- screen_blanked change nothing the scripts check: the model decided them on a replica at this control version, and
@@ -238,5 +246,11 @@ for i, e in ipairs(events) do
 end
 -- Only host events move the version: ballots, posts and upvotes never reach this script.
 redis.call('HSET', KEYS[3], 'version', events[#events].seq)
-redis.call(ARGV[1], ARGV[2], table.concat(out, '', 2))
+-- Every event but a ballot is published, after the seq of the last one published before it,
+-- so a worker that missed a message knows (it fetches the log), and one that did not knows
+-- that everything between the two is ballots, which it takes as tallies.
+local prev = tonumber(redis.call('GET', KEYS[8]) or '0')
+redis.call('SET', KEYS[8], events[#events].seq)
+redis.call(ARGV[1], ARGV[2], cmsgpack.pack(prev) .. table.concat(out, '', 2))
+table.insert(out, 2, prev)
 return out

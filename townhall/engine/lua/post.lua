@@ -1,5 +1,5 @@
 -- Make one participant's post on a board, atomically with its log entry; recognise a resend.
--- KEYS: seq, log, posts:{board}, post_ops:{board}, counted_posts, codes_revoked
+-- KEYS: seq, log, posts:{board}, post_ops:{board}, counted_posts, codes_revoked, published
 -- ARGV: publish (SPUBLISH or PUBLISH), channel, board, participant, op, recent_ops, now_ms,
 --       window_ms, per_window, per_board,
 --       pending_per_participant, max_counted, max_stored, [state, name, text]
@@ -120,5 +120,9 @@ local record = cmsgpack.pack({
   text = text, state = state, op = ARGV[5], at_ms = now, at = now
 })
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
-redis.call(ARGV[1], ARGV[2], record)
-return {'ok', seq, record}
+-- Published after the seq of the last event published before it (control.lua says why).
+local prev = tonumber(redis.call('GET', KEYS[7]) or '0')
+redis.call('SET', KEYS[7], seq)
+local message = cmsgpack.pack(prev) .. record
+redis.call(ARGV[1], ARGV[2], message)
+return {'ok', seq, message}

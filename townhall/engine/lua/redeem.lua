@@ -1,6 +1,6 @@
 -- Bind a phone to a ballot code's voter, atomically with its log entry. The worker found the
 -- voter in the code book; whether the code is revoked, and who holds it, are checked here.
--- KEYS: seq, log, codes_revoked, code_phones, phone_codes
+-- KEYS: seq, log, codes_revoked, code_phones, phone_codes, published
 -- ARGV: publish (SPUBLISH or PUBLISH), channel, voter, group, phone, now_ms
 -- Returns {'revoked'} | {'dup'} | {'ok', seq, packed record}
 if redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 1 then
@@ -25,5 +25,9 @@ local record = cmsgpack.pack({
   at = tonumber(ARGV[6])
 })
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
-redis.call(ARGV[1], ARGV[2], record)
-return {'ok', seq, record}
+-- Published after the seq of the last event published before it (control.lua says why).
+local prev = tonumber(redis.call('GET', KEYS[6]) or '0')
+redis.call('SET', KEYS[6], seq)
+local message = cmsgpack.pack(prev) .. record
+redis.call(ARGV[1], ARGV[2], message)
+return {'ok', seq, message}

@@ -1,5 +1,5 @@
 -- Set or take back one participant's upvote of a post, atomically with its log entry.
--- KEYS: seq, log, posts:{board}, post_ops:{board}, upvoters:{post}, codes_revoked
+-- KEYS: seq, log, posts:{board}, post_ops:{board}, upvoters:{post}, codes_revoked, published
 -- ARGV: publish (SPUBLISH or PUBLISH), channel, post, participant, up (1 or 0), op, recent_ops,
 --       now_ms
 -- Returns {'unknown', post} | {'dup', state, up, upvotes} | {'revoked'} | {'merged', into}
@@ -60,5 +60,9 @@ local record = cmsgpack.pack({
   at = tonumber(ARGV[8])
 })
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', record)
-redis.call(ARGV[1], ARGV[2], record)
-return {'ok', seq, record, post.s, up and 1 or 0, redis.call('SCARD', KEYS[5])}
+-- Published after the seq of the last event published before it (control.lua says why).
+local prev = tonumber(redis.call('GET', KEYS[7]) or '0')
+redis.call('SET', KEYS[7], seq)
+local message = cmsgpack.pack(prev) .. record
+redis.call(ARGV[1], ARGV[2], message)
+return {'ok', seq, message, post.s, up and 1 or 0, redis.call('SCARD', KEYS[5])}
