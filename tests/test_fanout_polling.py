@@ -282,6 +282,35 @@ async def test_an_open_sessions_requests_are_answered_as_the_library_does(live: 
         assert same.headers["access-control-allow-origin"] == live.url
 
 
+async def test_a_post_that_ends_its_session_is_answered_without_waiting_for_a_poll(
+    live: Live,
+) -> None:
+    """A POST the session cannot take (here, past the payload limit) ends the session and is
+    answered 400 at once, even by a client with no poll waiting, which then never polls again:
+    the library's disconnect waits for a poll to take the CLOSE, and held the request (and the
+    server's shutdown) for ever. A poll that is waiting still takes the CLOSE."""
+    too_big = "42" + json.dumps(["vote", {"pad": "x" * (16 * 1024)}])
+    async with httpx.AsyncClient(base_url=live.url, timeout=WAIT_S) as http:
+        for waiting_poll in (False, True):
+            opened = await http.get(POLLING)
+            sid = json.loads(opened.text[1:])["sid"]
+            url = f"{POLLING}&sid={sid}"
+            auth = json.dumps({"role": "screen", "code": live.code})
+            assert (await http.post(url, content="40" + auth)).status_code == 200
+            assert (await http.get(url)).text.startswith('40{"sid":')
+            poll = asyncio.ensure_future(http.get(url)) if waiting_poll else None
+            if poll is not None:
+                held = functools.partial(
+                    getattr, live.sio.eio.sockets[sid].poll.__self__, "getting"
+                )
+                await wait_until(held, "the server to hold the poll")
+            posted = await http.post(url, content=too_big)
+            assert posted.status_code == 400
+            if poll is not None:
+                assert (await poll).text == "1"  # Engine.IO's CLOSE
+            assert (await http.get(url)).status_code == 400  # the session is gone
+
+
 # A WebSocket that every network on the way refuses: it fails as it opens, as a browser's does.
 BLOCKED_WEBSOCKET = """
 window.WebSocket = class extends EventTarget {

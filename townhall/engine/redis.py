@@ -36,7 +36,7 @@ from townhall.engine.redis_keys import BALLOT, RedisKeys
 from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
 from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
-from townhall.engine.redis_tally import TallyReader, poll_tally
+from townhall.engine.redis_tally import Tallies, TallyReader, poll_tally
 from townhall.model import acks, poll_kinds, tallies
 from townhall.model.acks import host_ack
 from townhall.model.agenda import Programme
@@ -110,6 +110,7 @@ class RedisEngine(TallyReader, Engine):
         self._closing = False
         self._settled: Forum | None = None  # every ballot applied: for exports (settle)
         self._behind_at = 0  # `published` as a tick found it ahead of the replica
+        self._pending: Tallies | None = None  # a tick's tallies the replica is not at yet
         self._code_voters = 0  # how many voters of ballot codes who voted the replica knows of
         self._subscribed = asyncio.Event()
         self.fanout = PLAIN  # asked of the server at start and at each subscription
@@ -323,6 +324,7 @@ class RedisEngine(TallyReader, Engine):
                 applied = [self._apply(record) for record in fresh]
             if applied:
                 self._notify(applied)
+            self.take_pending()
 
     def _apply(self, record: dict[str, Any]) -> Event:
         event = from_record(record)

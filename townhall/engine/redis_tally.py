@@ -128,6 +128,7 @@ class TallyReader:
     _tally_due: set[str]
     _tally_now: asyncio.Event
     _behind_at: int
+    _pending: Tallies | None
     _code_voters: int
     _closing: bool
     _settled: Forum | None
@@ -149,8 +150,12 @@ class TallyReader:
         async with self._apply_lock:
             if read.published != self._published:
                 # An event published before the tallies' point is not applied here yet: they
-                # would count what the replica can't place. Wait for it; if the next tick still
-                # finds it missing, it was lost: fetch the log.
+                # would count what the replica can't place. The listener takes them once it has
+                # applied that event (`take_pending`): a replica that always hears a little late
+                # while events keep coming would otherwise never take a tally. If the next tick
+                # still finds that event missing, it was lost: fetch the log.
+                if read.published > self._published:
+                    self._pending = read
                 behind, self._behind_at = self._behind_at, read.published
                 if behind == read.published and read.published > self._published:
                     applied = await self._catch_up_locked()
@@ -158,17 +163,37 @@ class TallyReader:
                         self._notify(applied)
                 return
             self._behind_at = 0
+            self._pending = None
             self._tally_due -= {item.id for item in items}
-            changed = tallies.take(self.forum, read.seq, read.polls)
-            if read.code_voters:
-                tallies.note_voters(self.forum, read.code_voters)
-                self._code_voters = len(read.code_voters)
+            changed = self._took(read)
         compared = self._compared_polls()
         for poll_id in due & compared:
             if await self._load_ballots(poll_id) and poll_id not in changed:
                 changed.append(poll_id)
         if changed:
             self._notify_tallies(changed)
+
+    def _took(self, read: Tallies) -> list[str]:
+        """Take `read` into the replica, which has applied every event published by its point
+        (the apply lock held); returns the polls whose tally changed."""
+        changed = tallies.take(self.forum, read.seq, read.polls)
+        if read.code_voters:
+            tallies.note_voters(self.forum, read.code_voters)
+            self._code_voters = len(read.code_voters)
+        return changed
+
+    def take_pending(self) -> None:
+        """The listener has applied published events (the apply lock held): a tick's tallies
+        read while the last of them was on its way are taken now that the replica is at their
+        point, or dropped once it has passed it (a later tick reads again)."""
+        read = self._pending
+        if read is None or read.published > self._published:
+            return
+        self._pending = None
+        if read.published == self._published:
+            changed = self._took(read)
+            if changed:
+                self._notify_tallies(changed)
 
     def _compared_polls(self) -> set[str]:
         items = self.forum.programme.items

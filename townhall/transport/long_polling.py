@@ -103,8 +103,13 @@ class LongPolling:
                 await socket.handle_post_request(environ)
                 response = eio._ok()
         except eio_exceptions.EngineIOError:
-            if sid in eio.sockets:
-                await eio.disconnect(sid)
+            if eio.sockets.get(sid) is socket:
+                # The library's `disconnect` then waits for the client's next poll to take the
+                # CLOSE: for ever if it never polls again, and this request (and the server's
+                # shutdown) with it. A poll waiting now takes the CLOSE; the session goes at once.
+                await socket.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+                if eio.sockets.get(sid) is socket:
+                    del eio.sockets[sid]
             response = eio._bad_request()
         except Exception:
             # One log line, and the request answered (a POST as accepted, as the library does).
