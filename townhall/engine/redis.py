@@ -33,6 +33,7 @@ from townhall.engine.base import Engine, EngineError, Outcome, now_ms, shown_url
 from townhall.engine.redis_connect import async_connect
 from townhall.engine.redis_fanout import PLAIN, detect
 from townhall.engine.redis_keys import BALLOT, RedisKeys
+from townhall.engine.redis_listen import listen
 from townhall.engine.redis_log import read_stream
 from townhall.engine.redis_presence import presence
 from townhall.engine.redis_scripts import RESENT, STALE, Script, status_of, text, unpack_all
@@ -128,7 +129,7 @@ class RedisEngine(TallyReader, Engine):
             await self.read_tallies()
         except RedisError as exc:
             raise EngineError(f"cannot reach Redis at {shown_url(self.url)}: {exc}") from exc
-        self._listener = asyncio.create_task(self._listen())
+        self._listener = asyncio.create_task(listen(self))
         self._tallier = asyncio.create_task(self._tally_ticks())
         # Start serving once subscribed, so no event published from now on is missed.
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
@@ -371,40 +372,6 @@ class RedisEngine(TallyReader, Engine):
         self._tally_due.update(self.forum.polls)
         self._tally_now.set()
         return applied
-
-    async def _listen(self) -> None:
-        """Follow the forum's channel for as long as the engine runs, reconnecting as needed."""
-        delay = 0.1
-        while True:
-            pubsub = self.redis.pubsub()
-            try:
-                self.fanout = await detect(self.redis)
-                await self.fanout.subscribe(pubsub, self.keys.channel)
-                await self._check_shape()  # Redis may have come back empty
-                await self.catch_up()  # whatever was published before the subscription
-                if not self.available:
-                    # Idle connections opened before the outage are dead: the next command
-                    # would find out, and be refused, on one of them.
-                    await self.redis.connection_pool.disconnect(inuse_connections=False)
-                    self.available = True
-                    delay = 0.1
-                    if self._subscribed.is_set():
-                        log.info("Redis is back; clients resynchronise")
-                        self._notify_resync()
-                    self._subscribed.set()
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None and message["type"] == self.fanout.message_type:
-                        await self._ingest(unpack_all(message["data"]))
-            except (RedisError, OSError, EngineError) as exc:
-                if self.available:
-                    log.warning("lost Redis: %s; votes are refused until it is back", exc)
-                self.available = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def refresh(self) -> None:
         # A phone that reconnects to this worker right after another acked its post must see

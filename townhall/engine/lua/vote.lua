@@ -95,7 +95,6 @@ local groups = {}
 if by_group then
   groups = redis.call('HGETALL', KEYS[9])
 end
-return {
-  'ok', seq, record, tonumber(redis.call('GET', KEYS[10]) or '0'),
+return {'ok', seq, record, tonumber(redis.call('GET', KEYS[10]) or '0'),
   {ARGV[1], seq, redis.call('HLEN', KEYS[4]), redis.call('HGETALL', KEYS[5]), groups},
 }
