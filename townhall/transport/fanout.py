@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from engineio import packet as eio_packet
 
 from townhall import wire_json
+from townhall.transport.lean_frames import text_frame
 
 # Unsent bytes a connection may have before it is sent only the latest of each message kind.
 BUFFER_LIMIT = 64 * 1024
@@ -91,15 +92,7 @@ class Message:
     def frame(self) -> bytes:
         """The event in an Engine.IO MESSAGE (`4`) in one unmasked WebSocket text frame."""
         if self._frame is None:
-            payload = b"4" + self.text.encode()
-            size = len(payload)
-            if size < 126:
-                header = bytes((0x81, size))
-            elif size < 1 << 16:
-                header = bytes((0x81, 126)) + size.to_bytes(2, "big")
-            else:
-                header = bytes((0x81, 127)) + size.to_bytes(8, "big")
-            self._frame = header + payload
+            self._frame = text_frame(b"4" + self.text.encode())
         return self._frame
 
     @property

@@ -29,6 +29,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from townhall import wire_json
+from townhall.transport.lean_frames import text_frame
 
 if TYPE_CHECKING:
     from townhall.transport.lean_socket import LeanSocket
@@ -123,18 +124,6 @@ class Shortcut:
 
 def _never(sid: str) -> bool:
     return False
-
-
-def text_frame(payload: bytes) -> bytes:
-    """`payload` in one unmasked WebSocket text frame, as a server sends it."""
-    size = len(payload)
-    if size < 126:
-        header = bytes((0x81, size))
-    elif size < 1 << 16:
-        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
-    return header + payload
 
 
 def drive(coroutine: Coroutine[Any, Any, Any], done: Done) -> None:

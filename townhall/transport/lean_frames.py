@@ -69,3 +69,15 @@ def end_parser(frames: FrameProtocol | None) -> None:
     if parser is not None:
         with contextlib.suppress(ValueError):  # already running: it is ending the connection
             parser.close()
+
+
+def text_frame(payload: bytes) -> bytes:
+    """`payload` in one unmasked WebSocket text frame, as a server sends it."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((TEXT_FIN, size))
+    elif size < 1 << 16:
+        header = bytes((TEXT_FIN, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((TEXT_FIN, 127)) + size.to_bytes(8, "big")
+    return header + payload
