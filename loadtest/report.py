@@ -49,6 +49,7 @@ ROWS: list[tuple[str, str, bool]] = [  # key, label, whether a Townhall/other ra
     ("rss_per_conn_kb", "server memory per connection, KiB", True),
     ("server_cpu_s", "server CPU s over the vote period", True),
     ("server_cpu_pct", "server CPU % of the vote period", True),
+    ("server_system_cpu_s", "of the server CPU, s in the kernel (system time)", True),
     ("cpu_per_1000_votes_s", "server CPU s per 1,000 votes acked", True),
     ("redis_cpu_s", "redis-server CPU s over the whole run, connecting too (on Redis)", False),
     ("deliveries", "broadcast deliveries (messages received by clients) in the vote period", False),

@@ -47,7 +47,7 @@ SUMMED = (
 )
 SUMMED_COUNTS = ("refused", "connect_errors", "expected_counts")
 LARGEST = ("connect_s", "cookies_s", "vote_s", "gen_loop_delay_p99_ms", "max_acked_version")
-MEAN = ("server_cpu_s", "server_cpu_pct")
+MEAN = ("server_cpu_s", "server_cpu_pct", "server_system_cpu_s")
 # What each generator's own row keeps, for the report.
 OWN = ("phones", "acked", "gen_cpu_pct", "gen_loop_delay_p99_ms", "ack_p99_ms", "error")
 

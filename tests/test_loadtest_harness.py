@@ -57,6 +57,7 @@ def test_a_short_run_conserves_every_vote(
     assert 0 < result["ack_p50_ms"] <= result["ack_p99_ms"]
     assert result["acked_per_s"] > 0 and result["connect_s"] > 0
     assert result["server_cpu_s"] > 0 and result["gen_cpu_s"] > 0
+    assert 0 <= result["server_system_cpu_s"] <= result["server_cpu_s"]  # the kernel's part
     assert result["rss_after_mb"] > 0
     assert result["phone_pushes_per_s"] > 0  # a live poll's tallies reach the phones too
     assert all(p.poll() is None for p in target.processes), target.output()

@@ -217,6 +217,7 @@ class Broadcaster:
             await asyncio.wait({task})  # its end; a cancellation of this stop still comes through
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
@@ -227,6 +228,7 @@ class Broadcaster:
                 # Other workers' connections come and go without waking this one.
                 self._presence_dirty = True
             self._wake.clear()
+            began = loop.time()
             instruments = metrics.active
             started = time.perf_counter() if instruments is not None else 0.0
             try:
@@ -236,7 +238,9 @@ class Broadcaster:
                 log.exception("broadcast failed; carrying on")
             if instruments is not None:
                 instruments.broadcast_seconds.observe(time.perf_counter() - started)
-            await asyncio.sleep(self.tick_s)
+            # The next tick is a tick after this one began, not after it ended: a tick that
+            # wrote to a hall of phones does not stretch the projector's pace by its own length.
+            await asyncio.sleep(max(0.0, began + self.tick_s - loop.time()))
 
     async def flush(self) -> None:
         forum = self.engine.forum

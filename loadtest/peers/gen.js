@@ -105,14 +105,18 @@ function rssBytes() {
   return total;
 }
 
-function serverCpuSeconds() {
+// The server's CPU seconds so far, and the part of them spent in the kernel (system time: on
+// loopback that includes delivering what the server writes into the generator's sockets).
+function serverCpuTimes() {
   let total = 0;
+  let system = 0;
   for (const pid of SERVER_PIDS) {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     total += (Number(fields[11]) + Number(fields[12])) / opts['clk-tck'];
+    system += Number(fields[12]) / opts['clk-tck'];
   }
-  return total;
+  return { total, system };
 }
 
 // Busy seconds of the whole machine, every core, from /proc/stat: what the server and the
@@ -525,7 +529,7 @@ async function main() {
     const screenEventsBefore = counters.screenEvents;
     const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     const cpuBefore = process.cpuUsage();
-    const serverCpuBefore = serverCpuSeconds();
+    const serverCpuBefore = serverCpuTimes();
     const machineBefore = machineBusySeconds();
     const voteStarted = now();
     const voteEnds = voteStarted + opts.seconds * 1000;
@@ -624,7 +628,9 @@ async function main() {
     });
     const voteSeconds = (now() - voteStarted) / 1000;
     const cpuVote = process.cpuUsage(cpuBefore);
-    const serverCpuVote = serverCpuSeconds() - serverCpuBefore;
+    const serverCpuAfter = serverCpuTimes();
+    const serverCpuVote = serverCpuAfter.total - serverCpuBefore.total;
+    const serverSystemVote = serverCpuAfter.system - serverCpuBefore.system;
     const machineVote = machineBusySeconds() - machineBefore;
     delay.disable();
     const phoneEventsVote = counters.phoneEvents - phoneEventsBefore;
@@ -770,6 +776,7 @@ async function main() {
       by_transport: PHONE_LATENCY ? transports : undefined,
       server_cpu_s: round(serverCpuVote, 2),
       server_cpu_pct: round((100 * serverCpuVote) / voteSeconds),
+      server_system_cpu_s: round(serverSystemVote, 2),
       gen_cpu_s: round((cpuVote.user + cpuVote.system) / 1e6, 2),
       gen_cpu_pct: round((100 * (cpuVote.user + cpuVote.system)) / 1e6 / voteSeconds),
       other_cpu_s: round(machineVote - serverCpuVote - (cpuVote.user + cpuVote.system) / 1e6, 2),
