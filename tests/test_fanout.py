@@ -59,13 +59,13 @@ async def test_a_slow_socket_is_owed_only_the_latest_message_of_each_kind(
     big = "x" * 8000
     sent = 0
     while pipe.transport.get_write_buffer_size() <= fanout.buffer_limit:
-        fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": sent, "t": big}))
+        await fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": sent, "t": big}))
         sent += 1
         assert sent < 1000, "the socket never filled"
     buffered = pipe.transport.get_write_buffer_size()
     for version in range(500):  # a burst of tallies while the phone is not reading
-        fanout.send(Role.PARTICIPANT, ("tally", "vote"), Message("tally", {"v": version}))
-    fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": "last"}))
+        await fanout.send(Role.PARTICIPANT, ("tally", "vote"), Message("tally", {"v": version}))
+    await fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": "last"}))
     assert fanout.owing == 1
     assert pipe.transport.get_write_buffer_size() == buffered, "nothing more was written"
     assert pipe.owed is not None and len(pipe.owed) == 2  # one tally and one board: the latest

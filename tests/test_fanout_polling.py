@@ -70,10 +70,10 @@ async def test_a_phone_that_stops_polling_is_owed_only_the_latest_of_each_kind()
     fanout = Fanout(queue_limit=4)
     pipe = QueuePipe(socket, fanout.queue_limit)
     fanout.members[Role.PARTICIPANT] = {"phone": pipe}
-    fanout.send(Role.PARTICIPANT, "state", Message("state", {"seq": 1}))
+    await fanout.send(Role.PARTICIPANT, "state", Message("state", {"seq": 1}))
     for version in range(100):  # a poll's tallies, and boards, while the phone is not polling
-        fanout.send(Role.PARTICIPANT, ("tally", "vote"), Message("tally", {"v": version}))
-        fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": version}))
+        await fanout.send(Role.PARTICIPANT, ("tally", "vote"), Message("tally", {"v": version}))
+        await fanout.send(Role.PARTICIPANT, ("board", "q"), Message("board", {"n": version}))
     assert socket.queue.qsize() == 5  # the limit, and the packet that reached it
     assert pipe.owed is not None and len(pipe.owed) == 2 and fanout.owing == 1
     fanout.settle()
@@ -98,7 +98,7 @@ async def test_a_closed_socket_is_queued_nothing() -> None:
     fanout.members[Role.PARTICIPANT] = {"phone": QueuePipe(socket, fanout.queue_limit)}
     await socket.close(wait=False, abort=True)
     queued = socket.queue.qsize()
-    fanout.send(Role.PARTICIPANT, "state", Message("state", {"seq": 1}))
+    await fanout.send(Role.PARTICIPANT, "state", Message("state", {"seq": 1}))
     assert socket.queue.qsize() == queued and fanout.owing == 0
     # What the close queued: a NOOP to end a poll under way, then the end.
     assert [pkt.packet_type for pkt in await socket.poll()] == [eio_packet.NOOP]

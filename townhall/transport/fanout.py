@@ -9,13 +9,19 @@ packet straight into the send queue of each of python-engineio's own sockets (`Q
 long-polling phone, whose next GET takes it, or one that upgraded from long-polling, whose
 writer task takes it).
 
+A broadcast to a large room is written a slice of connections at a time, the event loop let run
+in between, so the votes that arrive while a hall of phones is told a tally are read and acked
+within milliseconds rather than after the whole hall.
+
 A connection joins once its Socket.IO connect reply has gone out, or into its queue (so no
-broadcast can overtake it); until then broadcasts go the stock way. A phone that is not taking
-what it is sent (a bad Wi-Fi link, a long-polling phone that stopped polling) is not sent more:
-once its unsent bytes, or the packets waiting in its queue, pass a limit, only the latest message
-of each kind is kept for it, and handed over when it has caught up. So a slow phone costs a
-bounded amount of memory and always catches up to the newest tally, never to a backlog of old
-ones.
+broadcast can overtake it); until then broadcasts go the stock way. No connection joins while a
+broadcast is part-way through its room: one joining then would miss that broadcast both ways.
+
+A phone that is not taking what it is sent (a bad Wi-Fi link, a long-polling phone that stopped
+polling) is not sent more: once its unsent bytes, or the packets waiting in its queue, pass a
+limit, only the latest message of each kind is kept for it, and handed over when it has caught
+up. So a slow phone costs a bounded amount of memory and always catches up to the newest tally,
+never to a backlog of old ones.
 
 This module uses python-engineio's socket's send queue (`queue`), as its own `send` does;
 tests/test_library_drift.py names it.
@@ -24,7 +30,7 @@ tests/test_library_drift.py names it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +41,9 @@ from townhall.transport.lean_frames import text_frame
 
 # Unsent bytes a connection may have before it is sent only the latest of each message kind.
 BUFFER_LIMIT = 64 * 1024
+# Connections written to before the event loop is let run (votes read, acks written) in a
+# broadcast to a large room: about 5 ms of writes, so a hall's tally does not hold up its votes.
+SLICE = 500
 # Packets waiting in a queued socket's queue before it is sent only the latest of each kind. A
 # long-polling phone takes its whole queue with each GET, a second or two of messages at most
 # (a tally, a state, an ack or two); far more is a phone that has stopped asking.
@@ -209,6 +218,7 @@ class Fanout:
         # Connections whose connect reply may still be queued, with a check that says it's out.
         self._joining: dict[str, _Joining] = {}
         self._owing: dict[str, Pipe | QueuePipe] = {}
+        self._sending = 0  # broadcasts part-way through their room
 
     def join(
         self, sid: str, room: Hashable, pipe: Pipe | QueuePipe, sent: Callable[[], bool]
@@ -232,8 +242,11 @@ class Fanout:
         """Move connections whose connect reply is out into their room; returns them.
 
         Called once a tick. The stock path's writer takes a message off the queue a step before
-        it writes it, so an empty queue must be seen twice, a tick apart, to be sure."""
-        admitted = []
+        it writes it, so an empty queue must be seen twice, a tick apart, to be sure. While a
+        broadcast is part-way through its room no one is admitted (they wait for a later call)."""
+        admitted: list[tuple[str, Hashable]] = []
+        if self._sending:
+            return admitted
         for sid, joining in list(self._joining.items()):
             if joining.pipe.is_closing():
                 del self._joining[sid]
@@ -252,9 +265,29 @@ class Fanout:
     def joining(self) -> int:
         return len(self._joining)
 
-    def send(self, room: Hashable, key: Hashable, message: Message) -> None:
-        """Hand `message` to every member of `room`; a slow one keeps only the latest per `key`."""
-        for sid, pipe in self.members.get(room, {}).items():
+    async def send(self, room: Hashable, key: Hashable, message: Message) -> None:
+        """Hand `message` to every member of `room`; a slow one keeps only the latest per `key`.
+        A room larger than a slice is written a slice at a time, the event loop let run between."""
+        members = self.members.get(room, {})
+        if len(members) <= SLICE:
+            self._send(members.items(), key, message)
+            return
+        everyone = list(members.items())  # connections may leave while the loop runs
+        self._sending += 1
+        try:
+            for start in range(0, len(everyone), SLICE):
+                part = everyone[start : start + SLICE]
+                if start:
+                    await asyncio.sleep(0)
+                    part = [(sid, pipe) for sid, pipe in part if sid in members]  # still here
+                self._send(part, key, message)
+        finally:
+            self._sending -= 1
+
+    def _send(
+        self, members: Iterable[tuple[str, Pipe | QueuePipe]], key: Hashable, message: Message
+    ) -> None:
+        for sid, pipe in members:
             if not pipe.send(key, message):
                 self._owing[sid] = pipe
 

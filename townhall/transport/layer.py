@@ -214,7 +214,7 @@ class Channel:
         room = self._rooms[role]
         if fanout is not None and fanout.count(room):
             message = message or Message(event, data)
-            fanout.send(room, key if key is not None else event, message)
+            await fanout.send(room, key if key is not None else event, message)
         sio = self.layer.sio
         name = self._names[role]
         if sio.manager.rooms.get(NAMESPACE, {}).get(name):
