@@ -14,8 +14,9 @@ in between, so the votes that arrive while a hall of phones is told a tally are 
 within milliseconds rather than after the whole hall.
 
 A connection joins once its Socket.IO connect reply has gone out, or into its queue (so no
-broadcast can overtake it); until then broadcasts go the stock way. No connection joins while a
-broadcast is part-way through its room: one joining then would miss that broadcast both ways.
+broadcast can overtake it); until then broadcasts go the stock way. No connection joins, in any
+room, while a broadcast is part-way through its room (one joining it then would miss that
+broadcast both ways); it joins on a later tick, and takes broadcasts the stock way until then.
 
 A phone that is not taking what it is sent (a bad Wi-Fi link, a long-polling phone that stopped
 polling) is not sent more: once its unsent bytes, or the packets waiting in its queue, pass a
@@ -242,7 +243,7 @@ class Fanout:
         """Move connections whose connect reply is out into their room; returns them.
 
         Called once a tick. The stock path's writer takes a message off the queue a step before
-        it writes it, so an empty queue must be seen twice, a tick apart, to be sure. While a
+        it writes it, so an empty queue must be seen twice, a tick apart, to be sure. While any
         broadcast is part-way through its room no one is admitted (they wait for a later call)."""
         admitted: list[tuple[str, Hashable]] = []
         if self._sending:
