@@ -220,6 +220,7 @@ class Fanout:
         self._joining: dict[str, _Joining] = {}
         self._owing: dict[str, Pipe | QueuePipe] = {}
         self._sending = 0  # broadcasts part-way through their room
+        self._left = 0  # connections that have left, ever: a broadcast part-way looks for them
 
     def join(
         self, sid: str, room: Hashable, pipe: Pipe | QueuePipe, sent: Callable[[], bool]
@@ -230,6 +231,7 @@ class Fanout:
         self._joining[sid] = _Joining(room, pipe, sent)
 
     def leave(self, sid: str) -> None:
+        self._left += 1
         self._joining.pop(sid, None)
         self._owing.pop(sid, None)
         room = self._rooms.pop(sid, None)
@@ -274,13 +276,15 @@ class Fanout:
             self._send(members.items(), key, message)
             return
         everyone = list(members.items())  # connections may leave while the loop runs
+        left = self._left
         self._sending += 1
         try:
             for start in range(0, len(everyone), SLICE):
                 part = everyone[start : start + SLICE]
                 if start:
                     await asyncio.sleep(0)
-                    part = [(sid, pipe) for sid, pipe in part if sid in members]  # still here
+                    if self._left != left:  # someone left: only those still here
+                        part = [(sid, pipe) for sid, pipe in part if sid in members]
                 self._send(part, key, message)
         finally:
             self._sending -= 1
