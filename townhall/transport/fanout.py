@@ -14,9 +14,9 @@ in between, so the votes that arrive while a hall of phones is told a tally are 
 within milliseconds rather than after the whole hall.
 
 A connection joins once its Socket.IO connect reply has gone out, or into its queue (so no
-broadcast can overtake it); until then broadcasts go the stock way. No connection joins, in any
-room, while a broadcast is part-way through its room (one joining it then would miss that
-broadcast both ways); it joins on a later tick, and takes broadcasts the stock way until then.
+broadcast can overtake it); until then broadcasts go the stock way. No connection joins a room
+while a broadcast is part-way through it (one joining then would miss that broadcast both ways);
+it joins on a later tick, and takes broadcasts the stock way until then.
 
 A phone that is not taking what it is sent (a bad Wi-Fi link, a long-polling phone that stopped
 polling) is not sent more: once its unsent bytes, or the packets waiting in its queue, pass a
@@ -31,6 +31,7 @@ tests/test_library_drift.py names it.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -219,7 +220,7 @@ class Fanout:
         # Connections whose connect reply may still be queued, with a check that says it's out.
         self._joining: dict[str, _Joining] = {}
         self._owing: dict[str, Pipe | QueuePipe] = {}
-        self._sending = 0  # broadcasts part-way through their room
+        self._sending: Counter[Hashable] = Counter()  # rooms with a broadcast part-way
         self._left = 0  # connections that have left, ever: a broadcast part-way looks for them
 
     def join(
@@ -245,11 +246,9 @@ class Fanout:
         """Move connections whose connect reply is out into their room; returns them.
 
         Called once a tick. The stock path's writer takes a message off the queue a step before
-        it writes it, so an empty queue must be seen twice, a tick apart, to be sure. While any
-        broadcast is part-way through its room no one is admitted (they wait for a later call)."""
+        it writes it, so an empty queue must be seen twice, a tick apart, to be sure. No one is
+        admitted to a room while a broadcast is part-way through it (they wait for a later call)."""
         admitted: list[tuple[str, Hashable]] = []
-        if self._sending:
-            return admitted
         for sid, joining in list(self._joining.items()):
             if joining.pipe.is_closing():
                 del self._joining[sid]
@@ -257,6 +256,8 @@ class Fanout:
                 joining.seen_empty = False
             elif not joining.seen_empty:
                 joining.seen_empty = True
+            elif joining.room in self._sending:
+                continue  # its room is part-way through a broadcast: on a later call
             else:
                 del self._joining[sid]
                 self.members.setdefault(joining.room, {})[sid] = joining.pipe
@@ -277,7 +278,7 @@ class Fanout:
             return
         everyone = list(members.items())  # connections may leave while the loop runs
         left = self._left
-        self._sending += 1
+        self._sending[room] += 1
         try:
             for start in range(0, len(everyone), SLICE):
                 part = everyone[start : start + SLICE]
@@ -287,7 +288,9 @@ class Fanout:
                         part = [(sid, pipe) for sid, pipe in part if sid in members]
                 self._send(part, key, message)
         finally:
-            self._sending -= 1
+            self._sending[room] -= 1
+            if not self._sending[room]:
+                del self._sending[room]
 
     def _send(
         self, members: Iterable[tuple[str, Pipe | QueuePipe]], key: Hashable, message: Message
