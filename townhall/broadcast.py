@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 
 from townhall import metrics
@@ -229,18 +228,17 @@ class Broadcaster:
                 self._presence_dirty = True
             self._wake.clear()
             began = loop.time()
-            instruments = metrics.active
-            started = time.perf_counter() if instruments is not None else 0.0
             try:
                 await self.flush()
             except Exception:
                 # One failed send must not end every broadcast for the rest of the forum.
                 log.exception("broadcast failed; carrying on")
-            if instruments is not None:
-                instruments.broadcast_seconds.observe(time.perf_counter() - started)
+            ended = loop.time()
+            if metrics.active is not None:
+                metrics.active.broadcast_seconds.observe(ended - began)
             # The next tick is a tick after this one began, not after it ended: a tick that
             # wrote to a hall of phones does not stretch the projector's pace by its own length.
-            await asyncio.sleep(max(0.0, began + self.tick_s - loop.time()))
+            await asyncio.sleep(max(0.0, began + self.tick_s - ended))
 
     async def flush(self) -> None:
         forum = self.engine.forum
